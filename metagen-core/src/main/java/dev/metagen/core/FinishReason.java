@@ -1,0 +1,17 @@
+package dev.metagen.core;
+
+/** Why a generation ended (names follow the OpenAI API). */
+public enum FinishReason {
+    /** An end-of-generation token or a stop string. */
+    STOP,
+    /** The token limit or the context length. */
+    LENGTH,
+    /** A budget of a meta-generator ran out. */
+    BUDGET,
+    /** The caller cancelled. */
+    CANCELLED;
+
+    public String apiName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

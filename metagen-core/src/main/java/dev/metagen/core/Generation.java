@@ -1,0 +1,25 @@
+package dev.metagen.core;
+
+import java.util.Map;
+
+/**
+ * The output of a generator.
+ *
+ * @param tokens   generated token ids (not the prompt)
+ * @param logprobs the log-probability of each generated token under the model's raw distribution
+ * @param trace    strategy-specific detail (timings, explored trees ...), JSON-friendly values
+ */
+public record Generation(String text, int[] tokens, double[] logprobs, FinishReason finish, Cost cost,
+                         Map<String, Object> trace) {
+    public Generation {
+        trace = Map.copyOf(trace);
+    }
+
+    public double sumLogprob() {
+        double s = 0;
+        for (double lp : logprobs) {
+            s += lp;
+        }
+        return s;
+    }
+}

@@ -1,0 +1,28 @@
+package dev.metagen.core;
+
+import java.util.List;
+
+/** A token-level language model: the local engine, or anything that can score next tokens. */
+public interface LanguageModel extends AutoCloseable {
+
+    Tokenizer tokenizer();
+
+    ModelInfo info();
+
+    /** A new, empty sequence. */
+    ModelState newState();
+
+    /**
+     * One batched step: state {@code i} consumes {@code tokens.get(i)} (one or more tokens) and the
+     * logits at its last new position are returned, in the same order.
+     */
+    List<Logits> forward(List<ModelState> states, List<int[]> tokens);
+
+    /** Convenience: one state, one or more tokens. */
+    default Logits forward(ModelState state, int... tokens) {
+        return forward(List.of(state), List.of(tokens)).getFirst();
+    }
+
+    @Override
+    void close();
+}

@@ -1,0 +1,89 @@
+package dev.metagen.engine.tensor;
+
+import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.gguf.GgufTensorInfo;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A weight matrix in ggml layout: {@code rows} rows of {@code cols} elements, each row stored contiguously
+ * in the tensor's type (GGUF shape {@code [cols, rows]}). A 1-D tensor is a matrix with one row.
+ */
+public final class Matrix {
+    private final String name;
+    private final GgmlType type;
+    private final TypeKernel kernel;
+    private final MemorySegment data;
+    private final int cols;
+    private final int rows;
+    private final long rowBytes;
+
+    public Matrix(String name, GgmlType type, MemorySegment data, int cols, int rows) {
+        this.name = name;
+        this.type = type;
+        this.kernel = TypeKernels.of(type, name);
+        this.data = data;
+        this.cols = cols;
+        this.rows = rows;
+        this.rowBytes = type.byteSize(cols);
+    }
+
+    /** The tensor {@code info} of {@code file}, viewed as a matrix (dimensions above the second are folded into rows). */
+    public static Matrix of(GgufFile file, GgufTensorInfo info) {
+        long[] s = info.shape();
+        long rows = 1;
+        for (int i = 1; i < s.length; i++) {
+            rows *= s[i];
+        }
+        return new Matrix(info.name(), info.type(), file.tensorData(info), Math.toIntExact(s[0]), Math.toIntExact(rows));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public GgmlType type() {
+        return type;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public MemorySegment data() {
+        return data;
+    }
+
+    public TypeKernel kernel() {
+        return kernel;
+    }
+
+    /** Dot product of row {@code row} with {@code x[xOff .. xOff + cols)}. */
+    public float dot(int row, float[] x, int xOff) {
+        return kernel.dot(data, row * rowBytes, x, xOff, cols);
+    }
+
+    /** {@code out[r] = dot(r, x)} for rows {@code [from, to)}. */
+    public void matvec(float[] x, float[] out, int from, int to) {
+        for (int r = from; r < to; r++) {
+            out[r] = kernel.dot(data, r * rowBytes, x, 0, cols);
+        }
+    }
+
+    public void dequantizeRow(int row, float[] out, int outOff) {
+        kernel.dequantize(data, row * rowBytes, out, outOff, cols);
+    }
+
+    /** The whole tensor as floats (for small tensors: norms, biases). */
+    public float[] toFloatArray() {
+        float[] out = new float[Math.multiplyExact(rows, cols)];
+        for (int r = 0; r < rows; r++) {
+            dequantizeRow(r, out, r * cols);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,22 @@
+package dev.metagen.engine.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The numerical kernels of one ggml type: dot product of a stored row with a float vector, dequantization,
+ * and quantization (for writing files). Offsets are in bytes into {@code w}; {@code n} is a multiple of the
+ * type's block size.
+ */
+public interface TypeKernel {
+
+    GgmlType type();
+
+    /** {@code sum_i w[i] * x[xOff + i]} over {@code n} elements stored at byte offset {@code off}. */
+    float dot(MemorySegment w, long off, float[] x, int xOff, int n);
+
+    /** Writes {@code n} dequantized elements stored at byte offset {@code off} into {@code out[outOff..]}. */
+    void dequantize(MemorySegment w, long off, float[] out, int outOff, int n);
+
+    /** Encodes {@code n} floats as this type, with the rounding ggml's reference quantizer uses. */
+    byte[] quantize(float[] src, int off, int n);
+}
