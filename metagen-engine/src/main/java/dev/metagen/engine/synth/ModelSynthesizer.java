@@ -314,7 +314,7 @@ public final class ModelSynthesizer {
         private long seed = 42;
         private Path tokenizerFrom;
         private String name;
-        private double logitScale = 12;
+        private double logitScale = 16;
 
         private Builder() {}
 
@@ -417,7 +417,7 @@ public final class ModelSynthesizer {
             return this;
         }
 
-        /** Target standard deviation of the logits (default 12; larger = more peaked). */
+        /** Target standard deviation of the logits (default 16; larger = more peaked). */
         public Builder logitScale(double v) {
             if (!(v > 0)) {
                 throw new MetagenException("synth: logit scale must be > 0, got " + v);
