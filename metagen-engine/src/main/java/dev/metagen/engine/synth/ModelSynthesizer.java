@@ -42,8 +42,14 @@ import java.util.stream.IntStream;
  * settings and seed give the same bytes.
  */
 public final class ModelSynthesizer {
-    /** Standard deviation of the token embedding entries (small, see the class comment). */
-    private static final double EMBD_STD = 0.05;
+    /**
+     * Token embedding entries have standard deviation {@code EMBD_SCALE / sqrt(n_embd)}, so an embedding vector has
+     * norm 0.1 against residual updates of norm about sqrt(n_embd). With tied embeddings the input token's own
+     * logit gets an extra {@code EMBD_SCALE * logitScale / rms(residual)}: larger embeddings make a model that
+     * repeats its last token (seen at 0.05 per entry on the Qwen2.5-0.5B shape). RMS norm undoes the small scale
+     * at the first layer's input.
+     */
+    private static final double EMBD_SCALE = 0.1;
 
     private final SynthSpec spec;
     private final String typeName;
@@ -263,7 +269,7 @@ public final class ModelSynthesizer {
         }
         if (tensor.equals("output_norm.weight")) {
             // logit std = gain * sqrt(n_embd) * std(output row): set the gain for the requested logit spread
-            double gain = logitScale / (Math.sqrt(s.embd()) * EMBD_STD);
+            double gain = logitScale / (Math.sqrt(s.embd()) * embdStd());
             for (int i = 0; i < cols; i++) {
                 out[i] = (float) (gain * (0.9 + 0.2 * rnd.nextDouble()));
             }
@@ -277,7 +283,7 @@ public final class ModelSynthesizer {
         }
         double std;
         if (tensor.equals("token_embd.weight") || tensor.equals("output.weight")) {
-            std = EMBD_STD;
+            std = embdStd();
         } else if (tensor.endsWith(".bias")) {
             std = 0.1;
         } else {
@@ -287,6 +293,10 @@ public final class ModelSynthesizer {
         for (int i = 0; i < cols; i++) {
             out[i] = (float) (a * (2 * rnd.nextDouble() - 1));
         }
+    }
+
+    private double embdStd() {
+        return EMBD_SCALE / Math.sqrt(spec.embd());
     }
 
     private static long mix(long a, long b) {
