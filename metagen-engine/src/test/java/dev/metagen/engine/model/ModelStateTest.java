@@ -48,8 +48,8 @@ class ModelStateTest {
             Logits la = m.forward(a, 40, 41);
             Logits lb = m.forward(b, 50);
             // the same sequences from scratch
-            assertArrayEquals(fresh(m, 1, 10, 20, 30, 40, 41).values(), la.values(), 1e-5f);
-            assertArrayEquals(fresh(m, 1, 10, 20, 30, 50).values(), lb.values(), 1e-5f);
+            assertArrayEquals(fresh(m, 1, 10, 20, 30, 40, 41).values(), la.values(), 1e-4f);
+            assertArrayEquals(fresh(m, 1, 10, 20, 30, 50).values(), lb.values(), 1e-4f);
             assertArrayEquals(new int[]{1, 10, 20, 30, 40, 41}, a.tokens());
             assertArrayEquals(new int[]{1, 10, 20, 30, 50}, b.tokens());
         }
@@ -68,9 +68,9 @@ class ModelStateTest {
                 longPrompt[i] = (i * 37 + 11) % 512;
             }
             List<Logits> out = m.forward(List.of(p, q, r), List.of(new int[]{7}, new int[]{8, 9}, longPrompt));
-            assertArrayEquals(fresh(m, 1, 2, 3, 7).values(), out.get(0).values(), 1e-5f);
-            assertArrayEquals(fresh(m, 1, 2, 3, 8, 9).values(), out.get(1).values(), 1e-5f);
-            assertArrayEquals(fresh(m, longPrompt).values(), out.get(2).values(), 1e-5f);
+            assertArrayEquals(fresh(m, 1, 2, 3, 7).values(), out.get(0).values(), 1e-4f);
+            assertArrayEquals(fresh(m, 1, 2, 3, 8, 9).values(), out.get(1).values(), 1e-4f);
+            assertArrayEquals(fresh(m, longPrompt).values(), out.get(2).values(), 1e-4f);
             assertEquals(40, r.length());
         }
     }
