@@ -33,6 +33,8 @@ import java.util.Set;
 public final class TransformerModel implements LanguageModel {
     /** Positions processed per pass over the weights (bounds the activation buffers). */
     static final int MAX_BATCH = 32;
+    /** From this many positions on, matrix products dequantize each weight row once (see {@link #matmul}). */
+    static final int DEQUANT_ROWS = 4;
 
     private final GgufFile file;
     private final ModelConfig config;
@@ -362,12 +364,29 @@ public final class TransformerModel implements LanguageModel {
         }
     }
 
-    /** {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. */
+    /**
+     * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For a single
+     * position the type's own dot product runs on the stored row; for several positions (prefill) each weight row
+     * is dequantized once and reused for every position, which pays off from {@value #DEQUANT_ROWS} positions on.
+     */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
+        if (rows < DEQUANT_ROWS) {
+            pool.forRange(w.rows(), 16, (a, b) -> {
+                for (int j = a; j < b; j++) {
+                    for (int r = 0; r < rows; r++) {
+                        out[r * outStride + j] = w.dot(j, in, r * inStride);
+                    }
+                }
+            });
+            return;
+        }
+        int cols = w.cols();
         pool.forRange(w.rows(), 16, (a, b) -> {
+            float[] row = new float[cols];
             for (int j = a; j < b; j++) {
+                w.dequantizeRow(j, row, 0);
                 for (int r = 0; r < rows; r++) {
-                    out[r * outStride + j] = w.dot(j, in, r * inStride);
+                    out[r * outStride + j] = FloatDot.dot(row, 0, in, r * inStride, cols);
                 }
             }
         });
