@@ -50,8 +50,12 @@ public final class TransformerModel implements LanguageModel {
     private TransformerModel(GgufFile file, ModelOptions options) {
         this.file = file;
         GgufTensorInfo embd = file.tensorInfo("token_embd.weight");
-        if (embd == null || embd.shape().length != 2) {
+        if (embd == null) {
             throw new MetagenException(file.path() + ": missing tensor token_embd.weight (expected shape [n_embd, n_vocab])");
+        }
+        if (embd.shape().length != 2) {
+            throw new MetagenException(file.path() + ": tensor token_embd.weight has shape "
+                    + java.util.Arrays.toString(embd.shape()) + ", expected [n_embd, n_vocab]");
         }
         this.config = ModelConfig.read(file, Math.toIntExact(embd.shape()[1]));
         if (options.contextLength() > config.contextLength()) {

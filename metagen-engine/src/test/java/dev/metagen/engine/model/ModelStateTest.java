@@ -164,10 +164,23 @@ class ModelStateTest {
 
     /** A copy of the tiny model with some metadata replaced, some tensors dropped and some (1-D F32) reshaped. */
     static Path rewrite(String name, Map<String, GgufValue> meta, Predicate<String> keep, Map<String, long[]> reshape) {
-        Path out = dir.resolve(name);
-        try (GgufFile f = GgufFile.open(tiny)) {
+        return rewrite(tiny, dir.resolve(name), meta, keep, reshape);
+    }
+
+    /** A copy of {@code src} with metadata keys set (replaced or added). */
+    static Path copyWithMetadata(Path src, Path out, Map<String, GgufValue> meta) {
+        return rewrite(src, out, meta, n -> true, Map.of());
+    }
+
+    static Path rewrite(Path src, Path out, Map<String, GgufValue> meta, Predicate<String> keep, Map<String, long[]> reshape) {
+        try (GgufFile f = GgufFile.open(src)) {
             GgufWriter w = new GgufWriter();
             f.metadata().forEach((k, v) -> w.put(k, meta.getOrDefault(k, v)));
+            meta.forEach((k, v) -> {
+                if (!f.has(k)) {
+                    w.put(k, v);
+                }
+            });
             for (GgufTensorInfo t : f.tensors().values()) {
                 if (!keep.test(t.name())) {
                     continue;

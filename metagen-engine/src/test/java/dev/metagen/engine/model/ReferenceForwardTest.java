@@ -8,7 +8,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.metagen.engine.gguf.GgufValue;
+
 import java.nio.file.Path;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,11 +32,13 @@ class ReferenceForwardTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-llama", "tiny-qwen2", "tiny-qwen3", "stories260K", "tiny-llama:Q8_0",
-            "tiny-qwen2:Q5_1", "tiny-qwen3:Q4_K_M", "tiny-llama:Q6_K"})
+            "tiny-qwen2:Q5_1", "tiny-qwen3:Q4_K_M", "tiny-llama:Q6_K", "tiny-qwen2:linear-rope"})
     void engineMatchesDoublePrecisionReference(String which) {
         // name[:type]; quantized variants use 256-wide rows so that K-quant blocks fit
         String preset = which.split(":")[0];
-        String type = which.contains(":") ? which.split(":")[1] : "F32";
+        String variant = which.contains(":") ? which.split(":")[1] : "F32";
+        boolean linearRope = variant.equals("linear-rope");
+        String type = linearRope ? "F32" : variant;
         Path file = which.equals("stories260K") ? Shared.stories260k() : dir.resolve(preset + "-" + type + ".gguf");
         if (!which.equals("stories260K")) {
             ModelSynthesizer.Builder b = ModelSynthesizer.builder().preset(preset).type(type).seed(7);
@@ -41,6 +46,10 @@ class ReferenceForwardTest {
                 b.embd(256).ffn(512);
             }
             b.build().write(file);
+            if (linearRope) {
+                file = ModelStateTest.copyWithMetadata(file, dir.resolve("linear.gguf"), Map.of(
+                        "qwen2.rope.scaling.type", GgufValue.of("linear"), "qwen2.rope.scaling.factor", GgufValue.ofFloat32(4f)));
+            }
         }
         ReferenceTransformer ref = new ReferenceTransformer(file);
         try (TransformerModel model = TransformerModel.load(file, new ModelOptions(2, 64))) {
