@@ -50,6 +50,8 @@ public final class ModelSynthesizer {
      * at the first layer's input.
      */
     private static final double EMBD_SCALE = 0.1;
+    /** Logit standard deviation for a 512-token vocabulary; see the constructor for larger ones. */
+    static final double DEFAULT_LOGIT_SCALE = 16;
 
     private final SynthSpec spec;
     private final String typeName;
@@ -67,7 +69,10 @@ public final class ModelSynthesizer {
         this.tokenizerFrom = b.tokenizerFrom;
         this.name = b.name != null ? b.name : "synth-" + (b.preset != null ? b.preset : spec.arch().ggufName())
                 + "-" + typeName.toLowerCase(Locale.ROOT);
-        this.logitScale = b.logitScale;
+        // the expected gap between the two largest of V Gaussian logits is about std / sqrt(2 ln V): grow the
+        // spread with the vocabulary so large vocabularies are as peaked as the 512-token test models
+        this.logitScale = b.logitScale > 0 ? b.logitScale
+                : DEFAULT_LOGIT_SCALE * Math.sqrt(Math.log(spec.vocab()) / Math.log(512));
         plan();
     }
 
@@ -324,7 +329,7 @@ public final class ModelSynthesizer {
         private long seed = 42;
         private Path tokenizerFrom;
         private String name;
-        private double logitScale = 16;
+        private double logitScale;
 
         private Builder() {}
 
@@ -427,7 +432,7 @@ public final class ModelSynthesizer {
             return this;
         }
 
-        /** Target standard deviation of the logits (default 16; larger = more peaked). */
+        /** Target standard deviation of the logits (default 16 x sqrt(ln vocab / ln 512); larger = more peaked). */
         public Builder logitScale(double v) {
             if (!(v > 0)) {
                 throw new MetagenException("synth: logit scale must be > 0, got " + v);
