@@ -14,6 +14,7 @@ import dev.metagen.engine.tokenizer.GgufTokenizers;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.IdentityHashMap;
@@ -55,7 +56,7 @@ public final class TransformerModel implements LanguageModel {
         }
         if (embd.shape().length != 2) {
             throw new MetagenException(file.path() + ": tensor token_embd.weight has shape "
-                    + java.util.Arrays.toString(embd.shape()) + ", expected [n_embd, n_vocab]");
+                    + Arrays.toString(embd.shape()) + ", expected [n_embd, n_vocab]");
         }
         this.config = ModelConfig.read(file, Math.toIntExact(embd.shape()[1]));
         if (options.contextLength() > config.contextLength()) {
@@ -302,8 +303,8 @@ public final class TransformerModel implements LanguageModel {
         matmul(weights.output(), hidden, d, out, c.vocab(), m);
         for (int i = 0; i < m; i++) {
             KvState s = st[rowState[from + lastRows.get(i)]];
-            s.lastHidden = java.util.Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
-            logits[rowState[from + lastRows.get(i)]] = java.util.Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
+            s.lastHidden = Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
+            logits[rowState[from + lastRows.get(i)]] = Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
         }
     }
 

@@ -11,6 +11,7 @@ import dev.metagen.engine.tensor.TypeKernels;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -407,7 +408,7 @@ public final class ModelSynthesizer {
         /** A ggml type name (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or Q4_K_M / Q5_K_M. */
         public Builder type(String t) {
             String u = t.toUpperCase(Locale.ROOT);
-            if (!java.util.List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
+            if (!List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
                     "Q6_K", "Q4_K_M", "Q5_K_M").contains(u)) {
                 throw new MetagenException("synth: unsupported tensor type '" + t + "' (supported: F32, F16, BF16, "
                         + "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M)");
