@@ -39,6 +39,8 @@ class LlamaCppComparisonTest {
     static Stream<String> vocabs() {
         List<String> all = new ArrayList<>(TestVocabs.WITH_VECTORS);
         all.add("stories260K");
+        all.add("gpt-neox"); // no vectors, no tokenizer.ggml.pre: llama.cpp's "default" pre-tokenizer
+        all.add("baichuan"); // no vectors: SPM with a 64k vocabulary
         return all.stream();
     }
 

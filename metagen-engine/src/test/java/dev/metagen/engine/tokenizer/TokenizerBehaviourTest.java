@@ -98,6 +98,21 @@ class TokenizerBehaviourTest {
     }
 
     @Test
+    void sentencePieceWithoutByteTokensFallsBackToUnknown() {
+        // llama.cpp would fail here (std::out_of_range in byte_to_token); we emit <unk> instead
+        Path p = dir.resolve("tiny-spm.gguf");
+        new GgufWriter().putString("general.architecture", "llama").putString("tokenizer.ggml.model", "llama")
+                .put("tokenizer.ggml.tokens", GgufValue.ofArray(new String[]{"<unk>", "<s>", "</s>", "\u2581", "a", "\u2581a"}))
+                .put("tokenizer.ggml.scores", GgufValue.ofArray(new float[]{0, 0, 0, -1, -2, -0.5f}))
+                .put("tokenizer.ggml.token_type", GgufValue.ofInt32Array(new int[]{2, 3, 3, 1, 1, 1}))
+                .write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            Tokenizer t = GgufTokenizers.fromGguf(f);
+            assertArrayEquals(new int[]{1, 5, 0, 5}, t.encode("ab a", true, false)); // <s> ▁a <unk>(b) ▁a
+        }
+    }
+
+    @Test
     void outOfRangeIdsAreErrors() {
         Tokenizer t = TestVocabs.vocab("gpt-2");
         assertThrows(MetagenException.class, () -> t.tokenBytes(50257));
