@@ -4,8 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** IEEE-754 single precision, little-endian. */
-final class F32Kernel implements TypeKernel {
+/** IEEE-754 single precision, little-endian (ggml GGML_TYPE_F32); scalar reference kernel. */
+class F32Kernel implements TypeKernel {
     static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     @Override
@@ -29,7 +29,7 @@ final class F32Kernel implements TypeKernel {
 
     @Override
     public byte[] quantize(float[] src, int off, int n) {
-        byte[] b = new byte[4 * n];
+        byte[] b = Blocks.quantizeBuffer(GgmlType.F32, src, off, n);
         MemorySegment.copy(src, off, MemorySegment.ofArray(b), LE, 0, n);
         return b;
     }

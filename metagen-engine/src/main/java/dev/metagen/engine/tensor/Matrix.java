@@ -1,5 +1,6 @@
 package dev.metagen.engine.tensor;
 
+import dev.metagen.core.MetagenException;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.gguf.GgufTensorInfo;
 
@@ -25,7 +26,15 @@ public final class Matrix {
         this.data = data;
         this.cols = cols;
         this.rows = rows;
+        if (cols <= 0 || rows < 0 || cols % type.blockSize != 0) {
+            throw new MetagenException("tensor " + name + ": " + cols + " columns of " + type
+                    + " is not a positive multiple of its block size " + type.blockSize);
+        }
         this.rowBytes = type.byteSize(cols);
+        if (data.byteSize() < rows * rowBytes) {
+            throw new MetagenException("tensor " + name + ": " + rows + " rows of " + cols + " " + type + " need "
+                    + rows * rowBytes + " bytes but only " + data.byteSize() + " are present");
+        }
     }
 
     /** The tensor {@code info} of {@code file}, viewed as a matrix (dimensions above the second are folded into rows). */
@@ -71,6 +80,19 @@ public final class Matrix {
     public void matvec(float[] x, float[] out, int from, int to) {
         for (int r = from; r < to; r++) {
             out[r] = kernel.dot(data, r * rowBytes, x, 0, cols);
+        }
+    }
+
+    /**
+     * {@code outs[b][r] = dot(r, xs[b])} for rows {@code [from, to)} and every vector b (prefill): each weight row
+     * is read once from memory and reused from cache for all vectors.
+     */
+    public void matmul(float[][] xs, float[][] outs, int from, int to) {
+        for (int r = from; r < to; r++) {
+            long off = r * rowBytes;
+            for (int b = 0; b < xs.length; b++) {
+                outs[b][r] = kernel.dot(data, off, xs[b], 0, cols);
+            }
         }
     }
 

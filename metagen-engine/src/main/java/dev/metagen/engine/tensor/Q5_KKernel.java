@@ -1,0 +1,105 @@
+package dev.metagen.engine.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.metagen.engine.tensor.Blocks.half;
+import static dev.metagen.engine.tensor.Blocks.u8;
+
+/**
+ * ggml Q5_K ({@code block_q5_K}): super-blocks of 256 as
+ * {@code {fp16 d; fp16 dmin; uint8 scales[12]; uint8 qh[32]; uint8 qs[128]}}; like Q4_K with a 5th bit: element l
+ * of 64-group g takes bit 2g of qh[l] (low nibble half) or bit 2g+1 (high nibble half). Scalar kernel.
+ */
+class Q5_KKernel implements TypeKernel {
+    static final int QK = KQuants.QK_K;
+    static final int BLOCK_BYTES = 176;
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q5_K;
+    }
+
+    @Override
+    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+        float sum = 0;
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            float d = half(w, block);
+            float dmin = half(w, block + 2);
+            for (int g = 0; g < 4; g++) {
+                int sm1 = KQuants.scaleMin(w, block + 4, 2 * g);
+                int sm2 = KQuants.scaleMin(w, block + 4, 2 * g + 1);
+                long ql = block + 48 + 32L * g;
+                int xi = xOff + b * QK + 64 * g;
+                float qx1 = 0, sx1 = 0, qx2 = 0, sx2 = 0;
+                for (int l = 0; l < 32; l++) {
+                    int v = u8(w, ql + l);
+                    int h = u8(w, block + 16 + l) >>> (2 * g);
+                    float x1 = x[xi + l];
+                    float x2 = x[xi + 32 + l];
+                    qx1 += ((v & 0xF) | ((h & 1) << 4)) * x1;
+                    sx1 += x1;
+                    qx2 += ((v >>> 4) | ((h & 2) << 3)) * x2;
+                    sx2 += x2;
+                }
+                sum += d * (sm1 & 0xFF) * qx1 - dmin * (sm1 >>> 8) * sx1
+                        + d * (sm2 & 0xFF) * qx2 - dmin * (sm2 >>> 8) * sx2;
+            }
+        }
+        return sum;
+    }
+
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            float d = half(w, block);
+            float min = half(w, block + 2);
+            int y = outOff + b * QK;
+            for (int g = 0; g < 4; g++) {
+                int sm1 = KQuants.scaleMin(w, block + 4, 2 * g);
+                int sm2 = KQuants.scaleMin(w, block + 4, 2 * g + 1);
+                float d1 = d * (sm1 & 0xFF);
+                float m1 = min * (sm1 >>> 8);
+                float d2 = d * (sm2 & 0xFF);
+                float m2 = min * (sm2 >>> 8);
+                long ql = block + 48 + 32L * g;
+                int u1 = 1 << (2 * g);
+                int u2 = 2 << (2 * g);
+                for (int l = 0; l < 32; l++) {
+                    int v = u8(w, ql + l);
+                    int h = u8(w, block + 16 + l);
+                    out[y + 64 * g + l] = d1 * ((v & 0xF) + ((h & u1) != 0 ? 16 : 0)) - m1;
+                    out[y + 64 * g + 32 + l] = d2 * ((v >>> 4) + ((h & u2) != 0 ? 16 : 0)) - m2;
+                }
+            }
+        }
+    }
+
+    /** quantize_row_q5_K_ref: make_qkx2_quants(32, 31, ..., rmin -0.5, rdelta 0.1, 15 steps) per sub-block. */
+    @Override
+    public byte[] quantize(float[] src, int off, int n) {
+        byte[] bytes = Blocks.quantizeBuffer(GgmlType.Q5_K, src, off, n);
+        byte[] levels = new byte[QK];
+        for (int b = 0; b < n / QK; b++) {
+            int block = b * BLOCK_BYTES;
+            KQuants.quantizeScaleMinBlock(src, off + b * QK, 31, -0.5f, 0.1f, 15, bytes, block, levels);
+            for (int g = 0; g < 4; g++) {
+                for (int l = 0; l < 32; l++) {
+                    int l1 = levels[64 * g + l];
+                    int l2 = levels[64 * g + 32 + l];
+                    if (l1 > 15) {
+                        l1 -= 16;
+                        bytes[block + 16 + l] |= (byte) (1 << (2 * g));
+                    }
+                    if (l2 > 15) {
+                        l2 -= 16;
+                        bytes[block + 16 + l] |= (byte) (2 << (2 * g));
+                    }
+                    bytes[block + 48 + 32 * g + l] = (byte) (l1 | (l2 << 4));
+                }
+            }
+        }
+        return bytes;
+    }
+}

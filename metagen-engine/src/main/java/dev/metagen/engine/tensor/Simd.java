@@ -1,0 +1,25 @@
+package dev.metagen.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The jdk.incubator.vector species the vector kernels use: the preferred float species, and byte/short species with
+ * the same lane count so that a load of L quantized values converts lane-for-lane to L floats. Only loaded after
+ * {@link TypeKernels} has checked that the incubator module is present.
+ */
+final class Simd {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Lanes per float vector. */
+    static final int L = F.length();
+    /** Whether the blocked kernels apply: every block sub-length they step by (16 or 32 values) is a multiple of L. */
+    static final boolean USABLE = L == 8 || L == 16;
+    static final VectorSpecies<Byte> B = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    static final VectorSpecies<Short> S = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
+    static final VectorSpecies<Integer> I = L == 16 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
+
+    private Simd() {}
+}
