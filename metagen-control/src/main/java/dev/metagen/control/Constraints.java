@@ -1,0 +1,55 @@
+package dev.metagen.control;
+
+import dev.metagen.control.grammar.Expr;
+import dev.metagen.control.grammar.GbnfParser;
+import dev.metagen.control.grammar.Grammar;
+import dev.metagen.control.json.JsonSchemaCompiler;
+import dev.metagen.control.regex.RegexParser;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Entry points: compile a regex, a choice, a GBNF grammar or a JSON Schema into a {@link TokenConstraint}. */
+public final class Constraints {
+    private Constraints() {}
+
+    /** The grammar of a regular expression (implicitly anchored). */
+    public static Grammar regexGrammar(String regex) {
+        return Grammar.of(RegexParser.parse(regex));
+    }
+
+    public static GrammarConstraint regex(String regex, Tokenizer tok) {
+        return GrammarConstraint.of(regexGrammar(regex), tok, "regex /" + regex + "/");
+    }
+
+    /** The grammar accepting exactly one of {@code options}. */
+    public static Grammar choiceGrammar(List<String> options) {
+        if (options.isEmpty()) {
+            throw new MetagenException("--choice needs at least one option");
+        }
+        List<Expr> alts = new ArrayList<>();
+        for (String o : options) {
+            alts.add(Expr.literal(o));
+        }
+        return Grammar.of(new Expr.Alt(alts));
+    }
+
+    public static GrammarConstraint choice(List<String> options, Tokenizer tok) {
+        return GrammarConstraint.of(choiceGrammar(options), tok, "choice " + options);
+    }
+
+    public static GrammarConstraint gbnf(String gbnf, Tokenizer tok) {
+        return GrammarConstraint.of(GbnfParser.parse(gbnf), tok, "grammar");
+    }
+
+    /** Any JSON value whose top level is an object (OpenAI's {@code json_object} response format). */
+    public static GrammarConstraint jsonObject(Tokenizer tok) {
+        return GrammarConstraint.of(JsonSchemaCompiler.jsonObjectGrammar(), tok, "json_object");
+    }
+
+    public static GrammarConstraint jsonSchema(String schemaJson, boolean bestEffort, Tokenizer tok) {
+        JsonSchemaCompiler.Result r = JsonSchemaCompiler.compile(schemaJson, bestEffort);
+        return GrammarConstraint.of(r.grammar(), tok, "JSON Schema");
+    }
+}

@@ -1,0 +1,186 @@
+package dev.metagen.control;
+
+import dev.metagen.control.grammar.Grammar;
+import dev.metagen.control.grammar.GrammarAutomaton;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A byte-level grammar or regular language turned into token masks: the vocabulary trie is walked against the
+ * lazily built {@link GrammarAutomaton}, pruning at dead states, and each automaton state's mask is cached as a
+ * bitset, so a mask is computed once per distinct state and then costs a lookup.
+ */
+public final class GrammarConstraint implements TokenConstraint {
+    private final GrammarAutomaton automaton;
+    private final Vocabulary vocab;
+    private final String description;
+    private final List<long[]> masks = new ArrayList<>();
+    private final int words;
+    private long maskComputations;
+
+    public GrammarConstraint(GrammarAutomaton automaton, Vocabulary vocab, String description) {
+        this.automaton = automaton;
+        this.vocab = vocab;
+        this.description = description;
+        this.words = (vocab.size + 63) >>> 6;
+    }
+
+    public static GrammarConstraint of(Grammar grammar, Tokenizer tok, String description) {
+        return new GrammarConstraint(GrammarAutomaton.of(grammar), Vocabulary.of(tok), description);
+    }
+
+    public GrammarAutomaton automaton() {
+        return automaton;
+    }
+
+    public Vocabulary vocabulary() {
+        return vocab;
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public ConstraintState start() {
+        return new State(automaton.start());
+    }
+
+    /** The state reached from the start after {@code bytes} (for prompt continuation and tests). */
+    public ConstraintState afterBytes(byte[] bytes) {
+        int s = automaton.walk(automaton.start(), bytes);
+        if (s < 0) {
+            throw new MetagenException("the text does not start a valid output for " + description);
+        }
+        return new State(s);
+    }
+
+    /** How many masks were computed rather than served from the cache. */
+    public synchronized long maskComputations() {
+        return maskComputations;
+    }
+
+    /** The mask of automaton state {@code s}, computed on first use. */
+    long[] mask(int s) {
+        synchronized (automaton) {
+            while (masks.size() <= s) {
+                masks.add(null);
+            }
+            long[] m = masks.get(s);
+            if (m == null) {
+                m = computeMask(s);
+                masks.set(s, m);
+                maskComputations++;
+            }
+            return m;
+        }
+    }
+
+    private long[] computeMask(int s) {
+        long[] m = new long[words];
+        Vocabulary v = vocab;
+        // iterative DFS over the trie; each entry is (trie node, automaton state)
+        int[] nodeStack = new int[256];
+        int[] stateStack = new int[256];
+        int sp = 0;
+        nodeStack[sp] = 0;
+        stateStack[sp] = s;
+        sp++;
+        while (sp > 0) {
+            sp--;
+            int node = nodeStack[sp];
+            int st = stateStack[sp];
+            int from = v.childStart[node];
+            int to = from + v.childCount[node];
+            for (int c = from; c < to; c++) {
+                int next = automatonStep(st, v.childByte[c]);
+                if (next < 0) {
+                    continue;
+                }
+                int child = v.childNode[c];
+                for (int t = v.tokenStart[child]; t < v.tokenStart[child + 1]; t++) {
+                    int id = v.tokenIds[t];
+                    m[id >>> 6] |= 1L << (id & 63);
+                }
+                if (v.childCount[child] > 0) {
+                    if (sp == nodeStack.length) {
+                        nodeStack = java.util.Arrays.copyOf(nodeStack, sp * 2);
+                        stateStack = java.util.Arrays.copyOf(stateStack, sp * 2);
+                    }
+                    nodeStack[sp] = child;
+                    stateStack[sp] = next;
+                    sp++;
+                }
+            }
+        }
+        if (automaton.accepts(s)) {
+            for (int id : v.endOfGeneration) {
+                m[id >>> 6] |= 1L << (id & 63);
+            }
+        }
+        return m;
+    }
+
+    private int automatonStep(int state, int b) {
+        return automaton.step(state, b);
+    }
+
+    private final class State implements ConstraintState {
+        private final int s;
+
+        State(int s) {
+            this.s = s;
+        }
+
+        @Override
+        public long[] allowed() {
+            return mask(s);
+        }
+
+        @Override
+        public ConstraintState advance(int token) {
+            if (vocab.isEndOfGeneration(token)) {
+                if (!automaton.accepts(s)) {
+                    throw new MetagenException("end of generation is not allowed here by " + description);
+                }
+                return this;
+            }
+            if (token < 0 || token >= vocab.size) {
+                throw new MetagenException("token " + token + " is outside the vocabulary of " + vocab.size);
+            }
+            byte[] b = vocab.tokenBytes[token];
+            int next = b.length == 0 ? GrammarAutomaton.DEAD : automaton.walk(s, b);
+            if (next < 0) {
+                throw new MetagenException("token " + token + " is not allowed here by " + description);
+            }
+            return new State(next);
+        }
+
+        @Override
+        public boolean isComplete() {
+            return automaton.accepts(s);
+        }
+
+        @Override
+        public boolean mustEnd() {
+            return !automaton.canContinue(s);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof State st && st.s == s && st.outer() == GrammarConstraint.this;
+        }
+
+        private GrammarConstraint outer() {
+            return GrammarConstraint.this;
+        }
+
+        @Override
+        public int hashCode() {
+            return s;
+        }
+    }
+}
