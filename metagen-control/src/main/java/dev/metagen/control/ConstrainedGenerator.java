@@ -1,0 +1,133 @@
+package dev.metagen.control;
+
+import dev.metagen.core.Cost;
+import dev.metagen.core.FinishReason;
+import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Generator;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.core.Logits;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.ModelState;
+import dev.metagen.core.Prompt;
+import dev.metagen.core.Tokenizer;
+import dev.metagen.decoding.sampling.SamplerChain;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Constrained decoding (Welleck et al. 2024, section 3.2): greedy or ancestral sampling over a
+ * {@link LanguageModel} where each step's logits are masked by a {@link TokenConstraint} before the
+ * {@link SamplerChain} picks, so every finished output is in the constraint's language. The output text is
+ * the concatenation of the generated tokens' bytes (what the constraint saw).
+ */
+public final class ConstrainedGenerator implements Generator {
+    private final LanguageModel model;
+    private final TokenConstraint constraint;
+
+    public ConstrainedGenerator(LanguageModel model, TokenConstraint constraint) {
+        this.model = model;
+        this.constraint = constraint;
+    }
+
+    @Override
+    public Generation generate(Prompt prompt, GenerationParams params) {
+        Tokenizer tok = model.tokenizer();
+        return generate(tok.encode(prompt.text(), params.addSpecial(), false), params, constraint.start());
+    }
+
+    /** Generates from prompt ids, starting in constraint state {@code start}. */
+    public Generation generate(int[] promptIds, GenerationParams params, ConstraintState start) {
+        if (promptIds.length == 0) {
+            throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
+        }
+        int ctx = model.info().contextLength();
+        if (promptIds.length >= ctx) {
+            throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
+        }
+        SamplerChain chain = SamplerChain.from(params);
+        ConstraintState cs = start;
+        int[] out = new int[params.maxTokens()];
+        double[] logprobs = new double[out.length];
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        long[] maskNanos = new long[out.length + 1];
+        int n = 0;
+        long calls = 0;
+        FinishReason finish = FinishReason.LENGTH;
+        long t0 = System.nanoTime();
+        try (ModelState state = model.newState()) {
+            Logits logits = null;
+            if (out.length > 0 && !cs.mustEnd()) {
+                logits = model.forward(state, promptIds);
+                calls++;
+            }
+            while (n < out.length) {
+                if (cs.mustEnd()) {
+                    finish = FinishReason.STOP;
+                    break;
+                }
+                long m0 = System.nanoTime();
+                long[] mask = cs.allowed();
+                maskNanos[n] = System.nanoTime() - m0;
+                float[] masked = applyMask(logits.values(), mask);
+                int next = chain.sample(masked);
+                double[] lp = logits.logProbabilities();
+                if (model.tokenizer().special().isEndOfGeneration(next)) {
+                    finish = FinishReason.STOP;
+                    break;
+                }
+                cs = cs.advance(next);
+                out[n] = next;
+                logprobs[n] = lp[next];
+                bytes.writeBytes(model.tokenizer().tokenBytes(next));
+                n++;
+                if (n == out.length || state.length() >= ctx) {
+                    if (cs.mustEnd()) {
+                        finish = FinishReason.STOP;
+                    }
+                    break;
+                }
+                logits = model.forward(state, next);
+                calls++;
+            }
+        }
+        if (n == 0 && cs.mustEnd()) {
+            finish = FinishReason.STOP;
+        }
+        long total = System.nanoTime() - t0;
+        Map<String, Object> trace = new LinkedHashMap<>();
+        trace.put("constraint", constraint.describe());
+        trace.put("complete", cs.isComplete());
+        long[] timed = Arrays.copyOf(maskNanos, Math.max(n, 0));
+        Arrays.sort(timed);
+        if (timed.length > 0) {
+            trace.put("mask_us_median", timed[timed.length / 2] / 1e3);
+            trace.put("mask_us_max", timed[timed.length - 1] / 1e3);
+        }
+        trace.put("prompt_ids", promptIds);
+        Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
+        String text = new String(bytes.toByteArray(), StandardCharsets.UTF_8);
+        return new Generation(text, Arrays.copyOf(out, n), Arrays.copyOf(logprobs, n), finish, cost, trace);
+    }
+
+    /** A copy of {@code logits} with every token outside {@code mask} at -infinity. */
+    public static float[] applyMask(float[] logits, long[] mask) {
+        float[] out = logits.clone();
+        boolean any = false;
+        for (int i = 0; i < out.length; i++) {
+            if ((mask[i >>> 6] >>> (i & 63) & 1L) == 0) {
+                out[i] = Float.NEGATIVE_INFINITY;
+            } else {
+                any = true;
+            }
+        }
+        if (!any) {
+            throw new MetagenException("no token of the vocabulary can continue the constrained output");
+        }
+        return out;
+    }
+}
