@@ -28,10 +28,22 @@ import java.util.Map;
 public final class ConstrainedGenerator implements Generator {
     private final LanguageModel model;
     private final TokenConstraint constraint;
+    private final double closeAfter;
 
+    /** Closes the output once 3/4 of the token budget is spent (see {@link #ConstrainedGenerator(LanguageModel, TokenConstraint, double)}). */
     public ConstrainedGenerator(LanguageModel model, TokenConstraint constraint) {
+        this(model, constraint, 0.75);
+    }
+
+    /**
+     * @param closeAfter once this fraction of {@code maxTokens} is generated, only tokens that bring the output
+     *                   strictly closer to completion are allowed ({@link ConstraintState#closing()}), so a
+     *                   budget-limited output still finishes when the budget allows; 1 or more disables it
+     */
+    public ConstrainedGenerator(LanguageModel model, TokenConstraint constraint, double closeAfter) {
         this.model = model;
         this.constraint = constraint;
+        this.closeAfter = closeAfter;
     }
 
     @Override
@@ -71,7 +83,8 @@ public final class ConstrainedGenerator implements Generator {
                     break;
                 }
                 long m0 = System.nanoTime();
-                long[] mask = cs.allowed();
+                boolean closing = closeAfter < 1 && n >= closeAfter * out.length;
+                long[] mask = closing ? cs.closing() : cs.allowed();
                 maskNanos[n] = System.nanoTime() - m0;
                 float[] masked = applyMask(logits.values(), mask);
                 int next = chain.sample(masked);

@@ -17,6 +17,19 @@ public interface ConstraintState {
     /** Whether the output so far is complete (end-of-generation is allowed). */
     boolean isComplete();
 
+    /**
+     * The allowed tokens that bring the output strictly closer to completion (fewer bytes left on the shortest
+     * way to a complete output), or end-of-generation when complete: following these always terminates.
+     */
+    default long[] closing() {
+        return allowed();
+    }
+
+    /** Fewest bytes that complete the output from here (0 when complete). */
+    default int distance() {
+        return isComplete() ? 0 : 1;
+    }
+
     /** Whether nothing but end-of-generation may follow. */
     boolean mustEnd();
 }

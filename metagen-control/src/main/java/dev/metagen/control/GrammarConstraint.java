@@ -17,6 +17,7 @@ public final class GrammarConstraint implements TokenConstraint {
     private final Vocabulary vocab;
     private final String description;
     private final List<long[]> masks = new ArrayList<>();
+    private final List<long[]> closingMasks = new ArrayList<>();
     private final int words;
     private long maskComputations;
 
@@ -79,7 +80,34 @@ public final class GrammarConstraint implements TokenConstraint {
         }
     }
 
+    /** The closing mask of state {@code s}: tokens that strictly reduce the distance to completion. */
+    long[] closingMask(int s) {
+        synchronized (automaton) {
+            while (closingMasks.size() <= s) {
+                closingMasks.add(null);
+            }
+            long[] m = closingMasks.get(s);
+            if (m == null) {
+                if (automaton.accepts(s)) {
+                    m = new long[words];
+                    for (int id : vocab.endOfGeneration) {
+                        m[id >>> 6] |= 1L << (id & 63);
+                    }
+                } else {
+                    m = computeMask(s, automaton.distance(s));
+                }
+                closingMasks.set(s, m);
+            }
+            return m;
+        }
+    }
+
     private long[] computeMask(int s) {
+        return computeMask(s, Integer.MAX_VALUE);
+    }
+
+    /** Trie walk; with a finite {@code below}, only tokens ending in a state closer than that to completion. */
+    private long[] computeMask(int s, int below) {
         long[] m = new long[words];
         Vocabulary v = vocab;
         // iterative DFS over the trie; each entry is (trie node, automaton state)
@@ -101,9 +129,11 @@ public final class GrammarConstraint implements TokenConstraint {
                     continue;
                 }
                 int child = v.childNode[c];
-                for (int t = v.tokenStart[child]; t < v.tokenStart[child + 1]; t++) {
-                    int id = v.tokenIds[t];
-                    m[id >>> 6] |= 1L << (id & 63);
+                if (below == Integer.MAX_VALUE || automaton.distance(next) < below) {
+                    for (int t = v.tokenStart[child]; t < v.tokenStart[child + 1]; t++) {
+                        int id = v.tokenIds[t];
+                        m[id >>> 6] |= 1L << (id & 63);
+                    }
                 }
                 if (v.childCount[child] > 0) {
                     if (sp == nodeStack.length) {
@@ -116,7 +146,7 @@ public final class GrammarConstraint implements TokenConstraint {
                 }
             }
         }
-        if (automaton.accepts(s)) {
+        if (below == Integer.MAX_VALUE && automaton.accepts(s)) {
             for (int id : v.endOfGeneration) {
                 m[id >>> 6] |= 1L << (id & 63);
             }
@@ -138,6 +168,16 @@ public final class GrammarConstraint implements TokenConstraint {
         @Override
         public long[] allowed() {
             return mask(s);
+        }
+
+        @Override
+        public long[] closing() {
+            return closingMask(s);
+        }
+
+        @Override
+        public int distance() {
+            return automaton.distance(s);
         }
 
         @Override

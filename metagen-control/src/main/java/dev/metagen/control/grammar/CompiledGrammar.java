@@ -26,6 +26,8 @@ public final class CompiledGrammar {
     final int[][] ruleAlts;  // element index where each alternative starts
     final String[] ruleNames;
     final int root;
+    /** Fewest bytes that finish the alternative from each element position to its END. */
+    final int[] minFrom;
 
     private CompiledGrammar(int[] kind, int[] arg, long[] byteSets, int[][] ruleAlts, String[] ruleNames, int root) {
         this.kind = kind;
@@ -34,6 +36,35 @@ public final class CompiledGrammar {
         this.ruleAlts = ruleAlts;
         this.ruleNames = ruleNames;
         this.root = root;
+        this.minFrom = minimumLengths();
+    }
+
+    private static final int INF = Integer.MAX_VALUE / 4;
+
+    private int[] minimumLengths() {
+        int[] ruleMin = new int[ruleAlts.length];
+        java.util.Arrays.fill(ruleMin, INF);
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (int r = 0; r < ruleAlts.length; r++) {
+                for (int a : ruleAlts[r]) {
+                    long len = 0;
+                    for (int p = a; kind[p] != END; p++) {
+                        len += kind[p] == TERM ? 1 : ruleMin[arg[p]];
+                    }
+                    if (len < ruleMin[r]) {
+                        ruleMin[r] = (int) len;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        int[] from = new int[kind.length];
+        for (int p = kind.length - 1; p >= 0; p--) {
+            from[p] = kind[p] == END ? 0 : (int) Math.min(INF, (long) from[p + 1] + (kind[p] == TERM ? 1 : ruleMin[arg[p]]));
+        }
+        return from;
     }
 
     public int ruleCount() {

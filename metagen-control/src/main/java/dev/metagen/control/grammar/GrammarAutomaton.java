@@ -27,11 +27,13 @@ public final class GrammarAutomaton {
     private int[] nodePos = new int[1024];
     private int[] nodeParent = new int[1024];
     private int[] nodeDepth = new int[1024];
+    private int[] nodeCost = new int[1024];
     private int nodeCount;
     private final Map<Long, Integer> nodeIds = new HashMap<>();
     // states
     private final List<int[]> stateNodes = new ArrayList<>();
     private final List<Boolean> stateAccepts = new ArrayList<>();
+    private final List<Integer> stateDistance = new ArrayList<>();
     private final List<int[]> transitions = new ArrayList<>();
     private final Map<StateKey, Integer> stateIds = new HashMap<>();
     private final int start;
@@ -72,6 +74,11 @@ public final class GrammarAutomaton {
     /** Whether the input so far is a complete sentence. */
     public synchronized boolean accepts(int state) {
         return state >= 0 && stateAccepts.get(state);
+    }
+
+    /** The fewest bytes that complete a sentence from this state (0 when it accepts). */
+    public synchronized int distance(int state) {
+        return state < 0 ? Integer.MAX_VALUE : stateDistance.get(state);
     }
 
     /** Whether some byte may follow. */
@@ -145,7 +152,9 @@ public final class GrammarAutomaton {
             nodePos = Arrays.copyOf(nodePos, nodeCount * 2);
             nodeParent = Arrays.copyOf(nodeParent, nodeCount * 2);
             nodeDepth = Arrays.copyOf(nodeDepth, nodeCount * 2);
+            nodeCost = Arrays.copyOf(nodeCost, nodeCount * 2);
         }
+        nodeCost[nodeCount] = (int) Math.min(Integer.MAX_VALUE / 4, (long) g.minFrom[pos] + (parent < 0 ? 0 : nodeCost[parent]));
         nodePos[nodeCount] = pos;
         nodeParent[nodeCount] = parent;
         nodeDepth[nodeCount] = depth;
@@ -205,6 +214,11 @@ public final class GrammarAutomaton {
             int s = stateNodes.size();
             stateNodes.add(nodes);
             stateAccepts.add(accept);
+            int dist = accept ? 0 : Integer.MAX_VALUE;
+            for (int node : nodes) {
+                dist = Math.min(dist, nodeCost[node]);
+            }
+            stateDistance.add(dist);
             int[] row = new int[256];
             Arrays.fill(row, UNKNOWN);
             transitions.add(row);

@@ -1,0 +1,62 @@
+package dev.metagen.control;
+
+import dev.metagen.core.LanguageModel;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.engine.synth.ModelSynthesizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Test models: the real stories260K checkpoint and a synthesized random-weight tiny Llama carrying the biggest
+ * BPE vocabulary in ../shared/tokenizers (deepseek-llm, 102400 tokens; no 128k Llama 3 vocabulary file is
+ * available there), loaded once per test JVM.
+ */
+final class Models {
+    private static LanguageModel stories;
+    private static LanguageModel bigVocab;
+
+    private Models() {}
+
+    static Path shared() {
+        String p = System.getProperty("metagen.shared");
+        Path root = p != null ? Path.of(p) : Path.of("..", "shared");
+        if (!Files.isDirectory(root)) {
+            root = Path.of("..", "..", "shared");
+        }
+        return root.toAbsolutePath().normalize();
+    }
+
+    static Path datasets() {
+        return shared().resolve("datasets");
+    }
+
+    static synchronized LanguageModel stories() {
+        if (stories == null) {
+            stories = TransformerModel.load(shared().resolve("models/stories260K.gguf"), new ModelOptions(1, 512));
+        }
+        return stories;
+    }
+
+    static Path bigVocabTokenizerFile() {
+        return shared().resolve("tokenizers/ggml-vocab-deepseek-llm.gguf");
+    }
+
+    static synchronized LanguageModel bigVocab() {
+        if (bigVocab == null) {
+            try {
+                Path dir = Files.createTempDirectory("metagen-control");
+                Path file = dir.resolve("tiny-deepseek-vocab.gguf");
+                ModelSynthesizer.builder().preset("tiny-llama").tokenizerFrom(bigVocabTokenizerFile()).seed(7).build().write(file);
+                bigVocab = TransformerModel.load(file, new ModelOptions(1, 512));
+                file.toFile().deleteOnExit();
+                dir.toFile().deleteOnExit();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return bigVocab;
+    }
+}
