@@ -41,14 +41,23 @@ public final class JsonSchemaCompiler {
 
     private final JsonNode root;
     private final boolean bestEffort;
+    /** Draft 4-7: keywords beside "$ref" are ignored. */
+    private final boolean refOverridesSiblings;
     private final List<String> dropped = new ArrayList<>();
     private final Map<String, Expr> rules = new LinkedHashMap<>();
     private final Map<String, String> refRules = new HashMap<>();
     private int counter;
 
-    private JsonSchemaCompiler(JsonNode root, boolean bestEffort) {
+    private JsonSchemaCompiler(JsonNode root, boolean bestEffort, boolean draft7) {
         this.root = root;
         this.bestEffort = bestEffort;
+        this.refOverridesSiblings = draft7;
+    }
+
+    /** Whether the document declares draft 7 or older via "$schema". */
+    static boolean declaresDraft7OrOlder(JsonNode root) {
+        String s = root.path("$schema").asText("");
+        return s.contains("draft-07") || s.contains("draft-06") || s.contains("draft-04") || s.contains("draft-03");
     }
 
     public static Result compile(String schemaJson, boolean bestEffort) {
@@ -65,7 +74,12 @@ public final class JsonSchemaCompiler {
     }
 
     public static Result compile(JsonNode schema, boolean bestEffort) {
-        JsonSchemaCompiler c = new JsonSchemaCompiler(schema, bestEffort);
+        return compile(schema, bestEffort, declaresDraft7OrOlder(schema));
+    }
+
+    /** @param draft7 apply draft 7 rules (keywords beside "$ref" are ignored) */
+    public static Result compile(JsonNode schema, boolean bestEffort, boolean draft7) {
+        JsonSchemaCompiler c = new JsonSchemaCompiler(schema, bestEffort, draft7);
         c.addCommonRules();
         Expr top = c.schema(schema, "");
         c.rules.put("root", top);
@@ -74,7 +88,7 @@ public final class JsonSchemaCompiler {
 
     /** Any JSON object (OpenAI's {@code json_object} mode). */
     public static Grammar jsonObjectGrammar() {
-        JsonSchemaCompiler c = new JsonSchemaCompiler(MAPPER.createObjectNode(), false);
+        JsonSchemaCompiler c = new JsonSchemaCompiler(MAPPER.createObjectNode(), false, false);
         c.addCommonRules();
         c.rules.put("root", new Expr.Ref("object"));
         return new Grammar(c.rules, "root");
@@ -82,7 +96,7 @@ public final class JsonSchemaCompiler {
 
     /** Any JSON value. */
     public static Grammar jsonValueGrammar() {
-        JsonSchemaCompiler c = new JsonSchemaCompiler(MAPPER.createObjectNode(), false);
+        JsonSchemaCompiler c = new JsonSchemaCompiler(MAPPER.createObjectNode(), false, false);
         c.addCommonRules();
         c.rules.put("root", new Expr.Ref("value"));
         return new Grammar(c.rules, "root");
@@ -115,7 +129,8 @@ public final class JsonSchemaCompiler {
         rules.put("string", Expr.seq(lit("\""), star(ref("char")), lit("\"")));
         Expr digits = new Expr.Repeat(NumberRanges.DIGIT, 1, -1);
         Expr intPart = Expr.alt(lit("0"), Expr.seq(Expr.chars(false, '1', '9'), star(NumberRanges.DIGIT)));
-        rules.put("integer", Expr.seq(opt(lit("-")), intPart));
+        // 1.0 is an integer in JSON Schema
+        rules.put("integer", Expr.seq(opt(lit("-")), intPart, opt(Expr.seq(lit("."), new Expr.Repeat(lit("0"), 1, -1)))));
         rules.put("number", Expr.seq(opt(lit("-")), intPart, opt(Expr.seq(lit("."), digits)),
                 opt(Expr.seq(Expr.chars(false, 'e', 'e', 'E', 'E'), opt(Expr.chars(false, '+', '+', '-', '-')), digits))));
         rules.put("boolean", Expr.alt(lit("true"), lit("false")));
@@ -154,6 +169,20 @@ public final class JsonSchemaCompiler {
             throw new MetagenException("JSON Schema at #" + ptr + " must be an object or a boolean");
         }
         ObjectNode o = (ObjectNode) s;
+        if (o.has("$ref") && refOverridesSiblings) {
+            return withRef(o, ptr);
+        }
+        for (String k : iter(o.fieldNames())) {
+            if (UNSUPPORTED.contains(k)) {
+                drop(ptr + "/" + escape(k), k);
+            }
+        }
+        if (o.has("not")) {
+            drop(ptr + "/not", "not");
+        }
+        if (o.has("if")) {
+            drop(ptr + "/if", "if/then/else");
+        }
         if (o.has("$ref")) {
             return withRef(o, ptr);
         }
@@ -183,20 +212,6 @@ public final class JsonSchemaCompiler {
             }
             return alts.size() == 1 ? alts.getFirst() : new Expr.Alt(alts);
         }
-        for (String k : iter(o.fieldNames())) {
-            if (!IGNORED.contains(k) && !KNOWN.contains(k) && !k.startsWith("x-")) {
-                if (UNSUPPORTED.contains(k)) {
-                    drop(ptr + "/" + escape(k), k);
-                }
-                // other unknown keywords are annotations
-            }
-        }
-        if (o.has("not")) {
-            drop(ptr + "/not", "not");
-        }
-        if (o.has("if")) {
-            drop(ptr + "/if", "if/then/else");
-        }
         if (o.has("const")) {
             return literalValue(o.get("const"), o, ptr);
         }
@@ -214,6 +229,9 @@ public final class JsonSchemaCompiler {
             return alts.size() == 1 ? alts.getFirst() : new Expr.Alt(alts);
         }
         Set<String> types = types(o, ptr);
+        if (!o.has("type") && !hasConstraints(o)) {
+            return ref("value");
+        }
         for (String t : types) {
             switch (t) {
                 case "string" -> parts.add(string(o, ptr));
@@ -256,7 +274,7 @@ public final class JsonSchemaCompiler {
         return false;
     }
 
-    /** The types a schema allows: its "type", or inferred from its keywords, or all. */
+    /** The types a schema allows: its "type", or all of them. */
     private Set<String> types(ObjectNode o, String ptr) {
         Set<String> out = new LinkedHashSet<>();
         JsonNode t = o.get("type");
@@ -275,23 +293,8 @@ public final class JsonSchemaCompiler {
             }
             return out;
         }
-        if (o.has("properties") || o.has("required") || o.has("additionalProperties") || o.has("minProperties")
-                || o.has("maxProperties") || o.has("patternProperties")) {
-            out.add("object");
-        }
-        if (o.has("items") || o.has("prefixItems") || o.has("minItems") || o.has("maxItems")) {
-            out.add("array");
-        }
-        if (o.has("pattern") || o.has("format") || o.has("minLength") || o.has("maxLength")) {
-            out.add("string");
-        }
-        if (o.has("minimum") || o.has("maximum") || o.has("exclusiveMinimum") || o.has("exclusiveMaximum") || o.has("multipleOf")) {
-            out.add("number");
-        }
-        if (out.isEmpty()) {
-            out.addAll(List.of("object", "array", "string", "number", "boolean", "null"));
-            // without keywords this is just "any value": use the shared rule
-        }
+        // without "type" every type is allowed; type-specific keywords only constrain their own type
+        out.addAll(List.of("object", "array", "string", "number", "boolean", "null"));
         return out;
     }
 
@@ -318,6 +321,48 @@ public final class JsonSchemaCompiler {
                 return NOTHING;
             }
         }
+        return valueLiteral(v, ptr);
+    }
+
+    /** A JSON value as text, numbers matched by value (1, 1.0, 1.00), containers element by element. */
+    private Expr valueLiteral(JsonNode v, String ptr) {
+        if (v.isObject()) {
+            List<Expr> items = new ArrayList<>();
+            items.add(lit("{"));
+            boolean first = true;
+            for (String k : iter(v.fieldNames())) {
+                if (!first) {
+                    items.add(lit(","));
+                }
+                first = false;
+                items.add(literalKey(k));
+                items.add(lit(":"));
+                items.add(valueLiteral(v.get(k), ptr));
+            }
+            items.add(lit("}"));
+            return new Expr.Seq(items);
+        }
+        if (v.isArray()) {
+            List<Expr> items = new ArrayList<>();
+            items.add(lit("["));
+            for (int i = 0; i < v.size(); i++) {
+                if (i > 0) {
+                    items.add(lit(","));
+                }
+                items.add(valueLiteral(v.get(i), ptr));
+            }
+            items.add(lit("]"));
+            return new Expr.Seq(items);
+        }
+        if (v.isNumber()) {
+            // numbers compare by value: 1, 1.0 and 1.00 are the same const
+            BigDecimal d = v.decimalValue().stripTrailingZeros();
+            if (d.scale() <= 0) {
+                return Expr.seq(lit(d.toBigInteger().toString()), opt(Expr.seq(lit("."), new Expr.Repeat(lit("0"), 1, -1))));
+            }
+            String plain = d.toPlainString();
+            return Expr.seq(lit(plain), star(lit("0")));
+        }
         try {
             return lit(MAPPER.writeValueAsString(v));
         } catch (JsonProcessingException e) {
@@ -331,7 +376,7 @@ public final class JsonSchemaCompiler {
         String target = o.get("$ref").asText();
         ObjectNode rest = o.deepCopy();
         rest.remove("$ref");
-        if (hasConstraints(rest)) {
+        if (hasConstraints(rest) && !refOverridesSiblings) {
             ObjectNode merged = MAPPER.createObjectNode();
             ObjectNode refOnly = MAPPER.createObjectNode();
             refOnly.put("$ref", target);
@@ -434,6 +479,22 @@ public final class JsonSchemaCompiler {
     }
 
     private void mergeInto(ObjectNode acc, ObjectNode part, String ptr) {
+        // items only sees its sibling prefixItems
+        if ((acc.has("items") && part.has("prefixItems")) || (part.has("items") && acc.has("prefixItems"))) {
+            drop(ptr + "/items", "items next to prefixItems from another allOf branch");
+        }
+        // additionalProperties only sees its sibling properties: merging would change its meaning
+        for (ObjectNode[] pair : new ObjectNode[][] {{acc, part}, {part, acc}}) {
+            JsonNode add = pair[0].get("additionalProperties");
+            if (add != null && !(add.isBoolean() && add.booleanValue())) {
+                for (String name : iter(pair[1].path("properties").fieldNames())) {
+                    if (!pair[0].path("properties").has(name)) {
+                        drop(ptr + "/additionalProperties", "additionalProperties next to properties from another allOf branch");
+                        break;
+                    }
+                }
+            }
+        }
         for (String k : iter(part.fieldNames())) {
             JsonNode v = part.get(k);
             JsonNode old = acc.get(k);
@@ -773,7 +834,7 @@ public final class JsonSchemaCompiler {
         Expr extra = null;
         if (add == null || !(add.isBoolean() && !add.booleanValue())) {
             Expr v = additionalValue(o, ptr);
-            extra = Expr.seq(ref("string"), lit(":"), v);
+            extra = Expr.seq(declared.isEmpty() ? ref("string") : otherKey(declared), lit(":"), v);
         }
         // kv_i optional or required; commas between present ones. rest(i) = ("," kv_i)? rest(i+1)
         int n = items.size();
@@ -807,6 +868,74 @@ public final class JsonSchemaCompiler {
         }
         Expr body = firsts.size() == 1 ? firsts.getFirst() : new Expr.Alt(firsts);
         return Expr.seq(lit("{"), body, lit("}"));
+    }
+
+    /**
+     * A JSON string key that is none of {@code names}: the complement of the names' trie over canonical JSON
+     * string units (a raw character, or the escape Jackson writes). Non-canonical escapes such as {@code \u0061}
+     * are not generated here, so no key can spell a declared name in disguise.
+     */
+    private Expr otherKey(Set<String> names) {
+        Trie root = new Trie();
+        for (String n : names) {
+            Trie t = root;
+            for (String u : units(n)) {
+                t = t.children.computeIfAbsent(u, k -> new Trie());
+            }
+            t.terminal = true;
+        }
+        String free = "keyfree" + (++counter);
+        rules.put(free, Expr.seq(star(unitExcept(Set.of())), lit("\"")));
+        return Expr.seq(lit("\""), trieComplement(root, free));
+    }
+
+    private static final class Trie {
+        final Map<String, Trie> children = new LinkedHashMap<>();
+        boolean terminal;
+    }
+
+    private Expr trieComplement(Trie t, String free) {
+        List<Expr> alts = new ArrayList<>();
+        if (!t.terminal) {
+            alts.add(lit("\""));
+        }
+        alts.add(Expr.seq(unitExcept(t.children.keySet()), ref(free)));
+        for (var e : t.children.entrySet()) {
+            alts.add(Expr.seq(lit(e.getKey()), trieComplement(e.getValue(), free)));
+        }
+        return new Expr.Alt(alts);
+    }
+
+    /** The canonical units (raw characters or escapes) of a string's JSON encoding. */
+    private static List<String> units(String s) {
+        List<String> out = new ArrayList<>();
+        s.codePoints().forEach(cp -> out.add(escapeCodePoint(cp)));
+        return out;
+    }
+
+    /** One canonical string unit other than those in {@code except}. */
+    private static Expr unitExcept(Set<String> except) {
+        List<Integer> ranges = new ArrayList<>(List.of((int) '"', (int) '"', (int) '\\', (int) '\\', 0, 0x1F));
+        for (String u : except) {
+            if (!u.startsWith("\\")) {
+                int cp = u.codePointAt(0);
+                ranges.add(cp);
+                ranges.add(cp);
+            }
+        }
+        List<Expr> alts = new ArrayList<>();
+        alts.add(new Expr.CharClass(ranges.stream().mapToInt(Integer::intValue).toArray(), true, false));
+        for (int cp : new int[] {'"', '\\'}) {
+            if (!except.contains(escapeCodePoint(cp))) {
+                alts.add(lit(escapeCodePoint(cp)));
+            }
+        }
+        for (int cp = 0; cp < 0x20; cp++) {
+            if (!except.contains(escapeCodePoint(cp))) {
+                alts.add(lit(escapeCodePoint(cp)));
+            }
+        }
+        return new Expr.Alt(alts);
     }
 
     private Expr additionalValue(ObjectNode o, String ptr) {
