@@ -65,6 +65,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object with text, tokens, finish_reason, usage and timings.")
     boolean json;
 
+    // --- controlled generation (metagen-control): --json-schema, --regex, --grammar, --choice ---
+    @Mixin
+    ConstraintOptions constraint;
+
     @Override
     public Integer call() {
         if (maxTokens < 0) {
@@ -86,11 +90,14 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength))) {
             SamplingGenerator gen = new SamplingGenerator(m);
+            var tokenConstraint = constraint.build(m.tokenizer()); // compiled before generation: errors come first
             if (!json && echo) {
                 out.print(prompt);
                 out.flush();
             }
-            Generation g = gen.generate(Prompt.of(prompt), params, json ? t -> {} : t -> {
+            Generation g = tokenConstraint != null
+                    ? ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out)
+                    : gen.generate(Prompt.of(prompt), params, json ? t -> {} : t -> {
                 out.print(t);
                 out.flush();
             });

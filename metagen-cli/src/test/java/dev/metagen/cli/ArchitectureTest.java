@@ -41,4 +41,19 @@ class ArchitectureTest {
                         "dev.metagen.cli..")
                 .check(main);
     }
+
+    @Test
+    void controlDependsOnlyOnCoreAndDecoding() {
+        classes().that().resideInAPackage("dev.metagen.control..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.metagen.control..", "dev.metagen.core..",
+                        "dev.metagen.decoding..", "java..", "com.fasterxml.jackson..")
+                .check(main);
+    }
+
+    @Test
+    void decodingNeverImportsControl() {
+        noClasses().that().resideInAPackage("dev.metagen.decoding..")
+                .should().dependOnClassesThat().resideInAPackage("dev.metagen.control..")
+                .check(main);
+    }
 }

@@ -71,12 +71,14 @@ public final class ConstrainedGenerator implements Generator {
         long calls = 0;
         FinishReason finish = FinishReason.LENGTH;
         long t0 = System.nanoTime();
+        long prefillNanos;
         try (ModelState state = model.newState()) {
             Logits logits = null;
             if (out.length > 0 && !cs.mustEnd()) {
                 logits = model.forward(state, promptIds);
                 calls++;
             }
+            prefillNanos = System.nanoTime() - t0;
             while (n < out.length) {
                 if (cs.mustEnd()) {
                     finish = FinishReason.STOP;
@@ -121,6 +123,11 @@ public final class ConstrainedGenerator implements Generator {
             trace.put("mask_us_median", timed[timed.length / 2] / 1e3);
             trace.put("mask_us_max", timed[timed.length - 1] / 1e3);
         }
+        long decodeNanos = total - prefillNanos;
+        trace.put("prefill_ms", prefillNanos / 1e6);
+        trace.put("decode_ms", decodeNanos / 1e6);
+        trace.put("prefill_tokens_per_s", calls > 0 && prefillNanos > 0 ? promptIds.length / (prefillNanos / 1e9) : 0.0);
+        trace.put("decode_tokens_per_s", calls > 1 && decodeNanos > 0 ? (calls - 1) / (decodeNanos / 1e9) : 0.0);
         trace.put("prompt_ids", promptIds);
         Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
         String text = new String(bytes.toByteArray(), StandardCharsets.UTF_8);

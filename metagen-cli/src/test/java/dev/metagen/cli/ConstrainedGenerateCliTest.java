@@ -1,0 +1,67 @@
+package dev.metagen.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code generate --json-schema/--regex/--grammar/--choice} on stories260K, and their one-line errors. */
+class ConstrainedGenerateCliTest {
+    @TempDir
+    Path tmp;
+
+    static Path stories() {
+        return Path.of(System.getProperty("metagen.shared", "../../shared")).toAbsolutePath().normalize()
+                .resolve("models/stories260K.gguf");
+    }
+
+    @Test
+    void regexChoiceGrammarAndSchemaConstrainTheOutput() throws Exception {
+        String m = stories().toString();
+        CliTest.Result r = CliTest.run("generate", "-m", m, "-p", "Once", "--temperature", "0", "-n", "20", "--json",
+                "--regex", "[a-z]+ [0-9]{2}");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = r.json();
+        assertTrue(Pattern.matches("[a-z]+ [0-9]{2}", j.get("text").asText()), j.toString());
+        assertEquals("stop", j.get("finish_reason").asText());
+        assertTrue(j.get("timings").has("decode_tokens_per_s"));
+
+        r = CliTest.run("generate", "-m", m, "-p", "Once", "--seed", "3", "-n", "10", "--json", "--choice", "yes", "--choice", "no");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.json().get("text").asText().matches("yes|no"), r.out());
+
+        Path g = tmp.resolve("g.gbnf");
+        Files.writeString(g, "root ::= \"(\" [a-c]+ \")\"\n");
+        r = CliTest.run("generate", "-m", m, "-p", "Once", "--temperature", "0", "-n", "16", "--json", "--grammar", g.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.json().get("text").asText().matches("\\([a-c]+\\)"), r.out());
+
+        Path s = tmp.resolve("s.json");
+        Files.writeString(s, "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":9}},\"required\":[\"n\"],\"additionalProperties\":false}");
+        r = CliTest.run("generate", "-m", m, "-p", "Once", "--temperature", "0", "-n", "16", "--json", "--json-schema", s.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.json().get("text").asText().matches("\\{\"n\":[1-9](\\.0+)?\\}"), r.out());
+    }
+
+    @Test
+    void badConstraintsAreOneLineErrors() throws Exception {
+        String m = stories().toString();
+        Path s = tmp.resolve("bad.json");
+        Files.writeString(s, "{\"type\":\"array\",\"contains\":{}}");
+        CliTest.Result r = CliTest.run("generate", "-m", m, "-p", "x", "--json-schema", s.toString());
+        assertEquals(1, r.exit());
+        assertEquals("metagen: error: JSON Schema keyword at #/contains is not supported: contains", r.err().strip());
+        r = CliTest.run("generate", "-m", m, "-p", "x", "--regex", "a(b");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().strip().startsWith("metagen: error: regex /a(b/"), r.err());
+        assertEquals(1, r.err().strip().lines().count());
+        r = CliTest.run("generate", "-m", m, "-p", "x", "--regex", "a", "--choice", "b");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("only one of"), r.err());
+    }
+}
