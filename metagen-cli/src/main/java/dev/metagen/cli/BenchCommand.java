@@ -42,6 +42,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
+    // --- token-mask benchmark of metagen-control: --constraint, --vocab, --mask-steps, --mask-runs, --limit ---
+    @Mixin
+    ConstraintBenchOptions constraintBench;
+
     @Override
     public Integer call() {
         if (promptTokens < 1 || genTokens < 1 || repetitions < 1 || threads < 0) {
@@ -49,6 +53,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (constraintBench.active()) {
+            return constraintBench.run(model, out, err, json);
+        }
         int ctx = promptTokens + genTokens + 1;
         try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, ctx))) {
             int vocab = m.info().vocabSize();

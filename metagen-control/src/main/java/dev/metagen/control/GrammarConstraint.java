@@ -123,8 +123,12 @@ public final class GrammarConstraint implements TokenConstraint {
             int st = stateStack[sp];
             int from = v.childStart[node];
             int to = from + v.childCount[node];
+            int[] row = automaton.row(st);
             for (int c = from; c < to; c++) {
-                int next = automatonStep(st, v.childByte[c]);
+                int next = row[v.childByte[c]];
+                if (next < GrammarAutomaton.DEAD) {
+                    next = automaton.step(st, v.childByte[c]);
+                }
                 if (next < 0) {
                     continue;
                 }
@@ -152,10 +156,6 @@ public final class GrammarConstraint implements TokenConstraint {
             }
         }
         return m;
-    }
-
-    private int automatonStep(int state, int b) {
-        return automaton.step(state, b);
     }
 
     private final class State implements ConstraintState {

@@ -112,19 +112,12 @@ public final class GrammarAutomaton {
         return state;
     }
 
-    /** Direct access to a state's memo row (callers must hold this automaton's lock). */
-    int[] row(int state) {
+    /**
+     * The memo row of a state: entry b is the next state, {@link #DEAD}, or a negative value below DEAD when not yet
+     * computed (then call {@link #step}). For hot loops that hold this automaton's lock.
+     */
+    public int[] row(int state) {
         return transitions.get(state);
-    }
-
-    int stepLocked(int state, int b) {
-        int[] tr = transitions.get(state);
-        int t = tr[b];
-        if (t == UNKNOWN) {
-            t = computeStep(state, b);
-            transitions.get(state)[b] = t;
-        }
-        return t;
     }
 
     private int computeStep(int state, int b) {

@@ -1,0 +1,101 @@
+package dev.metagen.control.bench;
+
+import dev.metagen.control.ConstraintState;
+import dev.metagen.control.TokenConstraint;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+
+/**
+ * Measures token-mask latency the way generation sees it: a fresh constraint per run (cold caches), then a walk
+ * of {@code steps} tokens drawn uniformly among the allowed ones (closing masks in the last third so walks
+ * finish), timing every mask. Reports the median and 99th percentile over all steps of all runs.
+ */
+public final class MaskBench {
+    private MaskBench() {}
+
+    /** Latencies in microseconds and how many walks reached a complete output. */
+    public record Result(double[] maskMicros, int runs, int completed, double compileMillisMedian) {
+        public double median() {
+            return percentile(0.5);
+        }
+
+        public double p99() {
+            return percentile(0.99);
+        }
+
+        public double percentile(double q) {
+            if (maskMicros.length == 0) {
+                return 0;
+            }
+            double[] s = maskMicros.clone();
+            Arrays.sort(s);
+            return s[Math.min(s.length - 1, (int) Math.floor(q * s.length))];
+        }
+    }
+
+    public static Result run(Supplier<TokenConstraint> compile, int runs, int steps, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double[] times = new double[runs * steps];
+        double[] compile_ms = new double[runs];
+        int n = 0;
+        int completed = 0;
+        for (int r = 0; r < runs; r++) {
+            long c0 = System.nanoTime();
+            TokenConstraint c = compile.get();
+            ConstraintState st = c.start();
+            compile_ms[r] = (System.nanoTime() - c0) / 1e6;
+            for (int step = 0; step < steps; step++) {
+                if (st.mustEnd()) {
+                    break;
+                }
+                boolean closing = step >= steps * 2 / 3;
+                long t0 = System.nanoTime();
+                long[] mask = closing ? st.closing() : st.allowed();
+                times[n++] = (System.nanoTime() - t0) / 1e3;
+                int token = pick(mask, rnd);
+                if (token < 0) {
+                    break;
+                }
+                ConstraintState next;
+                try {
+                    next = st.advance(token);
+                } catch (RuntimeException e) {
+                    break; // end-of-generation chosen on a complete output
+                }
+                if (next == st) {
+                    break;
+                }
+                st = next;
+            }
+            if (st.isComplete()) {
+                completed++;
+            }
+        }
+        Arrays.sort(compile_ms);
+        return new Result(Arrays.copyOf(times, n), runs, completed, compile_ms[runs / 2]);
+    }
+
+    private static int pick(long[] mask, SplittableRandom rnd) {
+        int count = 0;
+        for (long w : mask) {
+            count += Long.bitCount(w);
+        }
+        if (count == 0) {
+            return -1;
+        }
+        int k = rnd.nextInt(count);
+        for (int i = 0; i < mask.length; i++) {
+            int c = Long.bitCount(mask[i]);
+            if (k < c) {
+                long w = mask[i];
+                for (int j = 0; j < k; j++) {
+                    w &= w - 1;
+                }
+                return i * 64 + Long.numberOfTrailingZeros(w);
+            }
+            k -= c;
+        }
+        return -1;
+    }
+}
