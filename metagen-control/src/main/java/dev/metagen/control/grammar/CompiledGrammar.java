@@ -101,6 +101,9 @@ public final class CompiledGrammar {
         }
 
         int newRule(String name) {
+            if (names.size() >= 1_000_000) {
+                throw new MetagenException("grammar too large: more than 1000000 rules (near rule '" + name + "')");
+            }
             names.add(name);
             rules.add(null);
             return names.size() - 1;
@@ -175,6 +178,9 @@ public final class CompiledGrammar {
             }
             List<Atom> x = new ArrayList<>();
             seq(item, x, where);
+            if ((long) x.size() * Math.max(min, max) > 2_000_000) {
+                throw new MetagenException("grammar too large: rule '" + where + "' repeats " + x.size() + " elements " + Math.max(min, max) + " times");
+            }
             for (int i = 0; i < min; i++) {
                 out.addAll(x);
             }

@@ -20,7 +20,8 @@ public final class GrammarAutomaton {
     public static final int DEAD = -1;
     private static final int UNKNOWN = -2;
     private static final int MAX_DEPTH = 100_000;
-    private static final int MAX_STATES = 2_000_000;
+    private static final int MAX_STATES = 200_000;
+    private static final int MAX_NODES = 4_000_000;
 
     private final CompiledGrammar g;
     // stack nodes: a resumption position and the node below it (-1 = bottom)
@@ -140,6 +141,9 @@ public final class GrammarAutomaton {
         int depth = parent < 0 ? 1 : nodeDepth[parent] + 1;
         if (depth > MAX_DEPTH) {
             throw new MetagenException("grammar nesting exceeds " + MAX_DEPTH + " levels");
+        }
+        if (nodeCount >= MAX_NODES) {
+            throw new MetagenException("grammar automaton exceeds " + MAX_NODES + " stack nodes");
         }
         if (nodeCount == nodePos.length) {
             nodePos = Arrays.copyOf(nodePos, nodeCount * 2);
