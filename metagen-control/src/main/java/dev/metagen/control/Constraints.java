@@ -39,6 +39,11 @@ public final class Constraints {
         return GrammarConstraint.of(choiceGrammar(options), tok, "choice " + options);
     }
 
+    /** Lexical constraints: the output contains every one of {@code words} (1 to 5), in any order. */
+    public static GrammarConstraint containsAll(List<String> words, Tokenizer tok) {
+        return GrammarConstraint.of(LexicalConstraints.containsAll(words), tok, "contains " + words);
+    }
+
     public static GrammarConstraint gbnf(String gbnf, Tokenizer tok) {
         return GrammarConstraint.of(GbnfParser.parse(gbnf), tok, "grammar");
     }
