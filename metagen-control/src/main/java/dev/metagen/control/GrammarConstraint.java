@@ -18,6 +18,8 @@ public final class GrammarConstraint implements TokenConstraint {
     private final String description;
     private final List<long[]> masks = new ArrayList<>();
     private final List<long[]> closingMasks = new ArrayList<>();
+    /** Per automaton state: the bytes that lead back to the same state (4 words), computed on first use. */
+    private final List<long[]> selfLoops = new ArrayList<>();
     private final int words;
     private long maskComputations;
 
@@ -133,6 +135,14 @@ public final class GrammarConstraint implements TokenConstraint {
                     continue;
                 }
                 int child = v.childNode[c];
+                if (below == Integer.MAX_VALUE && v.childCount[child] > 0 && covered(v, child, selfLoop(next))) {
+                    // every token below stays in `next` (e.g. inside a JSON string): allow the whole subtree at once
+                    for (int t = v.tokenStart[child]; t < v.tokenStart[child + v.subtreeSize[child]]; t++) {
+                        int id = v.tokenIds[t];
+                        m[id >>> 6] |= 1L << (id & 63);
+                    }
+                    continue;
+                }
                 if (below == Integer.MAX_VALUE || automaton.distance(next) < below) {
                     for (int t = v.tokenStart[child]; t < v.tokenStart[child + 1]; t++) {
                         int id = v.tokenIds[t];
@@ -156,6 +166,30 @@ public final class GrammarConstraint implements TokenConstraint {
             }
         }
         return m;
+    }
+
+    private static boolean covered(Vocabulary v, int node, long[] self) {
+        int o = node * 4;
+        return (v.subtreeBytes[o] & ~self[0]) == 0 && (v.subtreeBytes[o + 1] & ~self[1]) == 0
+                && (v.subtreeBytes[o + 2] & ~self[2]) == 0 && (v.subtreeBytes[o + 3] & ~self[3]) == 0;
+    }
+
+    /** The bytes b with step(s, b) == s (caller holds the automaton lock). */
+    private long[] selfLoop(int s) {
+        while (selfLoops.size() <= s) {
+            selfLoops.add(null);
+        }
+        long[] self = selfLoops.get(s);
+        if (self == null) {
+            self = new long[4];
+            for (int b = 0; b < 256; b++) {
+                if (automaton.step(s, b) == s) {
+                    self[b >>> 6] |= 1L << (b & 63);
+                }
+            }
+            selfLoops.set(s, self);
+        }
+        return self;
     }
 
     private final class State implements ConstraintState {

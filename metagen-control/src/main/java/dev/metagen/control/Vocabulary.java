@@ -25,6 +25,10 @@ public final class Vocabulary {
     final int[] tokenStart;  // tokens ending at node i: tokenIds[tokenStart[i] .. tokenStart[i + 1])
     final int[] tokenIds;
     final int nodeCount;
+    /** Node ids are in DFS preorder: node n's subtree is n .. n + subtreeSize[n] - 1, its tokens one range. */
+    final int[] subtreeSize;
+    /** The bytes on edges strictly below each node (4 words per node). */
+    final long[] subtreeBytes;
 
     private Vocabulary(Tokenizer tok) {
         size = tok.vocabSize();
@@ -112,6 +116,27 @@ public final class Vocabulary {
         int[] put = Arrays.copyOf(tokenStart, nodes);
         for (int i = 0; i < tokens; i++) {
             tokenIds[put[endNode[i]]++] = tIds.get(i);
+        }
+        // subtree sizes and byte sets, children before parents (child ids are larger in preorder)
+        int[] parent = new int[nodes];
+        int[] inByte = new int[nodes];
+        parent[0] = -1;
+        for (int e = 0; e < edgeParent.size(); e++) {
+            parent[edgeChild.get(e)] = edgeParent.get(e);
+            inByte[edgeChild.get(e)] = edgeByte.get(e);
+        }
+        subtreeSize = new int[nodes];
+        subtreeBytes = new long[nodes * 4];
+        for (int n = nodes - 1; n >= 0; n--) {
+            subtreeSize[n] += 1;
+            int p = parent[n];
+            if (p >= 0) {
+                subtreeSize[p] += subtreeSize[n];
+                for (int w = 0; w < 4; w++) {
+                    subtreeBytes[p * 4 + w] |= subtreeBytes[n * 4 + w];
+                }
+                subtreeBytes[p * 4 + (inByte[n] >>> 6)] |= 1L << (inByte[n] & 63);
+            }
         }
     }
 

@@ -4,10 +4,8 @@ import dev.metagen.core.MetagenException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The pushdown recogniser of a {@link CompiledGrammar} (llama.cpp's stack-set algorithm over bytes), made into a
@@ -30,7 +28,8 @@ public final class GrammarAutomaton {
     private int[] nodeDepth = new int[1024];
     private int[] nodeCost = new int[1024];
     private int nodeCount;
-    private final Map<Long, Integer> nodeIds = new HashMap<>();
+    private final LongIntMap nodeIds = new LongIntMap(1024);
+    private final Expansion scratch = new Expansion();
     // states
     private final List<int[]> stateNodes = new ArrayList<>();
     private final List<Boolean> stateAccepts = new ArrayList<>();
@@ -122,7 +121,8 @@ public final class GrammarAutomaton {
     }
 
     private int computeStep(int state, int b) {
-        Expansion x = new Expansion();
+        Expansion x = scratch;
+        x.reset();
         for (int node : stateNodes.get(state)) {
             int pos = nodePos[node];
             if (g.matches(pos, b)) {
@@ -134,8 +134,8 @@ public final class GrammarAutomaton {
 
     private int node(int pos, int parent) {
         long key = ((long) pos << 32) | (parent & 0xFFFFFFFFL);
-        Integer id = nodeIds.get(key);
-        if (id != null) {
+        int id = nodeIds.get(key);
+        if (id >= 0) {
             return id;
         }
         int depth = parent < 0 ? 1 : nodeDepth[parent] + 1;
@@ -161,10 +161,16 @@ public final class GrammarAutomaton {
 
     /** One epsilon-closure: collects the stacks whose top is a terminal, and whether a stack emptied. */
     private final class Expansion {
-        final Set<Long> visited = new HashSet<>();
+        final LongIntMap visited = new LongIntMap(64);
         int[] tops = new int[16];
         int n;
         boolean accept;
+
+        void reset() {
+            visited.clear();
+            n = 0;
+            accept = false;
+        }
 
         void expand(int pos, int parent) {
             if (!visited.add(((long) pos << 32) | (parent & 0xFFFFFFFFL))) {
