@@ -89,7 +89,8 @@ class JsonSchemaTestSuiteTest {
     /**
      * The deliberate, documented differences: formats are asserted (the suite treats them as annotations), const
      * objects are generated in their own key order, exponent-notation numbers are not matched to integer consts,
-     * and custom metaschema vocabularies are not read.
+     * integers are written without a fraction (1.0 is rejected for "integer", as draft 4 validators do), and custom
+     * metaschema vocabularies are not read.
      */
     static String deviation(Path file, JsonNode group, JsonNode test) {
         String name = file.getFileName().toString();
@@ -103,6 +104,9 @@ class JsonSchemaTestSuiteTest {
         }
         if (g.contains("equal up to 64-bit representation")) {
             return "exponent notation const";
+        }
+        if (name.equals("type.json") && t.contains("zero fractional part is an integer")) {
+            return "integers without fraction";
         }
         if (name.equals("vocabulary.json")) {
             return "metaschema vocabularies";

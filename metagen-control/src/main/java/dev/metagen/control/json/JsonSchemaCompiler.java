@@ -129,8 +129,9 @@ public final class JsonSchemaCompiler {
         rules.put("string", Expr.seq(lit("\""), star(ref("char")), lit("\"")));
         Expr digits = new Expr.Repeat(NumberRanges.DIGIT, 1, -1);
         Expr intPart = Expr.alt(lit("0"), Expr.seq(Expr.chars(false, '1', '9'), star(NumberRanges.DIGIT)));
-        // 1.0 is an integer in JSON Schema
-        rules.put("integer", Expr.seq(opt(lit("-")), intPart, opt(Expr.seq(lit("."), new Expr.Repeat(lit("0"), 1, -1)))));
+        // integers without a fraction: 1.0 is an integer since draft 6, but draft 4 validators (and many
+        // others) reject it, so the grammar keeps to the form every validator accepts
+        rules.put("integer", Expr.seq(opt(lit("-")), intPart));
         rules.put("number", Expr.seq(opt(lit("-")), intPart, opt(Expr.seq(lit("."), digits)),
                 opt(Expr.seq(Expr.chars(false, 'e', 'e', 'E', 'E'), opt(Expr.chars(false, '+', '+', '-', '-')), digits))));
         rules.put("boolean", Expr.alt(lit("true"), lit("false")));

@@ -65,13 +65,8 @@ final class NumberRanges {
         return new Expr.Alt(alts);
     }
 
-    /** Integers in [lo, hi] (either may be null for unbounded), optionally written with a zero fraction (1.0). */
+    /** Integers in [lo, hi] (either may be null for unbounded), written without a fraction. */
     static Expr integers(BigInteger lo, BigInteger hi) {
-        Expr core = integerDigits(lo, hi);
-        return Expr.seq(core, new Expr.Repeat(Expr.seq(Expr.literal("."), new Expr.Repeat(Expr.literal("0"), 1, -1)), 0, 1));
-    }
-
-    private static Expr integerDigits(BigInteger lo, BigInteger hi) {
         List<Expr> alts = new ArrayList<>();
         // non-negative part
         if (hi == null || hi.signum() >= 0) {
