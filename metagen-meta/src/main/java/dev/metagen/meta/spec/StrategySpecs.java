@@ -70,12 +70,14 @@ public final class StrategySpecs {
     /** A spec given as inline JSON (starting with '{') or as the path of a JSON file. */
     public Strategy parse(String fileOrJson) {
         String text = fileOrJson.strip();
-        if (!text.startsWith("{")) {
+        if (!text.startsWith("{") && !text.startsWith("[")) {
             Path file = Path.of(fileOrJson);
             try {
                 text = Files.readString(file);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new StrategySpecException("$", "cannot read strategy file " + file + " (no such file; inline JSON starts with '{')");
             } catch (IOException | java.io.UncheckedIOException e) {
-                throw new StrategySpecException("$", "cannot read strategy file " + file + " (" + e.getMessage() + ")");
+                throw new StrategySpecException("$", "cannot read strategy file " + file + " (" + e + ")");
             }
         }
         JsonNode root;
