@@ -7,6 +7,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.Scope;
+import dev.metagen.meta.score.ScopedVerifier;
 import dev.metagen.meta.score.Verifier;
 
 import java.util.ArrayList;
@@ -52,7 +53,7 @@ public final class RejectionSampling extends MetaGenerator {
             List<Sampling.Sample> samples = Sampling.sample(scope, inner, prompt, params, drawn, k);
             drawn += k;
             for (Sampling.Sample s : samples) {
-                Verifier.Verdict v = verifier.verify(prompt, s.generation());
+                Verifier.Verdict v = ScopedVerifier.verify(scope, verifier, prompt, s.generation());
                 Map<String, Object> row = Sampling.row(s);
                 row.put("accepted", v.accepted());
                 row.put("feedback", v.feedback());
