@@ -65,6 +65,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object with text, tokens, finish_reason, usage and timings.")
     boolean json;
 
+    // meta-generation (issue #5): the strategy branch lives in StrategyGenerate
+    @Option(names = "--strategy", paramLabel = "FILE_OR_JSON", description = "Run a meta-generation strategy spec (JSON text or a file); --json adds cost and trace.")
+    String strategy;
+
     @Override
     public Integer call() {
         if (maxTokens < 0) {
@@ -82,6 +86,9 @@ final class GenerateCommand implements Callable<Integer> {
             params = new GenerationParams(maxTokens, temperature, topK, topP, s, !noBos, stop);
         } catch (dev.metagen.core.MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (strategy != null) {
+            return StrategyGenerate.run(spec, model.resolve(), strategy, prompt, params, new ModelOptions(threads, contextLength), json);
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength))) {

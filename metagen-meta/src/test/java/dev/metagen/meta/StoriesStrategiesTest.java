@@ -215,6 +215,52 @@ class StoriesStrategiesTest {
         return extra;
     }
 
+    /** Leaves over a counting view of the model: "sample" and "greedy" (temperature 0). */
+    static dev.metagen.meta.spec.LeafFactory leaves(CountingModel counted) {
+        return new dev.metagen.meta.spec.LeafFactory() {
+            @Override
+            public java.util.Set<String> types() {
+                return java.util.Set.of("sample", "greedy");
+            }
+
+            @Override
+            public dev.metagen.core.Generator create(String type, dev.metagen.meta.spec.SpecNode node) {
+                SamplingGenerator g = new SamplingGenerator(counted);
+                return type.equals("greedy") ? (p, params) -> g.generate(p, params.withSampling(0, 0, 1.0, params.seed())) : g;
+            }
+        };
+    }
+
+    @Test
+    void everyStrategyRunsOnTheRealModelAndItsCostIsTheModelsOwnCount() {
+        String leaf = "{\"type\":\"sample\",\"temperature\":0.8}";
+        String steps = "\"delimiter\":\".\",\"step_max_tokens\":8,\"max_steps\":2,";
+        List<String> specs = List.of(
+                "{\"type\":\"weighted_vote\",\"n\":3,\"exp_weights\":true,\"extractor\":{\"type\":\"regex\",\"pattern\":\"named (\\\\w+)\"},\"scorer\":{\"type\":\"logprob\"},\"inner\":" + leaf + "}",
+                "{\"type\":\"mbr\",\"n\":3,\"utility\":{\"type\":\"rouge_l\"},\"inner\":" + leaf + "}",
+                "{\"type\":\"usc\",\"n\":3,\"inner\":" + leaf + ",\"selector\":{\"type\":\"greedy\"}}",
+                "{\"type\":\"adaptive_consistency\",\"max_samples\":4,\"extractor\":{\"type\":\"regex\",\"pattern\":\"named (\\\\w+)\"},\"inner\":" + leaf + "}",
+                "{\"type\":\"best_first\"," + steps + "\"expand\":2,\"max_expansions\":3,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":" + leaf + "}",
+                "{\"type\":\"tot\",\"mode\":\"bfs\"," + steps + "\"k\":2,\"breadth\":1,\"vote\":{\"judge\":{\"type\":\"sample\"},\"votes\":2},\"inner\":" + leaf + "}",
+                "{\"type\":\"tot\",\"mode\":\"dfs\"," + steps + "\"k\":2,\"value\":{\"type\":\"judge\",\"judge\":{\"type\":\"greedy\"}},\"inner\":" + leaf + "}",
+                "{\"type\":\"mcts\"," + steps + "\"iterations\":3,\"width\":2,\"rollouts\":true,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":" + leaf + "}",
+                "{\"type\":\"dvts\"," + steps + "\"n\":4,\"width\":2,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":" + leaf + "}",
+                "{\"type\":\"self_refine\",\"max_rounds\":1,\"inner\":" + leaf + "}",
+                "{\"type\":\"refine\",\"max_rounds\":1,\"verifier\":{\"type\":\"contains\",\"words\":[\"dragon\"]},\"inner\":" + leaf + "}",
+                "{\"type\":\"cascade\",\"stages\":[{\"generator\":{\"type\":\"greedy\"},\"min_mean_logprob\":-0.01},{\"generator\":" + leaf + "}]}",
+                "{\"type\":\"chain\",\"links\":[{\"kind\":\"generate\",\"as\":\"story\",\"generator\":{\"type\":\"greedy\"}},"
+                        + "{\"kind\":\"tool\",\"as\":\"output\",\"tool\":{\"type\":\"calculator\"},\"template\":\"2 * 21\"}]}");
+        for (String json : specs) {
+            CountingModel counted = new CountingModel(model);
+            var strategy = new dev.metagen.meta.spec.StrategySpecs(leaves(counted)).parse(json);
+            Generation r = strategy.generator().generate(PROMPT, sampling(16, 21));
+            assertEquals(counted.forwards.get(), r.cost().modelCalls(), json);
+            assertEquals(counted.prefillTokens.get(), r.cost().promptTokens(), json);
+            assertTrue(r.cost().modelCalls() > 0, json);
+            assertEquals(strategy.type(), r.trace().get("strategy"));
+        }
+    }
+
     @Test
     void rejectionSamplingWithALexicalVerifierBeatsASingleSampleWithinItsTokenBudget() {
         ContainsWordsVerifier verifier = new ContainsWordsVerifier(List.of("Lily"));
