@@ -7,8 +7,11 @@ import java.time.Duration;
 /**
  * A limit on what a whole tree of meta-generation calls may spend (Welleck et al., 2024, section 4: token budgets).
  *
- * @param generatedTokens at most this many generated tokens over all leaf calls (strict: each leaf call's
- *                        {@code maxTokens} is capped by what is left)
+ * @param generatedTokens at most this many generated tokens over all leaf calls: each leaf call's {@code maxTokens}
+ *                        is capped by what is left, which is strict for samplers (a beam leaf that reports
+ *                        several hypotheses is charged all their tokens and can overrun by that much); a call
+ *                        holds its whole {@code maxTokens} while it runs, so concurrent siblings may be refused
+ *                        tokens that an early-stopping call later gives back
  * @param modelCalls      no new inner call starts once this many model calls (as counted in {@code Cost}) were spent
  * @param time            no new inner call starts after this much wall time
  */

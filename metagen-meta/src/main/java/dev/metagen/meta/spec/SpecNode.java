@@ -174,6 +174,25 @@ public final class SpecNode {
         return out;
     }
 
+    /**
+     * The fields nobody has read yet, as plain JSON values, now marked read: lets a leaf factory hand its
+     * parameters to a parser of its own (e.g. a decoding spec) that checks them itself.
+     */
+    public java.util.Map<String, Object> remainingFields() {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        Iterator<String> names = json.fieldNames();
+        while (names.hasNext()) {
+            String f = names.next();
+            if (!used.contains(f)) {
+                used.add(f);
+                out.put(f, MAPPER.convertValue(json.get(f), Object.class));
+            }
+        }
+        return out;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+
     /** Fails on a field that nothing read: a typo would otherwise be silently ignored. */
     public void requireAllUsed() {
         Iterator<String> names = json.fieldNames();
