@@ -20,9 +20,9 @@ import java.util.stream.Stream;
 /**
  * Runs untrusted code in a subprocess (as for program-aided reasoning, Gao et al., 2023, and unit-test feedback,
  * Chen et al., 2023): a fresh temporary working directory, no network (a new empty network namespace via
- * {@code unshare -n}, verified to work before first use), an address-space limit and a CPU-time limit
- * ({@code prlimit}), a wall-clock limit after which the whole process tree is killed, and a cap on captured output
- * after which it is killed too. Every stop is reported in the {@link ToolResult}, never thrown.
+ * {@code unshare -n}, verified to work before first use), its own PID namespace (so killing it kills every process
+ * it started, detached or not), an address-space limit and a CPU-time limit ({@code prlimit}), a wall-clock limit
+ * and a cap on captured output, past which it is killed. Every stop is reported in the {@link ToolResult}, never thrown.
  */
 public final class Sandbox implements Tool {
     /** Limits of one run. */
@@ -51,12 +51,12 @@ public final class Sandbox implements Tool {
         return fileName.endsWith(".py") ? "python" : "code";
     }
 
-    /** True when {@code unshare -n} can create an empty network namespace here (checked once). */
+    /** True when {@code unshare} can create an empty network namespace and a PID namespace here (checked once). */
     public static boolean networkIsolationAvailable() {
         Boolean ok = isolationWorks;
         if (ok == null) {
             try {
-                Process p = new ProcessBuilder("unshare", "-n", "true").redirectErrorStream(true).start();
+                Process p = new ProcessBuilder("unshare", "-n", "-p", "-f", "--kill-child", "true").redirectErrorStream(true).start();
                 p.getInputStream().readAllBytes();
                 ok = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
             } catch (IOException e) {
@@ -73,7 +73,7 @@ public final class Sandbox implements Tool {
     @Override
     public ToolResult run(String code) {
         if (!networkIsolationAvailable()) {
-            throw new MetagenException("sandbox: cannot isolate the network here ('unshare -n' failed); refusing to run code");
+            throw new MetagenException("sandbox: cannot isolate the network and processes here ('unshare -n -p -f' failed); refusing to run code");
         }
         Path dir;
         try {
@@ -82,7 +82,7 @@ public final class Sandbox implements Tool {
         } catch (IOException e) {
             throw new UncheckedIOException("sandbox: cannot create a temporary directory", e);
         }
-        List<String> cmd = new ArrayList<>(List.of("unshare", "-n", "--",
+        List<String> cmd = new ArrayList<>(List.of("unshare", "-n", "-p", "-f", "--kill-child", "--",
                 "prlimit", "--as=" + limits.memoryBytes(), "--cpu=" + limits.cpuSeconds(), "--nproc=256", "--"));
         cmd.addAll(interpreter);
         cmd.add(fileName);

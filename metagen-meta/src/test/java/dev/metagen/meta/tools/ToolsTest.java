@@ -57,6 +57,20 @@ class ToolsTest {
     }
 
     @Test
+    void detachedChildrenDieWithTheSandbox() throws Exception {
+        String marker = "31.4159" + ProcessHandle.current().pid();
+        String code = "import subprocess\nsubprocess.Popen(['sleep', '" + marker + "'], start_new_session=True)\nprint('started', flush=True)\nwhile True:\n    pass\n";
+        ToolResult r = Sandbox.python(new Sandbox.Limits(Duration.ofMillis(1500), 256L << 20, 30, 4096)).run(code);
+        assertFalse(r.ok());
+        assertEquals("started\n", r.output(), "the child was started");
+        Thread.sleep(300);
+        Process p = new ProcessBuilder("pgrep", "-f", "sleep " + marker).start();
+        String left = new String(p.getInputStream().readAllBytes()).strip();
+        p.waitFor();
+        assertEquals("", left, "a child of the sandboxed code survived");
+    }
+
+    @Test
     void anOutputFloodIsCapped() {
         ToolResult r = Sandbox.python(FAST).run("while True:\n    print('x' * 1000)\n");
         assertFalse(r.ok());
