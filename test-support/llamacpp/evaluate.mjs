@@ -3,7 +3,9 @@
 // line, in order. Every request may carry an "id" that is echoed back. Failures answer {"error": "..."}; the
 // process never exits on a bad request, only when stdin closes or on {"op":"exit"}.
 //
-//   {"op":"load","model":PATH,"contextSize":N,"threads":T,"vocabOnly":false}
+//   {"op":"load","model":PATH,"contextSize":N,"threads":T,"vocabOnly":false,"kvCacheType":"F32","flashAttention":false}
+//        kvCacheType: the K and V cache type (llama.cpp's default is F16, which rounds every cached key and value;
+//        "F32" keeps them exact, for conformance); flashAttention: false (default) or true/"auto"
 //        -> {"ok":true,"vocabSize":V,"architecture":"llama","bos":1,"eos":2}
 //   {"op":"probs","tokens":[...],"steps":K,"top":N}
 //        -> {"steps":[{"token":G,"ids":[...],"probs":[...]}, ...]}   K entries: entry 0 is the next-token
@@ -79,7 +81,10 @@ async function load(req) {
     vocabSize = Array.isArray(tokens) ? tokens.length : 0;
     if (vocabSize === 0) throw new Error(`${req.model}: no tokenizer.ggml.tokens array`);
     if (req.vocabOnly !== true) {
-        context = await model.createContext({contextSize, threads, batchSize: contextSize});
+        const kv = req.kvCacheType ?? "F16";
+        context = await model.createContext({contextSize, threads, batchSize: contextSize,
+            flashAttention: req.flashAttention ?? false,
+            experimentalKvCacheKeyType: kv, experimentalKvCacheValueType: kv});
         sequence = context.getSequence();
     }
     return {ok: true, vocabSize, architecture: model.fileInfo?.metadata?.general?.architecture ?? null,
