@@ -3,6 +3,8 @@
 // Protocol: one JSON object per line on stdin,
 //   {"model": "/path/to/file.gguf", "texts": ["...", ...], "addSpecial": false, "parseSpecial": false}
 // and one JSON line per request on stdout: {"ids": [[...], ...]} (or {"error": "..."}).
+// A request {"model": "...", "detokenize": [[ids...], ...]} answers {"texts": [...]}: llama.cpp's
+// llama_detokenize(remove_special = false, unparse_special = false) of each id list.
 // Models are loaded vocab-only and kept for later requests.
 //
 // Semantics, made explicit: node-llama-cpp's model.tokenize(text, specialTokens) calls llama.cpp's
@@ -46,7 +48,11 @@ for await (const line of input) {
     try {
         const request = JSON.parse(line);
         const model = await load(request.model);
-        reply = {ids: request.texts.map(t => tokenize(model, t, !!request.addSpecial, !!request.parseSpecial))};
+        if (request.detokenize != null) {
+            reply = {texts: request.detokenize.map(ids => model.detokenize(ids, false))};
+        } else {
+            reply = {ids: request.texts.map(t => tokenize(model, t, !!request.addSpecial, !!request.parseSpecial))};
+        }
     } catch (e) {
         reply = {error: String(e && e.stack || e)};
     }

@@ -85,7 +85,8 @@ public final class PreTokenizer {
             }
         };
         plain.accept(DEFAULT, new String[]{"default"});
-        for (String n : new String[]{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"}) {
+        for (String n : new String[]{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+                "jina-v5-nano"}) {
             m.put(n, new Spec(n, List.of(LLAMA3), true, true));
         }
         plain.accept(List.of(LLAMA3), new String[]{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4"});
@@ -100,7 +101,7 @@ public final class PreTokenizer {
         plain.accept(List.of(QWEN2), new String[]{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", "hunyuan", "solar-open"});
         plain.accept(List.of(PORO), new String[]{"poro-chat", "bloom", "gpt3-finnish"});
         plain.accept(List.of(PORO, "\\p{N}"), new String[]{"viking"});
-        plain.accept(List.of(TEKKEN), new String[]{"tekken"});
+        m.put("tekken", new Spec("tekken", List.of(TEKKEN), true, true));
         plain.accept(List.of(GPT4O), new String[]{"gpt-4o", "llama4"});
         m.put("chameleon", new Spec("chameleon", CHAMELEON, false, true));
         return Map.copyOf(m);

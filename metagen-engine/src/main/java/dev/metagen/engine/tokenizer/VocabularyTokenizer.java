@@ -105,7 +105,7 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits SentenceP
         return special;
     }
 
-    /** The GGUF token type behind a token's attributes: control, user-defined, byte... (for inspection). */
+    /** Whether llama.cpp treats the token as a control token (GGUF type 3, or auto-detected EOT/EOG/FIM text). */
     public boolean isControl(int id) {
         vocab.checkId(id);
         return vocab.has(Vocabulary.ATTR_CONTROL, id);

@@ -68,6 +68,32 @@ public final class LlamaCppTokenizer implements AutoCloseable {
         request.put("texts", texts);
         request.put("addSpecial", addSpecial);
         request.put("parseSpecial", parseSpecial);
+        JsonNode reply = call(model, request);
+        List<int[]> result = new ArrayList<>(texts.size());
+        for (JsonNode ids : reply.get("ids")) {
+            int[] a = new int[ids.size()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = ids.get(i).asInt();
+            }
+            result.add(a);
+        }
+        return result;
+    }
+
+    /** Detokenizes each id list with llama.cpp (remove_special = false, unparse_special = false). */
+    public List<String> detokenize(Path model, List<int[]> idLists) {
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("model", model.toAbsolutePath().toString());
+        request.put("detokenize", idLists);
+        JsonNode reply = call(model, request);
+        List<String> result = new ArrayList<>(idLists.size());
+        for (JsonNode t : reply.get("texts")) {
+            result.add(t.asText());
+        }
+        return result;
+    }
+
+    private JsonNode call(Path model, Map<String, Object> request) {
         try {
             in.write(JSON.writeValueAsString(request));
             in.write('\n');
@@ -80,15 +106,7 @@ public final class LlamaCppTokenizer implements AutoCloseable {
             if (reply.has("error")) {
                 throw new IllegalStateException("tokenize.mjs failed on " + model + ": " + reply.get("error").asText());
             }
-            List<int[]> result = new ArrayList<>(texts.size());
-            for (JsonNode ids : reply.get("ids")) {
-                int[] a = new int[ids.size()];
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = ids.get(i).asInt();
-                }
-                result.add(a);
-            }
-            return result;
+            return reply;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -39,6 +39,8 @@ class LlamaCppComparisonTest {
     static Stream<String> vocabs() {
         List<String> all = new ArrayList<>(TestVocabs.WITH_VECTORS);
         all.add("stories260K");
+        all.add("gpt-neox"); // no vectors, no tokenizer.ggml.pre: llama.cpp's "default" pre-tokenizer
+        all.add("baichuan"); // no vectors: SPM with a 64k vocabulary
         return all.stream();
     }
 
@@ -76,6 +78,37 @@ class LlamaCppComparisonTest {
             }
         }
         assertEquals(List.of(), failures, vocab + ": mismatches among " + total + " strings");
+    }
+
+    /**
+     * decode() against llama.cpp's detokenize, on every single token and on encoded random texts. Only vocabularies
+     * where llama.cpp does not run its clean_spaces pass (SPM ones, DeepSeek's), which our decode leaves out on purpose.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"llama-spm", "phi-3", "deepseek-coder", "deepseek-llm",
+            "stories260K"})
+    void decodeMatchesLlamaCppDetokenize(String vocab) {
+        Path path = path(vocab);
+        Tokenizer ours = TestVocabs.load(path);
+        List<int[]> idLists = new ArrayList<>();
+        for (int id = 0; id < ours.vocabSize(); id++) {
+            idLists.add(new int[]{id});
+        }
+        SplittableRandom r = new SplittableRandom(3);
+        List<String> specials = specialTexts(ours);
+        for (int i = 0; i < 300; i++) {
+            idLists.add(ours.encode(RandomTexts.next(r, 8, specials), r.nextBoolean(), r.nextBoolean()));
+        }
+        List<String> expected = llama.detokenize(path, idLists);
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < idLists.size(); i++) {
+            String actual = ours.decode(idLists.get(i));
+            if (!expected.get(i).equals(actual) && failures.size() < 8) {
+                failures.add(Arrays.toString(idLists.get(i)) + "\n  llama.cpp " + TokenizerVectorsTest.escape(expected.get(i))
+                        + "\n  ours      " + TokenizerVectorsTest.escape(actual));
+            }
+        }
+        assertEquals(List.of(), failures, vocab);
     }
 
     /** Texts of the vocabulary's control / user-defined tokens (some of them), to exercise special-token parsing. */
