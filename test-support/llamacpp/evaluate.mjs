@@ -15,7 +15,8 @@
 //   {"op":"greedy","tokens":[...],"n":K}              -> {"tokens":[...]}   K greedy (temperature 0) tokens
 //   {"op":"bench","model":PATH?,"prompt":P,"gen":G,"threads":T,"repetitions":R}
 //        -> {"prefill_tokens_per_s":X,"decode_tokens_per_s":Y,"prompt":P,"gen":G,"threads":T,"repetitions":R}
-//           best of R runs of: prefill P tokens in one evaluation, then G greedy decode steps.
+//           best of R runs of: prefill P tokens in one evaluation, then G greedy decode steps, in a fresh context
+//           with llama.cpp's default settings (F16 KV cache, flash attention "auto"), as users run it.
 //   {"op":"exit"}                                      -> {"ok":true}, then the process exits
 //
 // Each probs/greedy request starts from an empty sequence (the KV cache of the previous request is cleared).
@@ -149,7 +150,8 @@ async function bench(req) {
             const prefillNs = Number(process.hrtime.bigint() - t0);
             bestPrefill = Math.max(bestPrefill, prompt / (prefillNs / 1e9));
             if (gen > 0) {
-                // the first token comes from the prefill logits; each later one costs one decode step
+                // G single-token decode steps: the first feeds the prompt's last token again (what is fed does not
+                // change the cost), each later one feeds the previous greedy token
                 let produced = 0;
                 t0 = process.hrtime.bigint();
                 for await (const _ of seq.evaluate([tokens[tokens.length - 1]], {temperature: 0})) {

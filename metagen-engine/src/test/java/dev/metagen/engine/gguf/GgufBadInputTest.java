@@ -3,6 +3,7 @@ package dev.metagen.engine.gguf;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.engine.synth.ModelSynthesizer;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
 import dev.metagen.engine.tensor.TypeKernels;
@@ -421,12 +422,24 @@ class GgufBadInputTest {
     void randomByteFlipsOnlyEverRaiseMetagenException() {
         Random rnd = new Random(20261127);
         byte[] sample = read(SampleGguf.write(dir.resolve("fuzz-sample.gguf")));
+        Path synthPath = dir.resolve("fuzz-synth.gguf");
+        ModelSynthesizer.builder().preset("tiny-qwen3").type("Q4_K_M").seed(3).build().write(synthPath);
+        byte[] synth = read(synthPath);
+        long synthData;
+        try (GgufFile f = GgufFile.open(synthPath)) {
+            synthData = f.dataOffset();
+        }
         int opened = 0, rejected = 0;
         for (int i = 0; i < 400; i++) {
-            boolean useStories = i % 4 == 0;
-            byte[] b = (useStories ? stories : sample).clone();
+            // stories260K, a sample with every value type, and a synthesized qwen3 in the Q4_K_M mix
+            byte[] source = switch (i % 4) {
+                case 0 -> stories;
+                case 1 -> synth;
+                default -> sample;
+            };
+            byte[] b = source.clone();
             // mutate the header region (the tensor data is opaque bytes to the parser)
-            int region = useStories ? (int) dataOffset : b.length;
+            int region = source == stories ? (int) dataOffset : source == synth ? (int) synthData : b.length;
             int flips = 1 + rnd.nextInt(8);
             for (int k = 0; k < flips; k++) {
                 int at = rnd.nextInt(region);

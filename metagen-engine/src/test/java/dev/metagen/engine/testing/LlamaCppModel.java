@@ -190,7 +190,8 @@ public final class LlamaCppModel implements AutoCloseable {
             throw new IllegalStateException("llama.cpp answered with a non-JSON line: " + line);
         }
         if (r.has("error")) {
-            throw new IllegalArgumentException("llama.cpp " + req.get("op").asText() + " on " + model + ": " + r.get("error").asText());
+            Object on = req.has("model") ? req.get("model").asText() : model;
+            throw new IllegalArgumentException("llama.cpp " + req.get("op").asText() + " on " + on + ": " + r.get("error").asText());
         }
         return r;
     }
