@@ -51,7 +51,10 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class LlamaCppConformanceTest {
 
-    /** F32 weights, F32 activations and KV cache on both sides: only summation order differs. */
+    /**
+     * F32 weights, F32 activations and KV cache on both sides: only summation order differs. Measured up to 6.4e-6
+     * on the F32 files and 2.1e-5 on the dequantized copies (their weights are less smooth than random F32 ones).
+     */
     static final double F32_TOLERANCE = 5e-5;
 
     /** Bounds for metagen vs llama.cpp on the same file; about 1.5x the measured maxima listed above. */
