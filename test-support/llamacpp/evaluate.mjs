@@ -19,7 +19,8 @@
 //           with llama.cpp's default settings (F16 KV cache, flash attention "auto"), as users run it.
 //   {"op":"exit"}                                      -> {"ok":true}, then the process exits
 //
-// Each probs/greedy request starts from an empty sequence (the KV cache of the previous request is cleared).
+// Each probs/greedy request starts from an empty sequence (the KV cache of the previous request is cleared), and
+// an end-of-generation token is reported like any other token (generation does not stop there).
 import {getLlama} from "node-llama-cpp";
 import readline from "node:readline";
 
@@ -100,7 +101,7 @@ async function probs(req) {
     checkFits(tokens, steps);
     await seq.clearHistory();
     const out = [];
-    for await (const r of seq.evaluateWithMetadata(tokens, {probabilities: true}, {temperature: 0})) {
+    for await (const r of seq.evaluateWithMetadata(tokens, {probabilities: true}, {temperature: 0, yieldEogToken: true})) {
         const ids = [], ps = [];
         for (const [id, p] of r.probabilities) {   // node-llama-cpp sorts by descending probability
             if (top > 0 && ids.length >= top) break;
@@ -120,7 +121,7 @@ async function greedy(req) {
     checkFits(tokens, n);
     await seq.clearHistory();
     const out = [];
-    for await (const t of seq.evaluate(tokens, {temperature: 0})) {
+    for await (const t of seq.evaluate(tokens, {temperature: 0, yieldEogToken: true})) {
         out.push(t);
         if (out.length >= n) break;
     }
