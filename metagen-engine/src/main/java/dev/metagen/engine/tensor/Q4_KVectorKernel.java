@@ -5,7 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
 import static dev.metagen.engine.tensor.Simd.F;
 import static dev.metagen.engine.tensor.Simd.L;
@@ -33,10 +32,9 @@ final class Q4_KVectorKernel extends Q4_KKernel {
                 FloatVector qx = FloatVector.zero(F);
                 FloatVector sx = qx;
                 for (int l = 0; l < 32; l += L) {
-                    // int lanes: x86 has no byte shifts, so byte-lane shifts would be emulated
-                    IntVector v = Q6_KVectorKernel.bytesToInts(w, q + l).lanewise(VectorOperators.LSHR, shift).and(0xF);
+                    IntVector v = Simd.bytesToInts(w, q + l).lanewise(VectorOperators.LSHR, shift).and(0xF);
                     FloatVector xv = FloatVector.fromArray(F, x, xi + l);
-                    qx = ((FloatVector) v.convertShape(VectorOperators.I2F, F, 0)).fma(xv, qx);
+                    qx = Simd.toFloats(v).fma(xv, qx);
                     sx = sx.add(xv);
                 }
                 acc = qx.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), acc);

@@ -1,16 +1,12 @@
 package dev.metagen.engine.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
-import static dev.metagen.engine.tensor.Simd.B;
 import static dev.metagen.engine.tensor.Simd.F;
-import static dev.metagen.engine.tensor.Simd.I;
 import static dev.metagen.engine.tensor.Simd.L;
 
 /**
@@ -36,11 +32,10 @@ final class Q6_KVectorKernel extends Q6_KKernel {
                     int nibble = 4 * (k >> 1);
                     int xi = xOff + b * QK + 128 * h + 32 * k;
                     for (int l = 0; l < 32; l += L) {
-                        // int lanes: x86 has no byte shifts, so byte-lane shifts would be emulated
-                        IntVector lo = bytesToInts(w, ql + l).lanewise(VectorOperators.LSHR, nibble).and(0xF);
-                        IntVector hi = bytesToInts(w, qh + l).lanewise(VectorOperators.LSHR, 2 * k).and(3)
+                        IntVector lo = Simd.bytesToInts(w, ql + l).lanewise(VectorOperators.LSHR, nibble).and(0xF);
+                        IntVector hi = Simd.bytesToInts(w, qh + l).lanewise(VectorOperators.LSHR, 2 * k).and(3)
                                 .lanewise(VectorOperators.LSHL, 4);
-                        FloatVector q = (FloatVector) lo.or(hi).sub(32).convertShape(VectorOperators.I2F, F, 0);
+                        FloatVector q = Simd.toFloats(lo.or(hi).sub(32));
                         float scale = d * Blocks.i8(w, sc + 2 * k + l / 16);
                         acc = q.mul(FloatVector.fromArray(F, x, xi + l)).fma(FloatVector.broadcast(F, scale), acc);
                     }
@@ -48,11 +43,5 @@ final class Q6_KVectorKernel extends Q6_KKernel {
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** L bytes at {@code off}, sign-extended to int lanes (callers mask the bits they use). */
-    static IntVector bytesToInts(MemorySegment w, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(B, w, off, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.B2I, I, 0);
     }
 }

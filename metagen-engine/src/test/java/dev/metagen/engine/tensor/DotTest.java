@@ -150,7 +150,7 @@ class DotTest {
                 x[i] = (float) r.nextDouble(-1, 1);
             }
             float sink = 0;
-            for (int i = 0; i < 20000; i++) {
+            for (int i = 0; i < 12000; i++) {
                 sink += TypeKernels.of(t, "t").dot(w, 0, x, i & 3, n);
             }
             assertTrue(Float.isFinite(sink));
