@@ -260,7 +260,7 @@ public final class GgufFile implements AutoCloseable {
     /** The bytes of a tensor, a slice of the mapping. */
     public MemorySegment tensorData(GgufTensorInfo t) {
         if (t.type() == null) {
-            throw new MetagenException(path + ": tensor " + t.name() + " has unknown ggml type id " + t.typeId());
+            throw new MetagenException(path + ": " + oneLine("tensor " + t.name() + " has unknown ggml type id " + t.typeId()));
         }
         return file.asSlice(dataOffset + t.offset(), t.byteSize());
     }
@@ -272,11 +272,40 @@ public final class GgufFile implements AutoCloseable {
 
     private GgufFormatException typeError(String key, String expected, GgufValue v) {
         String got = v.type() == GgufValueType.ARRAY ? "array of " + v.elementType() : v.type().name();
-        return new GgufFormatException(path + ": metadata " + key + " should be " + expected + " but is " + got);
+        return new GgufFormatException(path + ": " + oneLine("metadata " + key + " should be " + expected + " but is " + got));
     }
 
     private GgufFormatException missing(String key) {
-        return new GgufFormatException(path + ": required metadata key " + key + " is missing");
+        return new GgufFormatException(path + ": " + oneLine("required metadata key " + key + " is missing"));
+    }
+
+    /**
+     * Keys and tensor names come from the file, so a corrupt one may hold newlines or be megabytes long:
+     * control characters are escaped and an overlong message keeps its head and tail, so errors stay one line.
+     */
+    static String oneLine(String msg) {
+        StringBuilder sb = new StringBuilder(Math.min(msg.length(), 1024));
+        for (int i = 0; i < msg.length(); i++) {
+            char c = msg.charAt(i);
+            switch (c) {
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c) || Character.getType(c) == Character.LINE_SEPARATOR
+                            || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) {
+                        sb.append(c <= 0xFF ? String.format("\\x%02x", (int) c) : String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        int max = 480;
+        if (sb.length() <= max) {
+            return sb.toString();
+        }
+        return sb.substring(0, max / 2) + " ... (" + (sb.length() - max) + " characters left out) ... " + sb.substring(sb.length() - max / 2);
     }
 
     @Override
@@ -542,7 +571,7 @@ public final class GgufFile implements AutoCloseable {
         }
 
         private GgufFormatException error(String msg) {
-            return new GgufFormatException(path + ": " + msg);
+            return new GgufFormatException(path + ": " + oneLine(msg));
         }
 
         private static String magicText(int magic) {

@@ -35,10 +35,14 @@ public final class GgufWriter {
     private int alignment = GgufFile.DEFAULT_ALIGNMENT;
 
     public GgufWriter put(String key, GgufValue value) {
-        metadata.put(key, value);
         if (key.equals("general.alignment")) {
-            alignment = (int) (long) value.asLong();
+            Long a = value.asLong();
+            if (a == null || a <= 0 || Long.bitCount(a) != 1 || a > (1 << 20)) {
+                throw new MetagenException("general.alignment must be a power of two up to 2^20, got " + value.display(4));
+            }
+            alignment = (int) (long) a;
         }
+        metadata.put(key, value);
         return this;
     }
 

@@ -1,0 +1,90 @@
+package dev.metagen.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.Tokenizer;
+import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.tokenizer.GgufTokenizers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code metagen tokenize}: text to token ids with the model's tokenizer (works on vocab-only GGUF files). */
+@Command(name = "tokenize", description = "Tokenize text with a model's tokenizer (vocab-only GGUF files work too).")
+final class TokenizeCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Option(names = {"-t", "--text"}, description = "Text to tokenize.")
+    String text;
+
+    @Option(names = "--json", description = "Print one JSON object {\"ids\": [...]}.")
+    boolean json;
+
+    @Option(names = "--jsonl", description = "Read one JSON string per line on stdin; print one {\"ids\": [...]} per line.")
+    boolean jsonl;
+
+    @Option(names = "--add-special", description = "Add BOS/EOS as the model's metadata asks.")
+    boolean addSpecial;
+
+    @Option(names = "--parse-special", description = "Recognise special-token text (e.g. <s>) as special tokens.")
+    boolean parseSpecial;
+
+    @Override
+    public Integer call() throws IOException {
+        if (jsonl == (text != null)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "give exactly one of --text or --jsonl");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (GgufFile file = GgufFile.open(model.resolve())) {
+            Tokenizer tok = GgufTokenizers.fromGguf(file);
+            if (jsonl) {
+                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                String line;
+                int lineNo = 0;
+                while ((line = in.readLine()) != null) {
+                    lineNo++;
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    JsonNode node;
+                    try {
+                        node = Json.MAPPER.readTree(line);
+                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                        throw new MetagenException("stdin line " + lineNo + ": not valid JSON: " + e.getOriginalMessage());
+                    }
+                    if (node == null || !node.isTextual()) {
+                        throw new MetagenException("stdin line " + lineNo + ": expected a JSON string");
+                    }
+                    out.println(Json.write(Map.of("ids", tok.encode(node.textValue(), addSpecial, parseSpecial))));
+                }
+                return 0;
+            }
+            int[] ids = tok.encode(text, addSpecial, parseSpecial);
+            if (json) {
+                out.println(Json.write(Map.of("ids", ids)));
+            } else {
+                for (int id : ids) {
+                    out.printf("%6d  %s%n", id, printable(tok.tokenText(id)));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String printable(String s) {
+        return '\'' + s.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r") + '\'';
+    }
+}

@@ -1,0 +1,44 @@
+package dev.metagen.cli;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/** Keeps the dependency arrows of DESIGN.md section 2 one-way. */
+class ArchitectureTest {
+    private static JavaClasses main;
+
+    @BeforeAll
+    static void importMainClasses() {
+        main = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.metagen");
+    }
+
+    @Test
+    void coreDependsOnNothingElseOfMetagen() {
+        classes().that().resideInAPackage("dev.metagen.core..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.metagen.core..", "java..")
+                .check(main);
+    }
+
+    @Test
+    void engineNeverImportsAlgorithmsOrFrontEnds() {
+        noClasses().that().resideInAPackage("dev.metagen.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.metagen.decoding..", "dev.metagen.control..",
+                        "dev.metagen.meta..", "dev.metagen.server..", "dev.metagen.cli..")
+                .check(main);
+    }
+
+    @Test
+    void algorithmsNeverImportTheEngine() {
+        noClasses().that().resideInAnyPackage("dev.metagen.decoding..", "dev.metagen.control..", "dev.metagen.meta..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.metagen.engine..", "dev.metagen.server..",
+                        "dev.metagen.cli..")
+                .check(main);
+    }
+}

@@ -1,0 +1,195 @@
+package dev.metagen.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The CLI contracts of DESIGN.md section 4, run in-process on the real stories260K model. */
+class CliTest {
+    static Path shared;
+    static Path stories;
+    @TempDir
+    static Path home;
+
+    record Result(int exit, String out, String err) {
+        JsonNode json() throws Exception {
+            return Json.MAPPER.readTree(out);
+        }
+    }
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        String p = System.getProperty("metagen.shared", "../../shared");
+        shared = Path.of(p).toAbsolutePath().normalize();
+        stories = shared.resolve("models/stories260K.gguf");
+        Path cached = home.resolve("models/ggml-org/tiny-llamas/stories260K.gguf");
+        Files.createDirectories(cached.getParent());
+        Files.copy(stories, cached);
+        System.setProperty("metagen.home", home.toString());
+    }
+
+    @AfterAll
+    static void tearDown() {
+        System.clearProperty("metagen.home");
+    }
+
+    static Result run(String... args) {
+        return runWithInput(null, args);
+    }
+
+    static synchronized Result runWithInput(String stdin, String... args) {
+        CommandLine cl = MetagenCommand.newCommandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        InputStream oldIn = System.in;
+        try {
+            if (stdin != null) {
+                System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            }
+            int code = cl.execute(args);
+            return new Result(code, out.toString(), err.toString());
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
+    /** The first {@code n} golden greedy ids after BOS from shared/models/README.md. */
+    static int[] golden(int n) throws Exception {
+        String readme = Files.readString(shared.resolve("models/README.md"));
+        int start = readme.indexOf("These are the first 256 generated token ids after BOS");
+        Matcher block = Pattern.compile("```\\s*\\n([\\d\\s]+)```").matcher(readme);
+        assertTrue(block.find(start), "golden block in README");
+        List<Integer> ids = new ArrayList<>();
+        for (String t : block.group(1).trim().split("\\s+")) {
+            ids.add(Integer.parseInt(t));
+        }
+        assertEquals(256, ids.size());
+        return ids.subList(0, n).stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @Test
+    void generateJsonHasTheContractFieldsAndGreedyMatchesTheGoldenSequence() throws Exception {
+        // empty prompt + BOS = the golden run's input
+        Result r = run("generate", "--model", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "48", "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = r.json();
+        int[] tokens = Json.MAPPER.treeToValue(j.get("tokens"), int[].class);
+        assertArrayEquals(golden(48), tokens);
+        assertTrue(j.get("text").asText().startsWith(" Once upon a time"), j.get("text").asText());
+        assertEquals("length", j.get("finish_reason").asText());
+        assertEquals(1, j.at("/usage/prompt_tokens").asInt());
+        assertEquals(48, j.at("/usage/completion_tokens").asInt());
+        assertTrue(j.at("/timings/prefill_tokens_per_s").asDouble() > 0);
+        assertTrue(j.at("/timings/decode_tokens_per_s").asDouble() > 0);
+        assertEquals(48, j.get("logprobs").size());
+    }
+
+    @Test
+    void generateWithTheDefaultModelStreamsTextAndIsReproducibleWithASeed() {
+        Result a = run("generate", "--prompt", "Once upon a time", "-n", "24", "--seed", "7");
+        Result b = run("generate", "--prompt", "Once upon a time", "-n", "24", "--seed", "7");
+        assertEquals(0, a.exit(), a.err());
+        assertFalse(a.out().isBlank());
+        assertEquals(a.out(), b.out());
+        assertTrue(a.err().contains("tokens/s"), a.err());
+    }
+
+    @Test
+    void stopStringEndsGeneration() throws Exception {
+        Result r = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "100",
+                "--stop", "Lily", "--json");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("stop", r.json().get("finish_reason").asText());
+        assertEquals(" Once upon a time, there was a little girl named ", r.json().get("text").asText());
+    }
+
+    @Test
+    void tokenizeJsonAndJsonl() throws Exception {
+        Result r = run("tokenize", "-m", stories.toString(), "--text", "Once upon a time", "--json");
+        assertEquals(0, r.exit(), r.err());
+        int[] ids = Json.MAPPER.treeToValue(r.json().get("ids"), int[].class);
+        assertTrue(ids.length > 0 && ids[0] == 403, "starts with ▁Once = 403: " + java.util.Arrays.toString(ids));
+        Result withBos = run("tokenize", "-m", stories.toString(), "--text", "Once upon a time", "--json", "--add-special");
+        assertEquals(1, withBos.json().get("ids").get(0).asInt());
+        Result lines = runWithInput("\"Once upon a time\"\n\"\"\n", "tokenize", "-m", stories.toString(), "--jsonl");
+        assertEquals(0, lines.exit(), lines.err());
+        String[] out = lines.out().strip().split("\n");
+        assertEquals(2, out.length);
+        assertEquals(r.out().strip(), out[0]);
+        assertEquals("{\"ids\":[]}", out[1]);
+        Result bad = runWithInput("not json\n", "tokenize", "-m", stories.toString(), "--jsonl");
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("line 1"), bad.err());
+    }
+
+    @Test
+    void tokenizeWorksOnVocabOnlyFiles() throws Exception {
+        Result r = run("tokenize", "-m", shared.resolve("tokenizers/ggml-vocab-gpt-2.gguf").toString(), "--text", "Hello world", "--json");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("[15496,995]", r.json().get("ids").toString());
+    }
+
+    @Test
+    void inspectPrintsMetadataAndTensors() throws Exception {
+        Result r = run("inspect", stories.toString(), "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = r.json();
+        assertEquals("llama", j.at("/metadata/general.architecture").asText());
+        assertEquals(48, j.get("tensors").size());
+        assertEquals(512, j.at("/metadata/tokenizer.ggml.tokens").size());
+        Result text = run("inspect", stories.toString());
+        assertEquals(0, text.exit());
+        assertTrue(text.out().contains("token_embd.weight"));
+        assertTrue(text.out().contains("llama.embedding_length"));
+    }
+
+    @Test
+    void badInputGivesOneLineAndTheRightExitStatus() throws Exception {
+        Result missing = run("generate", "-m", "/nonexistent/model.gguf", "--prompt", "x");
+        assertEquals(1, missing.exit());
+        assertOneLine(missing.err(), "/nonexistent/model.gguf");
+
+        Path truncated = home.resolve("truncated.gguf");
+        Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(stories), 5000));
+        Result corrupt = run("inspect", truncated.toString());
+        assertEquals(1, corrupt.exit());
+        assertOneLine(corrupt.err(), "truncated");
+
+        Result vocabOnly = run("generate", "-m", shared.resolve("tokenizers/ggml-vocab-gpt-2.gguf").toString(), "--prompt", "x");
+        assertEquals(1, vocabOnly.exit());
+        assertOneLine(vocabOnly.err(), "ggml-vocab-gpt-2.gguf");
+
+        Result topP = run("generate", "-m", stories.toString(), "--prompt", "x", "--top-p", "2");
+        assertEquals(2, topP.exit());
+        assertTrue(topP.err().contains("top-p"), topP.err());
+        assertEquals(2, run("generate", "--prompt", "x", "--max-tokens", "-1").exit());
+        assertEquals(2, run("generate", "--prompt", "x", "--temperature", "abc").exit());
+        assertEquals(2, run("frobnicate").exit());
+        assertEquals(2, run("generate").exit()); // --prompt is required
+    }
+
+    private static void assertOneLine(String err, String mustContain) {
+        assertTrue(err.startsWith("metagen: error: "), err);
+        assertEquals(1, err.strip().lines().count(), err);
+        assertTrue(err.contains(mustContain), err);
+    }
+}

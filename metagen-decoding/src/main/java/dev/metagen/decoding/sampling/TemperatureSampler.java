@@ -1,0 +1,22 @@
+package dev.metagen.decoding.sampling;
+
+import dev.metagen.core.MetagenException;
+
+/** Temperature scaling: logits divided by {@code t} (Ackley et al., 1985; t → 0 approaches argmax). */
+public record TemperatureSampler(double temperature) implements Sampler {
+    public TemperatureSampler {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new MetagenException("temperature must be a finite number > 0 here (0 means greedy), got " + temperature);
+        }
+    }
+
+    @Override
+    public void apply(Candidates c) {
+        if (temperature == 1.0) {
+            return;
+        }
+        for (int i = 0; i < c.size(); i++) {
+            c.setLogit(i, (float) (c.logit(i) / temperature));
+        }
+    }
+}

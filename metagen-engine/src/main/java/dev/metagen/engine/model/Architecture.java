@@ -1,0 +1,39 @@
+package dev.metagen.engine.model;
+
+import java.util.Locale;
+
+/** The Llama-family architectures of llama.cpp's {@code llama-arch.cpp} that the engine runs. */
+public enum Architecture {
+    /** Llama 2/3, Mistral, TinyLlama, SmolLM: rope on adjacent pairs (llama.cpp "NORM" mode). */
+    LLAMA(false, false, false),
+    /** Qwen2 / Qwen2.5: biases on Q, K, V; NEOX rope (pairs i, i + d/2). */
+    QWEN2(true, true, false),
+    /** Qwen3: per-head RMS norm of Q and K before rope; NEOX rope; head dim from key_length. */
+    QWEN3(true, false, true);
+
+    /** Whether rope rotates the pairs (i, i + n_rot/2) instead of (2i, 2i + 1). */
+    public final boolean neoxRope;
+    public final boolean qkvBias;
+    public final boolean qkNorm;
+
+    Architecture(boolean neoxRope, boolean qkvBias, boolean qkNorm) {
+        this.neoxRope = neoxRope;
+        this.qkvBias = qkvBias;
+        this.qkNorm = qkNorm;
+    }
+
+    /** The {@code general.architecture} value. */
+    public String ggufName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The architecture named {@code name}, or {@code null}. */
+    public static Architecture byGgufName(String name) {
+        for (Architecture a : values()) {
+            if (a.ggufName().equals(name)) {
+                return a;
+            }
+        }
+        return null;
+    }
+}

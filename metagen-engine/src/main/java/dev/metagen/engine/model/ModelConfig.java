@@ -1,0 +1,92 @@
+package dev.metagen.engine.model;
+
+import dev.metagen.core.MetagenException;
+import dev.metagen.engine.gguf.GgufFile;
+
+/**
+ * Hyperparameters of a Llama-family model, read from the {@code <arch>.*} GGUF metadata keys that llama.cpp's
+ * {@code llama-model.cpp} reads (names as in {@code llama-arch.cpp}).
+ *
+ * @param headDim       per-head width of queries and keys ({@code attention.key_length}, default n_embd / n_head)
+ * @param valueDim      per-head width of values ({@code attention.value_length}, default headDim)
+ * @param ropeDim       leading dims of each head that rope rotates ({@code rope.dimension_count}, default headDim)
+ * @param ropeFreqScale positions are multiplied by this (linear rope scaling: 1 / factor)
+ */
+public record ModelConfig(Architecture arch, String name, int embd, int layers, int heads, int kvHeads,
+                          int headDim, int valueDim, int ffn, int vocab, int contextLength, float ropeTheta,
+                          int ropeDim, float ropeFreqScale, float rmsEps) {
+
+    public int qDim() {
+        return heads * headDim;
+    }
+
+    public int kvDim() {
+        return kvHeads * headDim;
+    }
+
+    public int vDim() {
+        return kvHeads * valueDim;
+    }
+
+    /** Output width of attention before {@code attn_output}. */
+    public int attnDim() {
+        return heads * valueDim;
+    }
+
+    static ModelConfig read(GgufFile f, int vocab) {
+        String where = f.path().toString();
+        String archName = f.getString("general.architecture", null);
+        if (archName == null) {
+            throw new MetagenException(where + ": metadata general.architecture is missing");
+        }
+        Architecture arch = Architecture.byGgufName(archName);
+        if (arch == null) {
+            throw new MetagenException(where + ": unsupported architecture '" + archName
+                    + "' (supported: llama, qwen2, qwen3)");
+        }
+        String p = archName + ".";
+        int embd = positive(f, where, p + "embedding_length", f.requireInt(p + "embedding_length"));
+        int layers = positive(f, where, p + "block_count", f.requireInt(p + "block_count"));
+        int heads = positive(f, where, p + "attention.head_count", f.requireInt(p + "attention.head_count"));
+        int kvHeads = positive(f, where, p + "attention.head_count_kv", f.getInt(p + "attention.head_count_kv", heads));
+        if (heads % kvHeads != 0) {
+            throw new MetagenException(where + ": attention.head_count " + heads
+                    + " is not a multiple of attention.head_count_kv " + kvHeads);
+        }
+        int ffn = positive(f, where, p + "feed_forward_length", f.requireInt(p + "feed_forward_length"));
+        int headDim = positive(f, where, p + "attention.key_length", f.getInt(p + "attention.key_length", embd / heads));
+        int valueDim = positive(f, where, p + "attention.value_length", f.getInt(p + "attention.value_length", headDim));
+        int ctx = positive(f, where, p + "context_length", f.getInt(p + "context_length", 2048));
+        float theta = f.getFloat(p + "rope.freq_base", 10000f);
+        int ropeDim = f.getInt(p + "rope.dimension_count", headDim);
+        if (ropeDim <= 0 || ropeDim > headDim || ropeDim % 2 != 0) {
+            throw new MetagenException(where + ": rope.dimension_count " + ropeDim
+                    + " must be even and in [2, " + headDim + "]");
+        }
+        float freqScale = 1f;
+        String scaling = f.getString(p + "rope.scaling.type", "none");
+        switch (scaling) {
+            case "none" -> { }
+            case "linear" -> {
+                float factor = f.getFloat(p + "rope.scaling.factor", 1f);
+                if (!(factor > 0)) {
+                    throw new MetagenException(where + ": rope.scaling.factor must be > 0, got " + factor);
+                }
+                freqScale = 1f / factor;
+            }
+            default -> throw new MetagenException(where + ": unsupported rope scaling type '" + scaling
+                    + "' (supported: none, linear, and llama3 factors in rope_freqs.weight)");
+        }
+        float eps = f.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f);
+        String name = f.getString("general.name", f.path().getFileName().toString());
+        return new ModelConfig(arch, name, embd, layers, heads, kvHeads, headDim, valueDim, ffn, vocab, ctx,
+                theta, ropeDim, freqScale, eps);
+    }
+
+    private static int positive(GgufFile f, String where, String key, int v) {
+        if (v <= 0) {
+            throw new MetagenException(where + ": metadata " + key + " must be > 0, got " + v);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,471 @@
+package dev.metagen.engine.synth;
+
+import dev.metagen.core.MetagenException;
+import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.gguf.GgufValue;
+import dev.metagen.engine.gguf.GgufWriter;
+import dev.metagen.engine.model.Architecture;
+import dev.metagen.engine.tensor.GgmlType;
+import dev.metagen.engine.tensor.TypeKernel;
+import dev.metagen.engine.tensor.TypeKernels;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * Writes a GGUF (llama.cpp layout and metadata) of a Llama-family model with seeded random weights, for tests and
+ * benchmarks of any supported architecture, shape and tensor type without downloads.
+ *
+ * <pre>{@code
+ * ModelSynthesizer.builder()
+ *         .preset("tiny-qwen3")            // or llama-3.2-1b, qwen2.5-0.5b, qwen3-0.6b, tiny-llama, tiny-qwen2
+ *         .layers(4).ffn(256)              // optional shape overrides
+ *         .type("Q4_K_M")                  // F32 (default), F16, BF16, Q8_0, Q4_0, ..., Q6_K, or a mix Q4_K_M / Q5_K_M
+ *         .seed(1)
+ *         .tokenizerFrom(Path.of("ggml-vocab-llama-spm.gguf"))  // optional; default: a built-in byte-level SPM vocab
+ *         .build()
+ *         .write(Path.of("model.gguf"));
+ * }</pre>
+ *
+ * <p>A single type applies to every 2-D weight (like {@code llama-quantize --pure}); the mixes follow llama.cpp's
+ * {@code llama_tensor_get_type}: Q6_K for the output (or the tied token embedding), for {@code attn_v} and
+ * {@code ffn_down} in the layers {@code use_more_bits} picks. Rows whose length a type's block does not divide fall
+ * back as llama.cpp does (Q4_K→Q5_0, Q5_K→Q5_1, Q6_K→Q8_0, then F16). 1-D tensors (norms, biases) stay F32.
+ *
+ * <p>The weights are scaled so that next-token distributions are peaked but input-dependent: a small token
+ * embedding lets the (context-dependent) attention and FFN outputs dominate the residual stream, and the final norm
+ * gain sets the logit spread to {@link Builder#logitScale}. Output is streamed tensor by tensor; the same
+ * settings and seed give the same bytes.
+ */
+public final class ModelSynthesizer {
+    /** Standard deviation of the token embedding entries (small, see the class comment). */
+    private static final double EMBD_STD = 0.05;
+
+    private final SynthSpec spec;
+    private final String typeName;
+    private final long seed;
+    private final Path tokenizerFrom;
+    private final String name;
+    private final double logitScale;
+    private final Map<String, long[]> shapes = new LinkedHashMap<>();
+    private final Map<String, GgmlType> types = new LinkedHashMap<>();
+
+    private ModelSynthesizer(Builder b, SynthSpec spec) {
+        this.spec = spec;
+        this.typeName = b.type;
+        this.seed = b.seed;
+        this.tokenizerFrom = b.tokenizerFrom;
+        this.name = b.name != null ? b.name : "synth-" + (b.preset != null ? b.preset : spec.arch().ggufName())
+                + "-" + typeName.toLowerCase(Locale.ROOT);
+        this.logitScale = b.logitScale;
+        plan();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public SynthSpec spec() {
+        return spec;
+    }
+
+    /** Tensor names in file order with their ggml types. */
+    public Map<String, GgmlType> tensorTypes() {
+        return Map.copyOf(types);
+    }
+
+    /** The ggml shape ({@code [cols, rows]}) of each tensor. */
+    public Map<String, long[]> tensorShapes() {
+        return Map.copyOf(shapes);
+    }
+
+    /** Writes the model to {@code out}. */
+    public void write(Path out) {
+        for (Map.Entry<String, GgmlType> e : types.entrySet()) {
+            TypeKernels.of(e.getValue(), e.getKey()); // fail now, not halfway through the file, if a type has no kernel
+        }
+        GgufWriter w = new GgufWriter();
+        String arch = spec.arch().ggufName();
+        w.putString("general.architecture", arch);
+        w.putString("general.name", name);
+        w.putString("general.description", "metagen synthesized model with seeded random weights (seed " + seed + ")");
+        w.putUInt32("general.file_type", fileType());
+        w.putUInt32("general.quantization_version", 2);
+        w.putUInt32(arch + ".context_length", spec.context());
+        w.putUInt32(arch + ".embedding_length", spec.embd());
+        w.putUInt32(arch + ".block_count", spec.layers());
+        w.putUInt32(arch + ".feed_forward_length", spec.ffn());
+        w.putUInt32(arch + ".attention.head_count", spec.heads());
+        w.putUInt32(arch + ".attention.head_count_kv", spec.kvHeads());
+        w.putUInt32(arch + ".attention.key_length", spec.headDim());
+        w.putUInt32(arch + ".attention.value_length", spec.headDim());
+        w.putUInt32(arch + ".rope.dimension_count", spec.headDim());
+        w.putFloat32(arch + ".rope.freq_base", spec.ropeTheta());
+        w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", spec.rmsEps());
+        w.putUInt32(arch + ".vocab_size", spec.vocab());
+        if (tokenizerFrom != null) {
+            try (GgufFile t = GgufFile.open(tokenizerFrom)) {
+                for (Map.Entry<String, GgufValue> e : t.metadata().entrySet()) {
+                    if (e.getKey().startsWith("tokenizer.")) {
+                        w.put(e.getKey(), e.getValue());
+                    }
+                }
+                writeTensors(w, out);
+            }
+        } else {
+            BuiltinVocab.write(w, spec.vocab());
+            writeTensors(w, out);
+        }
+    }
+
+    private void writeTensors(GgufWriter w, Path out) {
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            String t = e.getKey();
+            long[] shape = e.getValue();
+            GgmlType type = types.get(t);
+            w.addTensor(t, shape, type, () -> tensorBytes(t, shape, type));
+        }
+        w.write(out);
+    }
+
+    /** Lays out the tensors in llama.cpp order and picks each one's type. */
+    private void plan() {
+        SynthSpec s = spec;
+        int qDim = s.heads() * s.headDim();
+        int kvDim = s.kvHeads() * s.headDim();
+        add("token_embd.weight", s.embd(), s.vocab());
+        if (s.llama3Rope()) {
+            add("rope_freqs.weight", s.headDim() / 2);
+        }
+        for (int i = 0; i < s.layers(); i++) {
+            String b = "blk." + i + ".";
+            add(b + "attn_norm.weight", s.embd());
+            add(b + "attn_q.weight", s.embd(), qDim);
+            add(b + "attn_k.weight", s.embd(), kvDim);
+            add(b + "attn_v.weight", s.embd(), kvDim);
+            if (s.arch().qkvBias) {
+                add(b + "attn_q.bias", qDim);
+                add(b + "attn_k.bias", kvDim);
+                add(b + "attn_v.bias", kvDim);
+            }
+            if (s.arch().qkNorm) {
+                add(b + "attn_q_norm.weight", s.headDim());
+                add(b + "attn_k_norm.weight", s.headDim());
+            }
+            add(b + "attn_output.weight", qDim, s.embd());
+            add(b + "ffn_norm.weight", s.embd());
+            add(b + "ffn_gate.weight", s.embd(), s.ffn());
+            add(b + "ffn_up.weight", s.embd(), s.ffn());
+            add(b + "ffn_down.weight", s.ffn(), s.embd());
+        }
+        add("output_norm.weight", s.embd());
+        if (!s.tied()) {
+            add("output.weight", s.embd(), s.vocab());
+        }
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            GgmlType t = e.getValue().length == 1 ? GgmlType.F32 : typeFor(e.getKey(), e.getValue()[0]);
+            types.put(e.getKey(), t);
+        }
+    }
+
+    private void add(String tensor, long... shape) {
+        shapes.put(tensor, shape);
+    }
+
+    /** llama.cpp's per-tensor choice ({@code llama_tensor_get_type}) for the mixes; the single type otherwise. */
+    private GgmlType typeFor(String tensor, long cols) {
+        boolean mix = typeName.equals("Q4_K_M") || typeName.equals("Q5_K_M");
+        GgmlType t;
+        if (!mix) {
+            t = GgmlType.valueOf(typeName);
+        } else {
+            t = typeName.equals("Q4_K_M") ? GgmlType.Q4_K : GgmlType.Q5_K;
+            boolean isOutput = tensor.equals("output.weight") || (spec.tied() && tensor.equals("token_embd.weight"));
+            int layer = tensor.startsWith("blk.") ? Integer.parseInt(tensor.substring(4, tensor.indexOf('.', 4))) : -1;
+            if (isOutput) {
+                t = cols % GgmlType.Q6_K.blockSize != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
+            } else if ((tensor.endsWith("attn_v.weight") || tensor.endsWith("ffn_down.weight"))
+                    && useMoreBits(layer, spec.layers())) {
+                t = GgmlType.Q6_K;
+            }
+        }
+        if (cols % t.blockSize != 0) {
+            t = switch (t) {
+                case Q4_K -> GgmlType.Q5_0;
+                case Q5_K -> GgmlType.Q5_1;
+                case Q6_K -> GgmlType.Q8_0;
+                default -> t;
+            };
+            if (cols % t.blockSize != 0) {
+                t = GgmlType.F16;
+            }
+        }
+        return t;
+    }
+
+    /** llama.cpp's {@code use_more_bits}: the first and last eighth of the layers and every third in between. */
+    static boolean useMoreBits(int layer, int layers) {
+        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+    }
+
+    /** {@code general.file_type} (llama.cpp {@code llama_ftype}). */
+    private int fileType() {
+        return switch (typeName) {
+            case "F32" -> 0;
+            case "F16" -> 1;
+            case "Q4_0" -> 2;
+            case "Q4_1" -> 3;
+            case "Q8_0" -> 7;
+            case "Q5_0" -> 8;
+            case "Q5_1" -> 9;
+            case "Q4_K" -> 14; // MOSTLY_Q4_K_S is the closest named ftype to all-Q4_K
+            case "Q4_K_M" -> 15;
+            case "Q5_K" -> 16;
+            case "Q5_K_M" -> 17;
+            case "Q6_K" -> 18;
+            case "BF16" -> 32;
+            default -> throw new IllegalStateException(typeName);
+        };
+    }
+
+    /** Generates and encodes one tensor, rows in parallel; each row has its own seeded generator. */
+    private byte[] tensorBytes(String tensor, long[] shape, GgmlType type) {
+        int cols = Math.toIntExact(shape[0]);
+        int rows = shape.length == 1 ? 1 : Math.toIntExact(shape[1]);
+        long rowBytes = type.byteSize(cols);
+        long total = rowBytes * rows;
+        if (total > Integer.MAX_VALUE - 16) {
+            throw new MetagenException("synth: tensor " + tensor + " needs " + total
+                    + " bytes, more than one Java array holds; use a smaller shape or a quantized type");
+        }
+        byte[] out = new byte[(int) total];
+        TypeKernel kernel = TypeKernels.of(type, tensor);
+        long tensorSeed = mix(seed, tensor.hashCode());
+        IntStream.range(0, rows).parallel().forEach(r -> {
+            float[] row = new float[cols];
+            fillRow(tensor, cols, r, new SplittableRandom(mix(tensorSeed, r)), row);
+            byte[] q = kernel.quantize(row, 0, cols);
+            System.arraycopy(q, 0, out, (int) (r * rowBytes), q.length);
+        });
+        return out;
+    }
+
+    /** The values of one row; the scales are chosen for peaked, input-dependent next-token distributions. */
+    private void fillRow(String tensor, int cols, int row, SplittableRandom rnd, float[] out) {
+        SynthSpec s = spec;
+        if (tensor.equals("rope_freqs.weight")) {
+            System.arraycopy(s.llama3RopeFactors(), 0, out, 0, cols);
+            return;
+        }
+        if (tensor.equals("output_norm.weight")) {
+            // logit std = gain * sqrt(n_embd) * std(output row): set the gain for the requested logit spread
+            double gain = logitScale / (Math.sqrt(s.embd()) * EMBD_STD);
+            for (int i = 0; i < cols; i++) {
+                out[i] = (float) (gain * (0.9 + 0.2 * rnd.nextDouble()));
+            }
+            return;
+        }
+        if (tensor.endsWith("norm.weight")) {
+            for (int i = 0; i < cols; i++) {
+                out[i] = (float) (0.8 + 0.4 * rnd.nextDouble());
+            }
+            return;
+        }
+        double std;
+        if (tensor.equals("token_embd.weight") || tensor.equals("output.weight")) {
+            std = EMBD_STD;
+        } else if (tensor.endsWith(".bias")) {
+            std = 0.1;
+        } else {
+            std = 1.0 / Math.sqrt(cols); // fan-in scaling keeps activations of order one
+        }
+        double a = std * Math.sqrt(3); // uniform on [-a, a] has this standard deviation
+        for (int i = 0; i < cols; i++) {
+            out[i] = (float) (a * (2 * rnd.nextDouble() - 1));
+        }
+    }
+
+    private static long mix(long a, long b) {
+        long z = a * 0x9E3779B97F4A7C15L + b;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Settings for a {@link ModelSynthesizer}; start from a preset and override what you need. */
+    public static final class Builder {
+        private String preset;
+        private Architecture arch;
+        private Integer layers;
+        private Integer embd;
+        private Integer heads;
+        private Integer kvHeads;
+        private Integer headDim;
+        private Integer ffn;
+        private Integer vocab;
+        private Integer context;
+        private Float ropeTheta;
+        private Boolean tied;
+        private String type = "F32";
+        private long seed = 42;
+        private Path tokenizerFrom;
+        private String name;
+        private double logitScale = 16;
+
+        private Builder() {}
+
+        /** One of {@link SynthSpec#PRESETS}. */
+        public Builder preset(String preset) {
+            this.preset = preset;
+            return this;
+        }
+
+        /** Architecture for a shape built from overrides only (default: the preset's, else llama). */
+        public Builder architecture(String name) {
+            Architecture a = Architecture.byGgufName(name);
+            if (a == null) {
+                throw new MetagenException("synth: unsupported architecture '" + name + "' (supported: llama, qwen2, qwen3)");
+            }
+            this.arch = a;
+            return this;
+        }
+
+        public Builder layers(int v) {
+            layers = v;
+            return this;
+        }
+
+        public Builder embd(int v) {
+            embd = v;
+            return this;
+        }
+
+        public Builder heads(int v) {
+            heads = v;
+            return this;
+        }
+
+        public Builder kvHeads(int v) {
+            kvHeads = v;
+            return this;
+        }
+
+        public Builder headDim(int v) {
+            headDim = v;
+            return this;
+        }
+
+        public Builder ffn(int v) {
+            ffn = v;
+            return this;
+        }
+
+        /** Vocabulary size of the built-in vocabulary (with {@link #tokenizerFrom} it must match that vocabulary). */
+        public Builder vocab(int v) {
+            vocab = v;
+            return this;
+        }
+
+        public Builder context(int v) {
+            context = v;
+            return this;
+        }
+
+        public Builder ropeTheta(float v) {
+            ropeTheta = v;
+            return this;
+        }
+
+        public Builder tiedEmbeddings(boolean v) {
+            tied = v;
+            return this;
+        }
+
+        public Builder type(GgmlType t) {
+            return type(t.name());
+        }
+
+        /** A ggml type name (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or Q4_K_M / Q5_K_M. */
+        public Builder type(String t) {
+            String u = t.toUpperCase(Locale.ROOT);
+            if (!java.util.List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
+                    "Q6_K", "Q4_K_M", "Q5_K_M").contains(u)) {
+                throw new MetagenException("synth: unsupported tensor type '" + t + "' (supported: F32, F16, BF16, "
+                        + "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M)");
+            }
+            type = u;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        /** Copies every {@code tokenizer.*} key of this GGUF; the vocabulary size becomes that tokenizer's. */
+        public Builder tokenizerFrom(Path gguf) {
+            tokenizerFrom = gguf;
+            return this;
+        }
+
+        public Builder name(String v) {
+            name = v;
+            return this;
+        }
+
+        /** Target standard deviation of the logits (default 16; larger = more peaked). */
+        public Builder logitScale(double v) {
+            if (!(v > 0)) {
+                throw new MetagenException("synth: logit scale must be > 0, got " + v);
+            }
+            logitScale = v;
+            return this;
+        }
+
+        public ModelSynthesizer build() {
+            SynthSpec base = preset != null ? SynthSpec.preset(preset) : null;
+            Architecture a = arch != null ? arch : base != null ? base.arch() : Architecture.LLAMA;
+            int e = or(embd, base == null ? 64 : base.embd());
+            int h = or(heads, base == null ? 4 : base.heads());
+            int v = or(vocab, base == null ? 512 : base.vocab());
+            if (tokenizerFrom != null) {
+                int n;
+                try (GgufFile t = GgufFile.open(tokenizerFrom)) {
+                    String[] tokens = t.getStringArray("tokenizer.ggml.tokens");
+                    if (tokens == null) {
+                        throw new MetagenException("synth: " + tokenizerFrom + " has no tokenizer.ggml.tokens");
+                    }
+                    n = tokens.length;
+                }
+                if (vocab != null && vocab != n) {
+                    throw new MetagenException("synth: vocab " + vocab + " differs from the " + n
+                            + " tokens of " + tokenizerFrom);
+                }
+                v = n;
+            }
+            boolean sameArch = base != null && base.arch() == a;
+            SynthSpec spec = new SynthSpec(a, e,
+                    or(layers, base == null ? 2 : base.layers()),
+                    h,
+                    or(kvHeads, base == null ? h : base.kvHeads()),
+                    or(headDim, base != null && embd == null && heads == null ? base.headDim() : e / h),
+                    or(ffn, base == null ? 4 * e : base.ffn()),
+                    v,
+                    or(context, base == null ? 512 : base.context()),
+                    ropeTheta != null ? ropeTheta : base == null ? 10000f : base.ropeTheta(),
+                    base == null ? 1e-5f : base.rmsEps(),
+                    tied != null ? tied : base == null || base.tied(),
+                    sameArch && base.llama3Rope(),
+                    base == null ? 0 : base.llama3OrigContext());
+            return new ModelSynthesizer(this, spec);
+        }
+
+        private static int or(Integer v, int fallback) {
+            return v != null ? v : fallback;
+        }
+    }
+}
