@@ -28,6 +28,6 @@ final class Q4_0VectorKernel extends Q4_0Kernel {
             }
             acc = s.fma(FloatVector.broadcast(F, Blocks.half(w, block)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 }

@@ -41,6 +41,6 @@ final class Q4_KVectorKernel extends Q4_KKernel {
                 acc = sx.fma(FloatVector.broadcast(F, -dmin * (sm >>> 8)), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 }

@@ -42,6 +42,6 @@ final class Q6_KVectorKernel extends Q6_KKernel {
                 }
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 }

@@ -39,6 +39,6 @@ final class Q8_0VectorKernel extends Q8_0Kernel {
             long o = off + (long) b * BLOCK_BYTES;
             a0 = block(w, o, x, xOff + b * QK).fma(FloatVector.broadcast(F, Blocks.half(w, o)), a0);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(a0.add(a1));
     }
 }

@@ -37,6 +37,21 @@ final class Simd {
                 .convertShape(VectorOperators.B2I, I, 0);
     }
 
+    /**
+     * The lanes of {@code v} added in lane order. Not reduceLanes(ADD): its order differs between the interpreted
+     * Vector API and C2's intrinsic, so a dot product would change in the last bits once the JIT compiled it, and
+     * a batched forward pass would not reproduce a sequential one.
+     */
+    static float sum(FloatVector v) {
+        float[] lanes = new float[L];
+        v.intoArray(lanes, 0);
+        float s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
     static FloatVector toFloats(IntVector v) {
         return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
     }
