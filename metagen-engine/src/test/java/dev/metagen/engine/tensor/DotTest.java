@@ -199,6 +199,7 @@ class DotTest {
     void vectorKernelsAreRegistered() {
         int lanes = FloatVector.SPECIES_PREFERRED.length();
         assumeTrue(lanes == 8 || lanes == 16, "preferred float species has " + lanes + " lanes");
+        assumeTrue(!"false".equals(System.getProperty("metagen.vector")), "vector kernels switched off");
         assertTrue(TypeKernels.vectorized());
         assertInstanceOf(F32VectorKernel.class, TypeKernels.of(GgmlType.F32, "t"));
         assertInstanceOf(F16VectorKernel.class, TypeKernels.of(GgmlType.F16, "t"));
