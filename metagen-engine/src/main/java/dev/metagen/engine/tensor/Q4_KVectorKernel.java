@@ -13,7 +13,7 @@ import static dev.metagen.engine.tensor.Simd.L;
  * Q4_K dot product with jdk.incubator.vector: per 32-value sub-block, sum(q*x) and sum(x) are accumulated in vector
  * lanes and combined as d*sc*sum(q*x) - dmin*m*sum(x), so the min costs one add per element. The eight sub-blocks
  * run as one loop (nibble shift 0 or 4 as a variable) rather than unrolled code: C2 stops inlining Vector API calls
- * in a method past a node budget, and the unrolled version exceeded it and ran boxed, 7x slower.
+ * in a method past a node budget, and the unrolled version exceeded it and ran boxed, several times slower.
  */
 final class Q4_KVectorKernel extends Q4_KKernel {
 
