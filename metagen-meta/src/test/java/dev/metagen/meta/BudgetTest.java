@@ -130,6 +130,24 @@ class BudgetTest {
     }
 
     @Test
+    void parallelInnerCallsRunConcurrently() {
+        // each call waits until all n are in flight: this finishes only if the n calls run at the same time
+        int n = 8;
+        CountDownLatch all = new CountDownLatch(n);
+        Generator waits = (p, params) -> {
+            all.countDown();
+            try {
+                assertTrue(all.await(10, java.util.concurrent.TimeUnit.SECONDS), "calls ran one after another");
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return new Generation("1", new int[]{1}, new double[]{-1}, FinishReason.STOP, new Cost(1, 1, 1, 0, Duration.ZERO), Map.of());
+        };
+        Generation r = new BestOfN(waits, n, LogprobScorer.sum()).generate(Q, P);
+        assertEquals(n, r.cost().modelCalls());
+    }
+
+    @Test
     void aFailingInnerCallPropagates() {
         Generator broken = (p, params) -> {
             throw new dev.metagen.core.MetagenException("model exploded");
