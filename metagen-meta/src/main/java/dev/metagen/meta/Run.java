@@ -12,6 +12,8 @@ public final class Run {
     private final AtomicLong modelCalls = new AtomicLong();
     private final AtomicLong toolCalls = new AtomicLong();
     private volatile String stopReason;
+    // set when an inner call failed: siblings start no new calls while the failure propagates
+    private volatile boolean aborted;
 
     public Run(Budget budget, Cancellation cancellation) {
         this.budget = budget;
@@ -34,6 +36,9 @@ public final class Run {
 
     /** Throws {@link Stopped} when no new call may start. */
     void check() {
+        if (aborted) {
+            throw new Stopped("aborted", true);
+        }
         if (cancellation.isCancelled()) {
             throw stop("cancelled", true);
         }
@@ -63,6 +68,10 @@ public final class Run {
     /** Settles a reservation: the call generated {@code actual <= reserved} tokens. */
     void settleTokens(long reserved, long actual) {
         tokensCommitted.addAndGet(actual - reserved);
+    }
+
+    void abort() {
+        aborted = true;
     }
 
     void addModelCalls(long n) {

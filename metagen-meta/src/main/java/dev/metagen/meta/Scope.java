@@ -118,11 +118,11 @@ public final class Scope {
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof Stopped) && failure == null) {
                         failure = e.getCause() instanceof RuntimeException re ? re : new MetagenException(e.getCause().toString(), e.getCause());
-                        run.cancellation().cancel(); // a failed branch stops its siblings from starting new calls
+                        run.abort(); // a failed branch stops its siblings from starting new calls
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    run.cancellation().cancel();
+                    run.abort();
                     throw new Stopped("cancelled", true);
                 }
             }

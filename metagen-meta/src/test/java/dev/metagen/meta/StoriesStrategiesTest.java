@@ -262,6 +262,20 @@ class StoriesStrategiesTest {
     }
 
     @Test
+    void aTokenBudgetStopsASearchOnTheRealModelExactly() {
+        CountingModel counted = new CountingModel(model);
+        var dvts = new dev.metagen.meta.search.Dvts(new SamplingGenerator(counted), LogprobScorer.mean(),
+                new StepConfig(".", 8, 4, null), 8, 2);
+        Generation r = dvts.generate(PROMPT, sampling(64, 4), Budget.tokens(40), new Cancellation());
+        assertEquals(dev.metagen.core.FinishReason.BUDGET, r.finish());
+        assertEquals("tokens", r.trace().get("stopped"));
+        // never more than the budget; less when a step ended early and gave back tokens a refused sibling wanted
+        assertTrue(r.cost().generatedTokens() <= 40 && r.cost().generatedTokens() > 20, "spent " + r.cost().generatedTokens());
+        assertEquals(counted.forwards.get(), r.cost().modelCalls());
+        assertFalse(r.text().isEmpty(), "the best path explored so far is returned");
+    }
+
+    @Test
     void rejectionSamplingWithALexicalVerifierBeatsASingleSampleWithinItsTokenBudget() {
         ContainsWordsVerifier verifier = new ContainsWordsVerifier(List.of("Lily"));
         SamplingGenerator leaf = new SamplingGenerator(model);

@@ -113,6 +113,58 @@ class ParallelStatisticsTest {
     }
 
     @Test
+    void weightedVoteWithAPerfectVerifierAsWeightsMatchesOneMinusOneMinusPToTheN() {
+        // wrong answers weigh 0, so the right answer wins whenever one sample has it
+        double p = 0.25;
+        int n = 3;
+        int trials = 3000;
+        CategoricalGenerator g = new CategoricalGenerator(ANSWERS, new double[]{p, 0.45, 0.30});
+        var vote = new WeightedMajorityVote(g, n, AnswerExtractors.regex("answer is (\\w+)", 1),
+                RegexVerifier.of("answer is A\\."), false);
+        int correct = 0;
+        for (int t = 0; t < trials; t++) {
+            if ("A".equals(vote.generate(Q, params(t)).trace().get("answer"))) {
+                correct++;
+            }
+        }
+        assertNear(1 - Math.pow(1 - p, n), correct / (double) trials, trials);
+    }
+
+    @Test
+    void mbrWithExactMatchPicksTheMostFrequentText() {
+        CategoricalGenerator g = new CategoricalGenerator(ANSWERS, new double[]{0.4, 0.35, 0.25});
+        for (int t = 0; t < 200; t++) {
+            Generation r = new MinimumBayesRisk(g, 7, dev.metagen.meta.score.Utilities.exactMatch()).generate(Q, params(t));
+            @SuppressWarnings("unchecked")
+            List<java.util.Map<String, Object>> rows = (List<java.util.Map<String, Object>>) r.trace().get("candidates");
+            java.util.Map<String, Integer> counts = new java.util.HashMap<>();
+            rows.forEach(row -> counts.merge((String) row.get("text"), 1, Integer::sum));
+            int max = counts.values().stream().mapToInt(Integer::intValue).max().orElseThrow();
+            assertEquals(max, counts.get(r.text()), "MBR under exact match is the mode");
+        }
+    }
+
+    @Test
+    void uscChoosesTheResponseTheSelectorNames() {
+        CategoricalGenerator g = new CategoricalGenerator(ANSWERS, new double[]{0.4, 0.35, 0.25});
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        dev.metagen.core.Generator selector = (prompt, p) -> {
+            seen.add(prompt.text());
+            return new Generation("2, because", new int[]{2}, new double[]{0}, dev.metagen.core.FinishReason.STOP,
+                    new dev.metagen.core.Cost(1, 1, 1, 0, java.time.Duration.ZERO), java.util.Map.of());
+        };
+        Generation r = new UniversalSelfConsistency(g, 4, selector, UniversalSelfConsistency.DEFAULT_TEMPLATE,
+                GenerationParams.greedy(4)).generate(Q, params(3));
+        assertEquals(2, r.trace().get("chosen"));
+        assertEquals(true, r.trace().get("selection_parsed"));
+        assertTrue(seen.getFirst().contains("Response 3:"), seen.getFirst());
+        @SuppressWarnings("unchecked")
+        List<java.util.Map<String, Object>> rows = (List<java.util.Map<String, Object>>) r.trace().get("candidates");
+        assertEquals(rows.get(2).get("text"), r.text());
+        assertEquals(5, r.cost().modelCalls());
+    }
+
+    @Test
     void rejectionSamplingAcceptsWithProbabilityOneMinusOneMinusPToTheMax() {
         double p = 0.2;
         int max = 5;
