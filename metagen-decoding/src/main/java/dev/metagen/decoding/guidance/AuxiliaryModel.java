@@ -25,6 +25,13 @@ final class AuxiliaryModel implements AutoCloseable {
         if (prefix.length == 0) {
             throw new MetagenException("the " + role + " context is empty: it needs at least one token (e.g. BOS)");
         }
+        int vocab = model.tokenizer().vocabSize();
+        for (int id : prefix) {
+            if (id < 0 || id >= vocab) {
+                throw new MetagenException("the " + role + " model's vocabulary (" + vocab + " tokens) has no token " + id
+                        + ": the models must share a vocabulary");
+            }
+        }
         close();
         state = model.newState();
         logprobs = model.forward(state, prefix).logProbabilities();
