@@ -1,31 +1,69 @@
 package dev.metagen.cli;
 
-import dev.metagen.core.MetagenException;
+import dev.metagen.engine.hub.DownloadListener;
+import dev.metagen.engine.hub.ModelResolver;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.nio.file.Path;
 
-/** Turns a model argument into a local file. */
+/** Turns a model argument into a local file: a path as is, {@code hf:...} through the cache (downloading with a progress bar). */
 final class ModelResolution {
     private ModelResolution() {}
 
     static Path resolve(String spec) {
-        if (spec.startsWith("hf:")) {
-            String home = metagenHome();
-            Path p = Path.of(home, "models").resolve(spec.substring(3));
-            if (!p.toFile().isFile()) {
-                throw new MetagenException("model " + spec + " is not in the cache " + p);
-            }
-            return p;
+        String endpoint = setting("metagen.hf.endpoint", "METAGEN_HF_ENDPOINT", ModelResolver.DEFAULT_ENDPOINT);
+        ModelResolver resolver = new ModelResolver(Path.of(metagenHome()), endpoint);
+        ProgressBarListener progress = new ProgressBarListener(spec);
+        try {
+            return resolver.resolve(spec, progress);
+        } finally {
+            progress.onDone(); // ends the bar's line before any error message
         }
-        return Path.of(spec);
     }
 
     /** {@code -Dmetagen.home}, else {@code $METAGEN_HOME}, else {@code ~/.metagen}. */
     static String metagenHome() {
-        String h = System.getProperty("metagen.home");
-        if (h == null) {
-            h = System.getenv("METAGEN_HOME");
+        return setting("metagen.home", "METAGEN_HOME", System.getProperty("user.home") + "/.metagen");
+    }
+
+    private static String setting(String property, String env, String fallback) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) {
+            v = System.getenv(env);
         }
-        return h != null ? h : System.getProperty("user.home") + "/.metagen";
+        return v != null && !v.isBlank() ? v : fallback;
+    }
+
+    /** Draws the download on stderr. */
+    private static final class ProgressBarListener implements DownloadListener {
+        private final String name;
+        private ProgressBar bar;
+
+        ProgressBarListener(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public void onStart(long totalBytes) {
+            bar = new ProgressBarBuilder().setTaskName("download " + name).setInitialMax(totalBytes)
+                    .setUnit(" MiB", 1 << 20).setStyle(ProgressBarStyle.ASCII).continuousUpdate().build();
+        }
+
+        @Override
+        public void onProgress(long bytesSoFar) {
+            if (bar != null) {
+                bar.stepTo(bytesSoFar);
+            }
+        }
+
+        @Override
+        public void onDone() {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+        }
     }
 }

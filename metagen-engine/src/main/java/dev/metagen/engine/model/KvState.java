@@ -87,10 +87,6 @@ final class KvState implements ModelState {
         lastHidden = null;
     }
 
-    boolean isClosed() {
-        return closed;
-    }
-
     void checkOpen() {
         if (closed) {
             throw new MetagenException("this model state is closed");

@@ -63,7 +63,12 @@ public record ModelConfig(Architecture arch, String name, int embd, int layers, 
             throw new MetagenException(where + ": rope.dimension_count " + ropeDim
                     + " must be even and in [2, " + headDim + "]");
         }
-        float freqScale = 1f;
+        // older converters wrote linear scaling as rope.scale_linear (a factor), newer ones as rope.scaling.*
+        float scaleLinear = f.getFloat(p + "rope.scale_linear", 1f);
+        if (!(scaleLinear > 0)) {
+            throw new MetagenException(where + ": rope.scale_linear must be > 0, got " + scaleLinear);
+        }
+        float freqScale = 1f / scaleLinear;
         String scaling = f.getString(p + "rope.scaling.type", "none");
         switch (scaling) {
             case "none" -> { }

@@ -14,6 +14,7 @@ import dev.metagen.engine.tokenizer.GgufTokenizers;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.IdentityHashMap;
@@ -33,6 +34,8 @@ import java.util.Set;
 public final class TransformerModel implements LanguageModel {
     /** Positions processed per pass over the weights (bounds the activation buffers). */
     static final int MAX_BATCH = 32;
+    /** From this many positions on, matrix products dequantize each weight row once (see {@link #matmul}). */
+    static final int DEQUANT_ROWS = 4;
 
     private final GgufFile file;
     private final ModelConfig config;
@@ -48,8 +51,12 @@ public final class TransformerModel implements LanguageModel {
     private TransformerModel(GgufFile file, ModelOptions options) {
         this.file = file;
         GgufTensorInfo embd = file.tensorInfo("token_embd.weight");
-        if (embd == null || embd.shape().length != 2) {
+        if (embd == null) {
             throw new MetagenException(file.path() + ": missing tensor token_embd.weight (expected shape [n_embd, n_vocab])");
+        }
+        if (embd.shape().length != 2) {
+            throw new MetagenException(file.path() + ": tensor token_embd.weight has shape "
+                    + Arrays.toString(embd.shape()) + ", expected [n_embd, n_vocab]");
         }
         this.config = ModelConfig.read(file, Math.toIntExact(embd.shape()[1]));
         if (options.contextLength() > config.contextLength()) {
@@ -297,8 +304,8 @@ public final class TransformerModel implements LanguageModel {
         matmul(weights.output(), hidden, d, out, c.vocab(), m);
         for (int i = 0; i < m; i++) {
             KvState s = st[rowState[from + lastRows.get(i)]];
-            s.lastHidden = java.util.Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
-            logits[rowState[from + lastRows.get(i)]] = java.util.Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
+            s.lastHidden = Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
+            logits[rowState[from + lastRows.get(i)]] = Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
         }
     }
 
@@ -363,12 +370,29 @@ public final class TransformerModel implements LanguageModel {
         }
     }
 
-    /** {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. */
+    /**
+     * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For a single
+     * position the type's own dot product runs on the stored row; for several positions (prefill) each weight row
+     * is dequantized once and reused for every position, which pays off from {@value #DEQUANT_ROWS} positions on.
+     */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
+        if (rows < DEQUANT_ROWS) {
+            pool.forRange(w.rows(), 16, (a, b) -> {
+                for (int j = a; j < b; j++) {
+                    for (int r = 0; r < rows; r++) {
+                        out[r * outStride + j] = w.dot(j, in, r * inStride);
+                    }
+                }
+            });
+            return;
+        }
+        int cols = w.cols();
         pool.forRange(w.rows(), 16, (a, b) -> {
+            float[] row = new float[cols];
             for (int j = a; j < b; j++) {
+                w.dequantizeRow(j, row, 0);
                 for (int r = 0; r < rows; r++) {
-                    out[r * outStride + j] = w.dot(j, in, r * inStride);
+                    out[r * outStride + j] = FloatDot.dot(row, 0, in, r * inStride, cols);
                 }
             }
         });

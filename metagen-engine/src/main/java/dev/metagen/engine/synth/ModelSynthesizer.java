@@ -11,6 +11,7 @@ import dev.metagen.engine.tensor.TypeKernels;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -42,8 +43,16 @@ import java.util.stream.IntStream;
  * settings and seed give the same bytes.
  */
 public final class ModelSynthesizer {
-    /** Standard deviation of the token embedding entries (small, see the class comment). */
-    private static final double EMBD_STD = 0.05;
+    /**
+     * Token embedding entries have standard deviation {@code EMBD_SCALE / sqrt(n_embd)}, so an embedding vector has
+     * norm 0.1 against residual updates of norm about sqrt(n_embd). With tied embeddings the input token's own
+     * logit gets an extra {@code EMBD_SCALE * logitScale / rms(residual)}: larger embeddings make a model that
+     * repeats its last token (seen at 0.05 per entry on the Qwen2.5-0.5B shape). RMS norm undoes the small scale
+     * at the first layer's input.
+     */
+    private static final double EMBD_SCALE = 0.1;
+    /** Logit standard deviation for a 512-token vocabulary; see the constructor for larger ones. */
+    static final double DEFAULT_LOGIT_SCALE = 16;
 
     private final SynthSpec spec;
     private final String typeName;
@@ -61,7 +70,10 @@ public final class ModelSynthesizer {
         this.tokenizerFrom = b.tokenizerFrom;
         this.name = b.name != null ? b.name : "synth-" + (b.preset != null ? b.preset : spec.arch().ggufName())
                 + "-" + typeName.toLowerCase(Locale.ROOT);
-        this.logitScale = b.logitScale;
+        // the expected gap between the two largest of V Gaussian logits is about std / sqrt(2 ln V): grow the
+        // spread with the vocabulary so large vocabularies are as peaked as the 512-token test models
+        this.logitScale = b.logitScale > 0 ? b.logitScale
+                : DEFAULT_LOGIT_SCALE * Math.sqrt(Math.log(spec.vocab()) / Math.log(512));
         plan();
     }
 
@@ -263,7 +275,7 @@ public final class ModelSynthesizer {
         }
         if (tensor.equals("output_norm.weight")) {
             // logit std = gain * sqrt(n_embd) * std(output row): set the gain for the requested logit spread
-            double gain = logitScale / (Math.sqrt(s.embd()) * EMBD_STD);
+            double gain = logitScale / (Math.sqrt(s.embd()) * embdStd());
             for (int i = 0; i < cols; i++) {
                 out[i] = (float) (gain * (0.9 + 0.2 * rnd.nextDouble()));
             }
@@ -277,7 +289,7 @@ public final class ModelSynthesizer {
         }
         double std;
         if (tensor.equals("token_embd.weight") || tensor.equals("output.weight")) {
-            std = EMBD_STD;
+            std = embdStd();
         } else if (tensor.endsWith(".bias")) {
             std = 0.1;
         } else {
@@ -287,6 +299,10 @@ public final class ModelSynthesizer {
         for (int i = 0; i < cols; i++) {
             out[i] = (float) (a * (2 * rnd.nextDouble() - 1));
         }
+    }
+
+    private double embdStd() {
+        return EMBD_SCALE / Math.sqrt(spec.embd());
     }
 
     private static long mix(long a, long b) {
@@ -314,7 +330,7 @@ public final class ModelSynthesizer {
         private long seed = 42;
         private Path tokenizerFrom;
         private String name;
-        private double logitScale = 16;
+        private double logitScale;
 
         private Builder() {}
 
@@ -392,7 +408,7 @@ public final class ModelSynthesizer {
         /** A ggml type name (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or Q4_K_M / Q5_K_M. */
         public Builder type(String t) {
             String u = t.toUpperCase(Locale.ROOT);
-            if (!java.util.List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
+            if (!List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
                     "Q6_K", "Q4_K_M", "Q5_K_M").contains(u)) {
                 throw new MetagenException("synth: unsupported tensor type '" + t + "' (supported: F32, F16, BF16, "
                         + "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M)");
@@ -417,7 +433,7 @@ public final class ModelSynthesizer {
             return this;
         }
 
-        /** Target standard deviation of the logits (default 16; larger = more peaked). */
+        /** Target standard deviation of the logits (default 16 x sqrt(ln vocab / ln 512); larger = more peaked). */
         public Builder logitScale(double v) {
             if (!(v > 0)) {
                 throw new MetagenException("synth: logit scale must be > 0, got " + v);

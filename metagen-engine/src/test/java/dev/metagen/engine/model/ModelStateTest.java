@@ -48,8 +48,8 @@ class ModelStateTest {
             Logits la = m.forward(a, 40, 41);
             Logits lb = m.forward(b, 50);
             // the same sequences from scratch
-            assertArrayEquals(fresh(m, 1, 10, 20, 30, 40, 41).values(), la.values(), 1e-5f);
-            assertArrayEquals(fresh(m, 1, 10, 20, 30, 50).values(), lb.values(), 1e-5f);
+            assertArrayEquals(fresh(m, 1, 10, 20, 30, 40, 41).values(), la.values(), 1e-4f);
+            assertArrayEquals(fresh(m, 1, 10, 20, 30, 50).values(), lb.values(), 1e-4f);
             assertArrayEquals(new int[]{1, 10, 20, 30, 40, 41}, a.tokens());
             assertArrayEquals(new int[]{1, 10, 20, 30, 50}, b.tokens());
         }
@@ -68,9 +68,9 @@ class ModelStateTest {
                 longPrompt[i] = (i * 37 + 11) % 512;
             }
             List<Logits> out = m.forward(List.of(p, q, r), List.of(new int[]{7}, new int[]{8, 9}, longPrompt));
-            assertArrayEquals(fresh(m, 1, 2, 3, 7).values(), out.get(0).values(), 1e-5f);
-            assertArrayEquals(fresh(m, 1, 2, 3, 8, 9).values(), out.get(1).values(), 1e-5f);
-            assertArrayEquals(fresh(m, longPrompt).values(), out.get(2).values(), 1e-5f);
+            assertArrayEquals(fresh(m, 1, 2, 3, 7).values(), out.get(0).values(), 1e-4f);
+            assertArrayEquals(fresh(m, 1, 2, 3, 8, 9).values(), out.get(1).values(), 1e-4f);
+            assertArrayEquals(fresh(m, longPrompt).values(), out.get(2).values(), 1e-4f);
             assertEquals(40, r.length());
         }
     }
@@ -164,10 +164,23 @@ class ModelStateTest {
 
     /** A copy of the tiny model with some metadata replaced, some tensors dropped and some (1-D F32) reshaped. */
     static Path rewrite(String name, Map<String, GgufValue> meta, Predicate<String> keep, Map<String, long[]> reshape) {
-        Path out = dir.resolve(name);
-        try (GgufFile f = GgufFile.open(tiny)) {
+        return rewrite(tiny, dir.resolve(name), meta, keep, reshape);
+    }
+
+    /** A copy of {@code src} with metadata keys set (replaced or added). */
+    static Path copyWithMetadata(Path src, Path out, Map<String, GgufValue> meta) {
+        return rewrite(src, out, meta, n -> true, Map.of());
+    }
+
+    static Path rewrite(Path src, Path out, Map<String, GgufValue> meta, Predicate<String> keep, Map<String, long[]> reshape) {
+        try (GgufFile f = GgufFile.open(src)) {
             GgufWriter w = new GgufWriter();
             f.metadata().forEach((k, v) -> w.put(k, meta.getOrDefault(k, v)));
+            meta.forEach((k, v) -> {
+                if (!f.has(k)) {
+                    w.put(k, v);
+                }
+            });
             for (GgufTensorInfo t : f.tensors().values()) {
                 if (!keep.test(t.name())) {
                     continue;

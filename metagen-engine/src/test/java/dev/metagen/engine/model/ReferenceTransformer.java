@@ -15,7 +15,7 @@ import java.nio.file.Path;
 final class ReferenceTransformer {
     final String arch;
     final int d, layers, heads, kvHeads, headDim, ffn, vocab, ropeDim;
-    final double theta, eps;
+    final double theta, eps, freqScale;
     final double[] ropeFactors;
     final double[][] embd, output;
     final double[] outNorm;
@@ -34,6 +34,9 @@ final class ReferenceTransformer {
             ropeDim = f.getInt(arch + ".rope.dimension_count", headDim);
             theta = f.getFloat(arch + ".rope.freq_base", 10000f);
             eps = f.getFloat(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+            // linear rope scaling ("position interpolation"): positions divided by the factor
+            freqScale = f.getString(arch + ".rope.scaling.type", "none").equals("linear")
+                    ? 1.0 / f.getFloat(arch + ".rope.scaling.factor", 1f) : 1.0;
             embd = matrix(f, "token_embd.weight");
             vocab = embd.length;
             output = f.tensorInfo("output.weight") != null ? matrix(f, "output.weight") : embd;
@@ -150,8 +153,8 @@ final class ReferenceTransformer {
                 if (ropeFactors != null) {
                     freq /= ropeFactors[i];
                 }
-                double c = Math.cos(pos * freq);
-                double s = Math.sin(pos * freq);
+                double c = Math.cos(pos * freqScale * freq);
+                double s = Math.sin(pos * freqScale * freq);
                 int a = h * headDim + (neox ? i : 2 * i);
                 int b = h * headDim + (neox ? i + half : 2 * i + 1);
                 double x0 = vec[a];

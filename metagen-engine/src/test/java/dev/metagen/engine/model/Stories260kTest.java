@@ -54,6 +54,22 @@ class Stories260kTest {
     }
 
     @Test
+    void greedyTextFromATokenizedPrompt() {
+        try (TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(2, 0))) {
+            int[] prompt = model.tokenizer().encode("Once upon a time", true);
+            ModelState s = model.newState();
+            Logits l = model.forward(s, prompt);
+            int[] out = new int[12];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = l.argmax();
+                l = model.forward(s, out[i]);
+            }
+            // the golden run from BOS starts "Once upon a time, there was a little girl named Lily."
+            assertEquals(", there was a little girl named Lily.", model.tokenizer().decode(out).substring(0, 37));
+        }
+    }
+
+    @Test
     void promptPrefillEqualsTokenByTokenFeeding() {
         try (TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(2, 0))) {
             int[] prompt = new int[41];

@@ -170,6 +170,23 @@ class ModelSynthesizerTest {
         }
     }
 
+    /** The built-in vocabulary works with the engine's tokenizer: text round-trips, words use merged pieces. */
+    @Test
+    void builtInVocabularyTokenizesAndDecodes() {
+        Path f = dir.resolve("tok.gguf");
+        ModelSynthesizer.builder().preset("tiny-llama").vocab(2000).build().write(f);
+        try (TransformerModel m = TransformerModel.load(f, new ModelOptions(1, 64))) {
+            String text = "the cat sat on the mat. Ünïcode ok!\n";
+            int[] ids = m.tokenizer().encode(text, true);
+            assertEquals(1, ids[0]);
+            assertEquals(text, m.tokenizer().decode(ids).stripLeading());
+            assertTrue(ids.length < text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length,
+                    "merged pieces expected, got " + ids.length + " ids");
+            Logits l = m.forward(m.newState(), ids);
+            assertEquals(2000, l.size());
+        }
+    }
+
     @Test
     void badSettingsAreClearErrors() {
         assertThrows(MetagenException.class, () -> ModelSynthesizer.builder().preset("gpt-5").build());
