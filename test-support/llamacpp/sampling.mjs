@@ -15,8 +15,9 @@ const models = new Map();
 async function sequenceFor(path) {
     if (!models.has(path)) {
         const model = await llama.loadModel({modelPath: path});
-        // F32 KV cache: the default F16 cache moves logits by ~1e-2, enough to flip candidates at a cutoff
-        const context = await model.createContext({contextSize: 512, threads: 1,
+        // F32 KV cache and no flash attention: with the defaults llama.cpp's logits move by ~1e-2 late in a
+        // sequence, enough to flip a candidate at a cutoff; like this they agree with metagen's to ~1e-5
+        const context = await model.createContext({contextSize: 512, threads: 1, batchSize: 512, flashAttention: false,
             experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
         models.set(path, context.getSequence());
     }
