@@ -110,7 +110,8 @@ class BeamSearchTest {
             assertArrayEquals(g.tokens(), one.tokens(), p);
             for (int width : new int[] {2, 4, 8}) {
                 Hypothesis h = new BeamSearch(model, new BeamSearch.Settings(width, 0, false, 1, 1, 0)).search(prompt, n).getFirst();
-                assertTrue(h.logprob() >= g.sumLogprob() - 1e-9, "beam " + width + " on '" + p + "': " + h.logprob() + " < greedy " + g.sumLogprob());
+                // 1e-5: batched and single-sequence forwards may round differently
+                assertTrue(h.logprob() >= g.sumLogprob() - 1e-5, "beam " + width + " on '" + p + "': " + h.logprob() + " < greedy " + g.sumLogprob());
                 assertEquals(Arrays.stream(h.logprobs()).sum(), h.logprob(), 1e-9); // no end token within 12 tokens here
             }
         }

@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * continuation, at every step llama.cpp gets the same prefix and must keep the same candidate set with the same
  * probabilities (and, for greedy, choose the same token). Samplers compared: greedy, temperature, top-k, top-p,
  * min-p, XTC (probability 1, so both sides apply it) and repetition/frequency/presence penalties. llama.cpp
- * through node-llama-cpp has no typical-p, so typical-p is only checked by hand in {@link AdaptersTest}.
+ * through node-llama-cpp has no typical-p, top-n-sigma or mirostat, and its DRY sampler never sees the prompt as
+ * history (no effect on a prefix evaluated at once), so those are only checked by hand in {@link AdaptersTest}.
  */
 class LlamaCppSamplingTest {
     static final int STEPS = 24;
