@@ -9,6 +9,9 @@ import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
 import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
+import dev.metagen.decoding.guidance.ContrastiveDecoding;
+import dev.metagen.decoding.guidance.ProductOfExperts;
+import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.decoding.sampling.SamplingConfig;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -20,6 +23,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -167,6 +171,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--cfg-negative-prompt", defaultValue = "", description = "The unconditional prompt for guidance (default: BOS only).")
     String cfgNegativePrompt;
 
+    @Option(names = "--amateur", paramLabel = "GGUF", description = "Contrastive decoding: the amateur model (same vocabulary).")
+    Path amateur;
+
+    @Option(names = "--cd-alpha", defaultValue = "0.1", description = "Contrastive decoding plausibility threshold (default: ${DEFAULT-VALUE}).")
+    double cdAlpha;
+
+    @Option(names = "--expert", paramLabel = "GGUF", description = "Product of experts: another model with the same vocabulary (repeatable).")
+    List<Path> experts = new ArrayList<>();
+
+    @Option(names = "--expert-weight", description = "Weight of each --expert's log-probabilities, in order; negative = anti-expert (default 1).")
+    List<Double> expertWeights = new ArrayList<>();
+
     @Option(names = "--logprobs", defaultValue = "0", description = "With --json: the top K alternatives of each step (top_logprobs).")
     int logprobs;
 
@@ -220,6 +236,15 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new MetagenException("--contrastive-alpha must be in [0, 1] and --contrastive-k >= 1, got "
                         + contrastiveAlpha + " and " + contrastiveK);
             }
+            if (!expertWeights.isEmpty() && expertWeights.size() != experts.size()) {
+                throw new MetagenException("--expert-weight given " + expertWeights.size() + " times for " + experts.size() + " --expert models");
+            }
+            if (!(cdAlpha > 0 && cdAlpha <= 1)) {
+                throw new MetagenException("--cd-alpha must be in (0, 1], got " + cdAlpha);
+            }
+            if ((amateur != null || !experts.isEmpty() || cfgScale != 1.0) && searches > 0) {
+                throw new MetagenException("--amateur, --expert and --cfg-scale work with sampling or greedy, not with beam or contrastive search");
+            }
             if (!Double.isFinite(cfgScale)) {
                 throw new MetagenException("--cfg-scale must be a finite number, got " + cfgScale);
             }
@@ -265,28 +290,54 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Ancestral sampling or greedy with the adapter chain, streaming the text unless --json. */
+    /**
+     * Ancestral sampling or greedy with the adapter chain, streaming the text unless --json; guidance, contrastive
+     * decoding and product-of-experts adapters go first in the chain.
+     */
     private Generation sample(TransformerModel m, int[] promptIds, GenerationParams params, SamplingConfig sampling, PrintWriter out) {
-        SamplingGenerator gen = new SamplingGenerator(m).withSampling(sampling).withTopLogprobs(json ? logprobs : 0);
-        ClassifierFreeGuidance cfg = null;
-        if (cfgScale != 1.0) {
-            int[] negative = m.tokenizer().encode(cfgNegativePrompt, !noBos);
-            if (negative.length == 0) {
-                throw new MetagenException("--cfg-negative-prompt is empty and the model adds no BOS: guidance needs an unconditional context");
-            }
-            cfg = new ClassifierFreeGuidance(m, negative, cfgScale);
-            gen = gen.withAdapters(List.of(cfg));
-        }
+        List<AutoCloseable> open = new ArrayList<>();
         try {
+            List<Sampler> adapters = new ArrayList<>();
+            if (cfgScale != 1.0) {
+                int[] negative = m.tokenizer().encode(cfgNegativePrompt, !noBos);
+                if (negative.length == 0) {
+                    throw new MetagenException("--cfg-negative-prompt is empty and the model adds no BOS: guidance needs an unconditional context");
+                }
+                adapters.add(track(open, new ClassifierFreeGuidance(m, negative, cfgScale)));
+            }
+            if (amateur != null) {
+                TransformerModel a = track(open, TransformerModel.load(amateur, new ModelOptions(threads, contextLength)));
+                adapters.add(track(open, new ContrastiveDecoding(a, cdAlpha)));
+            }
+            if (!experts.isEmpty()) {
+                List<dev.metagen.core.LanguageModel> models = new ArrayList<>();
+                for (Path e : experts) {
+                    models.add(track(open, TransformerModel.load(e, new ModelOptions(threads, contextLength))));
+                }
+                List<Double> weights = expertWeights.isEmpty() ? java.util.Collections.nCopies(experts.size(), 1.0) : expertWeights;
+                adapters.add(track(open, new ProductOfExperts(1.0, models, weights)));
+            }
+            SamplingGenerator gen = new SamplingGenerator(m).withSampling(sampling).withTopLogprobs(json ? logprobs : 0)
+                    .withAdapters(adapters);
             return gen.generate(promptIds, params, json ? t -> {} : t -> {
                 out.print(t);
                 out.flush();
             });
         } finally {
-            if (cfg != null) {
-                cfg.close();
+            // adapters before the models they use
+            for (int i = open.size() - 1; i >= 0; i--) {
+                try {
+                    open.get(i).close();
+                } catch (Exception ignored) {
+                    // closing releases caches only
+                }
             }
         }
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T resource) {
+        open.add(resource);
+        return resource;
     }
 
     private SamplingConfig samplingConfig(long s) {

@@ -268,6 +268,25 @@ class CliTest {
     }
 
     @Test
+    void secondModelAdaptersFromTheCommandLine() throws Exception {
+        Path amateur = home.resolve("amateur.gguf");
+        Result synth = run("synth", "--preset", "tiny-llama", "--tokenizer-from", stories.toString(), "-o", amateur.toString(), "--force");
+        assertEquals(0, synth.exit(), synth.err());
+        Result cd = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--amateur", amateur.toString(), "--cd-alpha", "0.1", "--temperature", "0");
+        assertEquals(0, cd.exit(), cd.err());
+        assertEquals(6, cd.json().get("tokens").size());
+        Result poe = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--expert", amateur.toString(), "--expert-weight", "-0.5", "--seed", "3");
+        assertEquals(0, poe.exit(), poe.err());
+        Result mismatch = run("generate", "-m", stories.toString(), "--prompt", "x", "--expert", amateur.toString(),
+                "--expert-weight", "1", "--expert-weight", "2");
+        assertEquals(2, mismatch.exit());
+        assertTrue(mismatch.err().contains("--expert-weight"), mismatch.err());
+        assertEquals(2, run("generate", "-m", stories.toString(), "--prompt", "x", "--amateur", amateur.toString(), "--beams", "2").exit());
+    }
+
+    @Test
     void badDecodingFlagsAreUsageErrors() {
         String m = stories.toString();
         Result samplers = run("generate", "-m", m, "--prompt", "x", "--samplers", "top_k;bogus");
