@@ -6,6 +6,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
+import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
 import dev.metagen.decoding.sampling.SamplingConfig;
 
 import java.util.HashMap;
@@ -19,14 +20,16 @@ import java.util.Set;
  * A token-level strategy from a parsed JSON object (the strategy spec of DESIGN.md): {@code {"strategy":
  * "sample" | "greedy" | "beam" | "stochastic_beam" | "contrastive", ...}} with the CLI's parameter names in
  * snake case ({@code top_k}, {@code min_p}, {@code repeat_penalty}, {@code beams}, {@code length_penalty},
- * {@code logit_bias: {"13": "-inf"}} ...). Unknown keys are errors, so a typo never passes silently.
+ * {@code logit_bias: {"13": "-inf"}}, {@code cfg_scale} ...). Unknown keys are errors, so a typo never passes
+ * silently.
  */
 public final class DecodingSpec {
     private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "dynatemp_range", "dynatemp_exponent", "top_k",
             "top_p", "min_p", "typical_p", "epsilon", "eta", "top_n_sigma", "mirostat", "mirostat_tau", "mirostat_eta",
             "xtc_probability", "xtc_threshold", "dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
             "dry_sequence_breakers", "repeat_penalty", "frequency_penalty", "presence_penalty", "repeat_last_n",
-            "no_repeat_ngram", "logit_bias", "min_tokens", "stop_tokens", "samplers", "seed", "logprobs");
+            "no_repeat_ngram", "logit_bias", "min_tokens", "stop_tokens", "samplers", "seed", "logprobs", "cfg_scale",
+            "cfg_negative_prompt");
     private static final Set<String> BEAM_KEYS = Set.of("beams", "length_penalty", "early_stopping", "num_return_sequences",
             "diverse_groups", "diversity_penalty", "stop_tokens");
 
@@ -44,7 +47,14 @@ public final class DecodingSpec {
                 if (strategy.equals("greedy")) {
                     c.temperature(0);
                 }
-                yield new SamplingGenerator(model).withSampling(c).withTopLogprobs(intOf(p, "logprobs", 0));
+                SamplingGenerator gen = new SamplingGenerator(model).withSampling(c).withTopLogprobs(intOf(p, "logprobs", 0));
+                double scale = doubleOf(p, "cfg_scale", 1.0);
+                if (scale != 1.0) {
+                    // the unconditional context: the negative prompt, or BOS alone
+                    int[] negative = model.tokenizer().encode(String.valueOf(p.getOrDefault("cfg_negative_prompt", "")), true);
+                    gen = gen.withAdapters(List.of(new ClassifierFreeGuidance(model, negative, scale)));
+                }
+                yield gen;
             }
             case "beam" -> {
                 checkKeys(strategy, p, BEAM_KEYS);

@@ -74,6 +74,17 @@ class DecodingSpecTest {
     }
 
     @Test
+    void guidanceSpecEqualsTheJavaAdapter() throws Exception {
+        Generation a = DecodingSpec.generator(model, spec("""
+                {"strategy": "sample", "temperature": 0, "cfg_scale": 2.0}""")).generate(Prompt.of("The cat"), GenerationParams.greedy(10));
+        try (var cfg = new dev.metagen.decoding.guidance.ClassifierFreeGuidance(model, new int[] {1}, 2.0)) {
+            Generation b = new SamplingGenerator(model).withSampling(SamplingConfig.greedy()).withAdapters(List.of(cfg))
+                    .generate(Prompt.of("The cat"), GenerationParams.greedy(10));
+            assertArrayEquals(b.tokens(), a.tokens());
+        }
+    }
+
+    @Test
     void badSpecsAreRejected() throws Exception {
         MetagenException typo = assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"top_kk\": 3}")));
         assertTrue(typo.getMessage().contains("top_kk"), typo.getMessage());
