@@ -15,7 +15,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
 
 /**
  * A beam-family search as a {@link Generator}: the best hypothesis is the generation, and every returned
@@ -24,19 +23,15 @@ import java.util.function.BiFunction;
  */
 public final class BeamGenerator implements Generator {
     private final LanguageModel model;
-    private final BiFunction<int[], Integer, List<Hypothesis>> search;
+    private final Search search;
 
-    public BeamGenerator(LanguageModel model, BiFunction<int[], Integer, List<Hypothesis>> search) {
+    public BeamGenerator(LanguageModel model, Search search) {
         this.model = model;
         this.search = search;
     }
 
-    public static BeamGenerator of(LanguageModel model, BeamSearch beam) {
-        return new BeamGenerator(model, beam::search);
-    }
-
-    public static BeamGenerator of(LanguageModel model, StochasticBeamSearch beam) {
-        return new BeamGenerator(model, beam::search);
+    public static BeamGenerator of(LanguageModel model, Search search) {
+        return new BeamGenerator(model, search);
     }
 
     @Override
@@ -47,7 +42,7 @@ public final class BeamGenerator implements Generator {
     /** Every returned hypothesis as a generation, best first; the first also carries all in its trace. */
     public List<Generation> generateAll(int[] promptIds, GenerationParams params) {
         long t0 = System.nanoTime();
-        List<Hypothesis> hs = search.apply(promptIds, params.maxTokens());
+        List<Hypothesis> hs = search.search(promptIds, params.maxTokens());
         Duration wall = Duration.ofNanos(System.nanoTime() - t0);
         Tokenizer tok = model.tokenizer();
         List<Generation> out = new ArrayList<>();
@@ -67,7 +62,7 @@ public final class BeamGenerator implements Generator {
             sequences.add(m);
         }
         // the search's cost is shared: it is reported once, on the best generation
-        Cost cost = new Cost(promptIds.length, generated, 0, 0, wall);
+        Cost cost = new Cost(promptIds.length, generated, search.modelCalls(), 0, wall);
         List<Generation> result = new ArrayList<>();
         for (int i = 0; i < out.size(); i++) {
             Generation g = out.get(i);

@@ -20,7 +20,7 @@ import java.util.Set;
  * decoded one after another at each step, and a token already chosen by earlier groups at this step costs
  * {@code diversityPenalty} per use (Hamming diversity).
  */
-public final class BeamSearch {
+public final class BeamSearch implements Search {
     /** Beams beyond this are refused: every beam holds a KV cache. */
     public static final int MAX_BEAMS = 64;
 
@@ -57,6 +57,7 @@ public final class BeamSearch {
     private final LanguageModel model;
     private final Settings settings;
     private final Set<Integer> endTokens;
+    private long calls;
 
     public BeamSearch(LanguageModel model, Settings settings) {
         this(model, settings, Set.of());
@@ -81,6 +82,12 @@ public final class BeamSearch {
     }
 
     /** The best {@code numReturn} hypotheses after {@code promptIds}, best first. */
+    @Override
+    public long modelCalls() {
+        return calls;
+    }
+
+    @Override
     public List<Hypothesis> search(int[] promptIds, int maxTokens) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: beam search needs at least one token (e.g. BOS)");
@@ -97,6 +104,7 @@ public final class BeamSearch {
         List<List<Beam>> running = new ArrayList<>();
         List<List<Hypothesis>> finished = new ArrayList<>();
         boolean[] done = new boolean[groups];
+        calls = 1;
         ModelState root = model.newState();
         double[] rootNext = model.forward(root, promptIds).logProbabilities();
         for (int g = 0; g < groups; g++) {
@@ -146,6 +154,7 @@ public final class BeamSearch {
                     feed.add(new int[] {c.token()});
                 }
                 List<Logits> logits = last || states.isEmpty() ? List.of() : model.forward(states, feed);
+                calls += logits.isEmpty() ? 0 : 1;
                 for (Beam p : parents) {
                     p.state().close();
                 }

@@ -21,12 +21,13 @@ import java.util.SplittableRandom;
  * {@code k} keys at each step yields {@code k} sequences sampled without replacement from the model (with
  * temperature {@code t}). Each hypothesis's score is its key.
  */
-public final class StochasticBeamSearch {
+public final class StochasticBeamSearch implements Search {
     private final LanguageModel model;
     private final int k;
     private final double temperature;
     private final long seed;
     private final Set<Integer> endTokens;
+    private long calls;
 
     public StochasticBeamSearch(LanguageModel model, int k, double temperature, long seed) {
         this(model, k, temperature, seed, Set.of());
@@ -58,6 +59,12 @@ public final class StochasticBeamSearch {
     private record Child(Node parent, int token, double key) {}
 
     /** {@code k} sequences sampled without replacement, highest key first. */
+    @Override
+    public long modelCalls() {
+        return calls;
+    }
+
+    @Override
     public List<Hypothesis> search(int[] promptIds, int maxTokens) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: stochastic beam search needs at least one token (e.g. BOS)");
@@ -70,6 +77,7 @@ public final class StochasticBeamSearch {
             throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
         }
         SplittableRandom random = new SplittableRandom(seed);
+        calls = 1;
         ModelState root = model.newState();
         Logits l = model.forward(root, promptIds);
         List<Node> beam = new ArrayList<>(List.of(new Node(root, new int[0], new double[0], 0, 0, 0,
@@ -122,6 +130,7 @@ public final class StochasticBeamSearch {
                     next.add(new Node(null, tokens, lps, p.logprob() + lp, phi, c.key(), null, null, null));
                 }
                 List<Logits> out = states.isEmpty() ? List.of() : model.forward(states, feed);
+                calls += out.isEmpty() ? 0 : 1;
                 for (Node n : beam) {
                     if (n.state() != null) {
                         n.state().close();
