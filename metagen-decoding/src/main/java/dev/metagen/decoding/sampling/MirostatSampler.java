@@ -58,7 +58,8 @@ public final class MirostatSampler implements Sampler {
         double s = num / den;
         double eps = s - 1;
         double k = Math.pow(eps * Math.pow(2, mu) / (1 - Math.pow(n, -eps)), 1 / s);
-        int keep = Double.isNaN(k) ? 1 : (int) Math.max(1, Math.min(n, Math.round(k)));
+        // truncated to an int as llama.cpp does; N is the candidate count, the vocabulary when mirostat follows temperature only
+        int keep = Double.isNaN(k) ? 1 : (int) Math.max(1, Math.min(n, Math.floor(k)));
         c.truncate(keep);
     }
 
