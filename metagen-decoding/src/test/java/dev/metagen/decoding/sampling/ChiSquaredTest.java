@@ -58,7 +58,7 @@ class ChiSquaredTest {
 
     @Test
     void minPThenTemperature() {
-        // p = softmax(LOGITS) = 0.4532, 0.2749, 0.1667, 0.0749, 0.0226: min-p 0.3 keeps p >= 0.136 (ids 0-2)
+        // p = softmax(LOGITS) = 0.4567, 0.2770, 0.1680, 0.0755, 0.0227: min-p 0.3 keeps p >= 0.137 (ids 0-2)
         double[] p = softmax(2.0 / 0.7, 1.5 / 0.7, 1.0 / 0.7);
         assertFollows(SamplerChain.build(new SamplingConfig().minP(0.3).temperature(0.7).seed(12), null),
                 new double[] {p[0], p[1], p[2], 0, 0});
@@ -67,9 +67,22 @@ class ChiSquaredTest {
     @Test
     void fullDistributionAndTopP() {
         assertFollows(SamplerChain.build(new SamplingConfig().seed(13), null), softmax(2.0, 1.5, 1.0, 0.2, -1.0));
-        // top-p 0.8: cumulative 0.4532, 0.7281, 0.8948 -> three tokens
+        // top-p 0.8: cumulative 0.4567, 0.7337, 0.9018 -> three tokens
         double[] p = softmax(2.0, 1.5, 1.0);
         assertFollows(SamplerChain.build(new SamplingConfig().topP(0.8).seed(14), null), new double[] {p[0], p[1], p[2], 0, 0});
+    }
+
+    @Test
+    void typicalEpsilonAndEta() {
+        // H = 1.2943 nats; |-ln p - H| = 0.511, 0.011, 0.489, 1.289, 2.489: typical order ids 1, 2, 0, 3, 4,
+        // cumulative 0.277, 0.445, 0.902 > 0.9 -> ids 0-2
+        double[] p3 = softmax(2.0, 1.5, 1.0);
+        assertFollows(SamplerChain.build(new SamplingConfig().typicalP(0.9).seed(15), null), new double[] {p3[0], p3[1], p3[2], 0, 0});
+        // eta 0.1: threshold min(0.1, sqrt(0.1) e^-1.2943 = 0.0867) drops 0.0755 and 0.0227
+        assertFollows(SamplerChain.build(new SamplingConfig().eta(0.1).seed(16), null), new double[] {p3[0], p3[1], p3[2], 0, 0});
+        // epsilon 0.05 drops only 0.0227
+        double[] p4 = softmax(2.0, 1.5, 1.0, 0.2);
+        assertFollows(SamplerChain.build(new SamplingConfig().epsilon(0.05).seed(17), null), new double[] {p4[0], p4[1], p4[2], p4[3], 0});
     }
 
     @Test
