@@ -120,23 +120,109 @@ public final class Candidates {
         if (sortedDescending) {
             return;
         }
-        Integer[] order = new Integer[size];
+        long[] keys = new long[size];
         for (int i = 0; i < size; i++) {
-            order[i] = i;
+            keys[i] = key(i);
         }
-        Arrays.sort(order, (a, b) -> {
-            int c = Float.compare(logits[b], logits[a]);
-            return c != 0 ? c : Integer.compare(ids[a], ids[b]);
-        });
-        int[] nIds = new int[size];
-        float[] nLogits = new float[size];
+        // primitive sort: boxing a 128k-token vocabulary at every step would dominate decoding time
+        Arrays.sort(keys);
+        reorder(keys, size);
+        sortedDescending = true;
+    }
+
+    /**
+     * Keeps the {@code k} most likely candidates, sorted highest first (ties: lowest id), without sorting the rest:
+     * a bounded heap, O(n log k), as llama.cpp's partial sort for top-k.
+     */
+    public void keepTop(int k) {
+        if (k >= size) {
+            sortDescending();
+            return;
+        }
+        int n = Math.max(1, k);
+        // a max-heap of the n smallest keys (= the n best candidates); its root is the worst kept one
+        long[] heap = new long[n];
+        int count = 0;
         for (int i = 0; i < size; i++) {
-            nIds[i] = ids[order[i]];
-            nLogits[i] = logits[order[i]];
+            long key = key(i);
+            if (count < n) {
+                heap[count] = key;
+                siftUp(heap, count++);
+            } else if (key < heap[0]) {
+                heap[0] = key;
+                siftDown(heap, n);
+            }
+        }
+        Arrays.sort(heap);
+        reorder(heap, n);
+        size = n;
+        sortedDescending = true;
+    }
+
+    /**
+     * A long that sorts ascending as (logit descending, id ascending): the float's bits made monotonic and
+     * inverted in the high half, the id in the low half.
+     */
+    private long key(int i) {
+        int bits = Float.floatToIntBits(logits[i]);
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) ~ordered << 32) | (ids[i] & 0xffffffffL);
+    }
+
+    /** Rewrites ids and logits in the order of {@code keys} (which carry the ids). */
+    private void reorder(long[] keys, int n) {
+        int maxId = 0;
+        for (int i = 0; i < size; i++) {
+            maxId = Math.max(maxId, ids[i]);
+        }
+        float[] byId = new float[maxId + 1];
+        for (int i = 0; i < size; i++) {
+            byId[ids[i]] = logits[i];
+        }
+        int[] nIds = new int[n];
+        float[] nLogits = new float[n];
+        for (int i = 0; i < n; i++) {
+            int id = (int) keys[i];
+            nIds[i] = id;
+            nLogits[i] = byId[id];
         }
         ids = nIds;
         logits = nLogits;
-        sortedDescending = true;
+    }
+
+    private static void siftUp(long[] h, int i) {
+        while (i > 0) {
+            int parent = (i - 1) / 2;
+            if (h[parent] >= h[i]) {
+                return;
+            }
+            long t = h[parent];
+            h[parent] = h[i];
+            h[i] = t;
+            i = parent;
+        }
+    }
+
+    private static void siftDown(long[] h, int n) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1;
+            int r = l + 1;
+            int largest = i;
+            if (l < n && h[l] > h[largest]) {
+                largest = l;
+            }
+            if (r < n && h[r] > h[largest]) {
+                largest = r;
+            }
+            if (largest == i) {
+                return;
+            }
+            long t = h[largest];
+            h[largest] = h[i];
+            h[i] = t;
+            i = largest;
+        }
     }
 
     /** Softmax over the current candidates, in double precision. */

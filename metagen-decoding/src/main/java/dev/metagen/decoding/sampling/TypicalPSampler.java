@@ -3,7 +3,6 @@ package dev.metagen.decoding.sampling;
 import dev.metagen.core.MetagenException;
 
 import java.util.Arrays;
-import java.util.Comparator;
 
 /**
  * Locally typical sampling (Meister et al., 2023, "Locally Typical Sampling"): order tokens by
@@ -23,16 +22,18 @@ public record TypicalPSampler(double p) implements Sampler {
         }
         double[] probs = c.probabilities();
         double entropy = c.entropy();
-        Integer[] order = new Integer[probs.length];
-        double[] shifted = new double[probs.length];
+        // order by |-log p - H| ascending (in float, as llama.cpp), ties by position; packed into longs so that a
+        // large vocabulary sorts without boxing
+        long[] order = new long[probs.length];
         for (int i = 0; i < probs.length; i++) {
-            order[i] = i;
-            shifted[i] = probs[i] > 0 ? Math.abs(-Math.log(probs[i]) - entropy) : Double.POSITIVE_INFINITY;
+            float shifted = probs[i] > 0 ? (float) Math.abs(-Math.log(probs[i]) - entropy) : Float.POSITIVE_INFINITY;
+            order[i] = ((long) Float.floatToIntBits(shifted) << 32) | i; // non-negative floats order like their bits
         }
-        Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> shifted[i]).thenComparingInt(c::id));
+        Arrays.sort(order);
         boolean[] keep = new boolean[probs.length];
         double cum = 0;
-        for (Integer i : order) {
+        for (long o : order) {
+            int i = (int) o;
             keep[i] = true;
             cum += probs[i];
             if (cum > p) {

@@ -259,4 +259,37 @@ class AdaptersTest {
         assertTrue(e.getMessage().contains("bogus"), e.getMessage());
         assertEquals(List.of("top_k", "typ_p", "temperature"), c.samplers("top-k;typical;temp").samplers());
     }
+
+    @Test
+    void sortingAndPartialTopKMatchTheReferenceOrder() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        float[] l = new float[128_256];
+        for (int i = 0; i < l.length; i++) {
+            // few distinct values, both signs, -inf and signed zeros: many ties
+            int v = r.nextInt(41) - 20;
+            l[i] = v == 20 ? Float.NEGATIVE_INFINITY : v == 0 ? (r.nextBoolean() ? 0f : -0f) : v / 4f;
+        }
+        Integer[] ref = new Integer[l.length];
+        for (int i = 0; i < ref.length; i++) {
+            ref[i] = i;
+        }
+        Arrays.sort(ref, (a, b) -> {
+            int c = Float.compare(l[b], l[a]);
+            return c != 0 ? c : Integer.compare(a, b);
+        });
+        Candidates all = Candidates.of(l);
+        all.sortDescending();
+        for (int i = 0; i < ref.length; i++) {
+            assertEquals(ref[i], all.id(i), "rank " + i);
+            assertEquals(l[ref[i]], all.logit(i));
+        }
+        for (int k : new int[] {1, 40, 5000}) {
+            Candidates top = Candidates.of(l);
+            top.keepTop(k);
+            assertEquals(k, top.size());
+            for (int i = 0; i < k; i++) {
+                assertEquals(ref[i], top.id(i), "top-" + k + " rank " + i);
+            }
+        }
+    }
 }
