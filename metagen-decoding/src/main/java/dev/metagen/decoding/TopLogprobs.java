@@ -2,9 +2,9 @@ package dev.metagen.decoding;
 
 import dev.metagen.core.Tokenizer;
 
+import dev.metagen.decoding.sampling.Candidates;
+
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,17 +17,23 @@ import java.util.Map;
 public final class TopLogprobs {
     private TopLogprobs() {}
 
-    /** Indices of the {@code k} largest values of {@code logprobs}, largest first, lowest index on ties. */
+    /**
+     * Indices of the {@code k} largest values of {@code logprobs}, largest first, lowest index on ties (compared in
+     * float precision; a bounded heap, so a large vocabulary is not fully sorted).
+     */
     public static int[] topIndices(double[] logprobs, int k) {
-        Integer[] order = new Integer[logprobs.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+        if (k <= 0 || logprobs.length == 0) {
+            return new int[0];
         }
-        Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -logprobs[i]).thenComparingInt(i -> i));
-        int n = Math.min(k, order.length);
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = order[i];
+        float[] f = new float[logprobs.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) logprobs[i];
+        }
+        Candidates c = Candidates.of(f);
+        c.keepTop(Math.min(k, f.length));
+        int[] out = new int[c.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = c.id(i);
         }
         return out;
     }
