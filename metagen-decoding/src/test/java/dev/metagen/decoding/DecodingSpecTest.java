@@ -1,0 +1,97 @@
+package dev.metagen.decoding;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Generator;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.Prompt;
+import dev.metagen.decoding.beam.BeamSearch;
+import dev.metagen.decoding.beam.Hypothesis;
+import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.decoding.testing.TestModels;
+import dev.metagen.engine.model.TransformerModel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Strategies built from JSON specs behave like the same strategies built in Java. */
+class DecodingSpecTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static TransformerModel model;
+
+    @BeforeAll
+    static void open() {
+        model = TestModels.stories260k();
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> spec(String json) throws Exception {
+        return JSON.readValue(json, Map.class);
+    }
+
+    @Test
+    void samplingSpecEqualsTheJavaConfig() throws Exception {
+        Generator g = DecodingSpec.generator(model, spec("""
+                {"strategy": "sample", "temperature": 0.9, "top_k": 20, "min_p": 0.05, "repeat_penalty": 1.1,
+                 "logit_bias": {"13": "-inf"}, "samplers": "penalties;top_k;min_p;temperature", "seed": 3}"""));
+        Generation a = g.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(20));
+        Generation b = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(0.9).topK(20).minP(0.05)
+                .penalties(1.1, 0, 0, 64).logitBias(Map.of(13, Float.NEGATIVE_INFINITY))
+                .samplers("penalties;top_k;min_p;temperature").seed(3)).generate(Prompt.of("Once upon a time"), GenerationParams.greedy(20));
+        assertArrayEquals(b.tokens(), a.tokens());
+        assertFalse(java.util.Arrays.stream(a.tokens()).anyMatch(t -> t == 13));
+    }
+
+    @Test
+    void beamSpecReturnsTheBeamSearchResult() throws Exception {
+        Generator g = DecodingSpec.generator(model, spec("""
+                {"strategy": "beam", "beams": 4, "length_penalty": 0, "num_return_sequences": 2}"""));
+        Generation best = g.generate(Prompt.of("The dog"), GenerationParams.greedy(6));
+        List<Hypothesis> hs = new BeamSearch(model, new BeamSearch.Settings(4, 0, false, 2, 1, 0))
+                .search(model.tokenizer().encode("The dog", true), 6);
+        assertArrayEquals(hs.getFirst().tokens(), best.tokens());
+        assertEquals(2, ((List<?>) best.trace().get("sequences")).size());
+    }
+
+    @Test
+    void greedyAndContrastiveSpecs() throws Exception {
+        Generation greedy = DecodingSpec.generator(model, spec("{\"strategy\": \"greedy\"}")).generate(Prompt.of("Lily"), GenerationParams.greedy(8));
+        assertArrayEquals(new SamplingGenerator(model).generate(Prompt.of("Lily"), GenerationParams.greedy(8)).tokens(), greedy.tokens());
+        Generation cs = DecodingSpec.generator(model, spec("{\"strategy\": \"contrastive\", \"alpha\": 0.6, \"k\": 4}"))
+                .generate(Prompt.of("Lily"), GenerationParams.greedy(8));
+        assertArrayEquals(new ContrastiveSearch(model, 4, 0.6).generate(Prompt.of("Lily"), GenerationParams.greedy(8)).tokens(), cs.tokens());
+    }
+
+    @Test
+    void guidanceSpecEqualsTheJavaAdapter() throws Exception {
+        Generation a = DecodingSpec.generator(model, spec("""
+                {"strategy": "sample", "temperature": 0, "cfg_scale": 2.0}""")).generate(Prompt.of("The cat"), GenerationParams.greedy(10));
+        try (var cfg = new dev.metagen.decoding.guidance.ClassifierFreeGuidance(model, new int[] {1}, 2.0)) {
+            Generation b = new SamplingGenerator(model).withSampling(SamplingConfig.greedy()).withAdapters(List.of(cfg))
+                    .generate(Prompt.of("The cat"), GenerationParams.greedy(10));
+            assertArrayEquals(b.tokens(), a.tokens());
+        }
+    }
+
+    @Test
+    void badSpecsAreRejected() throws Exception {
+        MetagenException typo = assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"top_kk\": 3}")));
+        assertTrue(typo.getMessage().contains("top_kk"), typo.getMessage());
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"strategy\": \"magic\"}")));
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"top_p\": 1.5}")));
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"top_k\": \"many\"}")));
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"strategy\": \"beam\", \"beams\": 1000}")));
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"samplers\": [\"top_k\", \"nope\"]}")));
+    }
+}
