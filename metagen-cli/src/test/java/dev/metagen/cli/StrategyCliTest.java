@@ -76,13 +76,33 @@ class StrategyCliTest {
     }
 
     @Test
+    void beamLeavesComeFromTheDecodingModule() throws Exception {
+        // a cascade whose cheap stage is greedy with an impossible confidence floor escalates to beam search
+        String cascade = "{\"type\":\"cascade\",\"stages\":[{\"generator\":{\"type\":\"greedy\"},\"min_mean_logprob\":-1e-9},"
+                + "{\"generator\":{\"type\":\"beam\",\"beams\":3}}]}";
+        Result r = run("generate", "-m", STORIES.toString(), "-p", "Once upon a time", "-n", "10", "--seed", "1",
+                "--threads", "1", "--strategy", cascade, "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        assertEquals(1, o.get("trace").get("chosen_stage").asInt());
+        Result beam = run("generate", "-m", STORIES.toString(), "-p", "Once upon a time", "-n", "10", "--threads", "1",
+                "--beams", "3", "--json");
+        assertEquals(0, beam.exit(), beam.err());
+        assertEquals(Json.MAPPER.readTree(beam.out()).get("text").asText(), o.get("text").asText());
+    }
+
+    @Test
     void aBadSpecIsAUsageErrorNamingTheJsonPath() {
         Result r = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy",
                 "{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"foo\"},\"inner\":{\"type\":\"sample\"}}");
         assertEquals(2, r.exit());
         assertTrue(r.err().startsWith("metagen: --strategy $.scorer.type: unknown scorer 'foo' (known: "), r.err());
-        Result beam = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy", "{\"type\":\"beam\"}");
-        assertEquals(2, beam.exit());
-        assertTrue(beam.err().contains("$.type: unknown generator 'beam'"), beam.err());
+        Result unknown = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy", "{\"type\":\"cascade\",\"stages\":[{\"generator\":{\"type\":\"bean\"}}]}");
+        assertEquals(2, unknown.exit());
+        assertTrue(unknown.err().contains("$.stages[0].generator.type: unknown generator 'bean' (known: "), unknown.err());
+        Result badBeam = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy",
+                "{\"type\":\"refine\",\"verifier\":{\"type\":\"contains\",\"words\":[\"x\"]},\"inner\":{\"type\":\"beam\",\"beamz\":2}}");
+        assertEquals(1, badBeam.exit());
+        assertTrue(badBeam.err().startsWith("metagen: error: $.inner: "), badBeam.err());
     }
 }
