@@ -87,15 +87,39 @@ final class Tree {
     }
 
     private Node child(Node parent, long key, Generation g) {
-        boolean hitLimit = g.finish() == FinishReason.LENGTH;
-        boolean ended = g.text().isEmpty() || (g.finish() == FinishReason.LENGTH && g.tokens().length < steps.stepMaxTokens());
-        String text = parent.text + g.text() + (hitLimit || ended ? "" : steps.delimiter());
+        boolean hitStepLimit = g.finish() == FinishReason.LENGTH && g.tokens().length >= steps.stepMaxTokens();
+        // out of tokens before the step limit: the context, the caller's limit or the budget
+        boolean outOfTokens = g.finish() == FinishReason.LENGTH && !hitStepLimit;
+        boolean stopped = g.text().isEmpty() && !outOfTokens;
+        String text = parent.text + g.text() + (hitStepLimit || outOfTokens || stopped ? "" : steps.delimiter());
+        // the caller's stop strings end the whole path (the step itself only stops at the delimiter)
+        int cut = firstStop(text, parent.text.length());
+        if (cut >= 0) {
+            text = text.substring(0, cut);
+            stopped = true;
+        }
         int depth = parent.depth + 1;
         int[] tokens = Node.concat(parent.tokens, g.tokens());
-        boolean terminal = ended || depth >= steps.maxSteps() || tokens.length >= params.maxTokens()
-                || (steps.finalPattern() != null && steps.finalPattern().matcher(text).find());
-        FinishReason f = ended ? FinishReason.STOP : (depth >= steps.maxSteps() ? FinishReason.LENGTH : g.finish());
-        return add(parent, key, g.text(), text, tokens, Node.concat(parent.logprobs, g.logprobs()), terminal, f);
+        boolean complete = steps.finalPattern() != null && steps.finalPattern().matcher(text).find();
+        boolean exhausted = outOfTokens || depth >= steps.maxSteps() || tokens.length >= params.maxTokens();
+        FinishReason f = stopped || complete ? FinishReason.STOP : exhausted ? FinishReason.LENGTH : g.finish();
+        return add(parent, key, g.text(), text, tokens, Node.concat(parent.logprobs, g.logprobs()),
+                stopped || complete || exhausted, f);
+    }
+
+    /** Where the first of the caller's stop strings starts at or after {@code from - (its length - 1)}, or -1. */
+    private int firstStop(String text, int from) {
+        int best = -1;
+        for (String stop : params.stop()) {
+            if (stop.isEmpty()) {
+                continue;
+            }
+            int at = text.indexOf(stop, Math.max(0, from - stop.length() + 1));
+            if (at >= 0 && (best < 0 || at < best)) {
+                best = at;
+            }
+        }
+        return best;
     }
 
     void score(Scope scope, Node n) {

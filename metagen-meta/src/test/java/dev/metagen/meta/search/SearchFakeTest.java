@@ -67,6 +67,22 @@ class SearchFakeTest {
     }
 
     @Test
+    void theCallersStopStringEndsAPath() {
+        Generation r = new StepBeamSearch(DIGITS, DIGIT_SUM, STEPS, 3, 4).generate(Prompt.of(""), P.withStop(List.of("9")));
+        assertTrue(!r.text().contains("9"), r.text());
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> nodes = (List<Map<String, Object>>) ((Map<String, Object>) r.trace().get("tree")).get("nodes");
+        int nines = 0;
+        for (Map<String, Object> n : nodes) {
+            if ("9".equals(n.get("step"))) {
+                nines++;
+                assertEquals(true, n.get("terminal"), "a step that hit the stop string ends its path");
+            }
+        }
+        assertTrue(nines > 0, "the search met the stop string");
+    }
+
+    @Test
     void theSameSeedGivesTheSameSearch() {
         var a = new Dvts(DIGITS, DIGIT_SUM, STEPS, 6, 3).generate(Prompt.of(""), P);
         var b = new Dvts(DIGITS, DIGIT_SUM, STEPS, 6, 3).generate(Prompt.of(""), P);
