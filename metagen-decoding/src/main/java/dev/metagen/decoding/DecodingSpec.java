@@ -7,20 +7,25 @@ import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
 import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
+import dev.metagen.decoding.guidance.ContrastiveDecoding;
+import dev.metagen.decoding.guidance.ProductOfExperts;
+import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.decoding.sampling.SamplingConfig;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A token-level strategy from a parsed JSON object (the strategy spec of DESIGN.md): {@code {"strategy":
  * "sample" | "greedy" | "beam" | "stochastic_beam" | "contrastive", ...}} with the CLI's parameter names in
  * snake case ({@code top_k}, {@code min_p}, {@code repeat_penalty}, {@code beams}, {@code length_penalty},
- * {@code logit_bias: {"13": "-inf"}}, {@code cfg_scale} ...). Unknown keys are errors, so a typo never passes
+ * {@code logit_bias: {"13": "-inf"}}, {@code cfg_scale}, {@code amateur} + {@code cd_alpha}, {@code experts} + {@code expert_weights} ...). Unknown keys are errors, so a typo never passes
  * silently.
  */
 public final class DecodingSpec {
@@ -29,14 +34,26 @@ public final class DecodingSpec {
             "xtc_probability", "xtc_threshold", "dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
             "dry_sequence_breakers", "repeat_penalty", "frequency_penalty", "presence_penalty", "repeat_last_n",
             "no_repeat_ngram", "logit_bias", "min_tokens", "stop_tokens", "samplers", "seed", "logprobs", "cfg_scale",
-            "cfg_negative_prompt");
+            "cfg_negative_prompt", "amateur", "cd_alpha", "experts", "expert_weights");
     private static final Set<String> BEAM_KEYS = Set.of("beams", "length_penalty", "early_stopping", "num_return_sequences",
             "diverse_groups", "diversity_penalty", "stop_tokens");
 
     private DecodingSpec() {}
 
-    /** The generator {@code spec} describes, over {@code model}. */
+    /** The generator {@code spec} describes, over {@code model}; a spec that names other models is an error here. */
     public static Generator generator(LanguageModel model, Map<String, ?> spec) {
+        return generator(model, spec, path -> {
+            throw new MetagenException("this spec names another model (" + path + ", for amateur or experts), "
+                    + "but no model loader was given");
+        });
+    }
+
+    /**
+     * The generator {@code spec} describes, over {@code model}. {@code models} opens the other models a spec names
+     * by path ({@code amateur} for contrastive decoding, {@code experts} for a product of experts); the caller owns
+     * and closes them.
+     */
+    public static Generator generator(LanguageModel model, Map<String, ?> spec, Function<String, LanguageModel> models) {
         String strategy = String.valueOf(spec.get("strategy") == null ? "sample" : spec.get("strategy")).toLowerCase(Locale.ROOT);
         Map<String, Object> p = new HashMap<>(spec);
         p.remove("strategy");
@@ -48,13 +65,45 @@ public final class DecodingSpec {
                     c.temperature(0);
                 }
                 SamplingGenerator gen = new SamplingGenerator(model).withSampling(c).withTopLogprobs(intOf(p, "logprobs", 0));
+                List<Sampler> adapters = new ArrayList<>();
                 double scale = doubleOf(p, "cfg_scale", 1.0);
                 if (scale != 1.0) {
                     // the unconditional context: the negative prompt, or BOS alone
                     int[] negative = model.tokenizer().encode(String.valueOf(p.getOrDefault("cfg_negative_prompt", "")), true);
-                    gen = gen.withAdapters(List.of(new ClassifierFreeGuidance(model, negative, scale)));
+                    adapters.add(new ClassifierFreeGuidance(model, negative, scale));
                 }
-                yield gen;
+                if (p.get("amateur") != null) {
+                    adapters.add(new ContrastiveDecoding(models.apply(String.valueOf(p.get("amateur"))),
+                            doubleOf(p, "cd_alpha", 0.1)));
+                } else if (p.containsKey("cd_alpha")) {
+                    throw new MetagenException("cd_alpha needs an amateur model (\"amateur\": path)");
+                }
+                if (p.get("experts") != null) {
+                    if (!(p.get("experts") instanceof List<?> paths) || paths.isEmpty()) {
+                        throw new MetagenException("experts must be a non-empty array of model paths, got " + p.get("experts"));
+                    }
+                    List<Double> weights = new ArrayList<>();
+                    if (p.get("expert_weights") instanceof List<?> w) {
+                        for (Object o : w) {
+                            weights.add(doubleOf(Map.of("expert_weights", o), "expert_weights", 1.0));
+                        }
+                        if (weights.size() != paths.size()) {
+                            throw new MetagenException("expert_weights has " + weights.size() + " entries for " + paths.size() + " experts");
+                        }
+                    } else if (p.containsKey("expert_weights")) {
+                        throw new MetagenException("expert_weights must be an array of numbers, got " + p.get("expert_weights"));
+                    } else {
+                        weights.addAll(java.util.Collections.nCopies(paths.size(), 1.0));
+                    }
+                    List<LanguageModel> experts = new ArrayList<>();
+                    for (Object path : paths) {
+                        experts.add(models.apply(String.valueOf(path)));
+                    }
+                    adapters.add(new ProductOfExperts(1.0, experts, weights));
+                } else if (p.containsKey("expert_weights")) {
+                    throw new MetagenException("expert_weights needs experts (\"experts\": [paths])");
+                }
+                yield adapters.isEmpty() ? gen : gen.withAdapters(adapters);
             }
             case "beam" -> {
                 checkKeys(strategy, p, BEAM_KEYS);

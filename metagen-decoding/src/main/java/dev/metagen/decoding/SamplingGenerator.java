@@ -34,6 +34,7 @@ public final class SamplingGenerator implements Generator {
     private final SamplingConfig config;
     private final int topLogprobs;
     private final List<Sampler> adapters;
+    private final java.util.concurrent.locks.ReentrantLock adapterLock = new java.util.concurrent.locks.ReentrantLock();
 
     /** Samples with the temperature, top-k, top-p and seed of each call's {@link GenerationParams}. */
     public SamplingGenerator(LanguageModel model) {
@@ -77,8 +78,24 @@ public final class SamplingGenerator implements Generator {
         return generate(promptIds, params, onText);
     }
 
-    /** Generates from prompt token ids. */
+    /**
+     * Generates from prompt token ids. Adapters that follow the sequence (guidance, contrastive decoding,
+     * product of experts) keep per-generation state, so a generator that has them runs one generation at a time
+     * even when parallel strategies call it from several threads.
+     */
     public Generation generate(int[] promptIds, GenerationParams params, Consumer<String> onText) {
+        if (adapters.isEmpty()) {
+            return generateOnce(promptIds, params, onText);
+        }
+        adapterLock.lock();
+        try {
+            return generateOnce(promptIds, params, onText);
+        } finally {
+            adapterLock.unlock();
+        }
+    }
+
+    private Generation generateOnce(int[] promptIds, GenerationParams params, Consumer<String> onText) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
         }

@@ -94,4 +94,46 @@ class DecodingSpecTest {
         assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"strategy\": \"beam\", \"beams\": 1000}")));
         assertThrows(MetagenException.class, () -> DecodingSpec.generator(model, spec("{\"samplers\": [\"top_k\", \"nope\"]}")));
     }
+
+    @Test
+    void contrastiveDecodingAndProductOfExpertsFromASpecEqualTheJavaAdapters(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path other = dir.resolve("other.gguf");
+        dev.metagen.engine.synth.ModelSynthesizer.builder().preset("tiny-llama").tokenizerFrom(TestModels.stories260kPath())
+                .seed(5).build().write(other);
+        List<TransformerModel> opened = new java.util.ArrayList<>();
+        java.util.function.Function<String, dev.metagen.core.LanguageModel> open = path -> {
+            TransformerModel m = TransformerModel.load(java.nio.file.Path.of(path), new dev.metagen.engine.model.ModelOptions(1, 512));
+            opened.add(m);
+            return m;
+        };
+        try (TransformerModel aux = TransformerModel.load(other, new dev.metagen.engine.model.ModelOptions(1, 512))) {
+            GenerationParams params = GenerationParams.greedy(12);
+            Generation cd = DecodingSpec.generator(model, spec("""
+                    {"strategy": "greedy", "amateur": "%s", "cd_alpha": 0.2}""".formatted(other)), open)
+                    .generate(Prompt.of("Once upon a time"), params);
+            Generation cdJava = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(0))
+                    .withAdapters(List.of(new dev.metagen.decoding.guidance.ContrastiveDecoding(aux, 0.2)))
+                    .generate(Prompt.of("Once upon a time"), params);
+            assertArrayEquals(cdJava.tokens(), cd.tokens());
+
+            Generation poe = DecodingSpec.generator(model, spec("""
+                    {"strategy": "greedy", "experts": ["%s"], "expert_weights": [-0.5]}""".formatted(other)), open)
+                    .generate(Prompt.of("Once upon a time"), params);
+            Generation poeJava = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(0))
+                    .withAdapters(List.of(new dev.metagen.decoding.guidance.ProductOfExperts(1.0, List.of(aux), List.of(-0.5))))
+                    .generate(Prompt.of("Once upon a time"), params);
+            assertArrayEquals(poeJava.tokens(), poe.tokens());
+        } finally {
+            opened.forEach(TransformerModel::close);
+        }
+        assertEquals(2, opened.size());
+        MetagenException noLoader = assertThrows(MetagenException.class, () -> DecodingSpec.generator(model,
+                spec("{\"strategy\": \"sample\", \"amateur\": \"x.gguf\"}")));
+        assertTrue(noLoader.getMessage().contains("x.gguf"), noLoader.getMessage());
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model,
+                spec("{\"strategy\": \"sample\", \"experts\": [\"a\", \"b\"], \"expert_weights\": [1]}"), open));
+        assertThrows(MetagenException.class, () -> DecodingSpec.generator(model,
+                spec("{\"strategy\": \"sample\", \"cd_alpha\": 0.1}"), open));
+    }
 }
