@@ -154,6 +154,12 @@ public final class SamplingGenerator implements Generator {
                 if (state.length() >= ctx) {
                     break; // context full: finish as LENGTH
                 }
+                if (Thread.currentThread().isInterrupted()) {
+                    // the caller (a meta-generator's cancellation or time budget) stops this generation; the
+                    // flag stays set for the caller to see
+                    finish = FinishReason.CANCELLED;
+                    break;
+                }
                 logits = model.forward(state, next);
                 calls++;
                 decodeForwards++;

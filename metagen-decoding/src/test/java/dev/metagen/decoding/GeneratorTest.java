@@ -101,4 +101,20 @@ class GeneratorTest {
                 .generate(prompt, GenerationParams.greedy(40), x -> {});
         assertFalse(java.util.Arrays.equals(one.tokens(), different.tokens()), "another seed should give another sample");
     }
+
+    @Test
+    void anInterruptedThreadEndsTheGenerationAtTheNextTokenAsCancelled() {
+        dev.metagen.core.Generation[] out = new dev.metagen.core.Generation[1];
+        boolean[] flagKept = new boolean[1];
+        Thread t = Thread.ofPlatform().start(() -> {
+            Thread.currentThread().interrupt();
+            out[0] = new SamplingGenerator(stories).generate(dev.metagen.core.Prompt.of("Once upon a time"),
+                    dev.metagen.core.GenerationParams.greedy(200));
+            flagKept[0] = Thread.currentThread().isInterrupted();
+        });
+        assertDoesNotThrow(() -> t.join());
+        assertEquals(dev.metagen.core.FinishReason.CANCELLED, out[0].finish());
+        assertEquals(1, out[0].tokens().length, "the first token is sampled from the prefill, then it stops");
+        assertTrue(flagKept[0], "the interrupt stays visible to the caller");
+    }
 }

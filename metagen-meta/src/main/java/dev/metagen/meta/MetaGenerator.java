@@ -34,7 +34,12 @@ public abstract class MetaGenerator implements Generator {
     }
 
     public final Generation generate(Prompt prompt, GenerationParams params, Budget budget, Cancellation cancellation) {
-        return run(prompt, params, new Run(budget, cancellation));
+        Run run = new Run(budget, cancellation);
+        try {
+            return run(prompt, params, run);
+        } finally {
+            run.finished();
+        }
     }
 
     /** Runs inside an existing run (shared budget and cancellation); used by {@link Scope#call}. */

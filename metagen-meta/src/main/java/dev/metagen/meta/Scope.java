@@ -70,19 +70,25 @@ public final class Scope {
             return g;
         }
         long reserved = run.reserveTokens(params.maxTokens());
-        long generated = 0;
+        Generation[] out = new Generation[1];
+        boolean interrupted;
         try {
-            g = inner.generate(prompt, params.withMaxTokens((int) reserved));
+            // a leaf that is running when the run is cancelled or out of time is interrupted and ends at its
+            // next token (the generators of metagen-decoding check the thread's interrupt flag)
+            interrupted = run.runLeaf(() -> out[0] = inner.generate(prompt, params.withMaxTokens((int) reserved)));
+        } finally {
             // a sampler generates at most maxTokens; a beam leaf reports all its hypotheses and may pass it,
             // and then the budget is charged what was really generated (it can overrun by that much)
-            generated = g.cost().generatedTokens();
-        } finally {
-            run.settleTokens(reserved, generated);
+            run.settleTokens(reserved, out[0] == null ? 0 : out[0].cost().generatedTokens());
         }
+        g = out[0];
         run.addModelCalls(g.cost().modelCalls());
         run.addToolCalls(g.cost().toolCalls());
         synchronized (this) {
             spent = spent.plus(g.cost());
+        }
+        if (interrupted) {
+            throw run.interrupted(); // the cut-off candidate is paid for but not used
         }
         return g;
     }

@@ -156,4 +156,64 @@ class BudgetTest {
                 () -> new BestOfN(broken, 3, LogprobScorer.sum()).generate(Q, P));
         assertEquals("model exploded", e.getMessage());
     }
+
+    /** A leaf that would run for minutes: one token every 5 ms, ending early only when its thread is interrupted. */
+    static final class SlowLeaf implements Generator {
+        final AtomicInteger interrupted = new AtomicInteger();
+
+        @Override
+        public Generation generate(Prompt prompt, GenerationParams params) {
+            int n = 0;
+            FinishReason f = FinishReason.LENGTH;
+            for (; n < params.maxTokens(); n++) {
+                if (Thread.currentThread().isInterrupted()) {
+                    interrupted.incrementAndGet();
+                    f = FinishReason.CANCELLED;
+                    break;
+                }
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // keep the flag, as metagen's generators do
+                }
+            }
+            return new Generation("7", new int[n], new double[n], f, new Cost(1, n, n, 0, Duration.ZERO), Map.of());
+        }
+    }
+
+    @Test
+    void theTimeBudgetInterruptsLeavesThatAreRunning() {
+        SlowLeaf leaf = new SlowLeaf();
+        long t0 = System.nanoTime();
+        Generation r = new BestOfN(leaf, 4, LogprobScorer.sum())
+                .generate(Q, P.withMaxTokens(100_000), Budget.UNLIMITED.withTime(Duration.ofMillis(300)), new Cancellation());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(FinishReason.BUDGET, r.finish());
+        assertEquals("time", r.trace().get("stopped"));
+        assertEquals(4, leaf.interrupted.get(), "all four running samples were stopped");
+        assertTrue(seconds < 30, "stopped after " + seconds + " s, not after 100,000 tokens");
+        assertTrue(r.cost().generatedTokens() > 0, "the interrupted samples' tokens are still paid for");
+        assertTrue(!Thread.currentThread().isInterrupted(), "no interrupt leaks to the caller");
+    }
+
+    @Test
+    void cancellationInterruptsLeavesThatAreRunning() throws Exception {
+        SlowLeaf leaf = new SlowLeaf();
+        Cancellation c = new Cancellation();
+        Thread canceller = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+            c.cancel();
+        });
+        // sequential leaf on the calling thread itself
+        Generation r = new MajorityVote(leaf, 1, AnswerExtractors.lastNumber()) {
+        }.generate(Q, P.withMaxTokens(100_000), Budget.UNLIMITED, c);
+        canceller.join();
+        assertEquals(FinishReason.CANCELLED, r.finish());
+        assertEquals(1, leaf.interrupted.get());
+        assertTrue(!Thread.currentThread().isInterrupted(), "the run's interrupt is cleared on the caller's thread");
+    }
 }
