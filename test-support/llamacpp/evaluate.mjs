@@ -3,7 +3,9 @@
 // line, in order. Every request may carry an "id" that is echoed back. Failures answer {"error": "..."}; the
 // process never exits on a bad request, only when stdin closes or on {"op":"exit"}.
 //
-//   {"op":"load","model":PATH,"contextSize":N,"threads":T,"vocabOnly":false}
+//   {"op":"load","model":PATH,"contextSize":N,"threads":T,"vocabOnly":false,"kvCacheType":"F32","flashAttention":false}
+//        kvCacheType: the K and V cache type (llama.cpp's default is F16, which rounds every cached key and value;
+//        "F32" keeps them exact, for conformance); flashAttention: false (default) or true/"auto"
 //        -> {"ok":true,"vocabSize":V,"architecture":"llama","bos":1,"eos":2}
 //   {"op":"probs","tokens":[...],"steps":K,"top":N}
 //        -> {"steps":[{"token":G,"ids":[...],"probs":[...]}, ...]}   K entries: entry 0 is the next-token
@@ -13,10 +15,12 @@
 //   {"op":"greedy","tokens":[...],"n":K}              -> {"tokens":[...]}   K greedy (temperature 0) tokens
 //   {"op":"bench","model":PATH?,"prompt":P,"gen":G,"threads":T,"repetitions":R}
 //        -> {"prefill_tokens_per_s":X,"decode_tokens_per_s":Y,"prompt":P,"gen":G,"threads":T,"repetitions":R}
-//           best of R runs of: prefill P tokens in one evaluation, then G greedy decode steps.
+//           best of R runs of: prefill P tokens in one evaluation, then G greedy decode steps, in a fresh context
+//           with llama.cpp's default settings (F16 KV cache, flash attention "auto"), as users run it.
 //   {"op":"exit"}                                      -> {"ok":true}, then the process exits
 //
-// Each probs/greedy request starts from an empty sequence (the KV cache of the previous request is cleared).
+// Each probs/greedy request starts from an empty sequence (the KV cache of the previous request is cleared), and
+// an end-of-generation token is reported like any other token (generation does not stop there).
 import {getLlama} from "node-llama-cpp";
 import readline from "node:readline";
 
@@ -79,7 +83,10 @@ async function load(req) {
     vocabSize = Array.isArray(tokens) ? tokens.length : 0;
     if (vocabSize === 0) throw new Error(`${req.model}: no tokenizer.ggml.tokens array`);
     if (req.vocabOnly !== true) {
-        context = await model.createContext({contextSize, threads, batchSize: contextSize});
+        const kv = req.kvCacheType ?? "F16";
+        context = await model.createContext({contextSize, threads, batchSize: contextSize,
+            flashAttention: req.flashAttention ?? false,
+            experimentalKvCacheKeyType: kv, experimentalKvCacheValueType: kv});
         sequence = context.getSequence();
     }
     return {ok: true, vocabSize, architecture: model.fileInfo?.metadata?.general?.architecture ?? null,
@@ -94,7 +101,7 @@ async function probs(req) {
     checkFits(tokens, steps);
     await seq.clearHistory();
     const out = [];
-    for await (const r of seq.evaluateWithMetadata(tokens, {probabilities: true}, {temperature: 0})) {
+    for await (const r of seq.evaluateWithMetadata(tokens, {probabilities: true}, {temperature: 0, yieldEogToken: true})) {
         const ids = [], ps = [];
         for (const [id, p] of r.probabilities) {   // node-llama-cpp sorts by descending probability
             if (top > 0 && ids.length >= top) break;
@@ -114,7 +121,7 @@ async function greedy(req) {
     checkFits(tokens, n);
     await seq.clearHistory();
     const out = [];
-    for await (const t of seq.evaluate(tokens, {temperature: 0})) {
+    for await (const t of seq.evaluate(tokens, {temperature: 0, yieldEogToken: true})) {
         out.push(t);
         if (out.length >= n) break;
     }
@@ -144,7 +151,8 @@ async function bench(req) {
             const prefillNs = Number(process.hrtime.bigint() - t0);
             bestPrefill = Math.max(bestPrefill, prompt / (prefillNs / 1e9));
             if (gen > 0) {
-                // the first token comes from the prefill logits; each later one costs one decode step
+                // G single-token decode steps: the first feeds the prompt's last token again (what is fed does not
+                // change the cost), each later one feeds the previous greedy token
                 let produced = 0;
                 t0 = process.hrtime.bigint();
                 for await (const _ of seq.evaluate([tokens[tokens.length - 1]], {temperature: 0})) {

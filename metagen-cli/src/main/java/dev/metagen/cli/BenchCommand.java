@@ -11,7 +11,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,6 +49,12 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ConstraintBenchOptions constraintBench;
 
+    @Option(names = "--vs-llamacpp", description = "Also measure llama.cpp (node-llama-cpp) on the same file and threads, alternating runs.")
+    boolean vsLlamaCpp;
+
+    @Option(names = "--llamacpp-dir", paramLabel = "DIR", description = "Where evaluate.mjs and its node_modules are (default: test-support/llamacpp of this checkout).")
+    Path llamaCppDir;
+
     @Override
     public Integer call() {
         if (promptTokens < 1 || genTokens < 1 || repetitions < 1 || threads < 0) {
@@ -57,19 +66,35 @@ final class BenchCommand implements Callable<Integer> {
             return constraintBench.run(model, out, err, json);
         }
         int ctx = promptTokens + genTokens + 1;
-        try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, ctx))) {
+        Path file = model.resolve();
+        try (TransformerModel m = TransformerModel.load(file, new ModelOptions(threads, ctx));
+             LlamaCppPeer peer = vsLlamaCpp ? LlamaCppPeer.start(llamaCppDir) : null) {
+            int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
             int vocab = m.info().vocabSize();
             int[] prompt = new SplittableRandom(1).ints(promptTokens, 0, vocab).toArray();
             double[] prefill = new double[repetitions];
             double[] decode = new double[repetitions];
+            double[] peerPrefill = new double[repetitions];
+            double[] peerDecode = new double[repetitions];
+            Map<String, Object> peerRequest = Map.of("op", "bench", "model", file.toAbsolutePath().toString(),
+                    "prompt", promptTokens, "gen", genTokens, "threads", usedThreads, "repetitions", 1);
             run(m, prompt); // warm-up: JIT compilation of the kernels
+            if (peer != null) {
+                peer.request(peerRequest); // warm-up: loading and page cache
+            }
             for (int r = 0; r < repetitions; r++) {
                 double[] t = run(m, prompt);
                 prefill[r] = t[0];
                 decode[r] = t[1];
-                err.printf("run %d/%d: prefill %.2f tokens/s, decode %.2f tokens/s%n", r + 1, repetitions, t[0], t[1]);
+                err.printf("run %d/%d: metagen prefill %.2f tokens/s, decode %.2f tokens/s%n", r + 1, repetitions, t[0], t[1]);
+                if (peer != null) {
+                    JsonNode p = peer.request(peerRequest);
+                    peerPrefill[r] = p.get("prefill_tokens_per_s").asDouble();
+                    peerDecode[r] = p.get("decode_tokens_per_s").asDouble();
+                    err.printf("run %d/%d: llama.cpp prefill %.2f tokens/s, decode %.2f tokens/s%n", r + 1, repetitions,
+                            peerPrefill[r], peerDecode[r]);
+                }
             }
-            int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("model", m.info().name());
             o.put("architecture", m.info().architecture());
@@ -84,6 +109,17 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tokens_per_s", median(decode));
             o.put("prefill_runs", prefill);
             o.put("decode_runs", decode);
+            if (peer != null) {
+                Map<String, Object> l = new LinkedHashMap<>();
+                l.put("engine", "llama.cpp via node-llama-cpp");
+                l.put("prefill_tokens_per_s", median(peerPrefill));
+                l.put("decode_tokens_per_s", median(peerDecode));
+                l.put("prefill_runs", peerPrefill);
+                l.put("decode_runs", peerDecode);
+                o.put("llamacpp", l);
+                o.put("prefill_ratio", median(prefill) / median(peerPrefill));
+                o.put("decode_ratio", median(decode) / median(peerDecode));
+            }
             if (json) {
                 out.println(Json.write(o));
             } else {
@@ -93,6 +129,11 @@ final class BenchCommand implements Callable<Integer> {
                         repetitions, Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0));
                 out.printf("decode  %d tokens: %.2f tokens/s (median of %d, range %.2f-%.2f)%n", genTokens, median(decode),
                         repetitions, Arrays.stream(decode).min().orElse(0), Arrays.stream(decode).max().orElse(0));
+                if (peer != null) {
+                    out.printf("llama.cpp: prefill %.2f tokens/s, decode %.2f tokens/s (medians); metagen/llama.cpp = %.2fx prefill, %.2fx decode%n",
+                            median(peerPrefill), median(peerDecode), median(prefill) / median(peerPrefill),
+                            median(decode) / median(peerDecode));
+                }
             }
         }
         return 0;

@@ -2,8 +2,17 @@ package dev.metagen.cli;
 
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
-import dev.metagen.core.Prompt;
+import dev.metagen.core.MetagenException;
+import dev.metagen.decoding.ContrastiveSearch;
 import dev.metagen.decoding.SamplingGenerator;
+import dev.metagen.decoding.beam.BeamGenerator;
+import dev.metagen.decoding.beam.BeamSearch;
+import dev.metagen.decoding.beam.StochasticBeamSearch;
+import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
+import dev.metagen.decoding.guidance.ContrastiveDecoding;
+import dev.metagen.decoding.guidance.ProductOfExperts;
+import dev.metagen.decoding.sampling.Sampler;
+import dev.metagen.decoding.sampling.SamplingConfig;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import picocli.CommandLine.Command;
@@ -14,13 +23,17 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code metagen generate}: continue a prompt with greedy decoding or sampling, streaming the text. */
+/**
+ * {@code metagen generate}: continue a prompt with greedy decoding or sampling through the adapter chain
+ * (llama.cpp / vLLM flag names), beam search, diverse or stochastic beam search, or contrastive search.
+ */
 @Command(name = "generate", description = "Generate a continuation of a prompt (streams text; --json prints one object).")
 final class GenerateCommand implements Callable<Integer> {
     @Spec
@@ -44,11 +57,134 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus sampling threshold in (0, 1]; 1 disables (default: ${DEFAULT-VALUE}).")
     double topP;
 
+    @Option(names = "--min-p", defaultValue = "0.05", description = "Keep tokens with p >= min-p * p_max; 0 disables (default: ${DEFAULT-VALUE}).")
+    double minP;
+
+    @Option(names = "--typical-p", defaultValue = "1.0", description = "Locally typical sampling mass in (0, 1]; 1 disables (default: ${DEFAULT-VALUE}).")
+    double typicalP;
+
+    @Option(names = "--epsilon", defaultValue = "0", description = "Epsilon sampling: drop tokens with p < epsilon; 0 disables.")
+    double epsilon;
+
+    @Option(names = "--eta", defaultValue = "0", description = "Eta sampling: drop tokens with p < min(eta, sqrt(eta) e^-H); 0 disables.")
+    double eta;
+
+    @Option(names = "--top-n-sigma", defaultValue = "0", description = "Keep logits within n standard deviations of the max; 0 disables.")
+    double topNSigma;
+
+    @Option(names = "--dynatemp-range", defaultValue = "0", description = "Entropy-based dynamic temperature range; 0 disables.")
+    double dynatempRange;
+
+    @Option(names = "--dynatemp-exp", defaultValue = "1.0", description = "Dynamic temperature exponent (default: ${DEFAULT-VALUE}).")
+    double dynatempExponent;
+
+    @Option(names = "--mirostat", defaultValue = "0", description = "Mirostat version: 0 off, 1 or 2 (replaces the truncation samplers).")
+    int mirostat;
+
+    @Option(names = "--mirostat-tau", defaultValue = "5.0", description = "Mirostat target surprise in bits (default: ${DEFAULT-VALUE}).")
+    double mirostatTau;
+
+    @Option(names = "--mirostat-eta", defaultValue = "0.1", description = "Mirostat learning rate (default: ${DEFAULT-VALUE}).")
+    double mirostatEta;
+
+    @Option(names = "--xtc-probability", defaultValue = "0", description = "XTC: chance of excluding the top choices; 0 disables.")
+    double xtcProbability;
+
+    @Option(names = "--xtc-threshold", defaultValue = "0.1", description = "XTC: probability threshold of a top choice (default: ${DEFAULT-VALUE}).")
+    double xtcThreshold;
+
+    @Option(names = "--dry-multiplier", defaultValue = "0", description = "DRY repetition penalty strength; 0 disables.")
+    double dryMultiplier;
+
+    @Option(names = "--dry-base", defaultValue = "1.75", description = "DRY base (default: ${DEFAULT-VALUE}).")
+    double dryBase;
+
+    @Option(names = "--dry-allowed-length", defaultValue = "2", description = "DRY: repeats up to this length are free (default: ${DEFAULT-VALUE}).")
+    int dryAllowedLength;
+
+    @Option(names = "--dry-penalty-last-n", defaultValue = "-1", description = "DRY window in tokens; -1 = everything (default: ${DEFAULT-VALUE}).")
+    int dryLastN;
+
+    @Option(names = "--repeat-penalty", defaultValue = "1.0", description = "Repetition penalty; 1 disables (default: ${DEFAULT-VALUE}).")
+    double repeatPenalty;
+
+    @Option(names = "--frequency-penalty", defaultValue = "0", description = "Subtract count * this from a seen token's logit.")
+    double frequencyPenalty;
+
+    @Option(names = "--presence-penalty", defaultValue = "0", description = "Subtract this from a seen token's logit.")
+    double presencePenalty;
+
+    @Option(names = "--repeat-last-n", defaultValue = "64", description = "Penalty window in tokens; 0 off, -1 everything (default: ${DEFAULT-VALUE}).")
+    int repeatLastN;
+
+    @Option(names = "--no-repeat-ngram", defaultValue = "0", description = "Never repeat an n-gram of this size; 0 disables.")
+    int noRepeatNgram;
+
+    @Option(names = "--logit-bias", description = "ID=BIAS (or llama.cpp's ID+BIAS / ID-BIAS); BIAS may be -inf to ban (repeatable).")
+    List<String> logitBias = new ArrayList<>();
+
+    @Option(names = "--min-tokens", defaultValue = "0", description = "Suppress end-of-generation until this many tokens.")
+    int minTokens;
+
+    @Option(names = "--stop-token", description = "Stop at this token id, like EOS (repeatable).")
+    List<Integer> stopTokens = new ArrayList<>();
+
+    @Option(names = "--samplers", description = "Sampler order, ';'-separated (default: " + "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;epsilon;eta;xtc;temperature).")
+    String samplers;
+
     @Option(names = "--seed", description = "Random seed (default: random); the same seed gives the same output.")
     Long seed;
 
     @Option(names = "--stop", description = "Stop when this string is generated (repeatable).")
     List<String> stop = new ArrayList<>();
+
+    @Option(names = "--beams", defaultValue = "1", description = "Beam search with this many beams (at most 64); 1 = off.")
+    int beams;
+
+    @Option(names = "--length-penalty", defaultValue = "1.0", description = "Beam hypotheses rank by logprob / length^this (default: ${DEFAULT-VALUE}).")
+    double lengthPenalty;
+
+    @Option(names = "--early-stopping", description = "Beam search stops once each group has enough finished hypotheses.")
+    boolean earlyStopping;
+
+    @Option(names = {"--num-return-sequences", "--n-return"}, defaultValue = "1", description = "Beam search: sequences to return (default: ${DEFAULT-VALUE}).")
+    int numReturn;
+
+    @Option(names = "--diverse-groups", defaultValue = "1", description = "Diverse beam search: groups (must divide --beams).")
+    int diverseGroups;
+
+    @Option(names = "--diversity-penalty", defaultValue = "0", description = "Diverse beam search: Hamming penalty per earlier-group use.")
+    double diversityPenalty;
+
+    @Option(names = "--stochastic-beams", defaultValue = "0", description = "Stochastic beam search (Gumbel-top-k) with this many beams; 0 = off.")
+    int stochasticBeams;
+
+    @Option(names = "--contrastive-alpha", defaultValue = "0", description = "Contrastive search degeneration penalty in [0, 1]; 0 = off.")
+    double contrastiveAlpha;
+
+    @Option(names = "--contrastive-k", defaultValue = "4", description = "Contrastive search candidates (default: ${DEFAULT-VALUE}).")
+    int contrastiveK;
+
+    @Option(names = "--cfg-scale", defaultValue = "1.0", description = "Classifier-free guidance scale; 1 = off.")
+    double cfgScale;
+
+    @Option(names = "--cfg-negative-prompt", defaultValue = "", description = "The unconditional prompt for guidance (default: BOS only).")
+    String cfgNegativePrompt;
+
+    @Option(names = "--amateur", paramLabel = "GGUF", description = "Contrastive decoding: the amateur model (same vocabulary).")
+    Path amateur;
+
+    @Option(names = "--cd-alpha", defaultValue = "0.1", description = "Contrastive decoding plausibility threshold (default: ${DEFAULT-VALUE}).")
+    double cdAlpha;
+
+    @Option(names = "--expert", paramLabel = "GGUF", description = "Product of experts: another model with the same vocabulary (repeatable).")
+    List<Path> experts = new ArrayList<>();
+
+    @Option(names = "--expert-weight", description = "Weight of each --expert's log-probabilities, in order; negative = anti-expert (default 1).")
+    List<Double> expertWeights = new ArrayList<>();
+
+    @Option(names = "--logprobs", defaultValue = "0", description = "With --json: the top K alternatives of each step (top_logprobs).")
+    int logprobs;
 
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
@@ -69,6 +205,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ConstraintOptions constraint;
 
+    // meta-generation (issue #5): the strategy branch lives in StrategyGenerate
+    @Option(names = "--strategy", paramLabel = "FILE_OR_JSON", description = "Run a meta-generation strategy spec (JSON text or a file); --json adds cost and trace.")
+    String strategy;
+
     @Override
     public Integer call() {
         if (maxTokens < 0) {
@@ -80,30 +220,84 @@ final class GenerateCommand implements Callable<Integer> {
         if (contextLength < 0) {
             throw new ParameterException(spec.commandLine(), "--ctx must be >= 0, got " + contextLength);
         }
+        int searches = (beams > 1 || numReturn > 1 || diverseGroups > 1 ? 1 : 0) + (stochasticBeams > 0 ? 1 : 0) + (contrastiveAlpha > 0 ? 1 : 0);
+        if (searches > 1) {
+            throw new ParameterException(spec.commandLine(), "choose one of --beams, --stochastic-beams and --contrastive-alpha");
+        }
+        if (logprobs < 0 || logprobs > 1000) {
+            throw new ParameterException(spec.commandLine(), "--logprobs must be in [0, 1000], got " + logprobs);
+        }
         long s = seed != null ? seed : new java.security.SecureRandom().nextLong();
         GenerationParams params;
+        SamplingConfig sampling;
+        BeamSearch.Settings beamSettings = null;
         try {
             params = new GenerationParams(maxTokens, temperature, topK, topP, s, !noBos, stop);
-        } catch (dev.metagen.core.MetagenException e) {
+            sampling = samplingConfig(s);
+            if (beams > 1 || numReturn > 1 || diverseGroups > 1) {
+                beamSettings = new BeamSearch.Settings(beams, lengthPenalty, earlyStopping, numReturn, diverseGroups, diversityPenalty);
+            }
+            if (stochasticBeams < 0 || stochasticBeams > BeamSearch.MAX_BEAMS) {
+                throw new MetagenException("--stochastic-beams must be in [0, " + BeamSearch.MAX_BEAMS + "], got " + stochasticBeams);
+            }
+            if (contrastiveAlpha < 0 || contrastiveAlpha > 1 || contrastiveK < 1) {
+                throw new MetagenException("--contrastive-alpha must be in [0, 1] and --contrastive-k >= 1, got "
+                        + contrastiveAlpha + " and " + contrastiveK);
+            }
+            if (!expertWeights.isEmpty() && expertWeights.size() != experts.size()) {
+                throw new MetagenException("--expert-weight given " + expertWeights.size() + " times for " + experts.size() + " --expert models");
+            }
+            if (!(cdAlpha > 0 && cdAlpha <= 1)) {
+                throw new MetagenException("--cd-alpha must be in (0, 1], got " + cdAlpha);
+            }
+            if ((amateur != null || !experts.isEmpty() || cfgScale != 1.0) && searches > 0) {
+                throw new MetagenException("--amateur, --expert and --cfg-scale work with sampling or greedy, not with beam or contrastive search");
+            }
+            if (!Double.isFinite(cfgScale)) {
+                throw new MetagenException("--cfg-scale must be a finite number, got " + cfgScale);
+            }
+        } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (strategy != null) {
+            return StrategyGenerate.run(spec, model.resolve(), strategy, prompt, params, new ModelOptions(threads, contextLength), json);
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength))) {
-            SamplingGenerator gen = new SamplingGenerator(m);
             var tokenConstraint = constraint.build(m.tokenizer()); // compiled before generation: errors come first
+            if (tokenConstraint != null && searches > 0) {
+                throw new MetagenException("--json-schema, --regex, --grammar and --choice work with sampling or greedy, not with beam or contrastive search");
+            }
+            int[] promptIds = m.tokenizer().encode(prompt, params.addSpecial());
             if (!json && echo) {
                 out.print(prompt);
                 out.flush();
             }
-            Generation g = tokenConstraint != null
-                    ? ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out)
-                    : gen.generate(Prompt.of(prompt), params, json ? t -> {} : t -> {
-                out.print(t);
-                out.flush();
-            });
+            List<Generation> all;
+            if (tokenConstraint != null) {
+                all = List.of(ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out));
+            } else if (beamSettings != null) {
+                all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, sampling.stopTokens())).generateAll(promptIds, params);
+            } else if (stochasticBeams > 0) {
+                double t = temperature > 0 ? temperature : 1.0;
+                all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, sampling.stopTokens())).generateAll(promptIds, params);
+            } else if (contrastiveAlpha > 0) {
+                all = List.of(new ContrastiveSearch(m, contrastiveK, contrastiveAlpha).generate(promptIds, params));
+            } else {
+                all = List.of(sample(m, promptIds, params, sampling, out));
+            }
+            Generation g = all.getFirst();
             if (json) {
                 out.println(Json.write(toJson(g, m.info().name(), s)));
             } else {
+                if (all.size() > 1) {
+                    for (int i = 0; i < all.size(); i++) {
+                        out.printf("%s--- sequence %d, logprob %.4f ---%n%s", i == 0 ? "" : System.lineSeparator(), i + 1,
+                                all.get(i).sumLogprob(), all.get(i).text());
+                    }
+                } else if (beamSettings != null || stochasticBeams > 0 || contrastiveAlpha > 0) {
+                    out.print(g.text());
+                }
                 out.println();
                 spec.commandLine().getErr().printf("[%d prompt tokens, %.1f tokens/s prefill; %d generated, %.1f tokens/s decode; finish: %s]%n",
                         g.cost().promptTokens(), (double) g.trace().get("prefill_tokens_per_s"),
@@ -113,6 +307,113 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Ancestral sampling or greedy with the adapter chain, streaming the text unless --json; guidance, contrastive
+     * decoding and product-of-experts adapters go first in the chain.
+     */
+    private Generation sample(TransformerModel m, int[] promptIds, GenerationParams params, SamplingConfig sampling, PrintWriter out) {
+        List<AutoCloseable> open = new ArrayList<>();
+        try {
+            List<Sampler> adapters = new ArrayList<>();
+            if (cfgScale != 1.0) {
+                int[] negative = m.tokenizer().encode(cfgNegativePrompt, !noBos);
+                if (negative.length == 0) {
+                    throw new MetagenException("--cfg-negative-prompt is empty and the model adds no BOS: guidance needs an unconditional context");
+                }
+                adapters.add(track(open, new ClassifierFreeGuidance(m, negative, cfgScale)));
+            }
+            if (amateur != null) {
+                TransformerModel a = track(open, TransformerModel.load(amateur, new ModelOptions(threads, contextLength)));
+                adapters.add(track(open, new ContrastiveDecoding(a, cdAlpha)));
+            }
+            if (!experts.isEmpty()) {
+                List<dev.metagen.core.LanguageModel> models = new ArrayList<>();
+                for (Path e : experts) {
+                    models.add(track(open, TransformerModel.load(e, new ModelOptions(threads, contextLength))));
+                }
+                List<Double> weights = expertWeights.isEmpty() ? java.util.Collections.nCopies(experts.size(), 1.0) : expertWeights;
+                adapters.add(track(open, new ProductOfExperts(1.0, models, weights)));
+            }
+            SamplingGenerator gen = new SamplingGenerator(m).withSampling(sampling).withTopLogprobs(json ? logprobs : 0)
+                    .withAdapters(adapters);
+            return gen.generate(promptIds, params, json ? t -> {} : t -> {
+                out.print(t);
+                out.flush();
+            });
+        } finally {
+            // adapters before the models they use
+            for (int i = open.size() - 1; i >= 0; i--) {
+                try {
+                    open.get(i).close();
+                } catch (Exception ignored) {
+                    // closing releases caches only
+                }
+            }
+        }
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T resource) {
+        open.add(resource);
+        return resource;
+    }
+
+    private SamplingConfig samplingConfig(long s) {
+        SamplingConfig c = new SamplingConfig()
+                .temperature(temperature)
+                .dynatemp(dynatempRange, dynatempExponent)
+                .topK(topK)
+                .topP(topP)
+                .minP(minP)
+                .typicalP(typicalP)
+                .epsilon(epsilon)
+                .eta(eta)
+                .topNSigma(topNSigma)
+                .mirostat(mirostat, mirostatTau, mirostatEta)
+                .xtc(xtcProbability, xtcThreshold)
+                .dry(dryMultiplier, dryBase, dryAllowedLength, dryLastN)
+                .penalties(repeatPenalty, frequencyPenalty, presencePenalty, repeatLastN)
+                .noRepeatNgram(noRepeatNgram)
+                .logitBias(parseLogitBias(logitBias))
+                .minTokens(minTokens)
+                .stopTokens(new java.util.HashSet<>(stopTokens))
+                .seed(s);
+        if (samplers != null) {
+            c.samplers(samplers);
+        }
+        return c;
+    }
+
+    /** {@code ID=BIAS}, or llama.cpp's {@code ID+BIAS} / {@code ID-BIAS}; BIAS may be {@code -inf}. */
+    static Map<Integer, Float> parseLogitBias(List<String> specs) {
+        Map<Integer, Float> bias = new LinkedHashMap<>();
+        for (String spec : specs) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(\\d+)\\s*(=\\s*([-+]?\\S+)|([-+]\\S+))\\s*").matcher(spec);
+            if (!m.matches()) {
+                throw new MetagenException("--logit-bias expects ID=BIAS (e.g. 13=-inf or 42=1.5), got '" + spec + "'");
+            }
+            String value = m.group(3) != null ? m.group(3) : m.group(4);
+            float b;
+            String v = value.toLowerCase(java.util.Locale.ROOT);
+            if (v.equals("-inf") || v.equals("-infinity")) {
+                b = Float.NEGATIVE_INFINITY;
+            } else {
+                try {
+                    b = Float.parseFloat(value);
+                } catch (NumberFormatException e) {
+                    throw new MetagenException("--logit-bias: '" + value + "' in '" + spec + "' is not a number or -inf");
+                }
+            }
+            int id;
+            try {
+                id = Integer.parseInt(m.group(1));
+            } catch (NumberFormatException e) {
+                throw new MetagenException("--logit-bias: token id '" + m.group(1) + "' in '" + spec + "' is too large");
+            }
+            bias.put(id, b);
+        }
+        return bias;
+    }
+
     static Map<String, Object> toJson(Generation g, String modelName, long seed) {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("model", modelName);
@@ -120,6 +421,12 @@ final class GenerateCommand implements Callable<Integer> {
         o.put("tokens", g.tokens());
         o.put("finish_reason", g.finish().apiName());
         o.put("logprobs", g.logprobs());
+        if (g.trace().containsKey("top_logprobs")) {
+            o.put("top_logprobs", g.trace().get("top_logprobs"));
+        }
+        if (g.trace().get("sequences") instanceof List<?> seqs && seqs.size() > 1) {
+            o.put("sequences", seqs);
+        }
         o.put("seed", seed);
         Map<String, Object> usage = new LinkedHashMap<>();
         usage.put("prompt_tokens", g.cost().promptTokens());

@@ -56,4 +56,13 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAPackage("dev.metagen.control..")
                 .check(main);
     }
+
+    @Test
+    void metaSeesOnlyCoreAndJackson() {
+        // leaf generators reach meta through its LeafFactory, filled in by the CLI (DESIGN.md section 2)
+        classes().that().resideInAPackage("dev.metagen.meta..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.metagen.core..", "dev.metagen.meta..",
+                        "java..", "com.fasterxml.jackson..")
+                .check(main);
+    }
 }

@@ -187,6 +187,126 @@ class CliTest {
         assertEquals(2, run("generate").exit()); // --prompt is required
     }
 
+    @Test
+    void logprobsFlagAddsTopAlternatives() throws Exception {
+        Result r = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "6", "--json", "--logprobs", "3");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = r.json();
+        assertEquals(6, j.get("logprobs").size());
+        assertEquals(6, j.get("top_logprobs").size());
+        for (int i = 0; i < 6; i++) {
+            JsonNode alts = j.get("top_logprobs").get(i);
+            assertEquals(3, alts.size());
+            // greedy: the chosen token is the most likely alternative, with the same log-probability
+            assertEquals(j.get("tokens").get(i).asInt(), alts.get(0).get("token").asInt());
+            assertEquals(j.get("logprobs").get(i).asDouble(), alts.get(0).get("logprob").asDouble(), 1e-12);
+        }
+        assertFalse(run("generate", "-m", stories.toString(), "--prompt", "", "-n", "2", "--json").json().has("top_logprobs"));
+    }
+
+    @Test
+    void samplingFlagsShapeTheOutput() throws Exception {
+        // banning the golden first token (403, "▁Once") makes greedy choose something else
+        Result banned = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "4", "--json",
+                "--logit-bias", "403=-inf");
+        assertEquals(0, banned.exit(), banned.err());
+        assertNotEquals(403, banned.json().get("tokens").get(0).asInt());
+        Result llamaStyle = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "4", "--json",
+                "--logit-bias", "403-inf");
+        assertEquals(banned.json().get("tokens"), llamaStyle.json().get("tokens"));
+        // a stop token ends generation without being emitted
+        int[] golden = golden(8);
+        Result stopped = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "8", "--json",
+                "--stop-token", String.valueOf(golden[3]));
+        assertEquals(3, stopped.json().get("tokens").size());
+        assertEquals("stop", stopped.json().get("finish_reason").asText());
+        // every adapter flag at once runs, and the seed makes it reproducible
+        String[] all = {"generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "16", "--json", "--seed", "5",
+                "--temperature", "0.9", "--top-k", "30", "--top-p", "0.9", "--min-p", "0.02", "--typical-p", "0.95",
+                "--epsilon", "0.001", "--eta", "0.001", "--top-n-sigma", "3", "--xtc-probability", "0.3", "--xtc-threshold", "0.2",
+                "--dry-multiplier", "0.8", "--repeat-penalty", "1.1", "--frequency-penalty", "0.1", "--presence-penalty", "0.1",
+                "--repeat-last-n", "32", "--no-repeat-ngram", "3", "--min-tokens", "4", "--dynatemp-range", "0.2",
+                "--samplers", "penalties;dry;top_k;typ_p;top_p;min_p;epsilon;eta;top_n_sigma;xtc;temperature"};
+        Result a = run(all);
+        Result b = run(all);
+        assertEquals(0, a.exit(), a.err());
+        assertEquals(a.json().get("tokens"), b.json().get("tokens"));
+        Result miro = run("generate", "-m", stories.toString(), "--prompt", "Once", "-n", "12", "--json", "--seed", "2", "--mirostat", "2");
+        assertEquals(0, miro.exit(), miro.err());
+        assertEquals(12, miro.json().get("tokens").size());
+    }
+
+    @Test
+    void beamFlagsReturnSequences() throws Exception {
+        Result r = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "8", "--json",
+                "--beams", "4", "--num-return-sequences", "3", "--length-penalty", "0");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = r.json();
+        assertEquals(3, j.get("sequences").size());
+        assertEquals(j.get("text").asText(), j.get("sequences").get(0).get("text").asText());
+        assertEquals(j.get("tokens"), j.get("sequences").get(0).get("tokens"));
+        assertTrue(j.get("sequences").get(0).get("logprob").asDouble() >= j.get("sequences").get(1).get("logprob").asDouble());
+        Result diverse = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--beams", "4", "--diverse-groups", "2", "--diversity-penalty", "2", "--num-return-sequences", "4");
+        assertEquals(0, diverse.exit(), diverse.err());
+        assertEquals(4, diverse.json().get("sequences").size());
+        Result sbs = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--stochastic-beams", "3", "--seed", "9");
+        assertEquals(0, sbs.exit(), sbs.err());
+        assertEquals(3, sbs.json().get("sequences").size());
+        Result cs = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--contrastive-alpha", "0.6", "--contrastive-k", "4");
+        assertEquals(0, cs.exit(), cs.err());
+        assertEquals(6, cs.json().get("tokens").size());
+        Result cfg = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--cfg-scale", "1.5", "--seed", "1");
+        assertEquals(0, cfg.exit(), cfg.err());
+        Result text = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--beams", "2",
+                "--num-return-sequences", "2");
+        assertEquals(0, text.exit(), text.err());
+        assertTrue(text.out().contains("--- sequence 2"), text.out());
+    }
+
+    @Test
+    void secondModelAdaptersFromTheCommandLine() throws Exception {
+        Path amateur = home.resolve("amateur.gguf");
+        Result synth = run("synth", "--preset", "tiny-llama", "--tokenizer-from", stories.toString(), "-o", amateur.toString(), "--force");
+        assertEquals(0, synth.exit(), synth.err());
+        Result cd = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--amateur", amateur.toString(), "--cd-alpha", "0.1", "--temperature", "0");
+        assertEquals(0, cd.exit(), cd.err());
+        assertEquals(6, cd.json().get("tokens").size());
+        Result poe = run("generate", "-m", stories.toString(), "--prompt", "Once upon a time", "-n", "6", "--json",
+                "--expert", amateur.toString(), "--expert-weight", "-0.5", "--seed", "3");
+        assertEquals(0, poe.exit(), poe.err());
+        Result mismatch = run("generate", "-m", stories.toString(), "--prompt", "x", "--expert", amateur.toString(),
+                "--expert-weight", "1", "--expert-weight", "2");
+        assertEquals(2, mismatch.exit());
+        assertTrue(mismatch.err().contains("--expert-weight"), mismatch.err());
+        assertEquals(2, run("generate", "-m", stories.toString(), "--prompt", "x", "--amateur", amateur.toString(), "--beams", "2").exit());
+    }
+
+    @Test
+    void badDecodingFlagsAreUsageErrors() {
+        String m = stories.toString();
+        Result samplers = run("generate", "-m", m, "--prompt", "x", "--samplers", "top_k;bogus");
+        assertEquals(2, samplers.exit());
+        assertTrue(samplers.err().contains("bogus"), samplers.err());
+        Result beams = run("generate", "-m", m, "--prompt", "x", "--beams", "100");
+        assertEquals(2, beams.exit());
+        assertTrue(beams.err().contains("beams"), beams.err());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--top-k", "-1").exit());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--min-p", "1.5").exit());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--mirostat", "3").exit());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--logit-bias", "abc").exit());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--beams", "4", "--diverse-groups", "3").exit());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--beams", "4", "--contrastive-alpha", "0.5").exit());
+        assertEquals(2, run("generate", "-m", m, "--prompt", "x", "--logprobs", "-1").exit());
+        Result vocab = run("generate", "-m", m, "--prompt", "x", "--logit-bias", "9999=1");
+        assertEquals(1, vocab.exit());
+        assertOneLine(vocab.err(), "9999");
+    }
+
     private static void assertOneLine(String err, String mustContain) {
         assertTrue(err.startsWith("metagen: error: "), err);
         assertEquals(1, err.strip().lines().count(), err);

@@ -1,5 +1,7 @@
 package dev.metagen.core;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -7,12 +9,13 @@ import java.util.Map;
  *
  * @param tokens   generated token ids (not the prompt)
  * @param logprobs the log-probability of each generated token under the model's raw distribution
- * @param trace    strategy-specific detail (timings, explored trees ...), JSON-friendly values
+ * @param trace    strategy-specific detail (timings, explored trees ...), JSON-friendly values; kept in insertion
+ *                 order, and a value may be null (e.g. no answer was extracted)
  */
 public record Generation(String text, int[] tokens, double[] logprobs, FinishReason finish, Cost cost,
                          Map<String, Object> trace) {
     public Generation {
-        trace = Map.copyOf(trace);
+        trace = Collections.unmodifiableMap(new LinkedHashMap<>(trace));
     }
 
     public double sumLogprob() {

@@ -23,6 +23,14 @@ public interface LanguageModel extends AutoCloseable {
         return forward(List.of(state), List.of(tokens)).getFirst();
     }
 
+    /**
+     * Optional capability (contrastive search): the last layer's hidden state, after the final norm, at the last
+     * position {@code state} consumed. Models that do not expose hidden states throw.
+     */
+    default float[] lastHiddenState(ModelState state) {
+        throw new MetagenException(info().name() + " does not expose hidden states (needed by contrastive search)");
+    }
+
     @Override
     void close();
 }

@@ -3,26 +3,47 @@ package dev.metagen.decoding.sampling;
 import dev.metagen.core.MetagenException;
 
 import java.util.Arrays;
+import java.util.function.IntPredicate;
 
 /**
  * The candidate set a sampler chain works on, as in llama.cpp's {@code llama_token_data_array}: token ids with
- * their (adapted) logits. Samplers may rescale logits, sort, or truncate to a prefix.
+ * their (adapted) logits, plus the token history (prompt and generated tokens) that penalties look at. Samplers
+ * may rescale logits, sort, or drop candidates.
  */
 public final class Candidates {
+    private static final int[] NO_HISTORY = new int[0];
+
     private int[] ids;
     private float[] logits;
     private int size;
     private boolean sortedDescending;
+    private final int[] history;
+    private final int generated;
 
-    private Candidates(int[] ids, float[] logits, int size) {
+    private Candidates(int[] ids, float[] logits, int size, int[] history, int generated) {
         this.ids = ids;
         this.logits = logits;
         this.size = size;
+        this.history = history;
+        this.generated = generated;
     }
 
-    /** All tokens of the vocabulary with the model's logits; NaN or +infinity logits are rejected. */
+    /** All tokens of the vocabulary with the model's logits and no history. */
     public static Candidates of(float[] modelLogits) {
+        return of(modelLogits, NO_HISTORY, 0);
+    }
+
+    /**
+     * All tokens of the vocabulary with the model's logits; NaN or +infinity logits are rejected.
+     *
+     * @param history   the tokens so far (prompt then generated), oldest first
+     * @param generated how many of them were generated (the rest is the prompt)
+     */
+    public static Candidates of(float[] modelLogits, int[] history, int generated) {
         int n = modelLogits.length;
+        if (n == 0) {
+            throw new MetagenException("the model returned an empty logit vector");
+        }
         int[] ids = new int[n];
         float[] l = new float[n];
         for (int i = 0; i < n; i++) {
@@ -33,7 +54,7 @@ public final class Candidates {
             ids[i] = i;
             l[i] = v;
         }
-        return new Candidates(ids, l, n);
+        return new Candidates(ids, l, n, history, generated);
     }
 
     public int size() {
@@ -53,9 +74,41 @@ public final class Candidates {
         sortedDescending = false;
     }
 
-    /** Keeps the first {@code n} candidates (in the current order). */
+    /** The tokens so far, oldest first (do not modify). */
+    public int[] history() {
+        return history;
+    }
+
+    /** How many tokens of {@link #history()} were generated. */
+    public int generated() {
+        return generated;
+    }
+
+    /** Keeps the first {@code n} candidates (in the current order), at least one. */
     public void truncate(int n) {
         size = Math.max(1, Math.min(size, n));
+    }
+
+    /**
+     * Keeps the candidates whose index satisfies {@code keep}, in their current order. If none would be kept, the
+     * most likely one stays (llama.cpp's and Hugging Face's {@code min_keep = 1}).
+     */
+    public void retain(IntPredicate keep) {
+        int best = argmax();
+        int n = 0;
+        for (int i = 0; i < size; i++) {
+            if (keep.test(i)) {
+                ids[n] = ids[i];
+                logits[n] = logits[i];
+                n++;
+            }
+        }
+        if (n == 0) {
+            ids[0] = ids[best];
+            logits[0] = logits[best];
+            n = 1;
+        }
+        size = n;
     }
 
     public boolean isSorted() {
@@ -67,23 +120,109 @@ public final class Candidates {
         if (sortedDescending) {
             return;
         }
-        Integer[] order = new Integer[size];
+        long[] keys = new long[size];
         for (int i = 0; i < size; i++) {
-            order[i] = i;
+            keys[i] = key(i);
         }
-        Arrays.sort(order, (a, b) -> {
-            int c = Float.compare(logits[b], logits[a]);
-            return c != 0 ? c : Integer.compare(ids[a], ids[b]);
-        });
-        int[] nIds = new int[size];
-        float[] nLogits = new float[size];
+        // primitive sort: boxing a 128k-token vocabulary at every step would dominate decoding time
+        Arrays.sort(keys);
+        reorder(keys, size);
+        sortedDescending = true;
+    }
+
+    /**
+     * Keeps the {@code k} most likely candidates, sorted highest first (ties: lowest id), without sorting the rest:
+     * a bounded heap, O(n log k), as llama.cpp's partial sort for top-k.
+     */
+    public void keepTop(int k) {
+        if (k >= size) {
+            sortDescending();
+            return;
+        }
+        int n = Math.max(1, k);
+        // a max-heap of the n smallest keys (= the n best candidates); its root is the worst kept one
+        long[] heap = new long[n];
+        int count = 0;
         for (int i = 0; i < size; i++) {
-            nIds[i] = ids[order[i]];
-            nLogits[i] = logits[order[i]];
+            long key = key(i);
+            if (count < n) {
+                heap[count] = key;
+                siftUp(heap, count++);
+            } else if (key < heap[0]) {
+                heap[0] = key;
+                siftDown(heap, n);
+            }
+        }
+        Arrays.sort(heap);
+        reorder(heap, n);
+        size = n;
+        sortedDescending = true;
+    }
+
+    /**
+     * A long that sorts ascending as (logit descending, id ascending): the float's bits made monotonic and
+     * inverted in the high half, the id in the low half.
+     */
+    private long key(int i) {
+        int bits = Float.floatToIntBits(logits[i]);
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) ~ordered << 32) | (ids[i] & 0xffffffffL);
+    }
+
+    /** Rewrites ids and logits in the order of {@code keys} (which carry the ids). */
+    private void reorder(long[] keys, int n) {
+        int maxId = 0;
+        for (int i = 0; i < size; i++) {
+            maxId = Math.max(maxId, ids[i]);
+        }
+        float[] byId = new float[maxId + 1];
+        for (int i = 0; i < size; i++) {
+            byId[ids[i]] = logits[i];
+        }
+        int[] nIds = new int[n];
+        float[] nLogits = new float[n];
+        for (int i = 0; i < n; i++) {
+            int id = (int) keys[i];
+            nIds[i] = id;
+            nLogits[i] = byId[id];
         }
         ids = nIds;
         logits = nLogits;
-        sortedDescending = true;
+    }
+
+    private static void siftUp(long[] h, int i) {
+        while (i > 0) {
+            int parent = (i - 1) / 2;
+            if (h[parent] >= h[i]) {
+                return;
+            }
+            long t = h[parent];
+            h[parent] = h[i];
+            h[i] = t;
+            i = parent;
+        }
+    }
+
+    private static void siftDown(long[] h, int n) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1;
+            int r = l + 1;
+            int largest = i;
+            if (l < n && h[l] > h[largest]) {
+                largest = l;
+            }
+            if (r < n && h[r] > h[largest]) {
+                largest = r;
+            }
+            if (largest == i) {
+                return;
+            }
+            long t = h[largest];
+            h[largest] = h[i];
+            h[i] = t;
+            i = largest;
+        }
     }
 
     /** Softmax over the current candidates, in double precision. */
@@ -107,6 +246,17 @@ public final class Candidates {
         return p;
     }
 
+    /** Shannon entropy (nats) of {@link #probabilities()}. */
+    public double entropy() {
+        double h = 0;
+        for (double p : probabilities()) {
+            if (p > 0) {
+                h -= p * Math.log(p);
+            }
+        }
+        return h;
+    }
+
     /** Index (into this set) of the highest logit, lowest token id on ties. */
     public int argmax() {
         int best = 0;
@@ -116,5 +266,23 @@ public final class Candidates {
             }
         }
         return best;
+    }
+
+    /** The probability of token {@code id} in this set, 0 when it was dropped. */
+    public double probabilityOf(int id) {
+        double[] p = probabilities();
+        for (int i = 0; i < size; i++) {
+            if (ids[i] == id) {
+                return p[i];
+            }
+        }
+        return 0;
+    }
+
+    /** A copy of the current candidates (for inspection: tests, traces). */
+    public Candidates copy() {
+        Candidates c = new Candidates(Arrays.copyOf(ids, size), Arrays.copyOf(logits, size), size, history, generated);
+        c.sortedDescending = sortedDescending;
+        return c;
     }
 }

@@ -1,20 +1,27 @@
 package dev.metagen.decoding.sampling;
 
 import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * An ordered list of {@link Sampler}s followed by the final choice: argmax when greedy, otherwise a draw
- * from the softmax of the adapted candidates (ancestral sampling). The order follows llama.cpp's default
- * chain (top-k, top-p, then temperature, then the draw).
+ * An ordered list of {@link Sampler}s followed by the final choice, a draw from the softmax of the adapted
+ * candidates (ancestral sampling) as llama.cpp's {@code dist}; when one candidate is left (temperature 0) it is
+ * taken without a draw. Built from a {@link SamplingConfig}: model-combining adapters first, then logit bias,
+ * minimum length and no-repeat-n-gram, then the configured order (llama.cpp's default: penalties, DRY,
+ * top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temperature), or temperature then mirostat.
  */
 public final class SamplerChain {
     private final List<Sampler> samplers;
     private final boolean greedy;
     private final SplittableRandom random;
+    private Candidates last;
 
     public SamplerChain(List<Sampler> samplers, boolean greedy, long seed) {
         this.samplers = List.copyOf(samplers);
@@ -24,18 +31,131 @@ public final class SamplerChain {
 
     /** The chain for {@link GenerationParams}: temperature 0 is greedy; top-k 0 and top-p 1 are off. */
     public static SamplerChain from(GenerationParams p) {
-        if (p.temperature() == 0) {
-            return new SamplerChain(List.of(), true, p.seed());
+        return build(SamplingConfig.from(p), null, List.of());
+    }
+
+    /** The chain for {@code config}; {@code tokenizer} gives the vocabulary size, end tokens and DRY breakers. */
+    public static SamplerChain build(SamplingConfig config, Tokenizer tokenizer) {
+        return build(config, tokenizer, List.of());
+    }
+
+    /**
+     * The chain for {@code config} after {@code first} (adapters that replace the logits, e.g. guidance).
+     * {@code tokenizer} may be null: then the logit bias is not checked against the vocabulary, and the minimum
+     * length and DRY have no tokens to act on.
+     */
+    public static SamplerChain build(SamplingConfig c, Tokenizer tokenizer, List<Sampler> first) {
+        List<Sampler> s = new ArrayList<>(first);
+        if (!c.logitBias().isEmpty()) {
+            LogitBiasSampler bias = new LogitBiasSampler(c.logitBias());
+            if (tokenizer != null) {
+                bias.checkVocabulary(tokenizer.vocabSize());
+            }
+            s.add(bias);
         }
-        List<Sampler> s = new ArrayList<>();
-        if (p.topK() > 0) {
-            s.add(new TopKSampler(p.topK()));
+        if (c.minTokens() > 0) {
+            Set<Integer> ends = new HashSet<>(c.stopTokens());
+            if (tokenizer != null) {
+                ends.addAll(tokenizer.special().endOfGeneration());
+            }
+            s.add(new MinTokensSampler(c.minTokens(), ends));
         }
-        if (p.topP() < 1) {
-            s.add(new TopPSampler(p.topP()));
+        if (c.noRepeatNgram() > 0) {
+            s.add(new NoRepeatNgramSampler(c.noRepeatNgram()));
         }
-        s.add(new TemperatureSampler(p.temperature()));
-        return new SamplerChain(s, false, p.seed());
+        boolean greedy = c.temperature() == 0 && c.dynatempRange() == 0;
+        if (c.mirostat() > 0 && !greedy) {
+            s.add(temperature(c));
+            s.add(c.mirostat() == 1 ? new MirostatSampler(c.mirostatTau(), c.mirostatEta(), 100)
+                    : new MirostatV2Sampler(c.mirostatTau(), c.mirostatEta()));
+            return new SamplerChain(s, false, c.seed());
+        }
+        for (String name : c.samplers()) {
+            switch (name) {
+                case "penalties" -> {
+                    if (c.repeatLastN() != 0 && (c.repeatPenalty() != 1 || c.frequencyPenalty() != 0 || c.presencePenalty() != 0)) {
+                        s.add(new PenaltySampler(c.repeatLastN(), c.repeatPenalty(), c.frequencyPenalty(), c.presencePenalty()));
+                    }
+                }
+                case "dry" -> {
+                    if (c.dryMultiplier() > 0) {
+                        s.add(new DrySampler(c.dryMultiplier(), c.dryBase(), c.dryAllowedLength(), c.dryLastN(),
+                                breakerTokens(tokenizer, c.dryBreakers())));
+                    }
+                }
+                case "top_n_sigma" -> {
+                    if (c.topNSigma() > 0) {
+                        s.add(new TopNSigmaSampler(c.topNSigma()));
+                    }
+                }
+                case "top_k" -> {
+                    if (c.topK() > 0) {
+                        s.add(new TopKSampler(c.topK()));
+                    }
+                }
+                case "typ_p" -> {
+                    if (c.typicalP() < 1) {
+                        s.add(new TypicalPSampler(c.typicalP()));
+                    }
+                }
+                case "top_p" -> {
+                    if (c.topP() < 1) {
+                        s.add(new TopPSampler(c.topP()));
+                    }
+                }
+                case "min_p" -> {
+                    if (c.minP() > 0) {
+                        s.add(new MinPSampler(c.minP()));
+                    }
+                }
+                case "epsilon" -> {
+                    if (c.epsilon() > 0) {
+                        s.add(new EpsilonSampler(c.epsilon()));
+                    }
+                }
+                case "eta" -> {
+                    if (c.eta() > 0) {
+                        s.add(new EtaSampler(c.eta()));
+                    }
+                }
+                case "xtc" -> {
+                    if (c.xtcProbability() > 0) {
+                        // its own stream, so that turning XTC on does not shift the final draws
+                        s.add(new XtcSampler(c.xtcProbability(), c.xtcThreshold(), c.seed() ^ 0x5DEECE66DL));
+                    }
+                }
+                case "temperature" -> s.add(temperature(c));
+                default -> throw new IllegalStateException("unhandled sampler " + name);
+            }
+        }
+        if (greedy && !c.samplers().contains("temperature")) {
+            s.add(new TemperatureSampler(0)); // temperature 0 means greedy whatever the order
+        }
+        return new SamplerChain(s, greedy, c.seed());
+    }
+
+    private static Sampler temperature(SamplingConfig c) {
+        return c.dynatempRange() > 0
+                ? new DynamicTemperatureSampler(c.temperature(), c.dynatempRange(), c.dynatempExponent())
+                : new TemperatureSampler(c.temperature());
+    }
+
+    /** Tokens whose text contains one of the breaker strings (a simplification of llama.cpp's DRY breakers). */
+    static Set<Integer> breakerTokens(Tokenizer tokenizer, List<String> breakers) {
+        Set<Integer> ids = new HashSet<>();
+        if (tokenizer == null || breakers.isEmpty()) {
+            return ids;
+        }
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            String text = new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
+            for (String b : breakers) {
+                if (!b.isEmpty() && text.contains(b)) {
+                    ids.add(id);
+                    break;
+                }
+            }
+        }
+        return ids;
     }
 
     public List<Sampler> samplers() {
@@ -46,16 +166,51 @@ public final class SamplerChain {
         return greedy;
     }
 
-    /** Picks the next token from the model's logits. */
+    /** Tells every adapter the prompt before the first step. */
+    public void begin(int[] promptIds) {
+        for (Sampler s : samplers) {
+            s.begin(promptIds);
+        }
+    }
+
+    /** Picks the next token from the model's logits, with no history. */
     public int sample(float[] logits) {
-        Candidates c = Candidates.of(logits);
-        if (greedy) {
+        return sample(logits, new int[0], 0);
+    }
+
+    /**
+     * Picks the next token: applies the adapters in order to the model's logits, then draws.
+     *
+     * @param history   the tokens so far (prompt, then generated)
+     * @param generated how many of {@code history} were generated
+     */
+    public int sample(float[] logits, int[] history, int generated) {
+        Candidates c = Candidates.of(logits, history, generated);
+        if (greedy && samplers.isEmpty()) {
+            last = c;
             return c.id(c.argmax());
         }
         for (Sampler s : samplers) {
             s.apply(c);
         }
+        int token = draw(c);
+        last = c;
+        for (Sampler s : samplers) {
+            s.accept(token, c);
+        }
+        return token;
+    }
+
+    /** The adapted candidate set the last token was drawn from. */
+    public Candidates lastCandidates() {
+        return last;
+    }
+
+    private int draw(Candidates c) {
         double[] probs = c.probabilities();
+        if (c.size() == 1) {
+            return c.id(0);
+        }
         double u = random.nextDouble();
         double cum = 0;
         for (int i = 0; i < probs.length; i++) {

@@ -2,16 +2,25 @@ package dev.metagen.decoding.sampling;
 
 import dev.metagen.core.MetagenException;
 
-/** Temperature scaling: logits divided by {@code t} (Ackley et al., 1985; t → 0 approaches argmax). */
+/**
+ * Temperature scaling: logits divided by {@code t} (Ackley et al., 1985); {@code t = 0} keeps only the argmax
+ * (lowest id on ties), as llama.cpp's {@code temp} sampler does.
+ */
 public record TemperatureSampler(double temperature) implements Sampler {
     public TemperatureSampler {
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new MetagenException("temperature must be a finite number > 0 here (0 means greedy), got " + temperature);
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new MetagenException("temperature must be a finite number >= 0 (0 means greedy), got " + temperature);
         }
     }
 
     @Override
     public void apply(Candidates c) {
+        if (temperature == 0) {
+            int best = c.argmax();
+            int bestId = c.id(best);
+            c.retain(i -> c.id(i) == bestId);
+            return;
+        }
         if (temperature == 1.0) {
             return;
         }

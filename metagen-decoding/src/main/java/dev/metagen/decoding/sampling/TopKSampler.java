@@ -15,7 +15,6 @@ public record TopKSampler(int k) implements Sampler {
         if (k >= c.size()) {
             return;
         }
-        c.sortDescending();
-        c.truncate(k);
+        c.keepTop(k);
     }
 }

@@ -60,7 +60,7 @@ class SamplerChainTest {
         new TemperatureSampler(2.0).apply(c);
         assertEquals(1f, c.logit(0));
         assertEquals(2f, c.logit(1));
-        assertThrows(MetagenException.class, () -> new TemperatureSampler(0));
+        assertThrows(MetagenException.class, () -> new TemperatureSampler(-0.5));
     }
 
     @Test

@@ -1,7 +1,6 @@
 package dev.metagen.engine.model;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Dot product of two float32 arrays with the Vector API (used on dequantized weight rows during prefill). */
@@ -18,7 +17,13 @@ final class FloatDot {
             for (int bound = S.loopBound(n); i < bound; i += S.length()) {
                 acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            // lanes added in lane order, not reduceLanes(ADD): its order differs between the interpreted Vector
+            // API and C2's intrinsic, so results would change in the last bits once the JIT compiled this method
+            float[] lanes = new float[S.length()];
+            acc.intoArray(lanes, 0);
+            for (float f : lanes) {
+                sum += f;
+            }
         }
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];

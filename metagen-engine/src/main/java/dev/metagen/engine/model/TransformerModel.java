@@ -134,6 +134,7 @@ public final class TransformerModel implements LanguageModel {
      * The final-norm hidden state (width n_embd) at the last position {@code state} consumed; needs a forward since
      * the state was created or truncated.
      */
+    @Override
     public float[] lastHiddenState(ModelState state) {
         KvState s = own(state, 0);
         if (s.lastHidden == null) {

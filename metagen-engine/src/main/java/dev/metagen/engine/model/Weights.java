@@ -25,6 +25,11 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
         Matrix output = f.tensorInfo("output.weight") != null ? l.matrix("output.weight", c.embd(), c.vocab()) : embd;
         float[] ropeFactors = f.tensorInfo("rope_freqs.weight") != null
                 ? l.vector("rope_freqs.weight", c.ropeDim() / 2) : null;
+        // every layer has several tensors: a larger block_count is corrupt and must not size an allocation
+        if (c.layers() > f.tensors().size()) {
+            throw new MetagenException(f.path() + ": block_count " + c.layers() + " is more than the file's "
+                    + f.tensors().size() + " tensors can hold");
+        }
         Layer[] layers = new Layer[c.layers()];
         for (int i = 0; i < layers.length; i++) {
             String b = "blk." + i + ".";

@@ -59,18 +59,28 @@ final class WorkerPool implements AutoCloseable {
             futures[i] = workers.submit(task);
         }
         task.run();
+        boolean interrupted = false;
         for (Future<?> f : futures) {
             try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new MetagenException("interrupted during a forward pass", e);
+                // a forward pass is short: an interrupt (a generation being cancelled) lets it finish and is
+                // kept on the thread for the generator to act on between tokens
+                while (true) {
+                    try {
+                        f.get();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof RuntimeException re) {
                     throw re;
                 }
                 throw new MetagenException("worker failed: " + e.getCause(), e.getCause());
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -45,7 +45,7 @@ final class F16VectorKernel extends F16Kernel {
         for (; i + L <= n; i += L) {
             a0 = load(w, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a0);
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sum(a0.add(a1));
         for (; i < n; i++) {
             s += Blocks.half(w, off + 2L * i) * x[xOff + i];
         }

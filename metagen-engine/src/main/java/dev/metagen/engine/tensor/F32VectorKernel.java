@@ -26,7 +26,7 @@ final class F32VectorKernel extends F32Kernel {
         for (; i + L <= n; i += L) {
             a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, ByteOrder.LITTLE_ENDIAN).fma(FloatVector.fromArray(F, x, xOff + i), a0);
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sum(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             s += w.get(LE, off + 4L * i) * x[xOff + i];
         }

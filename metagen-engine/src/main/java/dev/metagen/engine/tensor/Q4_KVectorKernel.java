@@ -1,19 +1,19 @@
 package dev.metagen.engine.tensor;
 
-import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
-import static dev.metagen.engine.tensor.Simd.B;
 import static dev.metagen.engine.tensor.Simd.F;
 import static dev.metagen.engine.tensor.Simd.L;
 
 /**
  * Q4_K dot product with jdk.incubator.vector: per 32-value sub-block, sum(q*x) and sum(x) are accumulated in vector
- * lanes and combined as d*sc*sum(q*x) - dmin*m*sum(x), so the min costs one add per element.
+ * lanes and combined as d*sc*sum(q*x) - dmin*m*sum(x), so the min costs one add per element. The eight sub-blocks
+ * run as one loop (nibble shift 0 or 4 as a variable) rather than unrolled code: C2 stops inlining Vector API calls
+ * in a method past a node budget, and the unrolled version exceeded it and ran boxed, several times slower.
  */
 final class Q4_KVectorKernel extends Q4_KKernel {
 
@@ -24,27 +24,23 @@ final class Q4_KVectorKernel extends Q4_KKernel {
             long block = off + (long) b * BLOCK_BYTES;
             float d = Blocks.half(w, block);
             float dmin = Blocks.half(w, block + 2);
-            for (int g = 0; g < 4; g++) {
-                int sm1 = KQuants.scaleMin(w, block + 4, 2 * g);
-                int sm2 = KQuants.scaleMin(w, block + 4, 2 * g + 1);
-                long q = block + 16 + 32L * g;
-                int xi = xOff + b * QK + 64 * g;
-                FloatVector qx1 = FloatVector.zero(F), sx1 = qx1, qx2 = qx1, sx2 = qx1;
+            for (int s = 0; s < 8; s++) {
+                int sm = KQuants.scaleMin(w, block + 4, s);
+                long q = block + 16 + 32L * (s >> 1);
+                int shift = 4 * (s & 1);
+                int xi = xOff + b * QK + 32 * s;
+                FloatVector qx = FloatVector.zero(F);
+                FloatVector sx = qx;
                 for (int l = 0; l < 32; l += L) {
-                    ByteVector v = ByteVector.fromMemorySegment(B, w, q + l, ByteOrder.LITTLE_ENDIAN);
-                    FloatVector x1 = FloatVector.fromArray(F, x, xi + l);
-                    FloatVector x2 = FloatVector.fromArray(F, x, xi + 32 + l);
-                    qx1 = ((FloatVector) v.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(x1, qx1);
-                    qx2 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).fma(x2, qx2);
-                    sx1 = sx1.add(x1);
-                    sx2 = sx2.add(x2);
+                    IntVector v = Simd.bytesToInts(w, q + l).lanewise(VectorOperators.LSHR, shift).and(0xF);
+                    FloatVector xv = FloatVector.fromArray(F, x, xi + l);
+                    qx = Simd.toFloats(v).fma(xv, qx);
+                    sx = sx.add(xv);
                 }
-                acc = qx1.fma(FloatVector.broadcast(F, d * (sm1 & 0xFF)), acc);
-                acc = sx1.fma(FloatVector.broadcast(F, -dmin * (sm1 >>> 8)), acc);
-                acc = qx2.fma(FloatVector.broadcast(F, d * (sm2 & 0xFF)), acc);
-                acc = sx2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
+                acc = qx.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), acc);
+                acc = sx.fma(FloatVector.broadcast(F, -dmin * (sm >>> 8)), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 }

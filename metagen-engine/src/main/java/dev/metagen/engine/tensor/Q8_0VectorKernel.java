@@ -1,28 +1,25 @@
 package dev.metagen.engine.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
-import static dev.metagen.engine.tensor.Simd.B;
 import static dev.metagen.engine.tensor.Simd.F;
 import static dev.metagen.engine.tensor.Simd.L;
 
 /**
- * Q8_0 dot product with jdk.incubator.vector: L int8 weights are widened lane-for-lane to floats, multiplied with x
- * and summed per block; the block sum is scaled by d once. Two blocks per iteration for independent FMA chains.
+ * Q8_0 dot product with jdk.incubator.vector: L int8 weights at a time are widened lane-for-lane to floats
+ * ({@link Simd#bytesToInts}), multiplied with x and summed per block; the block sum is scaled by d once. Two blocks
+ * per iteration go to two accumulators for independent FMA chains.
  */
 final class Q8_0VectorKernel extends Q8_0Kernel {
 
+    /** sum_j q[j] * x[xi + j] over one block, in L lanes. */
     private static FloatVector block(MemorySegment w, long block, float[] x, int xi) {
         FloatVector s = FloatVector.zero(F);
         for (int j = 0; j < QK; j += L) {
-            FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, w, block + 2 + j, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0);
-            s = q.fma(FloatVector.fromArray(F, x, xi + j), s);
+            s = Simd.toFloats(Simd.bytesToInts(w, block + 2 + j)).fma(FloatVector.fromArray(F, x, xi + j), s);
         }
         return s;
     }
@@ -35,12 +32,13 @@ final class Q8_0VectorKernel extends Q8_0Kernel {
         for (; b + 1 < blocks; b += 2) {
             long o = off + (long) b * BLOCK_BYTES;
             a0 = block(w, o, x, xOff + b * QK).fma(FloatVector.broadcast(F, Blocks.half(w, o)), a0);
-            a1 = block(w, o + BLOCK_BYTES, x, xOff + (b + 1) * QK).fma(FloatVector.broadcast(F, Blocks.half(w, o + BLOCK_BYTES)), a1);
+            a1 = block(w, o + BLOCK_BYTES, x, xOff + (b + 1) * QK)
+                    .fma(FloatVector.broadcast(F, Blocks.half(w, o + BLOCK_BYTES)), a1);
         }
         if (b < blocks) {
             long o = off + (long) b * BLOCK_BYTES;
             a0 = block(w, o, x, xOff + b * QK).fma(FloatVector.broadcast(F, Blocks.half(w, o)), a0);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return Simd.sum(a0.add(a1));
     }
 }

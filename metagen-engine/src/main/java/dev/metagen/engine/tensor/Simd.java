@@ -4,7 +4,11 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * The jdk.incubator.vector species the vector kernels use: the preferred float species, and byte/short species with
@@ -22,4 +26,33 @@ final class Simd {
     static final VectorSpecies<Integer> I = L == 16 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
 
     private Simd() {}
+
+    /**
+     * L bytes at {@code off}, sign-extended to int lanes. Widening goes through ints (B2I, then I2F for floats)
+     * because a direct 64-bit B2F was not intrinsified with 8 lanes (measured 40x slower) and because x86 has no
+     * byte-lane shifts, so nibble extraction is cheaper in int lanes.
+     */
+    static IntVector bytesToInts(MemorySegment w, long off) {
+        return (IntVector) ByteVector.fromMemorySegment(B, w, off, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /**
+     * The lanes of {@code v} added in lane order. Not reduceLanes(ADD): its order differs between the interpreted
+     * Vector API and C2's intrinsic, so a dot product would change in the last bits once the JIT compiled it, and
+     * a batched forward pass would not reproduce a sequential one.
+     */
+    static float sum(FloatVector v) {
+        float[] lanes = new float[L];
+        v.intoArray(lanes, 0);
+        float s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    static FloatVector toFloats(IntVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
+    }
 }

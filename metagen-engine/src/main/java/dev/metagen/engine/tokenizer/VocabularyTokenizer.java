@@ -1,5 +1,7 @@
 package dev.metagen.engine.tokenizer;
 
+import dev.metagen.core.MetagenException;
+
 import dev.metagen.core.SpecialTokens;
 import dev.metagen.core.Tokenizer;
 
@@ -48,6 +50,11 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits SentenceP
             return normalPiece(text);
         }
         if ((attr & Vocabulary.ATTR_BYTE) != 0) {
+            // a corrupt vocabulary may mark any text as a byte token
+            if (text.length() != 6 || !text.startsWith("<0x") || text.charAt(5) != '>'
+                    || Character.digit(text.charAt(3), 16) < 0 || Character.digit(text.charAt(4), 16) < 0) {
+                throw new MetagenException("tokenizer.ggml.tokens[" + id + "] is a byte token but its text is not <0xHH>");
+            }
             return new byte[]{(byte) Integer.parseInt(text, 3, 5, 16)};
         }
         return new byte[0]; // unused or undefined

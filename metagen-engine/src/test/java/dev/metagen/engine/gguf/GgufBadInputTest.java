@@ -1,6 +1,9 @@
 package dev.metagen.engine.gguf;
 
 import dev.metagen.core.MetagenException;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.engine.synth.ModelSynthesizer;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
 import dev.metagen.engine.tensor.TypeKernels;
@@ -18,6 +21,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.TreeSet;
 
@@ -29,6 +34,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * nothing else (IndexOutOfBounds, OOM, a crash) ever escapes, also under a seeded random byte-flip fuzz.
  */
 class GgufBadInputTest {
+
+    private static final ModelOptions OPTIONS = new ModelOptions(1, 64);
 
     @TempDir
     static Path dir;
@@ -230,7 +237,7 @@ class GgufBadInputTest {
 
     @Test
     void absurdTensorShapesAndOffsetsAreRejected() {
-        int q = findString(stories, "blk.0.attn_q.weight", (int) findString(stories, "token_embd.weight", 0));
+        int q = findString(stories, "blk.0.attn_q.weight", findString(stories, "token_embd.weight", 0));
         int nDims = q + 8 + 19;
         int dim0 = nDims + 4, dim1 = dim0 + 8, type = dim1 + 8, offset = type + 4;
         assertEquals(2, ByteBuffer.wrap(stories, nDims, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
@@ -257,7 +264,7 @@ class GgufBadInputTest {
 
     @Test
     void unknownTensorTypeFailsOnlyWhenTheTensorIsUsed() {
-        int q = findString(stories, "blk.0.attn_q.weight", (int) findString(stories, "token_embd.weight", 0));
+        int q = findString(stories, "blk.0.attn_q.weight", findString(stories, "token_embd.weight", 0));
         int type = q + 8 + 19 + 4 + 16;
         Path p = write(withInt(stories, type, 99), "type99");
         try (GgufFile f = GgufFile.open(p)) {
@@ -306,18 +313,133 @@ class GgufBadInputTest {
         }
     }
 
+    // ---- model loading ----------------------------------------------------------------------------------------
+
+    @Test
+    void modelLoadingNamesTheTensorAndTypeItCannotUse() {
+        int q = findString(stories, "blk.0.attn_q.weight", findString(stories, "token_embd.weight", 0));
+        int type = q + 8 + 19 + 4 + 16;
+        Path p = write(withInt(stories, type, 99), "model-type99");
+        MetagenException e = assertThrows(MetagenException.class, () -> TransformerModel.load(p, OPTIONS).close());
+        assertEquals(p + ": tensor blk.0.attn_q.weight has unknown ggml type id 99", oneLine(e));
+        Path q81 = write(withInt(stories, type, GgmlType.Q8_1.id), "model-q81");
+        e = assertThrows(MetagenException.class, () -> TransformerModel.load(q81, OPTIONS).close());
+        assertTrue(oneLine(e).contains("blk.0.attn_q.weight") && e.getMessage().contains("Q8_1"), e.getMessage());
+    }
+
+    @Test
+    void modelLoadingRejectsMissingTokenizerAndUnsupportedArchitecture() {
+        Path noTok = rewrite("model-no-tokenizer", Map.of("tokenizer.ggml.tokens", Optional.empty()));
+        try (TransformerModel m = TransformerModel.load(noTok, OPTIONS)) {
+            MetagenException e = assertThrows(MetagenException.class, m::tokenizer);
+            assertTrue(oneLine(e).contains(noTok.toString()) && e.getMessage().contains("tokenizer.ggml.tokens"), e.getMessage());
+        } catch (MetagenException e) {
+            // refusing at load time is as good, if it names the file and the key
+            assertTrue(oneLine(e).contains(noTok.toString()) && e.getMessage().contains("tokenizer.ggml.tokens"), e.getMessage());
+        }
+        Path mamba = rewrite("model-mamba", Map.of("general.architecture", Optional.of(GgufValue.of("mamba"))));
+        MetagenException e = assertThrows(MetagenException.class, () -> TransformerModel.load(mamba, OPTIONS).close());
+        assertTrue(oneLine(e).startsWith(mamba + ": ") && e.getMessage().contains("unsupported architecture 'mamba'"), e.getMessage());
+        Path noArch = rewrite("model-no-arch", Map.of("general.architecture", Optional.empty()));
+        e = assertThrows(MetagenException.class, () -> TransformerModel.load(noArch, OPTIONS).close());
+        assertTrue(oneLine(e).contains("general.architecture is missing"), e.getMessage());
+        // hyper-parameters that contradict the tensors or each other
+        for (var bad : List.of(
+                Map.entry("llama.attention.head_count", GgufValue.ofUInt32(0)),
+                Map.entry("llama.attention.head_count_kv", GgufValue.ofUInt32(3)),
+                Map.entry("llama.embedding_length", GgufValue.ofUInt32(96)),
+                Map.entry("llama.block_count", GgufValue.ofUInt32(6)),
+                Map.entry("llama.block_count", GgufValue.ofUInt32(Integer.MAX_VALUE)),
+                Map.entry("llama.feed_forward_length", GgufValue.ofUInt32(173)),
+                Map.entry("llama.context_length", GgufValue.ofUInt32(0)),
+                Map.entry("llama.rope.dimension_count", GgufValue.ofUInt32(7)),
+                Map.entry("llama.embedding_length", GgufValue.of("64")))) {
+            Path p = rewrite("model-" + bad.getKey() + "-" + bad.getValue().value(), Map.of(bad.getKey(), Optional.of(bad.getValue())));
+            try (TransformerModel m = TransformerModel.load(p, OPTIONS)) {
+                fail(bad + " was accepted");
+            } catch (MetagenException ex) {
+                assertTrue(oneLine(ex).startsWith(p + ": "), ex.getMessage());
+            } catch (Throwable t) {
+                throw new AssertionError(bad + ": escaped as " + t, t);
+            }
+        }
+    }
+
+    @Test
+    void randomByteFlipsThroughModelLoadingOnlyRaiseMetagenException() {
+        Random rnd = new Random(7_2026);
+        int loaded = 0, rejected = 0;
+        for (int i = 0; i < 150; i++) {
+            byte[] b = stories.clone();
+            for (int k = 0, flips = 1 + rnd.nextInt(4); k < flips; k++) {
+                int at = rnd.nextInt((int) dataOffset);
+                b[at] ^= (byte) (1 << rnd.nextInt(8));
+            }
+            Path p = write(b, "model-fuzz" + i);
+            try (TransformerModel m = TransformerModel.load(p, OPTIONS)) {
+                m.tokenizer().encode("Once upon a time", true, false);
+                m.forward(m.newState(), 1, 403, 407);
+                loaded++;
+            } catch (MetagenException e) {
+                rejected++;
+                oneLine(e);
+            } catch (Throwable t) {
+                fail("mutation " + i + " escaped as " + t, t);
+            }
+        }
+        assertTrue(loaded > 10 && rejected > 10, "loaded " + loaded + ", rejected " + rejected);
+    }
+
+    /** stories260K rewritten by GgufWriter with some keys replaced ({@code Optional.empty()} removes the key). */
+    private static Path rewrite(String name, Map<String, Optional<GgufValue>> changes) {
+        Path p = dir.resolve(name + "-" + (counter++) + ".gguf");
+        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+            GgufWriter w = new GgufWriter();
+            f.metadata().forEach((k, v) -> {
+                Optional<GgufValue> c = changes.get(k);
+                if (c == null) {
+                    w.put(k, v);
+                } else {
+                    c.ifPresent(x -> w.put(k, x));
+                }
+            });
+            changes.forEach((k, v) -> {
+                if (!f.metadata().containsKey(k)) {
+                    v.ifPresent(x -> w.put(k, x));
+                }
+            });
+            for (GgufTensorInfo t : f.tensors().values()) {
+                w.addTensor(t.name(), t.shape(), t.type(), () -> f.tensorData(t).toArray(ValueLayout.JAVA_BYTE));
+            }
+            w.write(p);
+        }
+        return p;
+    }
+
     // ---- fuzz -------------------------------------------------------------------------------------------------
 
     @Test
     void randomByteFlipsOnlyEverRaiseMetagenException() {
         Random rnd = new Random(20261127);
         byte[] sample = read(SampleGguf.write(dir.resolve("fuzz-sample.gguf")));
+        Path synthPath = dir.resolve("fuzz-synth.gguf");
+        ModelSynthesizer.builder().preset("tiny-qwen3").type("Q4_K_M").seed(3).build().write(synthPath);
+        byte[] synth = read(synthPath);
+        long synthData;
+        try (GgufFile f = GgufFile.open(synthPath)) {
+            synthData = f.dataOffset();
+        }
         int opened = 0, rejected = 0;
         for (int i = 0; i < 400; i++) {
-            boolean useStories = i % 4 == 0;
-            byte[] b = (useStories ? stories : sample).clone();
+            // stories260K, a sample with every value type, and a synthesized qwen3 in the Q4_K_M mix
+            byte[] source = switch (i % 4) {
+                case 0 -> stories;
+                case 1 -> synth;
+                default -> sample;
+            };
+            byte[] b = source.clone();
             // mutate the header region (the tensor data is opaque bytes to the parser)
-            int region = useStories ? (int) dataOffset : b.length;
+            int region = source == stories ? (int) dataOffset : source == synth ? (int) synthData : b.length;
             int flips = 1 + rnd.nextInt(8);
             for (int k = 0; k < flips; k++) {
                 int at = rnd.nextInt(region);

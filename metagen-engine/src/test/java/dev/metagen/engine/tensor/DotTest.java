@@ -136,7 +136,8 @@ class DotTest {
 
     /**
      * The checks above run briefly, mostly before C2 compiles the Vector API calls into SIMD instructions; here each
-     * vector kernel is called until it is hot, then compared again, so the intrinsified path is the one checked.
+     * vector kernel is called until it is hot, then compared again, so the intrinsified path is the one checked, and
+     * its result must be bit-identical to the cold (interpreted) one.
      */
     @Test
     void compiledVectorPathAgrees() {
@@ -149,11 +150,20 @@ class DotTest {
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) r.nextDouble(-1, 1);
             }
+            float[] cold = new float[4];
+            for (int xOff = 0; xOff < 4; xOff++) {
+                cold[xOff] = TypeKernels.of(t, "t").dot(w, 0, x, xOff, n);
+            }
             float sink = 0;
-            for (int i = 0; i < 20000; i++) {
+            for (int i = 0; i < 12000; i++) {
                 sink += TypeKernels.of(t, "t").dot(w, 0, x, i & 3, n);
             }
             assertTrue(Float.isFinite(sink));
+            // bit-identical before and after JIT compilation, so batched and sequential forwards agree exactly
+            for (int xOff = 0; xOff < 4; xOff++) {
+                assertEquals(Float.floatToRawIntBits(cold[xOff]),
+                        Float.floatToRawIntBits(TypeKernels.of(t, "t").dot(w, 0, x, xOff, n)), t + " cold vs hot");
+            }
             for (int xOff = 0; xOff < 4; xOff++) {
                 compare(t, w, 0, x, xOff, n, "after warm-up, xOff=" + xOff);
             }
@@ -189,6 +199,7 @@ class DotTest {
     void vectorKernelsAreRegistered() {
         int lanes = FloatVector.SPECIES_PREFERRED.length();
         assumeTrue(lanes == 8 || lanes == 16, "preferred float species has " + lanes + " lanes");
+        assumeTrue(!"false".equals(System.getProperty("metagen.vector")), "vector kernels switched off");
         assertTrue(TypeKernels.vectorized());
         assertInstanceOf(F32VectorKernel.class, TypeKernels.of(GgmlType.F32, "t"));
         assertInstanceOf(F16VectorKernel.class, TypeKernels.of(GgmlType.F16, "t"));

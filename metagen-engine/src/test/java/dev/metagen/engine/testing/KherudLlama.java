@@ -93,6 +93,31 @@ public final class KherudLlama implements AutoCloseable {
         return Arrays.copyOf(out, count);
     }
 
+    /**
+     * The text of {@code n} greedy tokens after {@code prompt}, end-of-generation ignored. For vocabularies whose
+     * byte tokens make ids unrecoverable from the streamed text (the server streams whole UTF-8 characters and
+     * turns invalid bytes into U+FFFD), compare this with {@link #decode} of the other side's ids.
+     */
+    public String greedyText(int[] prompt, int n) {
+        InferenceParameters p = new InferenceParameters("")
+                .setTemperature(0f)
+                .setNPredict(n)
+                .setSeed(1)
+                .setIgnoreEos(true)
+                .setCachePrompt(false);
+        rawParameter(p, "prompt", Arrays.toString(prompt));
+        StringBuilder sb = new StringBuilder();
+        for (LlamaOutput o : model.generate(p)) {
+            sb.append(o.text);
+        }
+        return sb.toString();
+    }
+
+    /** llama.cpp's detokenization of {@code ids}, with the same conversion to a Java string as streamed text. */
+    public String decode(int[] ids) {
+        return model.decode(ids);
+    }
+
     private String pieceOf(int id) {
         return latin1(model.decode(new int[] {id}));
     }

@@ -49,37 +49,50 @@ public final class LlamaCppModel implements AutoCloseable {
     private final OutputStream stdin;
     private final BlockingQueue<Object> lines = new ArrayBlockingQueue<>(1024);
     private final StringBuilder stderr = new StringBuilder();
-    private final Path model;
-    private final int vocabSize;
+    private Path model;
+    private int vocabSize;
 
-    private LlamaCppModel(Process process, Path model, int contextSize, int threads) {
+    private LlamaCppModel(Process process) {
         this.process = process;
         this.stdin = process.getOutputStream();
-        this.model = model;
         Thread.ofPlatform().daemon().name("llamacpp-stdout").start(() -> pump(process));
         Thread.ofPlatform().daemon().name("llamacpp-stderr").start(this::drainStderr);
-        ObjectNode load = JSON.createObjectNode().put("op", "load").put("model", model.toAbsolutePath().toString())
-                .put("contextSize", contextSize).put("threads", threads);
-        this.vocabSize = request(load).get("vocabSize").asInt();
     }
 
-    /** Starts llama.cpp on {@code model} with a context of {@code contextSize} tokens and {@code threads} threads. */
-    public static LlamaCppModel open(Path model, int contextSize, int threads) {
+    /** Starts the Node process without a model; {@link #load} one before asking for tokens. */
+    public static LlamaCppModel start() {
         Path dir = harnessDirectory();
         ProcessBuilder pb = new ProcessBuilder("node", "evaluate.mjs").directory(dir.toFile());
-        Process p;
         try {
-            p = pb.start();
+            return new LlamaCppModel(pb.start());
         } catch (IOException e) {
             throw new IllegalStateException("cannot start `node` for the llama.cpp reference (" + e.getMessage()
                     + "): install Node.js 20+ and " + INSTALL_HINT, e);
         }
+    }
+
+    /** Starts llama.cpp on {@code model} with a context of {@code contextSize} tokens and {@code threads} threads. */
+    public static LlamaCppModel open(Path model, int contextSize, int threads) {
+        LlamaCppModel m = start();
         try {
-            return new LlamaCppModel(p, model, contextSize, threads);
+            m.load(model, contextSize, threads);
+            return m;
         } catch (RuntimeException e) {
-            p.destroyForcibly();
+            m.process.destroyForcibly();
             throw e;
         }
+    }
+
+    /**
+     * Replaces the loaded model (one process serves many models in turn). The KV cache is F32 and flash attention
+     * off, llama.cpp's most exact configuration (its default F16 cache rounds every cached key and value).
+     */
+    public void load(Path model, int contextSize, int threads) {
+        ObjectNode load = JSON.createObjectNode().put("op", "load").put("model", model.toAbsolutePath().toString())
+                .put("contextSize", contextSize).put("threads", threads).put("kvCacheType", "F32").put("flashAttention", false);
+        this.model = null;
+        this.vocabSize = request(load).get("vocabSize").asInt();
+        this.model = model;
     }
 
     /** {@code test-support/llamacpp}, found from the working directory upwards; fails when it is not installed. */
@@ -177,7 +190,8 @@ public final class LlamaCppModel implements AutoCloseable {
             throw new IllegalStateException("llama.cpp answered with a non-JSON line: " + line);
         }
         if (r.has("error")) {
-            throw new IllegalArgumentException("llama.cpp " + req.get("op").asText() + " on " + model + ": " + r.get("error").asText());
+            Object on = req.has("model") ? req.get("model").asText() : model;
+            throw new IllegalArgumentException("llama.cpp " + req.get("op").asText() + " on " + on + ": " + r.get("error").asText());
         }
         return r;
     }

@@ -1,0 +1,74 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.Generator;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.decoding.DecodingSpec;
+import dev.metagen.decoding.SamplingGenerator;
+import dev.metagen.meta.spec.LeafFactory;
+import dev.metagen.meta.spec.SpecNode;
+import dev.metagen.meta.spec.StrategySpecs;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Fills in the leaf generators of strategy specs (DESIGN.md section 2: meta cannot see decoding or the engine, the
+ * CLI sees everything): {@code sample} is ancestral sampling with the caller's settings (a spec may fix
+ * temperature, top_k, top_p, max_tokens, stop), {@code greedy} is the same at temperature 0; {@code beam} and
+ * {@code contrastive} are the decoding module's searches built by {@link DecodingSpec} from the leaf's other fields
+ * ({@code beams}, {@code length_penalty}, {@code alpha}, {@code k} ...). Sampling leaves take the seed of each call,
+ * so the samples of a parallel strategy differ.
+ */
+final class StrategyFactory implements LeafFactory {
+    private final LanguageModel model;
+
+    StrategyFactory(LanguageModel model) {
+        this.model = model;
+    }
+
+    /** A parser whose leaves are not built yet: used to check a spec before the model is loaded. */
+    static StrategySpecs validator() {
+        return new StrategySpecs(new LeafFactory() {
+            @Override
+            public Set<String> types() {
+                return TYPES;
+            }
+
+            @Override
+            public Generator create(String type, SpecNode node) {
+                node.remainingFields(); // checked again with the model, by DecodingSpec
+                return (p, params) -> {
+                    throw new IllegalStateException("validation only");
+                };
+            }
+        });
+    }
+
+    static final Set<String> TYPES = Set.of("sample", "greedy", "beam", "contrastive");
+
+    @Override
+    public Set<String> types() {
+        return TYPES;
+    }
+
+    @Override
+    public Generator create(String type, SpecNode node) {
+        if (type.equals("beam") || type.equals("contrastive")) {
+            Map<String, Object> spec = new LinkedHashMap<>();
+            spec.put("strategy", type);
+            spec.putAll(node.remainingFields());
+            try {
+                return DecodingSpec.generator(model, spec);
+            } catch (dev.metagen.core.MetagenException e) {
+                throw new dev.metagen.meta.spec.StrategySpecException(node.path(), e.getMessage());
+            }
+        }
+        SamplingGenerator g = new SamplingGenerator(model);
+        return switch (type) {
+            case "sample" -> g;
+            case "greedy" -> (p, params) -> g.generate(p, params.withSampling(0, 0, 1.0, params.seed()));
+            default -> throw new IllegalArgumentException("not a leaf: " + type);
+        };
+    }
+}

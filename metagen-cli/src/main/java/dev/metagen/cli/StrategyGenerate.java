@@ -1,0 +1,85 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.Prompt;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.meta.Cancellation;
+import dev.metagen.meta.MetaGenerator;
+import dev.metagen.meta.spec.StrategySpecs;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * {@code metagen generate --strategy FILE_OR_JSON}: runs a meta-generation strategy spec over the loaded model and
+ * prints the chosen text, or with {@code --json} one object with the generation, its {@code cost} and its {@code trace}.
+ */
+final class StrategyGenerate {
+    private StrategyGenerate() {
+    }
+
+    static int run(CommandSpec spec, Path modelPath, String strategy, String prompt, GenerationParams params,
+                   ModelOptions options, boolean json) {
+        try {
+            StrategyFactory.validator().parse(strategy); // a bad spec is a usage error, found before loading the model
+        } catch (MetagenException e) {
+            throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (TransformerModel m = TransformerModel.load(modelPath, options)) {
+            StrategySpecs.Strategy s = new StrategySpecs(new StrategyFactory(m)).parse(strategy);
+            Cancellation cancel = new Cancellation();
+            Generation g = s.generator() instanceof MetaGenerator meta
+                    ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)
+                    : s.generator().generate(Prompt.of(prompt), params);
+            if (json) {
+                out.println(Json.write(toJson(g, m.info().name(), params.seed(), s.type())));
+            } else {
+                out.println(g.text());
+                spec.commandLine().getErr().printf("[strategy %s: %d prompt tokens, %d generated, %d model calls, %d tool calls, %d ms; finish: %s]%n",
+                        s.type(), g.cost().promptTokens(), g.cost().generatedTokens(), g.cost().modelCalls(),
+                        g.cost().toolCalls(), g.cost().wall().toMillis(), g.finish().apiName());
+            }
+        }
+        return 0;
+    }
+
+    static Map<String, Object> toJson(Generation g, String modelName, long seed, String strategy) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("model", modelName);
+        o.put("strategy", strategy);
+        o.put("text", g.text());
+        o.put("tokens", g.tokens());
+        o.put("finish_reason", g.finish().apiName());
+        o.put("logprobs", g.logprobs());
+        o.put("seed", seed);
+        Map<String, Object> usage = new LinkedHashMap<>();
+        usage.put("prompt_tokens", g.cost().promptTokens());
+        usage.put("completion_tokens", g.cost().generatedTokens());
+        usage.put("total_tokens", g.cost().totalTokens());
+        o.put("usage", usage);
+        Map<String, Object> cost = new LinkedHashMap<>();
+        cost.put("prompt_tokens", g.cost().promptTokens());
+        cost.put("generated_tokens", g.cost().generatedTokens());
+        cost.put("model_calls", g.cost().modelCalls());
+        cost.put("tool_calls", g.cost().toolCalls());
+        cost.put("wall_ms", g.cost().wall().toNanos() / 1e6);
+        o.put("cost", cost);
+        // the strategy's wall time stands in for the timings of one decoding run
+        Map<String, Object> timings = new LinkedHashMap<>();
+        double seconds = g.cost().wall().toNanos() / 1e9;
+        timings.put("wall_ms", g.cost().wall().toNanos() / 1e6);
+        timings.put("prefill_tokens_per_s", seconds == 0 ? 0.0 : g.cost().promptTokens() / seconds);
+        timings.put("decode_tokens_per_s", seconds == 0 ? 0.0 : g.cost().generatedTokens() / seconds);
+        o.put("timings", timings);
+        o.put("trace", g.trace());
+        return o;
+    }
+}

@@ -1,0 +1,34 @@
+package dev.metagen.meta;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A flag shared by a whole tree of meta-generation calls: once cancelled, no new inner call starts, and leaf
+ * generations already running are interrupted (they end at their next token with what they have).
+ */
+public final class Cancellation {
+    private volatile boolean cancelled;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+    public void cancel() {
+        cancelled = true;
+        listeners.forEach(Runnable::run);
+    }
+
+    public boolean isCancelled() {
+        return cancelled;
+    }
+
+    /** Runs {@code r} on cancellation (at once if already cancelled). */
+    void onCancel(Runnable r) {
+        listeners.add(r);
+        if (cancelled) {
+            r.run();
+        }
+    }
+
+    void removeListener(Runnable r) {
+        listeners.remove(r);
+    }
+}

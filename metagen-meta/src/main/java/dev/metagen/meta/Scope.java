@@ -1,0 +1,148 @@
+package dev.metagen.meta;
+
+import dev.metagen.core.Cost;
+import dev.metagen.core.FinishReason;
+import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Generator;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.Prompt;
+import dev.metagen.core.Scorer;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntFunction;
+
+/**
+ * The calls one strategy invocation makes: every inner generator, scorer and tool call goes through here, so
+ * their costs add up exactly, the shared {@link Budget} is enforced and cancellation reaches the whole tree.
+ * Thread-safe: parallel strategies call it from virtual threads.
+ */
+public final class Scope {
+    private final Run run;
+    private Cost spent = Cost.ZERO;
+
+    public Scope(Run run) {
+        this.run = run;
+    }
+
+    public Run run() {
+        return run;
+    }
+
+    /** What the calls made through this scope cost (wall time is their sum, not the elapsed time). */
+    public synchronized Cost spent() {
+        return spent;
+    }
+
+    /** Adds a cost that was spent outside {@link #call} (e.g. by a tool). */
+    public void charge(Cost c) {
+        synchronized (this) {
+            spent = spent.plus(c);
+        }
+        run.addModelCalls(c.modelCalls());
+        run.addToolCalls(c.toolCalls());
+    }
+
+    /**
+     * Calls an inner generator. A {@link MetaGenerator} shares this run's budget and cancellation; a leaf
+     * generator gets its {@code maxTokens} capped by the tokens left in the budget.
+     *
+     * @throws Stopped when the budget is spent or the run was cancelled before the call
+     */
+    public Generation call(Generator inner, Prompt prompt, GenerationParams params) {
+        run.check();
+        Generation g;
+        if (inner instanceof MetaGenerator meta) {
+            g = meta.run(prompt, params, run);
+            synchronized (this) {
+                spent = spent.plus(g.cost());
+            }
+            // the inner strategy's own scope already counted its calls into the run
+            if (g.finish() == FinishReason.BUDGET || g.finish() == FinishReason.CANCELLED) {
+                throw new Stopped(String.valueOf(g.trace().get("stopped")), g.finish() == FinishReason.CANCELLED);
+            }
+            return g;
+        }
+        long reserved = run.reserveTokens(params.maxTokens());
+        Generation[] out = new Generation[1];
+        boolean interrupted;
+        try {
+            // a leaf that is running when the run is cancelled or out of time is interrupted and ends at its
+            // next token (the generators of metagen-decoding check the thread's interrupt flag)
+            interrupted = run.runLeaf(() -> out[0] = inner.generate(prompt, params.withMaxTokens((int) reserved)));
+        } finally {
+            // a sampler generates at most maxTokens; a beam leaf reports all its hypotheses and may pass it,
+            // and then the budget is charged what was really generated (it can overrun by that much)
+            run.settleTokens(reserved, out[0] == null ? 0 : out[0].cost().generatedTokens());
+        }
+        g = out[0];
+        run.addModelCalls(g.cost().modelCalls());
+        run.addToolCalls(g.cost().toolCalls());
+        synchronized (this) {
+            spent = spent.plus(g.cost());
+        }
+        if (interrupted) {
+            throw run.interrupted(); // the cut-off candidate is paid for but not used
+        }
+        return g;
+    }
+
+    /** Scores a candidate; scorers that call models (LM judges) charge their cost here. */
+    public double score(Scorer scorer, Prompt prompt, Generation candidate) {
+        if (scorer instanceof ScopedScorer s) {
+            run.check();
+            return s.score(prompt, candidate, this);
+        }
+        return scorer.score(prompt, candidate);
+    }
+
+    /**
+     * Runs {@code n} tasks concurrently on virtual threads and returns the results of those that finished, in
+     * index order; tasks stopped by the budget or cancellation are left out. Other failures propagate.
+     */
+    public <T> List<T> parallel(int n, IntFunction<T> task) {
+        List<T> out = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<T>> futures = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                futures.add(pool.submit(() -> task.apply(index)));
+            }
+            RuntimeException failure = null;
+            for (Future<T> f : futures) {
+                try {
+                    T t = f.get();
+                    if (t != null) {
+                        out.add(t);
+                    }
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof Stopped) && failure == null) {
+                        failure = e.getCause() instanceof RuntimeException re ? re : new MetagenException(e.getCause().toString(), e.getCause());
+                        run.abort(); // a failed branch stops its siblings from starting new calls
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    run.abort();
+                    throw new Stopped("cancelled", true);
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
+        return out;
+    }
+
+    /** The result of a strategy: the chosen generation (or an empty one) with this scope's cost. */
+    Generation finish(Generation chosen, Duration wall) {
+        Cost c = spent();
+        return new Generation(chosen.text(), chosen.tokens(), chosen.logprobs(), chosen.finish(),
+                new Cost(c.promptTokens(), c.generatedTokens(), c.modelCalls(), c.toolCalls(), wall), chosen.trace());
+    }
+}

@@ -1,0 +1,25 @@
+package dev.metagen.meta;
+
+/**
+ * Thrown by {@link Scope} when the budget is spent or the run was cancelled; strategies catch it and finish
+ * with what they have, so it never escapes {@link MetaGenerator#generate}.
+ */
+public final class Stopped extends RuntimeException {
+    private final String reason;
+    private final boolean cancelled;
+
+    Stopped(String reason, boolean cancelled) {
+        super(reason, null, false, false);
+        this.reason = reason;
+        this.cancelled = cancelled;
+    }
+
+    /** "tokens", "calls", "time" or "cancelled". */
+    public String reason() {
+        return reason;
+    }
+
+    public boolean cancelled() {
+        return cancelled;
+    }
+}

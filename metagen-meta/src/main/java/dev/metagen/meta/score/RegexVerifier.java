@@ -1,0 +1,19 @@
+package dev.metagen.meta.score;
+
+import dev.metagen.core.Generation;
+import dev.metagen.core.Prompt;
+
+import java.util.regex.Pattern;
+
+/** Accepts a candidate whose text contains a match of a regular expression (java.util.regex syntax). */
+public record RegexVerifier(Pattern pattern) implements Verifier {
+    public static RegexVerifier of(String regex) {
+        return new RegexVerifier(Pattern.compile(regex));
+    }
+
+    @Override
+    public Verdict verify(Prompt prompt, Generation candidate) {
+        boolean ok = pattern.matcher(candidate.text()).find();
+        return new Verdict(ok, ok ? "matches /" + pattern + "/" : "does not match /" + pattern + "/");
+    }
+}

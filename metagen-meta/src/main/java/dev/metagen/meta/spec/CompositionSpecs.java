@@ -1,0 +1,96 @@
+package dev.metagen.meta.spec;
+
+import dev.metagen.core.GenerationParams;
+import dev.metagen.meta.cascade.Cascade;
+import dev.metagen.meta.chain.Chain;
+import dev.metagen.meta.refine.Refine;
+import dev.metagen.meta.refine.SelfRefine;
+import dev.metagen.meta.score.Verifier;
+import dev.metagen.meta.tools.Calculator;
+import dev.metagen.meta.tools.CodeTestVerifier;
+import dev.metagen.meta.tools.Sandbox;
+import dev.metagen.meta.tools.Tool;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/** Spec types of refinement, chains, tools and cascades: {@code self_refine}, {@code refine}, {@code chain}, {@code cascade}. */
+final class CompositionSpecs {
+    private CompositionSpecs() {
+    }
+
+    static Sandbox.Limits limits(SpecNode n) {
+        Sandbox.Limits d = Sandbox.Limits.DEFAULT;
+        return new Sandbox.Limits(Duration.ofMillis(n.longValue("timeout_ms", d.wall().toMillis(), 1)),
+                n.longValue("memory_mb", d.memoryBytes() >> 20, 16) << 20,
+                n.integer("cpu_seconds", d.cpuSeconds(), 1), n.integer("max_output_bytes", d.maxOutputBytes(), 1));
+    }
+
+    static Tool tool(SpecNode n) {
+        String type = n.type("tool");
+        Tool t = switch (type) {
+            case "calculator" -> new Calculator();
+            case "python" -> Sandbox.python(limits(n));
+            default -> throw new StrategySpecException(n.path("type"), "unknown tool '" + type + "' (known: calculator, python)");
+        };
+        n.requireAllUsed();
+        return t;
+    }
+
+    static Pattern regex(SpecNode n, String field, String fallback) {
+        String p = n.string(field, fallback);
+        try {
+            return Pattern.compile(p);
+        } catch (PatternSyntaxException e) {
+            throw new StrategySpecException(n.path(field), "invalid regular expression: " + e.getDescription());
+        }
+    }
+
+    static void register(StrategySpecs specs) {
+        specs.registerScorer("python_tests", n -> new CodeTestVerifier(Sandbox.python(limits(n)), n.string("tests"),
+                n.bool("prefix_prompt", false)));
+        specs.registerStrategy("refine", n -> new Refine(specs.generator(n.requireChild("inner")),
+                specs.verifier(n.requireChild("verifier")), n.integer("max_rounds", 2, 0), n.string("template", Refine.DEFAULT_TEMPLATE)));
+        specs.registerStrategy("self_refine", n -> {
+            var inner = specs.generator(n.requireChild("inner"));
+            var critic = n.has("critic") ? specs.generator(n.requireChild("critic")) : inner;
+            return new SelfRefine(inner, critic, n.integer("max_rounds", 2, 0),
+                    n.string("feedback_template", SelfRefine.FEEDBACK_TEMPLATE), n.string("refine_template", SelfRefine.REFINE_TEMPLATE),
+                    regex(n, "stop_pattern", "(?i)no issues"), GenerationParams.greedy(n.integer("feedback_max_tokens", 32, 1)));
+        });
+        specs.registerStrategy("cascade", n -> {
+            List<Cascade.Stage> stages = new ArrayList<>();
+            for (SpecNode s : n.children("stages", 1)) {
+                var g = specs.generator(s.requireChild("generator"));
+                Verifier v = s.has("verifier") ? specs.verifier(s.requireChild("verifier")) : null;
+                stages.add(new Cascade.Stage(g, v, s.number("min_mean_logprob", Double.NEGATIVE_INFINITY, -Double.MAX_VALUE, 0)));
+                s.requireAllUsed();
+            }
+            return new Cascade(stages);
+        });
+        specs.registerStrategy("chain", n -> {
+            List<Chain.Link> links = new ArrayList<>();
+            for (SpecNode s : n.children("links", 1)) {
+                String kind = s.string("kind");
+                String as = s.string("as");
+                Chain.Link link = switch (kind) {
+                    case "template" -> new Chain.Template(as, s.string("template"));
+                    case "generate" -> new Chain.Generate(as, specs.generator(s.requireChild("generator")), s.string("template", "{prompt}"));
+                    case "parse" -> new Chain.Parse(as, s.string("from"), specs.extractor(s.requireChild("extractor")), s.string("fallback", ""));
+                    case "tool" -> new Chain.CallTool(as, tool(s.requireChild("tool")), s.string("template"));
+                    default -> throw new StrategySpecException(s.path("kind"), "unknown link kind '" + kind + "' (known: generate, parse, template, tool)");
+                };
+                s.requireAllUsed();
+                links.add(link);
+            }
+            try {
+                return new Chain(links, n.string("output", links.getLast().as()));
+            } catch (dev.metagen.core.MetagenException e) {
+                throw new StrategySpecException(n.path("links"), e.getMessage());
+            }
+        });
+    }
+}

@@ -1,0 +1,17 @@
+package dev.metagen.meta.spec;
+
+import dev.metagen.core.Generator;
+
+import java.util.Set;
+
+/**
+ * Supplies the leaf generators a spec names ({@code sample}, {@code greedy}, {@code beam} ...). The CLI fills it in
+ * with generators over the loaded model; tests fill it in with small deterministic generators. The parser applies
+ * the common fields ({@code temperature}, {@code top_k}, {@code top_p}, {@code max_tokens}, {@code stop}) itself.
+ */
+public interface LeafFactory {
+    Set<String> types();
+
+    /** Builds leaf {@code type}; reads its own extra fields from {@code node} (e.g. a beam width). */
+    Generator create(String type, SpecNode node);
+}

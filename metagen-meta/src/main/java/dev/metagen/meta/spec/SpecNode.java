@@ -1,0 +1,219 @@
+package dev.metagen.meta.spec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A JSON object of a strategy spec with its path ({@code $.inner.scorer}): typed getters report errors naming the
+ * path, and {@link #requireAllUsed} reports fields that no component read (typos).
+ */
+public final class SpecNode {
+    private final JsonNode json;
+    private final String path;
+    private final Set<String> used = new HashSet<>();
+
+    SpecNode(JsonNode json, String path) {
+        if (json == null || !json.isObject()) {
+            throw new StrategySpecException(path, "expected a JSON object, got " + describe(json));
+        }
+        this.json = json;
+        this.path = path;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    public String path(String field) {
+        return path + "." + field;
+    }
+
+    public boolean has(String field) {
+        return json.has(field) && !json.get(field).isNull();
+    }
+
+    private JsonNode get(String field) {
+        used.add(field);
+        return json.get(field);
+    }
+
+    public String type(String what) {
+        JsonNode t = get("type");
+        if (t == null || !t.isTextual()) {
+            throw new StrategySpecException(path("type"), "missing " + what + " \"type\" (a string)");
+        }
+        return t.asText();
+    }
+
+    public String string(String field, String fallback) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull()) {
+            if (fallback == null) {
+                throw new StrategySpecException(path(field), "required string is missing");
+            }
+            return fallback;
+        }
+        if (!v.isTextual()) {
+            throw new StrategySpecException(path(field), "expected a string, got " + describe(v));
+        }
+        return v.asText();
+    }
+
+    public String string(String field) {
+        return string(field, null);
+    }
+
+    public int integer(String field, int fallback, int min) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new StrategySpecException(path(field), "expected an integer, got " + describe(v));
+        }
+        if (v.asInt() < min) {
+            throw new StrategySpecException(path(field), "must be >= " + min + ", got " + v.asInt());
+        }
+        return v.asInt();
+    }
+
+    public long longValue(String field, long fallback, long min) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw new StrategySpecException(path(field), "expected an integer, got " + describe(v));
+        }
+        if (v.asLong() < min) {
+            throw new StrategySpecException(path(field), "must be >= " + min + ", got " + v.asLong());
+        }
+        return v.asLong();
+    }
+
+    public double number(String field, double fallback, double min, double max) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isNumber()) {
+            throw new StrategySpecException(path(field), "expected a number, got " + describe(v));
+        }
+        double d = v.asDouble();
+        if (!(d >= min && d <= max)) {
+            throw new StrategySpecException(path(field), "must be in [" + min + ", " + max + "], got " + d);
+        }
+        return d;
+    }
+
+    public boolean bool(String field, boolean fallback) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isBoolean()) {
+            throw new StrategySpecException(path(field), "expected true or false, got " + describe(v));
+        }
+        return v.asBoolean();
+    }
+
+    public List<String> strings(String field) {
+        JsonNode v = get(field);
+        List<String> out = new ArrayList<>();
+        if (v == null || v.isNull()) {
+            return out;
+        }
+        if (!v.isArray()) {
+            throw new StrategySpecException(path(field), "expected an array of strings, got " + describe(v));
+        }
+        for (int i = 0; i < v.size(); i++) {
+            if (!v.get(i).isTextual()) {
+                throw new StrategySpecException(path(field) + "[" + i + "]", "expected a string, got " + describe(v.get(i)));
+            }
+            out.add(v.get(i).asText());
+        }
+        return out;
+    }
+
+    /** The object at {@code field}, or null when absent. */
+    public SpecNode child(String field) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        return new SpecNode(v, path(field));
+    }
+
+    public SpecNode requireChild(String field) {
+        SpecNode c = child(field);
+        if (c == null) {
+            throw new StrategySpecException(path(field), "required object is missing");
+        }
+        return c;
+    }
+
+    /** The objects of the array at {@code field}; at least {@code min} of them. */
+    public List<SpecNode> children(String field, int min) {
+        JsonNode v = get(field);
+        if (v == null || v.isNull() || !v.isArray()) {
+            throw new StrategySpecException(path(field), "expected an array of objects, got " + describe(v));
+        }
+        if (v.size() < min) {
+            throw new StrategySpecException(path(field), "needs at least " + min + " entries, got " + v.size());
+        }
+        List<SpecNode> out = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            out.add(new SpecNode(v.get(i), path(field) + "[" + i + "]"));
+        }
+        return out;
+    }
+
+    /**
+     * The fields nobody has read yet, as plain JSON values, now marked read: lets a leaf factory hand its
+     * parameters to a parser of its own (e.g. a decoding spec) that checks them itself.
+     */
+    public java.util.Map<String, Object> remainingFields() {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        Iterator<String> names = json.fieldNames();
+        while (names.hasNext()) {
+            String f = names.next();
+            if (!used.contains(f)) {
+                used.add(f);
+                out.put(f, MAPPER.convertValue(json.get(f), Object.class));
+            }
+        }
+        return out;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** Fails on a field that nothing read: a typo would otherwise be silently ignored. */
+    public void requireAllUsed() {
+        Iterator<String> names = json.fieldNames();
+        while (names.hasNext()) {
+            String f = names.next();
+            if (!used.contains(f)) {
+                throw new StrategySpecException(path(f), "unknown field (known here: " + new TreeSet<>(used) + ")");
+            }
+        }
+    }
+
+    static String describe(JsonNode v) {
+        if (v == null || v.isMissingNode()) {
+            return "nothing";
+        }
+        if (v.isObject()) {
+            return "an object";
+        }
+        if (v.isArray()) {
+            return "an array";
+        }
+        return v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + v;
+    }
+}

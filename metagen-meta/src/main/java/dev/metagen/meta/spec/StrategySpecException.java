@@ -1,0 +1,10 @@
+package dev.metagen.meta.spec;
+
+import dev.metagen.core.MetagenException;
+
+/** A strategy spec that is malformed or names an unknown component; the message starts with the JSON path. */
+public final class StrategySpecException extends MetagenException {
+    public StrategySpecException(String path, String message) {
+        super(path + ": " + message);
+    }
+}

@@ -1,0 +1,252 @@
+package dev.metagen.meta.spec;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Generator;
+import dev.metagen.core.Scorer;
+import dev.metagen.meta.Budget;
+import dev.metagen.meta.parallel.AdaptiveConsistency;
+import dev.metagen.meta.parallel.BestOfN;
+import dev.metagen.meta.parallel.MajorityVote;
+import dev.metagen.meta.parallel.MinimumBayesRisk;
+import dev.metagen.meta.parallel.RejectionSampling;
+import dev.metagen.meta.parallel.UniversalSelfConsistency;
+import dev.metagen.meta.parallel.WeightedMajorityVote;
+import dev.metagen.meta.score.AnswerExtractor;
+import dev.metagen.meta.score.AnswerExtractors;
+import dev.metagen.meta.score.ContainsWordsVerifier;
+import dev.metagen.meta.score.LmJudgeScorer;
+import dev.metagen.meta.score.LogprobScorer;
+import dev.metagen.meta.score.RegexVerifier;
+import dev.metagen.meta.score.Utilities;
+import dev.metagen.meta.score.Utility;
+import dev.metagen.meta.score.Verifier;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Parses JSON strategy specs ({@code {"type": NAME, ...parameters, "inner": SPEC}}, snake_case) into composed
+ * meta-generators; every error names its JSON path, e.g. {@code $.inner.scorer.type: unknown scorer 'foo' (known: ...)}.
+ */
+public final class StrategySpecs {
+    /** A parsed spec: the generator and the budget of the whole run (top-level {@code "budget"}). */
+    public record Strategy(Generator generator, Budget budget, String type) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+
+    private final LeafFactory leaves;
+    private final Map<String, Function<SpecNode, Generator>> strategies = new LinkedHashMap<>();
+    private final Map<String, Function<SpecNode, Scorer>> scorers = new LinkedHashMap<>();
+    private final Map<String, Function<SpecNode, AnswerExtractor>> extractors = new LinkedHashMap<>();
+    private final Map<String, Function<SpecNode, Utility>> utilities = new LinkedHashMap<>();
+
+    public StrategySpecs(LeafFactory leaves) {
+        this.leaves = leaves;
+        registerStrategies();
+        registerScorers();
+        registerExtractors();
+        utilities.put("exact_match", n -> Utilities.exactMatch());
+        utilities.put("token_f1", n -> Utilities.tokenF1());
+        utilities.put("rouge_l", n -> Utilities.rougeL());
+        utilities.put("chrf", n -> Utilities.chrF(n.integer("n", 6, 1), n.number("beta", 2, 0, 100)));
+    }
+
+    /** A spec given as inline JSON (starting with '{') or as the path of a JSON file. */
+    public Strategy parse(String fileOrJson) {
+        String text = fileOrJson.strip();
+        if (!text.startsWith("{") && !text.startsWith("[")) {
+            Path file = Path.of(fileOrJson);
+            try {
+                text = Files.readString(file);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new StrategySpecException("$", "cannot read strategy file " + file + " (no such file; inline JSON starts with '{')");
+            } catch (IOException | java.io.UncheckedIOException e) {
+                throw new StrategySpecException("$", "cannot read strategy file " + file + " (" + e + ")");
+            }
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            throw new StrategySpecException("$", "malformed JSON" + (loc == null ? "" : " at line " + loc.getLineNr()
+                    + ", column " + loc.getColumnNr()) + ": " + e.getOriginalMessage());
+        }
+        SpecNode node = new SpecNode(root, "$");
+        Budget budget = Budget.UNLIMITED;
+        SpecNode b = node.child("budget");
+        if (b != null) {
+            budget = new Budget(b.longValue("tokens", Long.MAX_VALUE, 0), b.longValue("calls", Long.MAX_VALUE, 0),
+                    b.has("time_ms") ? Duration.ofMillis(b.longValue("time_ms", 0, 0)) : null);
+            b.requireAllUsed();
+        }
+        String type = root.path("type").asText("");
+        return new Strategy(generator(node), budget, type);
+    }
+
+    /** A generator spec (a strategy or a leaf). */
+    public Generator generator(SpecNode node) {
+        String type = node.type("generator");
+        Generator g;
+        if (strategies.containsKey(type)) {
+            g = strategies.get(type).apply(node);
+        } else if (leaves.types().contains(type)) {
+            g = leaf(type, node);
+        } else {
+            TreeSet<String> known = new TreeSet<>(strategies.keySet());
+            known.addAll(leaves.types());
+            throw new StrategySpecException(node.path("type"), "unknown generator '" + type + "' (known: " + String.join(", ", known) + ")");
+        }
+        node.requireAllUsed();
+        return g;
+    }
+
+    private Generator leaf(String type, SpecNode node) {
+        Integer maxTokens = node.has("max_tokens") ? node.integer("max_tokens", 0, 0) : null;
+        Double temperature = node.has("temperature") ? node.number("temperature", 0, 0, 100) : null;
+        Integer topK = node.has("top_k") ? node.integer("top_k", 0, 0) : null;
+        Double topP = node.has("top_p") ? node.number("top_p", 1, Double.MIN_VALUE, 1) : null;
+        List<String> stop = node.has("stop") ? node.strings("stop") : null;
+        Generator g = leaves.create(type, node);
+        if (maxTokens == null && temperature == null && topK == null && topP == null && stop == null) {
+            return g;
+        }
+        return new ParamsOverride(g, maxTokens, temperature, topK, topP, stop);
+    }
+
+    private Generator inner(SpecNode node) {
+        return generator(node.requireChild("inner"));
+    }
+
+    public Scorer scorer(SpecNode node) {
+        return component(node, "scorer", scorers);
+    }
+
+    public Verifier verifier(SpecNode node) {
+        Scorer s = scorer(node);
+        if (s instanceof Verifier v) {
+            return v;
+        }
+        throw new StrategySpecException(node.path("type"), "scorer '" + node.type("verifier")
+                + "' is not a verifier (verifiers: regex, contains, threshold)");
+    }
+
+    public AnswerExtractor extractor(SpecNode node) {
+        if (node == null) {
+            return AnswerExtractors.lastNumber();
+        }
+        return component(node, "extractor", extractors);
+    }
+
+    public Utility utility(SpecNode node) {
+        if (node == null) {
+            return Utilities.rougeL();
+        }
+        return component(node, "utility", utilities);
+    }
+
+    private static <T> T component(SpecNode node, String what, Map<String, Function<SpecNode, T>> registry) {
+        String type = node.type(what);
+        Function<SpecNode, T> f = registry.get(type);
+        if (f == null) {
+            throw new StrategySpecException(node.path("type"), "unknown " + what + " '" + type + "' (known: "
+                    + String.join(", ", new TreeSet<>(registry.keySet())) + ")");
+        }
+        T t = f.apply(node);
+        node.requireAllUsed();
+        return t;
+    }
+
+    /** Registers an extra strategy type (e.g. one defined by an application). */
+    public void registerStrategy(String type, Function<SpecNode, Generator> builder) {
+        strategies.put(type, builder);
+    }
+
+    public void registerScorer(String type, Function<SpecNode, Scorer> builder) {
+        scorers.put(type, builder);
+    }
+
+    public void registerExtractor(String type, Function<SpecNode, AnswerExtractor> builder) {
+        extractors.put(type, builder);
+    }
+
+    private void registerStrategies() {
+        strategies.put("best_of_n", n -> new BestOfN(inner(n), n.integer("n", 4, 1), scorer(n.requireChild("scorer"))));
+        strategies.put("majority_vote", n -> new MajorityVote(inner(n), n.integer("n", 5, 1), extractor(n.child("extractor"))));
+        strategies.put("weighted_vote", n -> new WeightedMajorityVote(inner(n), n.integer("n", 5, 1),
+                extractor(n.child("extractor")), scorer(n.requireChild("scorer")), n.bool("exp_weights", false)));
+        strategies.put("mbr", n -> new MinimumBayesRisk(inner(n), n.integer("n", 5, 1), utility(n.child("utility"))));
+        strategies.put("usc", n -> {
+            Generator inner = inner(n);
+            Generator selector = generator(n.requireChild("selector"));
+            return new UniversalSelfConsistency(inner, n.integer("n", 5, 1), selector,
+                    n.string("template", UniversalSelfConsistency.DEFAULT_TEMPLATE),
+                    GenerationParams.greedy(n.integer("selector_max_tokens", 8, 1)));
+        });
+        strategies.put("rejection_sampling", n -> new RejectionSampling(inner(n), verifier(n.requireChild("verifier")),
+                n.integer("max_samples", 8, 1), n.integer("batch", 1, 1)));
+        strategies.put("adaptive_consistency", n -> new AdaptiveConsistency(inner(n), extractor(n.child("extractor")),
+                n.integer("max_samples", 16, 1), n.number("confidence", 0.95, 1e-9, 1 - 1e-9), n.integer("batch", 1, 1)));
+        SearchSpecs.register(this);
+        CompositionSpecs.register(this);
+    }
+
+    private void registerScorers() {
+        scorers.put("logprob", n -> LogprobScorer.sum());
+        scorers.put("mean_logprob", n -> new LogprobScorer(true, n.number("alpha", 1, 0, 10)));
+        scorers.put("regex", n -> {
+            String p = n.string("pattern");
+            try {
+                return new RegexVerifier(Pattern.compile(p));
+            } catch (PatternSyntaxException e) {
+                throw new StrategySpecException(n.path("pattern"), "invalid regular expression: " + e.getDescription());
+            }
+        });
+        scorers.put("contains", n -> new ContainsWordsVerifier(n.strings("words")));
+        scorers.put("threshold", n -> Verifier.threshold(scorer(n.requireChild("scorer")), n.number("threshold", 0, -1e300, 1e300)));
+        scorers.put("judge", n -> new LmJudgeScorer(generator(n.requireChild("judge")),
+                n.string("template", LmJudgeScorer.DEFAULT_TEMPLATE),
+                GenerationParams.greedy(n.integer("max_tokens", 8, 1)), n.number("fallback", 0, -1e300, 1e300)));
+    }
+
+    private void registerExtractors() {
+        extractors.put("last_number", n -> AnswerExtractors.lastNumber());
+        extractors.put("boxed", n -> AnswerExtractors.boxed());
+        extractors.put("text", n -> AnswerExtractors.text());
+        extractors.put("regex", n -> {
+            String p = n.string("pattern");
+            int group = n.integer("group", 1, 0);
+            try {
+                if (Pattern.compile(p).matcher("").groupCount() < group) {
+                    throw new StrategySpecException(n.path("group"), "the pattern has fewer than " + group + " groups");
+                }
+                return AnswerExtractors.regex(p, group);
+            } catch (PatternSyntaxException e) {
+                throw new StrategySpecException(n.path("pattern"), "invalid regular expression: " + e.getDescription());
+            }
+        });
+        extractors.put("json_field", n -> {
+            String pointer = n.string("pointer");
+            if (!pointer.isEmpty() && !pointer.startsWith("/")) {
+                throw new StrategySpecException(n.path("pointer"), "a JSON pointer starts with '/', got '" + pointer + "'");
+            }
+            return AnswerExtractors.jsonField(pointer);
+        });
+    }
+}
