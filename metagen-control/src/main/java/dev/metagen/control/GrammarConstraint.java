@@ -90,6 +90,7 @@ public final class GrammarConstraint implements TokenConstraint {
             }
             long[] m = closingMasks.get(s);
             if (m == null) {
+                maskComputations++;
                 if (automaton.accepts(s)) {
                     m = new long[words];
                     for (int id : vocab.endOfGeneration) {
@@ -135,8 +136,8 @@ public final class GrammarConstraint implements TokenConstraint {
                     continue;
                 }
                 int child = v.childNode[c];
-                if (below == Integer.MAX_VALUE && v.childCount[child] > 0 && covered(v, child, selfLoop(next))) {
-                    // every token below stays in `next` (e.g. inside a JSON string): allow the whole subtree at once
+                if (below == Integer.MAX_VALUE && next == st && v.childCount[child] > 0 && covered(v, child, selfLoop(next))) {
+                    // a self-loop (e.g. inside a JSON string) whose bytes cover every token below: allow the subtree at once
                     for (int t = v.tokenStart[child]; t < v.tokenStart[child + v.subtreeSize[child]]; t++) {
                         int id = v.tokenIds[t];
                         m[id >>> 6] |= 1L << (id & 63);

@@ -1,6 +1,7 @@
 package dev.metagen.control.bench;
 
 import dev.metagen.control.ConstraintState;
+import dev.metagen.control.GrammarConstraint;
 import dev.metagen.control.TokenConstraint;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -15,7 +16,17 @@ public final class MaskBench {
     private MaskBench() {}
 
     /** Latencies in microseconds and how many walks reached a complete output. */
-    public record Result(double[] maskMicros, int runs, int completed, double compileMillisMedian) {
+    public record Result(double[] maskMicros, double[] coldMaskMicros, int runs, int completed, double compileMillisMedian) {
+        /** Median over the masks that were computed rather than served from the per-state cache. */
+        public double coldMedian() {
+            if (coldMaskMicros.length == 0) {
+                return 0;
+            }
+            double[] s = coldMaskMicros.clone();
+            Arrays.sort(s);
+            return s[s.length / 2];
+        }
+
         public double median() {
             return percentile(0.5);
         }
@@ -37,6 +48,8 @@ public final class MaskBench {
     public static Result run(Supplier<TokenConstraint> compile, int runs, int steps, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         double[] times = new double[runs * steps];
+        double[] cold = new double[runs * steps];
+        int nCold = 0;
         double[] compile_ms = new double[runs];
         int n = 0;
         int completed = 0;
@@ -50,9 +63,13 @@ public final class MaskBench {
                     break;
                 }
                 boolean closing = step >= steps * 2 / 3;
+                long before = c instanceof GrammarConstraint g ? g.maskComputations() : -1;
                 long t0 = System.nanoTime();
                 long[] mask = closing ? st.closing() : st.allowed();
                 times[n++] = (System.nanoTime() - t0) / 1e3;
+                if (c instanceof GrammarConstraint g && g.maskComputations() != before) {
+                    cold[nCold++] = times[n - 1];
+                }
                 int token = pick(mask, rnd);
                 if (token < 0) {
                     break;
@@ -73,7 +90,7 @@ public final class MaskBench {
             }
         }
         Arrays.sort(compile_ms);
-        return new Result(Arrays.copyOf(times, n), runs, completed, compile_ms[runs / 2]);
+        return new Result(Arrays.copyOf(times, n), Arrays.copyOf(cold, nCold), runs, completed, compile_ms[runs / 2]);
     }
 
     private static int pick(long[] mask, SplittableRandom rnd) {
