@@ -136,7 +136,7 @@ public final class GrammarConstraint implements TokenConstraint {
                     continue;
                 }
                 int child = v.childNode[c];
-                if (below == Integer.MAX_VALUE && next == st && v.childCount[child] > 0 && covered(v, child, selfLoop(next))) {
+                if (below == Integer.MAX_VALUE && next == st && v.childCount[child] > 0 && covered(v, child, next)) {
                     // a self-loop (e.g. inside a JSON string) whose bytes cover every token below: allow the subtree at once
                     for (int t = v.tokenStart[child]; t < v.tokenStart[child + v.subtreeSize[child]]; t++) {
                         int id = v.tokenIds[t];
@@ -169,10 +169,56 @@ public final class GrammarConstraint implements TokenConstraint {
         return m;
     }
 
-    private static boolean covered(Vocabulary v, int node, long[] self) {
+    /**
+     * Whether every token below {@code node} keeps state {@code s}: its ASCII bytes all loop on s, and its other
+     * bytes either loop too or form complete UTF-8 characters that all lead back to s.
+     */
+    private boolean covered(Vocabulary v, int node, int s) {
+        long[] self = selfLoop(s);
         int o = node * 4;
-        return (v.subtreeBytes[o] & ~self[0]) == 0 && (v.subtreeBytes[o + 1] & ~self[1]) == 0
-                && (v.subtreeBytes[o + 2] & ~self[2]) == 0 && (v.subtreeBytes[o + 3] & ~self[3]) == 0;
+        if ((v.subtreeBytes[o] & ~self[0]) != 0 || (v.subtreeBytes[o + 1] & ~self[1]) != 0) {
+            return false;
+        }
+        if ((v.subtreeBytes[o + 2] & ~self[2]) == 0 && (v.subtreeBytes[o + 3] & ~self[3]) == 0) {
+            return true;
+        }
+        return v.utf8Clean[node] && unicodeLoop(s);
+    }
+
+    private final List<Boolean> unicodeLoops = new ArrayList<>();
+
+    /** Whether every non-ASCII character, byte by byte, leads from s back to s (computed once per state). */
+    private boolean unicodeLoop(int s) {
+        while (unicodeLoops.size() <= s) {
+            unicodeLoops.add(null);
+        }
+        Boolean r = unicodeLoops.get(s);
+        if (r == null) {
+            r = true;
+            for (int[] seq : dev.metagen.control.grammar.Utf8Ranges.sequences(new int[] {0x80, 0x10FFFF})) {
+                java.util.Set<Integer> states = java.util.Set.of(s);
+                for (int k = 0; k < seq.length && r; k += 2) {
+                    java.util.Set<Integer> next = new java.util.HashSet<>();
+                    for (int st : states) {
+                        for (int b = seq[k]; b <= seq[k + 1]; b++) {
+                            int t = automaton.step(st, b);
+                            if (t < 0) {
+                                r = false;
+                                break;
+                            }
+                            next.add(t);
+                        }
+                    }
+                    states = next;
+                }
+                if (!r || !states.equals(java.util.Set.of(s))) {
+                    r = false;
+                    break;
+                }
+            }
+            unicodeLoops.set(s, r);
+        }
+        return r;
     }
 
     /** The bytes b with step(s, b) == s (caller holds the automaton lock). */

@@ -29,6 +29,11 @@ public final class Vocabulary {
     final int[] subtreeSize;
     /** The bytes on edges strictly below each node (4 words per node). */
     final long[] subtreeBytes;
+    /**
+     * Whether the node sits at a UTF-8 character boundary and every token below it continues with complete,
+     * valid UTF-8 characters only (so whole characters can be reasoned about instead of bytes).
+     */
+    final boolean[] utf8Clean;
 
     private Vocabulary(Tokenizer tok) {
         size = tok.vocabSize();
@@ -112,18 +117,39 @@ public final class Vocabulary {
         for (int i = 0; i < nodes; i++) {
             tokenStart[i + 1] += tokenStart[i];
         }
-        tokenIds = new int[tokens];
-        int[] put = Arrays.copyOf(tokenStart, nodes);
-        for (int i = 0; i < tokens; i++) {
-            tokenIds[put[endNode[i]]++] = tIds.get(i);
-        }
-        // subtree sizes and byte sets, children before parents (child ids are larger in preorder)
         int[] parent = new int[nodes];
         int[] inByte = new int[nodes];
         parent[0] = -1;
         for (int e = 0; e < edgeParent.size(); e++) {
             parent[edgeChild.get(e)] = edgeParent.get(e);
             inByte[edgeChild.get(e)] = edgeByte.get(e);
+        }
+        tokenIds = new int[tokens];
+        int[] put = Arrays.copyOf(tokenStart, nodes);
+        for (int i = 0; i < tokens; i++) {
+            tokenIds[put[endNode[i]]++] = tIds.get(i);
+        }
+        utf8Clean = new boolean[nodes];
+        Arrays.fill(utf8Clean, true);
+        int[] pathNode = new int[64];
+        for (int i = 0; i < tokens; i++) {
+            byte[] b = tokenBytes[tIds.get(i)];
+            if (pathNode.length <= b.length) {
+                pathNode = new int[b.length * 2 + 1];
+            }
+            // the path of the token: walk up from its end node
+            int n = endNode[i];
+            for (int d = b.length; d >= 0; d--) {
+                pathNode[d] = n;
+                n = d > 0 ? parent[n] : n;
+            }
+            boolean valid = validUtf8(b);
+            for (int d = 0; d <= b.length; d++) {
+                boolean boundary = d == b.length || (b[d] & 0xC0) != 0x80;
+                if (!valid || !boundary) {
+                    utf8Clean[pathNode[d]] = false;
+                }
+            }
         }
         subtreeSize = new int[nodes];
         subtreeBytes = new long[nodes * 4];
@@ -138,6 +164,47 @@ public final class Vocabulary {
                 subtreeBytes[p * 4 + (inByte[n] >>> 6)] |= 1L << (inByte[n] & 63);
             }
         }
+    }
+
+    /** RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF, no truncated characters. */
+    static boolean validUtf8(byte[] b) {
+        int i = 0;
+        while (i < b.length) {
+            int c = b[i] & 0xFF;
+            int len;
+            int lo = 0x80;
+            int hi = 0xBF;
+            if (c < 0x80) {
+                i++;
+                continue;
+            } else if (c >= 0xC2 && c <= 0xDF) {
+                len = 2;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                lo = c == 0xE0 ? 0xA0 : 0x80;
+                hi = c == 0xED ? 0x9F : 0xBF;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                lo = c == 0xF0 ? 0x90 : 0x80;
+                hi = c == 0xF4 ? 0x8F : 0xBF;
+            } else {
+                return false;
+            }
+            if (i + len > b.length) {
+                return false;
+            }
+            int c1 = b[i + 1] & 0xFF;
+            if (c1 < lo || c1 > hi) {
+                return false;
+            }
+            for (int k = 2; k < len; k++) {
+                if ((b[i + k] & 0xC0) != 0x80) {
+                    return false;
+                }
+            }
+            i += len;
+        }
+        return true;
     }
 
     /** The vocabulary of {@code tok}, built once per tokenizer. */
