@@ -45,7 +45,7 @@ final class StrategyFactory implements LeafFactory {
         });
     }
 
-    static final Set<String> TYPES = Set.of("sample", "greedy", "beam", "contrastive");
+    static final Set<String> TYPES = Set.of("sample", "greedy", "beam", "contrastive", "constrained");
 
     @Override
     public Set<String> types() {
@@ -60,6 +60,15 @@ final class StrategyFactory implements LeafFactory {
             spec.putAll(node.remainingFields());
             try {
                 return DecodingSpec.generator(model, spec);
+            } catch (dev.metagen.core.MetagenException e) {
+                throw new dev.metagen.meta.spec.StrategySpecException(node.path(), e.getMessage());
+            }
+        }
+        if (type.equals("constrained")) {
+            // metagen-control: {"type": "constrained", "regex" | "choice" | "grammar" | "json_schema" | "json_object" | "contains": ...}
+            try {
+                return new dev.metagen.control.ConstrainedGenerator(model,
+                        dev.metagen.control.ConstraintSpec.fromFields(node.remainingFields(), model.tokenizer()));
             } catch (dev.metagen.core.MetagenException e) {
                 throw new dev.metagen.meta.spec.StrategySpecException(node.path(), e.getMessage());
             }

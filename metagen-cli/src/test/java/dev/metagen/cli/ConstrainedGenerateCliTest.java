@@ -49,6 +49,24 @@ class ConstrainedGenerateCliTest {
     }
 
     @Test
+    void constrainedLeafInAStrategySpec() throws Exception {
+        String spec = "{\"type\":\"best_of_n\",\"n\":3,\"scorer\":{\"type\":\"logprob\"},"
+                + "\"inner\":{\"type\":\"constrained\",\"regex\":\"[a-z]{2,6} [0-9]\"}}";
+        CliTest.Result r = CliTest.run("generate", "-m", stories().toString(), "-p", "Once", "-n", "12", "--seed", "4",
+                "--strategy", spec, "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode o = r.json();
+        assertTrue(o.get("text").asText().matches("[a-z]{2,6} [0-9]"), r.out());
+        for (JsonNode c : o.get("trace").get("candidates")) {
+            assertTrue(c.get("text").asText().matches("[a-z]{2,6} [0-9]"), c.toString());
+        }
+        String bad = "{\"type\":\"constrained\",\"regex\":\"a\",\"choice\":[\"b\"]}";
+        r = CliTest.run("generate", "-m", stories().toString(), "-p", "Once", "--strategy", bad);
+        assertTrue(r.exit() != 0);
+        assertTrue(r.err().contains("exactly one of"), r.err());
+    }
+
+    @Test
     void badConstraintsAreOneLineErrors() throws Exception {
         String m = stories().toString();
         Path s = tmp.resolve("bad.json");
