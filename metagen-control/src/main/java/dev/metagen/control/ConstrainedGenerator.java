@@ -100,6 +100,10 @@ public final class ConstrainedGenerator implements Generator {
                 logprobs[n] = lp[next];
                 bytes.writeBytes(model.tokenizer().tokenBytes(next));
                 n++;
+                if (!params.stop().isEmpty() && stopAt(bytes, params.stop()) >= 0) {
+                    finish = FinishReason.STOP; // a stop string ends the output even where the constraint is unfinished
+                    break;
+                }
                 if (n == out.length || state.length() >= ctx) {
                     if (cs.mustEnd()) {
                         finish = FinishReason.STOP;
@@ -131,7 +135,25 @@ public final class ConstrainedGenerator implements Generator {
         trace.put("prompt_ids", promptIds);
         Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
         String text = new String(bytes.toByteArray(), StandardCharsets.UTF_8);
+        int cut = params.stop().isEmpty() ? -1 : stopAt(bytes, params.stop());
+        if (cut >= 0) {
+            text = text.substring(0, cut);
+            trace.put("stop_string", true);
+        }
         return new Generation(text, Arrays.copyOf(out, n), Arrays.copyOf(logprobs, n), finish, cost, trace);
+    }
+
+    /** Where the first stop string starts in the text so far, or -1. */
+    private static int stopAt(ByteArrayOutputStream bytes, java.util.List<String> stops) {
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        int best = -1;
+        for (String s : stops) {
+            int i = s.isEmpty() ? -1 : text.indexOf(s);
+            if (i >= 0 && (best < 0 || i < best)) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     /** A copy of {@code logits} with every token outside {@code mask} at -infinity. */

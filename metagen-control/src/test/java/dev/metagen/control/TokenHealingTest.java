@@ -64,6 +64,19 @@ class TokenHealingTest {
     }
 
     @Test
+    void stopStringsEndAConstrainedOutput() {
+        LanguageModel m = Models.stories();
+        GrammarConstraint c = Constraints.regex("[a-z ]{1,60}\\.", m.tokenizer());
+        Generation free = new ConstrainedGenerator(m, c).generate(Prompt.of("Once"), GenerationParams.greedy(40));
+        int space = free.text().indexOf(' ', 1);
+        assertTrue(space > 0, free.text());
+        String stop = free.text().substring(space, space + 2);
+        Generation cut = new ConstrainedGenerator(m, c).generate(Prompt.of("Once"), GenerationParams.greedy(40).withStop(List.of(stop)));
+        assertEquals(free.text().substring(0, free.text().indexOf(stop)), cut.text());
+        assertEquals(FinishReason.STOP, cut.finish());
+    }
+
+    @Test
     void regexAndChoiceOutputsMatchOnBothModels() {
         for (LanguageModel m : List.of(Models.stories(), Models.bigVocab())) {
             GrammarConstraint r = Constraints.regex("(yes|no), [0-9]{1,3} (cats|dogs)\\.", m.tokenizer());
