@@ -36,7 +36,7 @@ final class LlamaCppPeer implements AutoCloseable {
             throw new MetagenException("llama.cpp peer not found: " + d.resolve("evaluate.mjs") + " (give --llamacpp-dir)");
         }
         if (!Files.isDirectory(d.resolve("node_modules/node-llama-cpp"))) {
-            throw new MetagenException("node-llama-cpp is not installed in " + d + ": run npm ci --prefix " + d);
+            throw new MetagenException("node-llama-cpp is not installed in " + d + ": run npm install --prefix " + d);
         }
         try {
             Process p = new ProcessBuilder("node", "evaluate.mjs").directory(d.toFile())

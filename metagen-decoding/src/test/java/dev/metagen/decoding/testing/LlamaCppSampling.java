@@ -48,7 +48,7 @@ public final class LlamaCppSampling implements AutoCloseable {
         }
         Path harness = dir.resolve("test-support/llamacpp");
         if (!Files.isDirectory(harness.resolve("node_modules/node-llama-cpp"))) {
-            throw new IllegalStateException("node-llama-cpp is not installed: run `npm ci --no-audit --no-fund --prefix test-support/llamacpp`");
+            throw new IllegalStateException("node-llama-cpp is not installed: run `npm install --no-audit --no-fund --prefix test-support/llamacpp`");
         }
         try {
             process = new ProcessBuilder("node", "sampling.mjs").directory(harness.toFile())

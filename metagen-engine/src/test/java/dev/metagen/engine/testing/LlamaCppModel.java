@@ -41,7 +41,7 @@ public final class LlamaCppModel implements AutoCloseable {
     public record Bench(double prefillTokensPerSecond, double decodeTokensPerSecond, int prompt, int gen, int threads) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String INSTALL_HINT = "run `npm ci --no-audit --no-fund --prefix test-support/llamacpp` at the repository root";
+    private static final String INSTALL_HINT = "run `npm install --no-audit --no-fund --prefix test-support/llamacpp` at the repository root";
     private static final long TIMEOUT_SECONDS = 300;
     private static final Object EOF = new Object();
 

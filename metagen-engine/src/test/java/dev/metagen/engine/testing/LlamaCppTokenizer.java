@@ -48,7 +48,7 @@ public final class LlamaCppTokenizer implements AutoCloseable {
     /** Starts node; throws with instructions if node or node_modules is missing. */
     public static LlamaCppTokenizer start() {
         Path dir = scriptDir();
-        String fix = "run `npm ci --prefix test-support/llamacpp` (needs node on PATH)";
+        String fix = "run `npm install --prefix test-support/llamacpp` (needs node on PATH)";
         if (!Files.isDirectory(dir.resolve("node_modules").resolve("node-llama-cpp"))) {
             throw new IllegalStateException(dir.resolve("node_modules") + " has no node-llama-cpp: " + fix);
         }
