@@ -5,13 +5,13 @@ import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.gguf.GgufValue;
 import dev.metagen.engine.gguf.GgufWriter;
 import dev.metagen.engine.model.Architecture;
+import dev.metagen.engine.quantize.QuantPlan;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.TypeKernel;
 import dev.metagen.engine.tensor.TypeKernels;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -32,10 +32,9 @@ import java.util.stream.IntStream;
  *         .write(Path.of("model.gguf"));
  * }</pre>
  *
- * <p>A single type applies to every 2-D weight (like {@code llama-quantize --pure}); the mixes follow llama.cpp's
- * {@code llama_tensor_get_type}: Q6_K for the output (or the tied token embedding), for {@code attn_v} and
- * {@code ffn_down} in the layers {@code use_more_bits} picks. Rows whose length a type's block does not divide fall
- * back as llama.cpp does (Q4_K→Q5_0, Q5_K→Q5_1, Q6_K→Q8_0, then F16). 1-D tensors (norms, biases) stay F32.
+ * <p>Tensor types follow {@link QuantPlan} (shared with the quantizer): a single type applies to every 2-D weight
+ * (like {@code llama-quantize --pure}); the mixes follow llama.cpp's {@code llama_tensor_get_type}. 1-D tensors
+ * (norms, biases) stay F32.
  *
  * <p>The weights are scaled so that next-token distributions are peaked but input-dependent: a small token
  * embedding lets the (context-dependent) attention and FFN outputs dominate the residual stream, and the final norm
@@ -105,7 +104,7 @@ public final class ModelSynthesizer {
         w.putString("general.architecture", arch);
         w.putString("general.name", name);
         w.putString("general.description", "metagen synthesized model with seeded random weights (seed " + seed + ")");
-        w.putUInt32("general.file_type", fileType());
+        w.putUInt32("general.file_type", new QuantPlan(typeName, spec.layers(), spec.tied()).fileType());
         w.putUInt32("general.quantization_version", 2);
         w.putUInt32(arch + ".context_length", spec.context());
         w.putUInt32(arch + ".embedding_length", spec.embd());
@@ -178,70 +177,14 @@ public final class ModelSynthesizer {
         if (!s.tied()) {
             add("output.weight", s.embd(), s.vocab());
         }
+        QuantPlan quant = new QuantPlan(typeName, s.layers(), s.tied());
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-            GgmlType t = e.getValue().length == 1 ? GgmlType.F32 : typeFor(e.getKey(), e.getValue()[0]);
-            types.put(e.getKey(), t);
+            types.put(e.getKey(), quant.typeFor(e.getKey(), e.getValue()));
         }
     }
 
     private void add(String tensor, long... shape) {
         shapes.put(tensor, shape);
-    }
-
-    /** llama.cpp's per-tensor choice ({@code llama_tensor_get_type}) for the mixes; the single type otherwise. */
-    private GgmlType typeFor(String tensor, long cols) {
-        boolean mix = typeName.equals("Q4_K_M") || typeName.equals("Q5_K_M");
-        GgmlType t;
-        if (!mix) {
-            t = GgmlType.valueOf(typeName);
-        } else {
-            t = typeName.equals("Q4_K_M") ? GgmlType.Q4_K : GgmlType.Q5_K;
-            boolean isOutput = tensor.equals("output.weight") || (spec.tied() && tensor.equals("token_embd.weight"));
-            int layer = tensor.startsWith("blk.") ? Integer.parseInt(tensor.substring(4, tensor.indexOf('.', 4))) : -1;
-            if (isOutput) {
-                t = cols % GgmlType.Q6_K.blockSize != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
-            } else if ((tensor.endsWith("attn_v.weight") || tensor.endsWith("ffn_down.weight"))
-                    && useMoreBits(layer, spec.layers())) {
-                t = GgmlType.Q6_K;
-            }
-        }
-        if (cols % t.blockSize != 0) {
-            t = switch (t) {
-                case Q4_K -> GgmlType.Q5_0;
-                case Q5_K -> GgmlType.Q5_1;
-                case Q6_K -> GgmlType.Q8_0;
-                default -> t;
-            };
-            if (cols % t.blockSize != 0) {
-                t = GgmlType.F16;
-            }
-        }
-        return t;
-    }
-
-    /** llama.cpp's {@code use_more_bits}: the first and last eighth of the layers and every third in between. */
-    static boolean useMoreBits(int layer, int layers) {
-        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
-    }
-
-    /** {@code general.file_type} (llama.cpp {@code llama_ftype}). */
-    private int fileType() {
-        return switch (typeName) {
-            case "F32" -> 0;
-            case "F16" -> 1;
-            case "Q4_0" -> 2;
-            case "Q4_1" -> 3;
-            case "Q8_0" -> 7;
-            case "Q5_0" -> 8;
-            case "Q5_1" -> 9;
-            case "Q4_K" -> 14; // MOSTLY_Q4_K_S is the closest named ftype to all-Q4_K
-            case "Q4_K_M" -> 15;
-            case "Q5_K" -> 16;
-            case "Q5_K_M" -> 17;
-            case "Q6_K" -> 18;
-            case "BF16" -> 32;
-            default -> throw new IllegalStateException(typeName);
-        };
     }
 
     /** Generates and encodes one tensor, rows in parallel; each row has its own seeded generator. */
@@ -407,13 +350,11 @@ public final class ModelSynthesizer {
 
         /** A ggml type name (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) or Q4_K_M / Q5_K_M. */
         public Builder type(String t) {
-            String u = t.toUpperCase(Locale.ROOT);
-            if (!List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K",
-                    "Q6_K", "Q4_K_M", "Q5_K_M").contains(u)) {
-                throw new MetagenException("synth: unsupported tensor type '" + t + "' (supported: F32, F16, BF16, "
-                        + "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M)");
+            try {
+                type = QuantPlan.canonical(t);
+            } catch (MetagenException e) {
+                throw new MetagenException("synth: " + e.getMessage());
             }
-            type = u;
             return this;
         }
 
