@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
                 TokenizeCommand.class,
                 InspectCommand.class,
                 SynthCommand.class,
+                QuantizeCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class
         })

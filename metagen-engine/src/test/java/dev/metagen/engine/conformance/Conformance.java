@@ -5,6 +5,15 @@ import dev.metagen.core.ModelState;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.testing.LlamaCppModel;
 
+import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.gguf.GgufTensorInfo;
+import dev.metagen.engine.gguf.GgufWriter;
+import dev.metagen.engine.tensor.GgmlType;
+import dev.metagen.engine.tensor.TypeKernels;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -83,5 +92,38 @@ final class Conformance {
         } finally {
             state.close();
         }
+    }
+
+    /** The same model, next to it, with every tensor dequantized to F32 by metagen's kernels (checked against ggml). */
+    static Path dequantizedCopy(Path file) {
+        Path out = file.resolveSibling(file.getFileName().toString().replace(".gguf", "-as-f32.gguf"));
+        try (GgufFile f = GgufFile.open(file)) {
+            GgufWriter w = new GgufWriter();
+            f.metadata().forEach((k, v) -> {
+                if (!k.equals("general.file_type")) {
+                    w.put(k, v);
+                }
+            });
+            for (GgufTensorInfo t : f.tensors().values()) {
+                if (t.type() == GgmlType.F32) {
+                    w.addTensor(t.name(), t.shape(), GgmlType.F32, () -> f.tensorData(t).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                } else {
+                    w.addTensor(t.name(), t.shape(), GgmlType.F32, () -> dequantize(f, t));
+                }
+            }
+            w.write(out);
+        }
+        return out;
+    }
+
+    private static byte[] dequantize(GgufFile f, GgufTensorInfo t) {
+        int n = Math.toIntExact(t.elementCount());
+        float[] values = new float[n];
+        TypeKernels.of(t.type(), t.name()).dequantize(f.tensorData(t), 0, values, 0, n);
+        ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return b.array();
     }
 }

@@ -1,13 +1,8 @@
 package dev.metagen.engine.conformance;
 
-import dev.metagen.engine.gguf.GgufFile;
-import dev.metagen.engine.gguf.GgufTensorInfo;
-import dev.metagen.engine.gguf.GgufWriter;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.synth.ModelSynthesizer;
-import dev.metagen.engine.tensor.GgmlType;
-import dev.metagen.engine.tensor.TypeKernels;
 import dev.metagen.engine.testing.Golden;
 import dev.metagen.engine.testing.KherudLlama;
 import dev.metagen.engine.testing.LlamaCppModel;
@@ -20,8 +15,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -139,7 +132,7 @@ class LlamaCppConformanceTest {
             int[] ours = Conformance.greedy(model, PROMPT, STEPS);
 
             // 1. the same weights in float32 on both sides: F32 bound, identical greedy tokens
-            Path exact = type.equals("F32") ? file : dequantizedCopy(file);
+            Path exact = type.equals("F32") ? file : Conformance.dequantizedCopy(file);
             llama.load(exact, 128, 1);
             List<LlamaCppModel.Step> ref = llama.probs(PROMPT, STEPS, TOP);
             Conformance.Report r = Conformance.compare(model, ref, PROMPT, F32_TOLERANCE);
@@ -192,39 +185,6 @@ class LlamaCppConformanceTest {
                     .type(type).seed(11).build().write(file);
         }
         return file;
-    }
-
-    /** The same model with every tensor dequantized to F32 by metagen's kernels (already checked against ggml). */
-    private static Path dequantizedCopy(Path file) {
-        Path out = dir.resolve(file.getFileName().toString().replace(".gguf", "-as-f32.gguf"));
-        try (GgufFile f = GgufFile.open(file)) {
-            GgufWriter w = new GgufWriter();
-            f.metadata().forEach((k, v) -> {
-                if (!k.equals("general.file_type")) {
-                    w.put(k, v);
-                }
-            });
-            for (GgufTensorInfo t : f.tensors().values()) {
-                if (t.type() == GgmlType.F32) {
-                    w.addTensor(t.name(), t.shape(), GgmlType.F32, () -> f.tensorData(t).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-                } else {
-                    w.addTensor(t.name(), t.shape(), GgmlType.F32, () -> dequantize(f, t));
-                }
-            }
-            w.write(out);
-        }
-        return out;
-    }
-
-    private static byte[] dequantize(GgufFile f, GgufTensorInfo t) {
-        int n = Math.toIntExact(t.elementCount());
-        float[] values = new float[n];
-        TypeKernels.of(t.type(), t.name()).dequantize(f.tensorData(t), 0, values, 0, n);
-        ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            b.putFloat(v);
-        }
-        return b.array();
     }
 
     private static int[] tokens(List<LlamaCppModel.Step> steps) {
