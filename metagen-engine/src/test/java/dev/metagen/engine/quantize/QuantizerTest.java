@@ -86,7 +86,8 @@ class QuantizerTest {
         assertSameAsKernelQuantization(in, out, "Q4_K_M");
         try (GgufFile f = GgufFile.open(out)) {
             assertEquals(GgmlType.Q5_0, f.tensorInfo("blk.1.attn_q.weight").type());
-            assertEquals(GgmlType.Q8_0, f.tensorInfo("token_embd.weight").type()); // tied output: Q6_K -> Q8_0
+            assertEquals(GgmlType.Q8_0, f.tensorInfo("output.weight").type()); // Q6_K -> Q8_0
+            assertEquals(GgmlType.Q5_0, f.tensorInfo("token_embd.weight").type()); // untied: not the output
             assertEquals(GgmlType.Q8_0, f.tensorInfo("blk.2.ffn_down.weight").type()); // use_more_bits(2, 3): the last eighth
             assertEquals(GgmlType.Q5_0, f.tensorInfo("blk.0.ffn_down.weight").type());
         }
