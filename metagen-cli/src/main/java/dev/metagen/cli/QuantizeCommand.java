@@ -1,7 +1,6 @@
 package dev.metagen.cli;
 
 import dev.metagen.engine.quantize.GreedyAgreement;
-import dev.metagen.engine.quantize.QuantPlan;
 import dev.metagen.engine.quantize.Quantizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,7 +52,6 @@ final class QuantizeCommand implements Callable<Integer> {
         if (threads < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 0, got " + threads);
         }
-        QuantPlan.canonical(type);
         Quantizer.Result r = Quantizer.quantize(input, output, type, force);
         GreedyAgreement g = checkTokens == 0 ? null : GreedyAgreement.measure(input, output, checkTokens, threads);
         PrintWriter out = spec.commandLine().getOut();
