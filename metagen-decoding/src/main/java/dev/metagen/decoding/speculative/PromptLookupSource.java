@@ -15,6 +15,10 @@ public final class PromptLookupSource implements DraftSource {
         this.maxNgram = maxNgram;
     }
 
+    public int maxNgram() {
+        return maxNgram;
+    }
+
     @Override
     public Draft propose(int[] context, int k, TargetDistribution target) {
         int len = context.length;

@@ -192,6 +192,7 @@ public final class SpeculativeGenerator implements Generator {
         Map<String, Object> trace = new LinkedHashMap<>();
         trace.put("prefill_ms", prefillNanos / 1e6);
         trace.put("decode_ms", decodeNanos / 1e6);
+        trace.put("prefill_tokens_per_s", prefillNanos == 0 ? 0.0 : (promptIds.length - 1) / (prefillNanos / 1e9));
         trace.put("decode_tokens_per_s", decodeNanos == 0 ? 0.0 : n / (decodeNanos / 1e9));
         trace.put("prompt_ids", promptIds);
         trace.put("sampling", cfg.describe());
