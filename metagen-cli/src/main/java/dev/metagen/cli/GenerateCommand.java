@@ -282,7 +282,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (tokenConstraint != null || searches > 0 || amateur != null || !experts.isEmpty() || cfgScale != 1.0) {
                     throw new MetagenException("--draft and --lookup work with sampling or greedy alone");
                 }
-                all = List.of(speculative.generate(m, promptIds, params, sampling, new ModelOptions(threads, contextLength), json ? null : out));
+                all = List.of(speculative.generate(m, promptIds, params, sampling, new ModelOptions(threads, contextLength)));
             } else if (tokenConstraint != null) {
                 all = List.of(ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out));
             } else if (beamSettings != null) {

@@ -12,7 +12,6 @@ import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import picocli.CommandLine.Option;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.function.Supplier;
 
@@ -34,32 +33,27 @@ final class SpeculativeOptions {
         return draft != null || lookup;
     }
 
-    /** Runs speculative decoding on {@code target}; prints the text to {@code out} unless it is null (--json). */
+    /** Runs speculative decoding on {@code target} (no streaming: the text is printed when it is complete). */
     Generation generate(TransformerModel target, int[] promptIds, GenerationParams params, SamplingConfig sampling,
-                        ModelOptions options, PrintWriter out) {
+                        ModelOptions options) {
         if (draft != null && lookup) {
             throw new MetagenException("give only one of --draft and --lookup");
         }
         if (draft == null) {
             PromptLookupSource check = new PromptLookupSource(lookupNgram); // validates the n-gram size first
             return run(new SpeculativeGenerator(target, () -> new PromptLookupSource(check.maxNgram()), draftK),
-                    promptIds, params, sampling, out);
+                    promptIds, params, sampling);
         }
         try (TransformerModel d = TransformerModel.load(draft, options)) {
             DraftModelSource probe = new DraftModelSource(d, 0);
             probe.checkVocabulary(target);
             long seed = sampling.seed() ^ 0x9E3779B97F4A7C15L; // the draft's own stream, apart from the target's
             Supplier<DraftSource> drafts = () -> new DraftModelSource(d, seed);
-            return run(new SpeculativeGenerator(target, drafts, draftK), promptIds, params, sampling, out);
+            return run(new SpeculativeGenerator(target, drafts, draftK), promptIds, params, sampling);
         }
     }
 
-    private static Generation run(SpeculativeGenerator g, int[] promptIds, GenerationParams params, SamplingConfig sampling,
-                                  PrintWriter out) {
-        Generation gen = g.withSampling(sampling).generate(promptIds, params);
-        if (out != null) {
-            out.print(gen.text());
-        }
-        return gen;
+    private static Generation run(SpeculativeGenerator g, int[] promptIds, GenerationParams params, SamplingConfig sampling) {
+        return g.withSampling(sampling).generate(promptIds, params); // the caller prints the text
     }
 }

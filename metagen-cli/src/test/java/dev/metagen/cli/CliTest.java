@@ -120,6 +120,9 @@ class CliTest {
         assertEquals(0, lookup.exit(), lookup.err());
         assertArrayEquals(golden(48), Json.MAPPER.treeToValue(lookup.json().get("tokens"), int[].class));
         assertTrue(lookup.json().at("/speculative/target_forwards").asInt() <= 48, lookup.out());
+        Result text = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "48", "--lookup");
+        assertEquals(0, text.exit(), text.err());
+        assertEquals(lookup.json().get("text").asText().strip(), text.out().strip(), "the text, printed once");
         Result self = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "48",
                 "--draft", stories.toString(), "--json");
         assertEquals(0, self.exit(), self.err());
