@@ -209,6 +209,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--strategy", paramLabel = "FILE_OR_JSON", description = "Run a meta-generation strategy spec (JSON text or a file); --json adds cost and trace.")
     String strategy;
 
+    // speculative decoding (issue #6): --draft / --lookup live in SpeculativeOptions
+    @Mixin
+    SpeculativeOptions speculative;
+
     @Override
     public Integer call() {
         if (maxTokens < 0) {
@@ -274,7 +278,12 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             }
             List<Generation> all;
-            if (tokenConstraint != null) {
+            if (speculative.enabled()) {
+                if (tokenConstraint != null || searches > 0 || amateur != null || !experts.isEmpty() || cfgScale != 1.0) {
+                    throw new MetagenException("--draft and --lookup work with sampling or greedy alone");
+                }
+                all = List.of(speculative.generate(m, promptIds, params, sampling, new ModelOptions(threads, contextLength)));
+            } else if (tokenConstraint != null) {
                 all = List.of(ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out));
             } else if (beamSettings != null) {
                 all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, sampling.stopTokens())).generateAll(promptIds, params);
@@ -295,7 +304,7 @@ final class GenerateCommand implements Callable<Integer> {
                         out.printf("%s--- sequence %d, logprob %.4f ---%n%s", i == 0 ? "" : System.lineSeparator(), i + 1,
                                 all.get(i).sumLogprob(), all.get(i).text());
                     }
-                } else if (beamSettings != null || stochasticBeams > 0 || contrastiveAlpha > 0) {
+                } else if (beamSettings != null || stochasticBeams > 0 || contrastiveAlpha > 0 || speculative.enabled()) {
                     out.print(g.text());
                 }
                 out.println();
@@ -438,6 +447,14 @@ final class GenerateCommand implements Callable<Integer> {
             timings.put(k, g.trace().get(k));
         }
         o.put("timings", timings);
+        if (g.trace().containsKey("acceptance_rate")) { // speculative decoding
+            Map<String, Object> spec = new LinkedHashMap<>();
+            for (String k : List.of("draft", "draft_k", "target_forwards", "drafted_tokens", "accepted_tokens",
+                    "acceptance_rate", "tokens_per_target_forward")) {
+                spec.put(k, g.trace().get(k));
+            }
+            o.put("speculative", spec);
+        }
         return o;
     }
 }

@@ -114,6 +114,25 @@ class CliTest {
     }
 
     @Test
+    void speculativeGreedyWithLookupOrADraftMatchesTheGoldenSequence() throws Exception {
+        Result lookup = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "48",
+                "--lookup", "--lookup-ngram", "2", "--draft-k", "5", "--json");
+        assertEquals(0, lookup.exit(), lookup.err());
+        assertArrayEquals(golden(48), Json.MAPPER.treeToValue(lookup.json().get("tokens"), int[].class));
+        assertTrue(lookup.json().at("/speculative/target_forwards").asInt() <= 48, lookup.out());
+        Result text = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "48", "--lookup");
+        assertEquals(0, text.exit(), text.err());
+        assertEquals(lookup.json().get("text").asText().strip(), text.out().strip(), "the text, printed once");
+        Result self = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "48",
+                "--draft", stories.toString(), "--json");
+        assertEquals(0, self.exit(), self.err());
+        assertArrayEquals(golden(48), Json.MAPPER.treeToValue(self.json().get("tokens"), int[].class));
+        assertEquals(1.0, self.json().at("/speculative/acceptance_rate").asDouble());
+        Result both = run("generate", "-m", stories.toString(), "--prompt", "x", "--lookup", "--draft", stories.toString());
+        assertTrue(both.exit() != 0 && both.err().contains("only one of --draft and --lookup"), both.err());
+    }
+
+    @Test
     void stopStringEndsGeneration() throws Exception {
         Result r = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "100",
                 "--stop", "Lily", "--json");

@@ -24,6 +24,23 @@ public interface LanguageModel extends AutoCloseable {
     }
 
     /**
+     * One state consumes {@code tokens} and the logits at EVERY new position are returned, in order: element
+     * {@code i} is the next-token distribution after {@code tokens[i]} (speculative decoding verifies a whole
+     * draft with it). This default runs one forward per token; engines that compute all positions of a chunk
+     * anyway override it with a single pass.
+     */
+    default List<Logits> forwardAll(ModelState state, int... tokens) {
+        if (tokens == null || tokens.length == 0) {
+            throw new MetagenException("forwardAll: no tokens given");
+        }
+        List<Logits> out = new java.util.ArrayList<>(tokens.length);
+        for (int t : tokens) {
+            out.add(forward(state, t));
+        }
+        return out;
+    }
+
+    /**
      * Optional capability (contrastive search): the last layer's hidden state, after the final norm, at the last
      * position {@code state} consumed. Models that do not expose hidden states throw.
      */

@@ -11,6 +11,7 @@
  *   <li>{@link dev.metagen.decoding.ContrastiveSearch}: contrastive search over the model's hidden states;</li>
  *   <li>{@link dev.metagen.decoding.guidance}: adapters that combine a second model or context (contrastive
  *       decoding, product of experts, classifier-free guidance);</li>
+ *   <li>{@link dev.metagen.decoding.speculative}: speculative decoding with a draft model or prompt lookup;</li>
  *   <li>{@link dev.metagen.decoding.SequenceScorer}: log-likelihood of a given continuation;</li>
  *   <li>{@link dev.metagen.decoding.DecodingSpec}: any of these from a JSON strategy spec.</li>
  * </ul>

@@ -1,0 +1,59 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.MetagenException;
+import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.decoding.speculative.DraftModelSource;
+import dev.metagen.decoding.speculative.DraftSource;
+import dev.metagen.decoding.speculative.PromptLookupSource;
+import dev.metagen.decoding.speculative.SpeculativeGenerator;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.function.Supplier;
+
+/** The speculative decoding options of {@code generate} (Leviathan et al. 2023): a draft model or prompt lookup. */
+final class SpeculativeOptions {
+    @Option(names = "--draft", paramLabel = "GGUF", description = "Speculative decoding with this draft model (same vocabulary).")
+    Path draft;
+
+    @Option(names = "--draft-k", defaultValue = "4", description = "Speculative decoding: tokens drafted per target forward (default: ${DEFAULT-VALUE}).")
+    int draftK;
+
+    @Option(names = "--lookup", description = "Speculative decoding with prompt lookup (n-gram matches in the prompt and output).")
+    boolean lookup;
+
+    @Option(names = "--lookup-ngram", defaultValue = "3", description = "Prompt lookup: longest n-gram to match (default: ${DEFAULT-VALUE}).")
+    int lookupNgram;
+
+    boolean enabled() {
+        return draft != null || lookup;
+    }
+
+    /** Runs speculative decoding on {@code target} (no streaming: the text is printed when it is complete). */
+    Generation generate(TransformerModel target, int[] promptIds, GenerationParams params, SamplingConfig sampling,
+                        ModelOptions options) {
+        if (draft != null && lookup) {
+            throw new MetagenException("give only one of --draft and --lookup");
+        }
+        if (draft == null) {
+            PromptLookupSource check = new PromptLookupSource(lookupNgram); // validates the n-gram size first
+            return run(new SpeculativeGenerator(target, () -> new PromptLookupSource(check.maxNgram()), draftK),
+                    promptIds, params, sampling);
+        }
+        try (TransformerModel d = TransformerModel.load(draft, options)) {
+            DraftModelSource probe = new DraftModelSource(d, 0);
+            probe.checkVocabulary(target);
+            long seed = sampling.seed() ^ 0x9E3779B97F4A7C15L; // the draft's own stream, apart from the target's
+            Supplier<DraftSource> drafts = () -> new DraftModelSource(d, seed);
+            return run(new SpeculativeGenerator(target, drafts, draftK), promptIds, params, sampling);
+        }
+    }
+
+    private static Generation run(SpeculativeGenerator g, int[] promptIds, GenerationParams params, SamplingConfig sampling) {
+        return g.withSampling(sampling).generate(promptIds, params); // the caller prints the text
+    }
+}
