@@ -13,27 +13,13 @@ final class ModelResolution {
     private ModelResolution() {}
 
     static Path resolve(String spec) {
-        String endpoint = setting("metagen.hf.endpoint", "METAGEN_HF_ENDPOINT", ModelResolver.DEFAULT_ENDPOINT);
-        ModelResolver resolver = new ModelResolver(Path.of(metagenHome()), endpoint);
+        ModelResolver resolver = ModelResolver.fromEnvironment();
         ProgressBarListener progress = new ProgressBarListener(spec);
         try {
             return resolver.resolve(spec, progress);
         } finally {
             progress.onDone(); // ends the bar's line before any error message
         }
-    }
-
-    /** {@code -Dmetagen.home}, else {@code $METAGEN_HOME}, else {@code ~/.metagen}. */
-    static String metagenHome() {
-        return setting("metagen.home", "METAGEN_HOME", System.getProperty("user.home") + "/.metagen");
-    }
-
-    private static String setting(String property, String env, String fallback) {
-        String v = System.getProperty(property);
-        if (v == null || v.isBlank()) {
-            v = System.getenv(env);
-        }
-        return v != null && !v.isBlank() ? v : fallback;
     }
 
     /** Draws the download on stderr. */

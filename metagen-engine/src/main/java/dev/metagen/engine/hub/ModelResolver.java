@@ -74,12 +74,23 @@ public final class ModelResolver {
                 .build();
     }
 
-    /** The resolver configured by {@code METAGEN_HOME} (default {@code ~/.metagen}) and {@code METAGEN_HF_ENDPOINT}. */
+    /**
+     * The resolver configured by {@code -Dmetagen.home} or {@code METAGEN_HOME} (default {@code ~/.metagen}) and
+     * {@code -Dmetagen.hf.endpoint} or {@code METAGEN_HF_ENDPOINT}; a system property wins over the variable.
+     */
     public static ModelResolver fromEnvironment() {
-        String h = System.getenv("METAGEN_HOME");
-        Path home = h != null && !h.isBlank() ? Path.of(h) : Path.of(System.getProperty("user.home"), ".metagen");
-        String e = System.getenv("METAGEN_HF_ENDPOINT");
-        return new ModelResolver(home, e != null && !e.isBlank() ? e : DEFAULT_ENDPOINT);
+        String h = setting("metagen.home", "METAGEN_HOME");
+        Path home = h != null ? Path.of(h) : Path.of(System.getProperty("user.home"), ".metagen");
+        String e = setting("metagen.hf.endpoint", "METAGEN_HF_ENDPOINT");
+        return new ModelResolver(home, e != null ? e : DEFAULT_ENDPOINT);
+    }
+
+    private static String setting(String property, String variable) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) {
+            v = System.getenv(variable);
+        }
+        return v != null && !v.isBlank() ? v : null;
     }
 
     public Path home() {
