@@ -6,24 +6,12 @@
 //    "bos_token": "<s>", "eos_token": "</s>"}
 // and one JSON object on stdout: {"TEMPLATE": {"CONVERSATION": {"text": "..."} or {"error": "..."}}}.
 // Messages are in the Hugging Face shape (tool call arguments as objects); add_generation_prompt is true.
-// raise_exception is built into @huggingface/jinja; strftime_now is added here.
+// raise_exception and strftime_now are built into @huggingface/jinja.
 import {Template} from "@huggingface/jinja";
 
 const chunks = [];
 for await (const c of process.stdin) chunks.push(c);
 const job = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-
-function strftime_now(format) {
-    const d = new Date();
-    const months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December"];
-    const pad = (n) => String(n).padStart(2, "0");
-    return format.replace(/%([dmYbByHMS])/g, (_, c) => ({
-        d: pad(d.getDate()), m: pad(d.getMonth() + 1), Y: String(d.getFullYear()), y: pad(d.getFullYear() % 100),
-        b: months[d.getMonth()].slice(0, 3), B: months[d.getMonth()], H: pad(d.getHours()), M: pad(d.getMinutes()),
-        S: pad(d.getSeconds()),
-    })[c]);
-}
 
 const out = {};
 for (const t of job.templates) {
@@ -41,7 +29,7 @@ for (const t of job.templates) {
             continue;
         }
         const vars = {messages: conv.messages, add_generation_prompt: true, bos_token: job.bos_token,
-            eos_token: job.eos_token, strftime_now};
+            eos_token: job.eos_token};
         if (conv.tools != null) vars.tools = conv.tools;
         try {
             out[t.name][name] = {text: template.render(vars)};

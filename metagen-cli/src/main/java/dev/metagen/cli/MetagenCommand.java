@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
         description = "Inference-time algorithms for large language models, on a pure-Java GGUF engine.",
         subcommands = {
                 GenerateCommand.class,
+                ChatCommand.class,
                 TokenizeCommand.class,
                 InspectCommand.class,
                 SynthCommand.class,

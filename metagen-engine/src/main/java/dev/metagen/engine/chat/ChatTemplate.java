@@ -64,6 +64,13 @@ public final class ChatTemplate {
         return Optional.of(of(file.path().getFileName() + " (" + GGUF_KEY + ")", src, bos, eos));
     }
 
+    /** A template from its source with a GGUF file's BOS/EOS token texts (e.g. to override the model's own). */
+    public static ChatTemplate of(String name, String jinjaSource, GgufFile file) {
+        String[] tokens = file.getStringArray("tokenizer.ggml.tokens");
+        return of(name, jinjaSource, tokenText(file, tokens, "tokenizer.ggml.bos_token_id"),
+                tokenText(file, tokens, "tokenizer.ggml.eos_token_id"));
+    }
+
     /** The template of a loaded model; empty when its file carries none. */
     public static Optional<ChatTemplate> fromModel(TransformerModel model) {
         return fromModel(model.file());

@@ -10,8 +10,11 @@ import java.util.regex.Pattern;
  * Jinja2 does, inside {@code {{ }}} and {@code {% %}} only (text and comments are left alone):
  * <ul>
  *   <li>{@code not x is defined} means {@code not (x is defined)} in Jinja2; Jinjava applies {@code not} first.</li>
+ *   <li>{@code n+1}: Jinjava reads {@code +1} as a signed literal; the operator is spaced.</li>
+ *   <li>{@code strftime_now is defined}: Jinjava's functions are not variables; the test is {@code true}.</li>
  *   <li>{@code f(a=x - 1)}: Jinjava binds {@code a=x} before {@code - 1}; the value is parenthesised.</li>
- *   <li>{@code xs[:n+1]}: Jinjava's slice syntax takes no operators in its bounds; they are parenthesised.</li>
+ *   <li>{@code xs[a:b:c]}: Jinjava's slices take no step and no operators in their bounds; slices become the
+ *   {@link SliceFilter} with Python's semantics ({@code xs|metagen_slice(a, b, c)}).</li>
  * </ul>
  */
 final class JinjaDialect {
@@ -87,8 +90,36 @@ final class JinjaDialect {
     }
 
     static String rewrite(String expr) {
-        String e = rewriteNotIs(expr);
+        String e = replaceOutsideStrings(expr, SIGNED_NUMBER, "$1 $2 $3");
+        e = replaceOutsideStrings(e, GLOBAL_DEFINED, "true");
+        e = rewriteNotIs(e);
         return rewriteBrackets(e);
+    }
+
+    /** {@code n+1}: Jinjava's scanner reads {@code +1} as a signed literal after a name; spaced it is a sum. */
+    private static final Pattern SIGNED_NUMBER = Pattern.compile("((?<!\\d)[A-Za-z_]\\w*|[)\\]])([+-])(\\d)");
+    /** The helpers are functions, not variables, in Jinjava; templates test them with {@code is defined}. */
+    private static final Pattern GLOBAL_DEFINED = Pattern.compile(
+            "\\b(?:strftime_now|raise_exception)\\s+is\\s+defined\\b");
+
+    private static String replaceOutsideStrings(String expr, Pattern p, String replacement) {
+        List<int[]> strings = stringSpans(expr);
+        Matcher m = p.matcher(expr);
+        StringBuilder sb = new StringBuilder();
+        int last = 0;
+        while (m.find()) {
+            if (inside(strings, m.start())) {
+                continue;
+            }
+            sb.append(expr, last, m.start());
+            StringBuilder r = new StringBuilder();
+            m.appendReplacement(r, replacement);
+            // appendReplacement also copied the text before the match: keep only the replacement
+            sb.append(r, m.start() - last, r.length());
+            last = m.end();
+        }
+        sb.append(expr.substring(last));
+        return sb.toString();
     }
 
     private static String rewriteNotIs(String expr) {
@@ -126,7 +157,12 @@ final class JinjaDialect {
                     break;
                 }
                 String inner = rewriteBrackets(e.substring(i + 1, close));
-                out.append(c).append(c == '(' ? keywordArguments(inner) : sliceBounds(inner)).append(e.charAt(close));
+                List<String> slice = c == '[' ? splitTopLevel(inner, ':') : List.of();
+                if (slice.size() >= 2) {
+                    out.append('|').append(SliceFilter.NAME).append('(').append(sliceArguments(slice)).append(')');
+                } else {
+                    out.append(c).append(c == '(' ? keywordArguments(inner) : inner).append(e.charAt(close));
+                }
                 i = close + 1;
             } else if (c == '(' || c == '[' || c == '{') {
                 int close = matching(e, i);
@@ -185,16 +221,13 @@ final class JinjaDialect {
         return String.join(",", out);
     }
 
-    private static String sliceBounds(String inner) {
-        List<String> parts = splitTopLevel(inner, ':');
-        if (parts.size() < 2) {
-            return inner;
-        }
-        List<String> out = new ArrayList<>(parts.size());
+    /** {@code a:b:c} as filter arguments, {@code none} for an omitted bound. */
+    private static String sliceArguments(List<String> parts) {
+        List<String> out = new ArrayList<>(3);
         for (String p : parts) {
-            out.add(p.isBlank() || isSimple(p) ? p : "(" + p.strip() + ")");
+            out.add(p.isBlank() ? "none" : p.strip());
         }
-        return String.join(":", out);
+        return String.join(", ", out);
     }
 
     /** A literal, a name or a dotted name: nothing to parenthesise. */

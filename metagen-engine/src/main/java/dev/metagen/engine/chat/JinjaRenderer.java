@@ -75,6 +75,8 @@ final class JinjaRenderer {
         }
         jinjava.registerFilter(new ToJsonFilter());
         jinjava.registerFilter(new IndentFilter());
+        jinjava.registerFilter(new SliceFilter());
+        jinjava.registerExpTest(new IterableTest());
         jinjava.registerTag(new GenerationTag());
         jinjava.registerTag(new FilterBlockTag());
         return jinjava;

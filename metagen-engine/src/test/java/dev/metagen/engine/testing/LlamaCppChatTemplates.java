@@ -38,12 +38,43 @@ public final class LlamaCppChatTemplates {
     private LlamaCppChatTemplates() {
     }
 
-    /** Results keyed by template file name, then request name. */
+    /**
+     * Results keyed by template file name, then request name. They are cached in {@code workDir} under a key of
+     * the inputs and the date (templates print today's date), since a full run restarts llama.cpp many times.
+     */
     public static Map<String, Map<String, Result>> apply(List<Job> jobs, Path workDir) throws IOException,
+            InterruptedException {
+        Files.createDirectories(workDir);
+        Path cache = workDir.resolve("cache-" + cacheKey(jobs) + ".json");
+        if (Files.exists(cache)) {
+            return JSON.readValue(cache.toFile(), new com.fasterxml.jackson.core.type.TypeReference<
+                    LinkedHashMap<String, LinkedHashMap<String, Result>>>() { }).entrySet().stream()
+                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> (Map<String, Result>) e.getValue(),
+                            (a, b) -> a, LinkedHashMap::new));
+        }
+        Map<String, Map<String, Result>> out = run(jobs, workDir);
+        JSON.writeValue(cache.toFile(), out);
+        return out;
+    }
+
+    private static String cacheKey(List<Job> jobs) throws IOException {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            md.update(java.time.LocalDate.now().toString().getBytes(StandardCharsets.UTF_8));
+            for (Job j : jobs) {
+                md.update(Files.readAllBytes(j.template()));
+                md.update(j.requests().toString().getBytes(StandardCharsets.UTF_8));
+            }
+            return java.util.HexFormat.of().formatHex(md.digest(), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, Map<String, Result>> run(List<Job> jobs, Path workDir) throws IOException,
             InterruptedException {
         Map<String, Map<String, Result>> out = new LinkedHashMap<>();
         List<Job> remaining = new ArrayList<>(jobs);
-        Files.createDirectories(workDir);
         int round = 0;
         while (!remaining.isEmpty()) {
             Path in = workDir.resolve("jobs-" + round + ".jsonl");

@@ -1,0 +1,213 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.ChatMessage;
+import dev.metagen.core.FinishReason;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.core.Logits;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.ModelState;
+import dev.metagen.core.StreamingDecoder;
+import dev.metagen.core.Tokenizer;
+import dev.metagen.decoding.StopStrings;
+import dev.metagen.decoding.sampling.SamplerChain;
+import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.engine.chat.ChatTemplate;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * A multi-turn conversation with a local model. Each turn renders the whole history with the chat template and
+ * tokenizes it; the one KV state kept across turns is rolled back to the longest common prefix with the new
+ * tokens and only the rest is computed (after the first turn, typically just the closing of the last answer and
+ * the new user message). When the conversation no longer fits the context, the oldest exchanges are dropped;
+ * the system prompt is kept.
+ */
+final class ChatSession implements AutoCloseable {
+
+    /**
+     * One answer.
+     *
+     * @param promptTokens    tokens of the rendered conversation
+     * @param reusedTokens    of those, how many were already in the KV state
+     * @param droppedMessages messages removed from the front of the history to fit the context
+     */
+    record Reply(String text, FinishReason finish, int promptTokens, int reusedTokens, int generatedTokens,
+                 int droppedMessages, double decodeTokensPerSecond) {
+    }
+
+    private final LanguageModel model;
+    private final ChatTemplate template;
+    private final String system;
+    private final SamplingConfig sampling;
+    private final long seed;
+    private final int maxTokens;
+    private final List<String> stops;
+    private final List<ChatMessage> turns = new ArrayList<>();
+    private ModelState state;
+    private int turnNumber;
+
+    ChatSession(LanguageModel model, ChatTemplate template, String system, SamplingConfig sampling, long seed,
+                int maxTokens, List<String> extraStops) {
+        if (maxTokens < 1) {
+            throw new MetagenException("--max-tokens must be >= 1, got " + maxTokens);
+        }
+        this.model = model;
+        this.template = template;
+        this.system = system == null || system.isBlank() ? null : system;
+        this.sampling = sampling;
+        this.seed = seed;
+        this.maxTokens = maxTokens;
+        List<String> s = new ArrayList<>(template.stopStrings());
+        s.addAll(extraStops);
+        this.stops = List.copyOf(s);
+    }
+
+    /** The conversation as the template sees it: the system prompt (if any) and the turns so far. */
+    List<ChatMessage> messages() {
+        List<ChatMessage> all = new ArrayList<>(turns.size() + 1);
+        if (system != null) {
+            all.add(ChatMessage.system(system));
+        }
+        all.addAll(turns);
+        return all;
+    }
+
+    /** Forgets the turns (the system prompt stays); the KV state is kept, its prefix is still reusable. */
+    void reset() {
+        turns.clear();
+    }
+
+    /** Tokens now held in the KV state. */
+    int cachedTokens() {
+        return state == null ? 0 : state.length();
+    }
+
+    /**
+     * Adds the user's message, generates the answer (streamed to {@code onText}) and adds it to the history.
+     * {@code cancelled} is polled before every token; when it turns true the partial answer is kept and the reply
+     * finishes as CANCELLED.
+     */
+    Reply send(String userText, Consumer<String> onText, BooleanSupplier cancelled) {
+        turns.add(ChatMessage.user(userText));
+        int ctx = model.info().contextLength();
+        int reserve = Math.min(maxTokens, Math.max(1, ctx / 4));
+        int dropped = 0;
+        int[] ids;
+        while (true) {
+            ids = tokenize(template.render(messages(), true, null, Map.of()));
+            if (ids.length + reserve <= ctx) {
+                break;
+            }
+            if (turns.size() <= 1) {
+                turns.removeLast();
+                throw new MetagenException("the message does not fit: the conversation has " + ids.length
+                        + " tokens with it, and the context holds " + ctx + " (with " + reserve
+                        + " kept for the answer)");
+            }
+            dropped += dropOldestExchange();
+        }
+        if (state == null) {
+            state = model.newState();
+        }
+        int reused = commonPrefix(state.tokens(), ids);
+        if (reused == ids.length) {
+            reused--; // at least one token must be computed to get the next-token logits
+        }
+        if (reused < state.length()) {
+            state.truncate(reused);
+        }
+        Logits logits = model.forward(state, Arrays.copyOfRange(ids, reused, ids.length));
+
+        Tokenizer tok = model.tokenizer();
+        SamplerChain chain = SamplerChain.build(sampling.seed(seed + turnNumber++), tok);
+        chain.begin(ids);
+        StreamingDecoder decoder = tok.streamingDecoder();
+        StopStrings stopStrings = new StopStrings(stops);
+        StringBuilder text = new StringBuilder();
+        int[] history = Arrays.copyOf(ids, ids.length + maxTokens);
+        int n = 0;
+        FinishReason finish = FinishReason.LENGTH;
+        long t0 = System.nanoTime();
+        while (n < maxTokens) {
+            if (cancelled.getAsBoolean()) {
+                finish = FinishReason.CANCELLED;
+                break;
+            }
+            int next = chain.sample(logits.values(), Arrays.copyOf(history, ids.length + n), n);
+            if (tok.special().isEndOfGeneration(next)) {
+                finish = FinishReason.STOP;
+                break;
+            }
+            history[ids.length + n] = next;
+            n++;
+            String piece = stopStrings.accept(decoder.accept(next));
+            text.append(piece);
+            onText.accept(piece);
+            if (stopStrings.stopped()) {
+                finish = FinishReason.STOP;
+                break;
+            }
+            if (n == maxTokens || state.length() >= ctx) {
+                break;
+            }
+            logits = model.forward(state, next);
+        }
+        if (!stopStrings.stopped()) {
+            String rest = stopStrings.accept(decoder.flush()) + stopStrings.flush();
+            text.append(rest);
+            onText.accept(rest);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        String answer = text.toString().strip();
+        turns.add(ChatMessage.assistant(answer));
+        return new Reply(answer, finish, ids.length, reused, n, dropped, seconds > 0 ? n / seconds : 0);
+    }
+
+    /** Removes the first turn and the rest of its exchange (up to the next user message); never the newest. */
+    private int dropOldestExchange() {
+        int removed = 0;
+        do {
+            turns.removeFirst();
+            removed++;
+        } while (turns.size() > 1 && !turns.getFirst().role().equals("user"));
+        return removed;
+    }
+
+    /**
+     * Prompt ids with special-token text parsed. A template that writes the BOS text itself gets it removed when
+     * the tokenizer adds BOS anyway, as llama.cpp does, so the prompt never starts with two BOS tokens.
+     */
+    private int[] tokenize(String prompt) {
+        Tokenizer tok = model.tokenizer();
+        String bos = template.bosToken();
+        boolean addBos = tok.special().addBos();
+        String text = addBos && !bos.isEmpty() && prompt.startsWith(bos) ? prompt.substring(bos.length()) : prompt;
+        int[] ids = tok.encode(text, true, true);
+        if (ids.length == 0) {
+            throw new MetagenException("the chat template rendered an empty prompt");
+        }
+        return ids;
+    }
+
+    static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length);
+        int i = 0;
+        while (i < n && a[i] == b[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    @Override
+    public void close() {
+        if (state != null) {
+            state.close();
+            state = null;
+        }
+    }
+}
