@@ -98,18 +98,25 @@ final class ChatSession implements AutoCloseable {
         int reserve = Math.min(maxTokens, Math.max(1, ctx / 4));
         int dropped = 0;
         int[] ids;
-        while (true) {
-            ids = tokenize(template.render(messages(), true, null, Map.of()));
-            if (ids.length + reserve <= ctx) {
-                break;
+        List<ChatMessage> before = List.copyOf(turns.subList(0, turns.size() - 1));
+        try {
+            while (true) {
+                ids = tokenize(template.render(messages(), true, null, Map.of()));
+                if (ids.length + reserve <= ctx) {
+                    break;
+                }
+                if (turns.size() <= 1) {
+                    throw new MetagenException("the message does not fit: the conversation has " + ids.length
+                            + " tokens with it, and the context holds " + ctx + " (with " + reserve
+                            + " kept for the answer)");
+                }
+                dropped += dropOldestExchange();
             }
-            if (turns.size() <= 1) {
-                turns.removeLast();
-                throw new MetagenException("the message does not fit: the conversation has " + ids.length
-                        + " tokens with it, and the context holds " + ctx + " (with " + reserve
-                        + " kept for the answer)");
-            }
-            dropped += dropOldestExchange();
+        } catch (MetagenException e) {
+            // the message is not sent: the history stays as it was
+            turns.clear();
+            turns.addAll(before);
+            throw e;
         }
         if (state == null) {
             state = model.newState();
@@ -192,6 +199,11 @@ final class ChatSession implements AutoCloseable {
             throw new MetagenException("the chat template rendered an empty prompt");
         }
         return ids;
+    }
+
+    /** The prompt ids of a conversation as this session renders and tokenizes it (with the generation prompt). */
+    int[] promptIds(List<ChatMessage> messages) {
+        return tokenize(template.render(messages, true, null, Map.of()));
     }
 
     static int commonPrefix(int[] a, int[] b) {

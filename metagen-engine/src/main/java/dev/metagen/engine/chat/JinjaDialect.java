@@ -12,6 +12,8 @@ import java.util.regex.Pattern;
  *   <li>{@code not x is defined} means {@code not (x is defined)} in Jinja2; Jinjava applies {@code not} first.</li>
  *   <li>{@code n+1}: Jinjava reads {@code +1} as a signed literal; the operator is spaced.</li>
  *   <li>{@code strftime_now is defined}: Jinjava's functions are not variables; the test is {@code true}.</li>
+ *   <li>{@code {% for x in xs if c %}}: Jinjava has no loop filter; it becomes an {@code if} in the body.</li>
+ *   <li>{@code loop.previtem}, {@code loop.nextitem}: Jinjava lacks them; they are indexed from the iterable.</li>
  *   <li>{@code f(a=x - 1)}: Jinjava binds {@code a=x} before {@code - 1}; the value is parenthesised.</li>
  *   <li>{@code xs[a:b:c]}: Jinjava's slices take no step and no operators in their bounds; slices become the
  *   {@link SliceFilter} with Python's semantics ({@code xs|metagen_slice(a, b, c)}).</li>
@@ -24,7 +26,110 @@ final class JinjaDialect {
     private JinjaDialect() {
     }
 
+    private static final Pattern FOR_IF = Pattern.compile(
+            "^(\\s*-?\\s*for\\s+[\\w\\s,]+\\s+in\\s+)(.+?)\\s+if\\s+(.+?)(\\s*-?\\s*)$", Pattern.DOTALL);
+
+    /**
+     * {@code {% for x in xs if cond %}}: Jinjava has no loop filter. The filter becomes an {@code if} around the
+     * body, so {@code loop.index} and {@code loop.last} count the skipped items too (templates that filter loops
+     * use neither inside them).
+     */
+    private static String rewriteLoopFilters(String source) {
+        StringBuilder out = new StringBuilder(source.length() + 64);
+        java.util.Deque<Boolean> filtered = new java.util.ArrayDeque<>();
+        java.util.Deque<String> iterables = new java.util.ArrayDeque<>();
+        int i = 0;
+        while (i < source.length()) {
+            int open = nextOpener(source, i);
+            if (open < 0) {
+                out.append(source.substring(i));
+                break;
+            }
+            char kind = source.charAt(open + 1);
+            int end = kind == '#' ? source.indexOf("#}", open + 2)
+                    : closingOf(source, open + 2, kind == '{' ? "}}" : "%}");
+            if (end < 0) {
+                out.append(source.substring(i));
+                break;
+            }
+            out.append(source, i, open);
+            String body = source.substring(open + 2, end);
+            String closer = source.substring(end, end + 2);
+            if (kind == '#') {
+                out.append(source, open, end + 2);
+                i = end + 2;
+                continue;
+            }
+            String word = body.strip().replaceFirst("^-", "").strip();
+            if (kind == '%' && word.startsWith("endfor")) {
+                if (!filtered.isEmpty() && filtered.pop()) {
+                    out.append("{%").append(body.startsWith("-") ? "-" : "").append(" endif %}");
+                }
+                if (!iterables.isEmpty()) {
+                    iterables.pop();
+                }
+                out.append("{%").append(body).append(closer);
+                i = end + 2;
+                continue;
+            }
+            // loop.previtem / loop.nextitem refer to the innermost enclosing loop, not to one this tag opens
+            String b = iterables.isEmpty() ? body : loopNeighbours(body, iterables.peek());
+            Matcher m = FOR_IF.matcher(b);
+            if (kind == '%' && word.startsWith("for ") && m.matches() && !inside(stringSpans(b), m.start(3))) {
+                out.append("{%").append(m.group(1)).append(m.group(2)).append(m.group(4)).append("%}")
+                        .append("{%").append(" if ").append(m.group(3)).append(m.group(4)).append("%}");
+                filtered.push(true);
+                iterables.push(m.group(2).strip());
+            } else if (kind == '%' && word.startsWith("for ")) {
+                out.append("{%").append(b).append(closer);
+                filtered.push(false);
+                Matcher in = FOR_IN.matcher(b);
+                iterables.push(in.matches() ? in.group(1).strip() : "none");
+            } else {
+                out.append(kind == '{' ? "{{" : "{%").append(b).append(closer);
+            }
+            i = end + 2;
+        }
+        return out.toString();
+    }
+
+    private static final Pattern FOR_IN = Pattern.compile(
+            "^\\s*-?\\s*for\\s+[\\w\\s,]+\\s+in\\s+(.+?)(?:\\s+recursive)?\\s*-?\\s*$", Pattern.DOTALL);
+    private static final Pattern LOOP_NEIGHBOUR = Pattern.compile("\\bloop\\.(previtem|nextitem)\\b");
+
+    /** Jinjava's loop object has no previtem/nextitem: they are read from the loop's iterable by index. */
+    private static String loopNeighbours(String body, String iterable) {
+        Matcher m = LOOP_NEIGHBOUR.matcher(body);
+        if (!m.find()) {
+            return body;
+        }
+        return neighbourReplace(body, iterable);
+    }
+
+    private static String neighbourReplace(String body, String iterable) {
+        List<int[]> strings = stringSpans(body);
+        Matcher m = LOOP_NEIGHBOUR.matcher(body);
+        StringBuilder sb = new StringBuilder();
+        int last = 0;
+        while (m.find()) {
+            if (inside(strings, m.start())) {
+                continue;
+            }
+            sb.append(body, last, m.start());
+            sb.append(m.group(1).equals("previtem")
+                    ? "((" + iterable + ")[loop.index0 - 1] if loop.index0 > 0 else none)"
+                    : "((" + iterable + ")[loop.index0 + 1] if not loop.last else none)");
+            last = m.end();
+        }
+        sb.append(body.substring(last));
+        return sb.toString();
+    }
+
     static String normalize(String source) {
+        return normalizeExpressions(rewriteLoopFilters(source));
+    }
+
+    private static String normalizeExpressions(String source) {
         StringBuilder out = new StringBuilder(source.length() + 64);
         int i = 0;
         while (i < source.length()) {
@@ -55,6 +160,39 @@ final class JinjaDialect {
             i = end + 2;
         }
         return out.toString();
+    }
+
+    private static final Pattern FILTER_USE = Pattern.compile("\\|\\s*([A-Za-z_]\\w*)");
+    private static final Pattern TEST_USE = Pattern.compile("\\bis\\s+(?:not\\s+)?([A-Za-z_]\\w*)");
+
+    /** The filter names used in {@code |name} and test names used in {@code is name}, in expression blocks. */
+    static java.util.Set<String> used(String source, boolean filters) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        int i = 0;
+        while (i < source.length()) {
+            int open = nextOpener(source, i);
+            if (open < 0) {
+                break;
+            }
+            char kind = source.charAt(open + 1);
+            int end = kind == '#' ? source.indexOf("#}", open + 2) : closingOf(source, open + 2,
+                    kind == '{' ? "}}" : "%}");
+            if (end < 0) {
+                break;
+            }
+            if (kind != '#') {
+                String body = source.substring(open + 2, end);
+                List<int[]> strings = stringSpans(body);
+                Matcher m = (filters ? FILTER_USE : TEST_USE).matcher(body);
+                while (m.find()) {
+                    if (!inside(strings, m.start())) {
+                        names.add(m.group(1));
+                    }
+                }
+            }
+            i = end + 2;
+        }
+        return names;
     }
 
     private static int nextOpener(String s, int from) {
@@ -90,10 +228,49 @@ final class JinjaDialect {
     }
 
     static String rewrite(String expr) {
-        String e = replaceOutsideStrings(expr, SIGNED_NUMBER, "$1 $2 $3");
+        String e = splitDelimitersInStrings(expr);
+        e = replaceOutsideStrings(e, SIGNED_NUMBER, "$1 $2 $3");
         e = replaceOutsideStrings(e, GLOBAL_DEFINED, "true");
         e = rewriteNotIs(e);
         return rewriteBrackets(e);
+    }
+
+    /**
+     * A string literal holding {@code }}}, {@code {{}, {@code %}} or {@code {%}: Jinjava's tokenizer ends or opens
+     * a block there even inside quotes; the literal is split into a concatenation between the two characters.
+     */
+    private static String splitDelimitersInStrings(String e) {
+        StringBuilder out = new StringBuilder(e.length());
+        int i = 0;
+        while (i < e.length()) {
+            char c = e.charAt(i);
+            if (c != '\'' && c != '"') {
+                out.append(c);
+                i++;
+                continue;
+            }
+            int end = stringEnd(e, i);
+            String lit = e.substring(i, end);
+            String inner = lit.length() >= 2 ? lit.substring(1, lit.length() - 1) : "";
+            if (inner.contains("}}") || inner.contains("{{") || inner.contains("%}") || inner.contains("{%")) {
+                StringBuilder parts = new StringBuilder("(").append(c);
+                for (int k = 0; k < inner.length(); k++) {
+                    char x = inner.charAt(k);
+                    parts.append(x);
+                    if (k + 1 < inner.length()) {
+                        String pair = inner.substring(k, k + 2);
+                        if (pair.equals("}}") || pair.equals("{{") || pair.equals("%}") || pair.equals("{%")) {
+                            parts.append(c).append(" ~ ").append(c);
+                        }
+                    }
+                }
+                out.append(parts).append(c).append(')');
+            } else {
+                out.append(lit);
+            }
+            i = end;
+        }
+        return out.toString();
     }
 
     /** {@code n+1}: Jinjava's scanner reads {@code +1} as a signed literal after a name; spaced it is a sum. */

@@ -39,8 +39,23 @@ final class JinjaRenderer {
         this.source = JinjaDialect.normalize(source);
     }
 
+    /**
+     * Prepares a template. Unknown filters and tests are refused here: Jinjava would render them as nothing, where
+     * Jinja2 refuses the template, and a prompt silently missing a piece is worse than an error.
+     */
     static JinjaRenderer compile(String name, String source) {
-        return new JinjaRenderer(name, source);
+        JinjaRenderer r = new JinjaRenderer(name, source);
+        for (String f : JinjaDialect.used(r.source, true)) {
+            if (JINJAVA.getGlobalContext().getFilter(f) == null) {
+                throw new MetagenException(name + ": unknown filter '" + f + "'");
+            }
+        }
+        for (String t : JinjaDialect.used(r.source, false)) {
+            if (JINJAVA.getGlobalContext().getExpTest(t) == null) {
+                throw new MetagenException(name + ": unknown test 'is " + t + "'");
+            }
+        }
+        return r;
     }
 
     private static Jinjava create() {
@@ -52,6 +67,8 @@ final class JinjaRenderer {
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
                 .withMaxOutputSize(64L << 20)
+                // output that happens to contain {{ }} is text (tool-call format examples), never re-rendered
+                .withNestedInterpretationEnabled(false)
                 // Jinja2 semantics where Jinjava keeps its own by default: {{- -}} trimming, operator precedence,
                 // iterating a dict gives its keys, null loop values kept
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
@@ -77,6 +94,7 @@ final class JinjaRenderer {
         jinjava.registerFilter(new IndentFilter());
         jinjava.registerFilter(new SliceFilter());
         jinjava.registerExpTest(new IterableTest());
+        PythonFilters.all().forEach(jinjava::registerFilter);
         jinjava.registerTag(new GenerationTag());
         jinjava.registerTag(new FilterBlockTag());
         return jinjava;
@@ -88,17 +106,17 @@ final class JinjaRenderer {
         if (extra != null) {
             extra.forEach((k, v) -> {
                 if (!RESERVED.contains(k)) {
-                    vars.put(k, v);
+                    vars.put(k, PythonValues.of(v));
                 }
             });
         }
-        vars.put("messages", toTemplateMessages(messages));
+        vars.put("messages", PythonValues.of(toTemplateMessages(messages)));
         if (toolsJson != null && !toolsJson.isBlank()) {
             Object tools = parseJson(toolsJson, "tools");
             if (!(tools instanceof List<?>)) {
                 throw new MetagenException(name + ": tools must be a JSON array");
             }
-            vars.put("tools", tools);
+            vars.put("tools", PythonValues.of(tools));
         }
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("bos_token", bos);

@@ -42,6 +42,13 @@ class ChatTemplateReferenceTest {
         REFERENCE_DIFFERS_HF_AGREES,
         /** all three reject the conversation (the template raises, e.g. on tool call ids). */
         ALL_REJECT,
+        /**
+         * no reference applies the template: llama.cpp fails or replaces it (its generic tool-call prompt, its
+         * tool-call polyfill) and @huggingface/jinja fails too.
+         */
+        NO_REFERENCE,
+        /** differs from both references for a reason listed in {@link #KNOWN_MISMATCHES}. */
+        KNOWN_DIFFERENCE,
         /** unexplained: ours differs from both references, or fails where one renders. */
         MISMATCH
     }
@@ -98,12 +105,16 @@ class ChatTemplateReferenceTest {
                 dump(name + "." + conv + ".ours.txt", mine != null ? mine : "ERROR: " + oursError);
                 dump(name + "." + conv + ".llamacpp.txt", ref.text() != null ? ref.text() : "ERROR: " + ref.error());
                 dump(name + "." + conv + ".hf.txt", arbiter.text() != null ? arbiter.text() : "ERROR: " + arbiter.error());
-                rows.add(classify(name, conv, mine, oursError, ref, arbiter, !tools && chatml.equals(ref.text())));
+                Row row = classify(name, conv, mine, oursError, ref, arbiter, !tools && chatml.equals(ref.text()));
+                String known = KNOWN_MISMATCHES.get(name + "/" + conv);
+                if (row.outcome() == Outcome.MISMATCH && known != null) {
+                    row = new Row(name, conv, Outcome.KNOWN_DIFFERENCE, known + " (" + row.detail() + ")");
+                }
+                rows.add(row);
             }
         }
         Map<Outcome, Integer> counts = writeReport(rows);
-        List<Row> mismatches = rows.stream().filter(r -> r.outcome() == Outcome.MISMATCH)
-                .filter(r -> !KNOWN_MISMATCHES.containsKey(r.template() + "/" + r.conversation())).toList();
+        List<Row> mismatches = rows.stream().filter(r -> r.outcome() == Outcome.MISMATCH).toList();
         assertEquals(List.of(), mismatches.stream().map(r -> r.template() + "/" + r.conversation()).toList(),
                 "templates rendered differently from both references (see target/chat-templates-vs-llamacpp.md)");
         assertTrue(counts.getOrDefault(Outcome.MATCH, 0) + counts.getOrDefault(Outcome.MATCH_BOS_STRIPPED, 0) >= 60,
@@ -111,10 +122,35 @@ class ChatTemplateReferenceTest {
     }
 
     /**
+     * Text llama.cpp 4916 puts in place of the template's own tool rendering: its generic tool-call system prompt,
+     * and its polyfill that writes an assistant's tool calls as JSON content.
+     */
+    static final List<String> REWRITE_MARKERS = List.of("Respond in JSON format, either with `tool_call`",
+            "{\n  \"tool_calls\": [");
+
+    /**
      * Renderings where we knowingly differ from both references, with the reason (checked by hand; see the
      * renderings dumped under target/chat-template-reference/renderings).
      */
-    static final Map<String, String> KNOWN_MISMATCHES = Map.of();
+    static final Map<String, String> KNOWN_MISMATCHES = Map.of(
+            "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja/tool-call",
+            "whitespace: a macro's output loses the indentation before its first line (Jinjava's lstrip_blocks)",
+            "GigaChat3-10B-A1.8B.jinja/tool-call",
+            "a recursive macro returning a type name renders empty (Jinjava macro return value)",
+            "GigaChat3.1-10B-A1.8B.jinja/tool-call",
+            "a recursive macro returning a type name renders empty (Jinjava macro return value)",
+            "Qwen3.5-4B.jinja/tool-call",
+            "a macro called with None for a parameter named like an outer variable sees the outer value (Jinjava"
+                    + " resolves null arguments in the enclosing scope)",
+            "StepFun3.5-Flash.jinja/tool-call",
+            "same Jinjava null-argument scoping as Qwen3.5",
+            "fireworks-ai-llama-3-firefunction-v2.jinja/standard",
+            "llama.cpp passes its own 'functions' and 'datetime' variables; undefined here, printed as null",
+            "fireworks-ai-llama-3-firefunction-v2.jinja/tool-call",
+            "llama.cpp passes its own 'functions' and 'datetime' variables; undefined here, printed as null",
+            "meetkai-functionary-medium-v3.2.jinja/tool-call",
+            "llama.cpp passes tool call arguments as a JSON string for this template, transformers (and we) as a"
+                    + " dict, which the template prints with Python's str()");
 
     private static final String CHATML = "{%- for message in messages -%}{{- '<|im_start|>' + message.role + '\\n'"
             + " + message.content + '<|im_end|>\\n' -}}{%- endfor -%}"
@@ -140,6 +176,9 @@ class ChatTemplateReferenceTest {
         if (mine == null && hf.text() == null) {
             return new Row(name, conv, Outcome.REFERENCE_DIFFERS_HF_AGREES, "ours and @huggingface/jinja reject it ("
                     + oursError + "); " + why);
+        }
+        if (hf.text() == null && (ref.text() == null || REWRITE_MARKERS.stream().anyMatch(ref.text()::contains))) {
+            return new Row(name, conv, Outcome.NO_REFERENCE, why + "; @huggingface/jinja fails: " + hf.error());
         }
         String vsHf = hf.text() == null ? "@huggingface/jinja fails: " + hf.error()
                 : "vs @huggingface/jinja " + firstDifference(mine == null ? "" : mine, hf.text());
