@@ -101,7 +101,7 @@ final class ChatSession implements AutoCloseable {
         List<ChatMessage> before = List.copyOf(turns.subList(0, turns.size() - 1));
         try {
             while (true) {
-                ids = tokenize(template.render(messages(), true, null, Map.of()));
+                ids = tokenize(render(messages()));
                 if (ids.length + reserve <= ctx) {
                     break;
                 }
@@ -203,7 +203,25 @@ final class ChatSession implements AutoCloseable {
 
     /** The prompt ids of a conversation as this session renders and tokenizes it (with the generation prompt). */
     int[] promptIds(List<ChatMessage> messages) {
-        return tokenize(template.render(messages, true, null, Map.of()));
+        return tokenize(render(messages));
+    }
+
+    /**
+     * Renders with the generation prompt. A template that refuses system messages (Gemma 2 raises "System role not
+     * supported") gets the system prompt at the start of the first user message instead, as llama.cpp does.
+     */
+    private String render(List<ChatMessage> messages) {
+        try {
+            return template.render(messages, true, null, Map.of());
+        } catch (MetagenException e) {
+            if (messages.isEmpty() || !messages.getFirst().role().equals("system") || messages.size() < 2
+                    || !messages.get(1).role().equals("user") || !e.getMessage().contains("raised an error")) {
+                throw e;
+            }
+            List<ChatMessage> merged = new ArrayList<>(messages.subList(1, messages.size()));
+            merged.set(0, ChatMessage.user(messages.getFirst().content() + "\n" + messages.get(1).content()));
+            return template.render(merged, true, null, Map.of());
+        }
     }
 
     static int commonPrefix(int[] a, int[] b) {

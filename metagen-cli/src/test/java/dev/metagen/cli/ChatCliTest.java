@@ -165,12 +165,13 @@ class ChatCliTest {
         Files.writeString(tpl, "{% for m in messages %}{{ m.content | nosuchfilter }}{% endfor %}");
         CliTest.Result r = CliTest.runWithInput("Hi\n/exit\n", "chat", "--model", stories.toString(),
                 "--chat-template", tpl.toString(), "-n", "2");
-        assertEquals(0, r.exit(), r.err()); // a template error fails the message, not the session
-        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("error: bad.jinja:")), r.err());
+        assertEquals(1, r.exit(), r.err()); // refused before the conversation starts
+        assertTrue(r.err().startsWith("metagen: error: bad.jinja: unknown filter 'nosuchfilter'"), r.err());
 
         Path raising = tmp.resolve("raising.jinja");
         Files.writeString(raising, "{{ raise_exception('Only user messages, please') }}");
         r = CliTest.runWithInput("Hi\n", "chat", "--model", stories.toString(), "--chat-template", raising.toString());
+        assertEquals(0, r.exit(), r.err()); // a template error fails the message, not the session
         assertTrue(r.err().contains("raising.jinja: the template raised an error: Only user messages, please"), r.err());
 
         r = CliTest.runWithInput("", "chat", "--model", stories.toString(), "--chat-template",
@@ -185,6 +186,22 @@ class ChatCliTest {
                 "--temperature", "0");
         assertEquals(0, r.exit());
         assertTrue(r.err().contains("unknown command /nonsense"), r.err());
+    }
+
+    @Test
+    void aTemplateWithoutSystemRoleGetsTheSystemPromptInTheFirstUserMessage() throws Exception {
+        Path shared = stories.getParent().getParent();
+        String gemma = Files.readString(shared.resolve("datasets/chat-templates/google-gemma-2-2b-it.jinja"));
+        ChatTemplate t = ChatTemplate.of("gemma-2", gemma, "<s>", "</s>");
+        assertThrows(MetagenException.class, () -> t.render(List.of(ChatMessage.system("Be brief."),
+                ChatMessage.user("Hi")), true));
+        try (TransformerModel m = TransformerModel.load(stories, new ModelOptions(1, 0));
+             ChatSession s = session(m, t, "Be brief.", 2)) {
+            int[] ids = s.promptIds(List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi")));
+            String text = m.tokenizer().decode(ids);
+            assertTrue(text.contains("user\nBe brief.\nHi"), text);
+            assertDoesNotThrow(() -> s.send("Hi", x -> { }, () -> false));
+        }
     }
 
     @Test

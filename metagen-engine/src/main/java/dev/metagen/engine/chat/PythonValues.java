@@ -2,6 +2,7 @@ package dev.metagen.engine.chat;
 
 import com.hubspot.jinjava.objects.collections.PyList;
 import com.hubspot.jinjava.objects.collections.PyMap;
+import com.hubspot.jinjava.objects.serialization.PyishSerializable;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -82,7 +83,7 @@ final class PythonValues {
     }
 
     /** A dict that prints as Python does. */
-    static final class Dict extends PyMap {
+    static final class Dict extends PyMap implements PyishSerializable {
         Dict(Map<String, Object> map) {
             super(map);
         }
@@ -91,10 +92,16 @@ final class PythonValues {
         public String toString() {
             return repr(this);
         }
+
+        @Override
+        public <T extends Appendable & CharSequence> T appendPyishString(T appendable) throws java.io.IOException {
+            appendable.append(repr(this));
+            return appendable;
+        }
     }
 
     /** A list that prints as Python does. */
-    static final class PyListPrinted extends PyList {
+    static final class PyListPrinted extends PyList implements PyishSerializable {
         PyListPrinted(List<Object> list) {
             super(list);
         }
@@ -102,6 +109,12 @@ final class PythonValues {
         @Override
         public String toString() {
             return repr(this);
+        }
+
+        @Override
+        public <T extends Appendable & CharSequence> T appendPyishString(T appendable) throws java.io.IOException {
+            appendable.append(repr(this));
+            return appendable;
         }
     }
 }
