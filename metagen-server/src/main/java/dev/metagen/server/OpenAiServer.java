@@ -6,6 +6,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
+import dev.metagen.engine.chat.ChatTemplate;
+import dev.metagen.engine.model.TransformerModel;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,7 +56,16 @@ public final class OpenAiServer implements AutoCloseable {
         http.createContext("/", this::handle);
     }
 
-    /** Starts serving {@code model} under the name {@code modelId}; chat requests are rendered by {@code chat}. */
+    /**
+     * Starts serving {@code model} under the name {@code modelId} (null: the file name without {@code .gguf});
+     * chat requests are rendered with the model's own chat template, or a plain transcript when it has none.
+     */
+    public static OpenAiServer start(TransformerModel model, String modelId, ServerConfig config) {
+        String id = modelId != null ? modelId : model.file().path().getFileName().toString().replaceFirst("\\.gguf$", "");
+        return start(model, id, new ChatFormatter(ChatTemplate.forModel(model), model.tokenizer()), config);
+    }
+
+    /** Starts serving {@code model}; chat requests are rendered by {@code chat}. */
     static OpenAiServer start(LanguageModel model, String modelId, ChatFormatter chat, ServerConfig config) {
         try {
             OpenAiServer s = new OpenAiServer(model, modelId, chat, config);

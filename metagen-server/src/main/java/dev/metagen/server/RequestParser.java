@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metagen.control.ConstraintSpec;
 import dev.metagen.control.TokenConstraint;
+import dev.metagen.core.ChatMessage;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
@@ -58,13 +59,19 @@ final class RequestParser {
         List<int[]> prompts = new ArrayList<>();
         List<String> texts = new ArrayList<>();
         if (chat) {
-            List<ChatFormatter.Message> messages = messages(f);
-            String rendered = chatFormatter.render(messages);
-            prompts.add(chatFormatter.encode(rendered));
-            texts.add(rendered);
             if (f.has("tools") || f.has("functions")) {
                 throw ApiException.invalid(f.has("tools") ? "tools" : "functions", "tool calling is not supported by this server");
             }
+            List<ChatMessage> messages = messages(f);
+            String rendered;
+            try {
+                rendered = chatFormatter.render(messages);
+            } catch (MetagenException e) {
+                // templates raise on conversations they do not accept (e.g. roles out of order)
+                throw ApiException.invalid("messages", "the model's chat template rejects these messages: " + e.getMessage());
+            }
+            prompts.add(chatFormatter.encode(rendered));
+            texts.add(rendered);
         } else {
             prompt(f, tok, prompts, texts);
             if (f.has("suffix")) {
@@ -118,13 +125,20 @@ final class RequestParser {
         boolean echo = !chat && f.bool("echo", false);
         int logprobs = logprobs(f, chat);
         long seed = f.has("seed") ? f.longValue("seed", 0, Long.MIN_VALUE, Long.MAX_VALUE) : new java.security.SecureRandom().nextLong();
-        List<String> stop = f.strings("stop", 16);
+        List<String> stop = new ArrayList<>(f.strings("stop", 16));
         for (String s : stop) {
             if (s.isEmpty()) {
                 throw ApiException.invalid("stop", "stop strings must not be empty");
             }
         }
 
+        if (chat) {
+            for (String s : chatFormatter.stopStrings()) {
+                if (!stop.contains(s)) {
+                    stop.add(s); // the end of the assistant's turn, in case the model writes it as text
+                }
+            }
+        }
         double temperature = f.number("temperature", 1.0, 0, 100);
         double topP = f.number("top_p", 1.0, 0, 1);
         if (topP == 0) {
@@ -236,7 +250,7 @@ final class RequestParser {
         return ids;
     }
 
-    private static List<ChatFormatter.Message> messages(Fields f) {
+    private static List<ChatMessage> messages(Fields f) {
         JsonNode m = f.get("messages");
         if (m == null) {
             throw ApiException.invalid("messages", "messages is required");
@@ -244,7 +258,7 @@ final class RequestParser {
         if (!m.isArray() || m.isEmpty()) {
             throw ApiException.invalid("messages", "messages must be a non-empty array, got " + (m.isArray() ? "an empty array" : Fields.kind(m)));
         }
-        List<ChatFormatter.Message> out = new ArrayList<>();
+        List<ChatMessage> out = new ArrayList<>();
         int i = 0;
         for (JsonNode e : m) {
             String name = "messages[" + i + "]";
@@ -257,9 +271,34 @@ final class RequestParser {
             if (!Set.of("system", "developer", "user", "assistant", "tool", "function").contains(role)) {
                 throw ApiException.invalid(name + ".role", name + ".role must be one of system, developer, user, assistant, tool; got '" + role + "'");
             }
-            out.add(new ChatFormatter.Message(role.equals("developer") ? "system" : role, content(mf, name), mf.string("name", null),
-                    mf.string("tool_call_id", null)));
+            out.add(new ChatMessage(role.equals("developer") ? "system" : role, content(mf, name), mf.string("name", null),
+                    toolCalls(mf, name), mf.string("tool_call_id", null)));
             i++;
+        }
+        return out;
+    }
+
+    /** An assistant message's earlier tool calls: [{"id", "type": "function", "function": {"name", "arguments"}}]. */
+    private static List<ChatMessage.ToolCall> toolCalls(Fields mf, String name) {
+        JsonNode calls = mf.get("tool_calls");
+        List<ChatMessage.ToolCall> out = new ArrayList<>();
+        if (calls == null) {
+            return out;
+        }
+        if (!calls.isArray()) {
+            throw ApiException.invalid(name + ".tool_calls", name + ".tool_calls must be an array, got " + Fields.kind(calls));
+        }
+        int k = 0;
+        for (JsonNode c : calls) {
+            Fields cf = Fields.of(c, name + ".tool_calls[" + k + "]");
+            cf.requireKnown(Set.of("id", "type", "function", "index"));
+            Fields fn = Fields.of(cf.get("function") == null ? Json.MAPPER.createObjectNode() : cf.get("function"), cf.name("function"));
+            String fname = fn.string("name", null);
+            if (fname == null) {
+                throw ApiException.invalid(fn.name("name"), fn.name("name") + " is required");
+            }
+            out.add(new ChatMessage.ToolCall(cf.string("id", null), fname, fn.string("arguments", "{}")));
+            k++;
         }
         return out;
     }
