@@ -124,9 +124,17 @@ final class TestServer {
         final LanguageModel inner;
         final AtomicInteger open = new AtomicInteger();
         final AtomicInteger created = new AtomicInteger();
+        final AtomicInteger forwards = new AtomicInteger();
+        final long sleepMs;
 
         CountingModel(LanguageModel inner) {
+            this(inner, 0);
+        }
+
+        /** {@code sleepMs} per forward makes generation slow enough to disconnect or time out in the middle. */
+        CountingModel(LanguageModel inner, long sleepMs) {
             this.inner = inner;
+            this.sleepMs = sleepMs;
         }
 
         final class State implements ModelState {
@@ -186,6 +194,14 @@ final class TestServer {
 
         @Override
         public List<Logits> forward(List<ModelState> states, List<int[]> tokens) {
+            forwards.incrementAndGet();
+            if (sleepMs > 0) {
+                try {
+                    Thread.sleep(sleepMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return inner.forward(states.stream().map(x -> ((State) x).s).toList(), tokens);
         }
 
