@@ -316,6 +316,9 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
             if (n.path("error").isTextual()) {
                 return n.path("error").textValue();
             }
+            if (n.path("message").isTextual()) { // vLLM: {"object": "error", "message": ...}
+                return n.path("message").textValue();
+            }
             if (n.path("detail").isTextual()) {
                 return n.path("detail").textValue();
             }
