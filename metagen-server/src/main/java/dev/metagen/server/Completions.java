@@ -213,10 +213,11 @@ final class Completions {
     private Generation generate(CompletionRequest r, int promptIndex, int index, Consumer<String> onText, RequestContext ctx) {
         long seed = r.seed() + index;
         SamplingConfig cfg = r.sampling().apply(seed);
-        GenerationParams params = new GenerationParams(r.maxTokens(), cfg.temperature(), cfg.topK(), cfg.topP(), seed, true, r.stop());
+        GenerationParams params = new GenerationParams(r.maxTokens(), cfg.temperature(), cfg.topK(), cfg.topP(), seed,
+                r.addSpecial(), r.stop());
         int[] ids = r.prompts().get(promptIndex);
         if (r.strategy() != null) {
-            StrategySpecs.Strategy s = RequestParser.specs(model).parse(r.strategy());
+            StrategySpecs.Strategy s = RequestParser.specs(model, r.chat()).parse(r.strategy());
             Prompt prompt = Prompt.of(r.promptTexts().get(promptIndex));
             if (s.generator() instanceof MetaGenerator meta) {
                 Budget b = s.budget();

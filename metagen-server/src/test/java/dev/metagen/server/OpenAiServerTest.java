@@ -204,6 +204,10 @@ class OpenAiServerTest {
         assertFalse(o.path("choices").path(0).path("text").asText().isEmpty());
         // usage is the strategy's whole cost: three samples
         assertTrue(o.path("usage").path("completion_tokens").asInt() > 12, o.toString());
+        var chat = post(server, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"A story\"}],\"max_tokens\":10,\"seed\":2,"
+                + "\"stream\":true,\"strategy\":{\"type\":\"best_of_n\",\"n\":2,\"scorer\":{\"type\":\"logprob\"},\"inner\":{\"type\":\"sample\"}}}");
+        assertEquals(200, chat.status(), chat.body());
+        assertEquals("[DONE]", events(chat.body()).getLast());
         var bad = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"n\":0}}");
         assertEquals(400, bad.status());
         assertEquals("strategy", bad.json().path("error").path("param").asText());
