@@ -123,7 +123,18 @@ public final class OpenAiServer implements AutoCloseable {
                         requireMethod(method, "POST");
                         complete(ex, true);
                     }
-                    default -> throw new ApiException(404, "invalid_request_error", null, "not_found", "no route " + method + " " + path);
+                    default -> {
+                        if (path.startsWith("/v1/models/")) {
+                            requireMethod(method, "GET");
+                            String id = path.substring("/v1/models/".length());
+                            if (!id.equals(modelId)) {
+                                throw new ApiException(404, "invalid_request_error", "model", "model_not_found", "no model '" + id + "' here; this server has '" + modelId + "'");
+                            }
+                            sendJson(ex, 200, (ObjectNode) models().path("data").path(0));
+                            return;
+                        }
+                        throw new ApiException(404, "invalid_request_error", null, "not_found", "no route " + method + " " + path);
+                    }
                 }
             } catch (ApiException e) {
                 sendError(ex, e);

@@ -49,6 +49,8 @@ class OpenAiServerTest {
         assertEquals(200, m.status());
         assertEquals("stories260K", m.json().path("data").path(0).path("id").asText());
         assertEquals("list", m.json().path("object").asText());
+        assertEquals("model", get(server, "/v1/models/stories260K", null).json().path("object").asText());
+        assertEquals(404, get(server, "/v1/models/gpt-4", null).status());
     }
 
     @Test
