@@ -114,8 +114,8 @@ final class Completions {
             }
         });
         for (Choice c : choices) {
-            if (r.constraint() != null || r.strategy() != null) {
-                // constrained and strategy outputs are final only at the end: sent as one piece
+            if (r.strategy() != null) {
+                // a strategy's answer is final only at the end: sent as one piece
                 sendPiece(sink, ctx, lock, id, object, r.chat(), c.index(), c.generation().text());
             }
             ObjectNode ev = header(id, object);
@@ -230,9 +230,15 @@ final class Completions {
             return s.generator().generate(prompt, params);
         }
         if (r.constraint() != null) {
-            IntConsumer onToken = t -> ctx.check();
-            return new ConstrainedGenerator(model, r.constraint()).withSampling(cfg)
+            TokenBytesStream streamed = new TokenBytesStream(model.tokenizer(), r.stop(), onText);
+            IntConsumer onToken = t -> {
+                ctx.check();
+                streamed.accept(t);
+            };
+            Generation g = new ConstrainedGenerator(model, r.constraint()).withSampling(cfg)
                     .generate(ids, params, r.constraint().start(), onToken);
+            streamed.finish(g.text());
+            return g;
         }
         return new SamplingGenerator(model).withSampling(cfg).withTopLogprobs(Math.max(r.logprobs(), 0))
                 .generate(ids, params, onText);

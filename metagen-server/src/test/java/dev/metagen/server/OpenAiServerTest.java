@@ -189,6 +189,20 @@ class OpenAiServerTest {
         JsonNode parsed = TestServer.JSON.readTree(js.path("choices").path(0).path("message").path("content").asText());
         assertTrue(parsed.path("name").isTextual() && parsed.path("age").isIntegralNumber(), parsed.toString());
 
+        // the same constrained request streamed: the pieces arrive token by token and add up to the same text
+        String schemaReq = "{\"prompt\":\"Once upon a time\",\"max_tokens\":60,\"temperature\":0.7,\"seed\":3,\"stop\":[\"zz\"],\"json_schema\":" + schema;
+        String whole = post(server, "/v1/completions", schemaReq + "}").json().path("choices").path(0).path("text").asText();
+        List<String> ev = events(post(server, "/v1/completions", schemaReq + ",\"stream\":true}").body());
+        StringBuilder streamed = new StringBuilder();
+        int pieces = 0;
+        for (String e : ev.subList(0, ev.size() - 1)) {
+            String t = TestServer.JSON.readTree(e).path("choices").path(0).path("text").asText("");
+            pieces += t.isEmpty() ? 0 : 1;
+            streamed.append(t);
+        }
+        assertEquals(whole, streamed.toString());
+        assertTrue(pieces > 3, "streamed in " + pieces + " pieces");
+
         JsonNode g = post(server, "/v1/completions", "{\"prompt\":\"Answer:\",\"max_tokens\":8,\"grammar\":\"root ::= \\\"yes\\\" | \\\"no\\\"\"}").json();
         assertTrue(List.of("yes", "no").contains(g.path("choices").path(0).path("text").asText()), g.toString());
 
