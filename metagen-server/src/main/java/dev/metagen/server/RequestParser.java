@@ -496,6 +496,10 @@ final class RequestParser {
                         "strategy part '" + found + "' runs code on the server; start the server with --allow-code-tools to allow it");
             }
         }
+        String over = overLimit(tree, "$");
+        if (over != null) {
+            throw ApiException.invalid("strategy", "strategy " + over + " exceeds the server's max_tokens limit of " + config.maxTokensLimit());
+        }
         String text = tree.toString();
         try {
             LeafGenerators.validator().parse(text);
@@ -505,6 +509,30 @@ final class RequestParser {
             throw ApiException.invalid("strategy", "strategy is not a valid spec: " + e.getMessage());
         }
         return text;
+    }
+
+    /** The path of a {@code max_tokens} in the spec above the server's limit (a leaf's own limit overrides the request's). */
+    private String overLimit(JsonNode n, String path) {
+        if (n.isObject()) {
+            JsonNode mt = n.get("max_tokens");
+            if (mt != null && mt.isNumber() && mt.doubleValue() > config.maxTokensLimit()) {
+                return path + ".max_tokens";
+            }
+            for (var e : n.properties()) {
+                String found = overLimit(e.getValue(), path + "." + e.getKey());
+                if (found != null) {
+                    return found;
+                }
+            }
+        } else if (n.isArray()) {
+            for (int i = 0; i < n.size(); i++) {
+                String found = overLimit(n.get(i), path + "[" + i + "]");
+                if (found != null) {
+                    return found;
+                }
+            }
+        }
+        return null;
     }
 
     private static String codeType(JsonNode n) {

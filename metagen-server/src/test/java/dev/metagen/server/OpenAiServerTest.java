@@ -227,6 +227,9 @@ class OpenAiServerTest {
         var bad = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"n\":0}}");
         assertEquals(400, bad.status());
         assertEquals("strategy", bad.json().path("error").path("param").asText());
+        var huge = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"logprob\"},\"inner\":{\"type\":\"sample\",\"max_tokens\":100000}}}");
+        assertEquals(400, huge.status());
+        assertTrue(huge.json().path("error").path("message").asText().contains("$.inner.max_tokens"), huge.body());
         var code = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"python_tests\",\"tests\":\"assert True\"},\"inner\":{\"type\":\"sample\"}}}");
         assertEquals(403, code.status());
     }
