@@ -79,6 +79,9 @@ final class ServeCommand implements Callable<Integer> {
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (key == null && !host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
+            spec.commandLine().getErr().println("metagen: warning: listening on " + host + " without --api-key: anyone who reaches this address can use the model");
+        }
         TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
         OpenAiServer server;
         try {
