@@ -66,7 +66,7 @@ class ServerLoadTest {
                 for (int i = 0; i < clients; i++) {
                     Random rnd = new Random(i);
                     fs.add(ex.submit(() -> {
-                        while (System.nanoTime() < end) {
+                        do { // every client sends at least one request, however late it starts
                             int k = rnd.nextInt(SPECS.size());
                             boolean stream = rnd.nextBoolean();
                             long a = System.nanoTime();
@@ -82,7 +82,7 @@ class ServerLoadTest {
                             } else {
                                 tokens.addAndGet(ans.completionTokens);
                             }
-                        }
+                        } while (System.nanoTime() < end);
                         return null;
                     }));
                 }
