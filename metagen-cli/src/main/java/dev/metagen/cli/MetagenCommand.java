@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
                 SynthCommand.class,
                 QuantizeCommand.class,
                 BenchCommand.class,
+                EvalCommand.class,
                 CommandLine.HelpCommand.class
         })
 final class MetagenCommand implements Runnable {
