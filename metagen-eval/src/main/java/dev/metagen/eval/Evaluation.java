@@ -169,7 +169,7 @@ public final class Evaluation {
 
     private static void checkManifest(Path file, Map<String, Object> run) {
         try {
-            JsonNode now = JSON.valueToTree(run);
+            JsonNode now = JSON.readTree(JSON.writeValueAsString(run)); // numbers as read back from the file
             if (Files.exists(file)) {
                 JsonNode before = JSON.readTree(file.toFile());
                 for (var it = now.fieldNames(); it.hasNext(); ) {

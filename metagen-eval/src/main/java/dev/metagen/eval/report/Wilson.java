@@ -13,6 +13,7 @@ public record Wilson(double low, double high) {
         double denom = 1 + z2 / n;
         double centre = (p + z2 / (2 * n)) / denom;
         double half = z * Math.sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
-        return new Wilson(Math.max(0, centre - half), Math.min(1, centre + half));
+        // the exact ends where the estimate is 0 or 1 (the formula gives them up to rounding)
+        return new Wilson(successes == 0 ? 0 : Math.max(0, centre - half), successes == n ? 1 : Math.min(1, centre + half));
     }
 }
