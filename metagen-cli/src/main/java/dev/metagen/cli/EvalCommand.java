@@ -107,8 +107,12 @@ final class EvalCommand implements Callable<Integer> {
             String source = endpoint != null ? endpoint : model.model;
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
                     resume, params, source));
-            for (var s : plan.strategies()) { // a bad spec is a usage error, found before loading the model
-                StrategyFactory.validator().parse(s.specAt(budgets.getFirst()));
+            // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
+            var validator = StrategyFactory.validator();
+            plan.task().verifier(plan.problems().getFirst())
+                    .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
+            for (var s : plan.strategies()) {
+                validator.parse(s.specAt(budgets.getFirst()));
             }
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
