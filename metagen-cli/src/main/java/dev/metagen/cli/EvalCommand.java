@@ -1,7 +1,12 @@
 package dev.metagen.cli;
 
 import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Generator;
 import dev.metagen.core.MetagenException;
+import dev.metagen.meta.spec.LeafFactory;
+import dev.metagen.meta.spec.SpecNode;
+import dev.metagen.server.LeafGenerators;
+import dev.metagen.server.client.RemoteGenerator;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.eval.Evaluation;
@@ -18,11 +23,13 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -53,7 +60,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--budgets", defaultValue = "1,2,4,8", split = ",", description = "Values of each strategy's budget knob (default: ${DEFAULT-VALUE}).")
     List<Integer> budgets;
 
-    @Option(names = "--endpoint", paramLabel = "URL", description = "Generate through a metagen / OpenAI-compatible server instead of a local model.")
+    @Option(names = "--endpoint", paramLabel = "URL", description = "Generate through a metagen / OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead of a local model; --model then names the served model.")
     String endpoint;
 
     @Option(names = "--limit", description = "Evaluate the first N problems only.")
@@ -108,7 +115,7 @@ final class EvalCommand implements Callable<Integer> {
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
                     resume, params, source));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
-            var validator = StrategyFactory.validator();
+            var validator = LeafGenerators.validator();
             plan.task().verifier(plan.problems().getFirst())
                     .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
             for (var s : plan.strategies()) {
@@ -117,13 +124,29 @@ final class EvalCommand implements Callable<Integer> {
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (endpoint != null) {
-            throw new MetagenException("--endpoint: the remote generator (metagen-server's client) is not part of this build yet; use --model");
-        }
         Evaluation.Result result;
-        try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
-             Progress progress = new Progress(noProgress)) {
-            result = Evaluation.run(plan, new StrategyFactory(m), progress);
+        if (endpoint != null) {
+            URI uri;
+            try {
+                uri = URI.create(endpoint);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--endpoint: not a URL: " + endpoint);
+            }
+            if (uri.getScheme() == null || !uri.getScheme().startsWith("http") || uri.getHost() == null) {
+                throw new ParameterException(spec.commandLine(), "--endpoint must be an http(s)://host:port URL, got " + endpoint);
+            }
+            RemoteGenerator.Builder b = RemoteGenerator.builder().endpoint(uri).logprobs(true);
+            if (spec.commandLine().getParseResult().hasMatchedOption("--model")) {
+                b.model(model.model); // the name the server knows the model by
+            }
+            try (RemoteGenerator remote = b.build(); Progress progress = new Progress(noProgress)) {
+                result = Evaluation.run(plan, new RemoteLeaves(remote), progress);
+            }
+        } else {
+            try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+                 Progress progress = new Progress(noProgress)) {
+                result = Evaluation.run(plan, new LeafGenerators(m), progress);
+            }
         }
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
@@ -139,6 +162,21 @@ final class EvalCommand implements Callable<Integer> {
             o.println("wrote " + out.resolve("report.html"));
         }
         return 0;
+    }
+
+    /** Leaves over a server: {@code sample} with the caller's settings, {@code greedy} at temperature 0. */
+    record RemoteLeaves(RemoteGenerator remote) implements LeafFactory {
+        @Override
+        public Set<String> types() {
+            return Set.of("sample", "greedy");
+        }
+
+        @Override
+        public Generator create(String type, SpecNode node) {
+            return type.equals("greedy")
+                    ? (p, params) -> remote.generate(p, params.withSampling(0, 0, 1.0, params.seed()))
+                    : remote;
+        }
     }
 
     /** The progress bar: runs done of problem x strategy x budget, problems done, tokens generated, ETA. */

@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
                 QuantizeCommand.class,
                 BenchCommand.class,
                 EvalCommand.class,
+                ServeCommand.class,
                 CommandLine.HelpCommand.class
         })
 final class MetagenCommand implements Runnable {

@@ -51,6 +51,22 @@ class ArchitectureTest {
     }
 
     @Test
+    void serverSeesNoFrontEnd() {
+        // the server may use core, decoding, control, meta and engine; only the CLI sits above it
+        noClasses().that().resideInAPackage("dev.metagen.server..")
+                .should().dependOnClassesThat().resideInAPackage("dev.metagen.cli..")
+                .check(main);
+    }
+
+    @Test
+    void nothingBelowTheServerImportsIt() {
+        noClasses().that().resideInAnyPackage("dev.metagen.core..", "dev.metagen.decoding..", "dev.metagen.control..",
+                        "dev.metagen.meta..", "dev.metagen.engine..")
+                .should().dependOnClassesThat().resideInAPackage("dev.metagen.server..")
+                .check(main);
+    }
+
+    @Test
     void decodingNeverImportsControl() {
         noClasses().that().resideInAPackage("dev.metagen.decoding..")
                 .should().dependOnClassesThat().resideInAPackage("dev.metagen.control..")

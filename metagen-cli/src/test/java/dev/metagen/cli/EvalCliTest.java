@@ -3,6 +3,10 @@ package dev.metagen.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.server.OpenAiServer;
+import dev.metagen.server.ServerConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code metagen eval}: a sweep killed part-way (a separate JVM, destroyed forcibly) and resumed ends with the same
- * results as an uninterrupted run with the same seed; a torn last line is redone; bad input is a one-line error.
+ * results as an uninterrupted run with the same seed; a torn last line is redone; the same sweep runs through our own
+ * server with {@code --endpoint}; bad input is a one-line error.
  */
 class EvalCliTest {
     static final Path STORIES = StrategyCliTest.STORIES;
@@ -114,6 +119,33 @@ class EvalCliTest {
         assertEquals(expected.size(), summary.path("sweep").path("runs_resumed").asInt() + summary.path("sweep").path("runs_computed").asInt());
     }
 
+    @Test
+    void theSameSweepRunsThroughOurOwnServer(@TempDir Path dir) throws Exception {
+        Path data = dataset(dir);
+        try (TransformerModel model = TransformerModel.load(STORIES, new ModelOptions(1, 512));
+             OpenAiServer server = OpenAiServer.start(model, "stories260K", ServerConfig.defaults().withPort(0))) {
+            String url = "http://127.0.0.1:" + server.port() + "/v1";
+            Path remote = dir.resolve("remote");
+            List<String> a = args(data, remote, "--limit", "3");
+            a.set(a.indexOf("-m") + 1, "stories260K");
+            a.set(a.indexOf("--budgets") + 1, "1,2,4");
+            a.addAll(List.of("--endpoint", url));
+            StrategyCliTest.Result r = StrategyCliTest.run(a.toArray(String[]::new));
+            assertEquals(0, r.exit(), r.err());
+            Map<String, JsonNode> viaHttp = results(remote);
+            assertEquals(3 * 2 * 3, viaHttp.size());
+            for (JsonNode row : viaHttp.values()) {
+                assertTrue(row.path("cost").path("generated_tokens").asLong() > 0, row.toString());
+                assertTrue(row.path("cost").path("model_calls").asLong() >= 1, row.toString());
+            }
+            JsonNode bon4 = viaHttp.get("p0/best_of_n/4");
+            assertEquals(4, bon4.path("cost").path("model_calls").asLong(), "one HTTP call per sample");
+            assertEquals(4, bon4.path("samples").asInt());
+            assertTrue(Files.readString(remote.resolve("run.json")).contains(url));
+            assertTrue(Files.exists(remote.resolve("report.html")));
+        }
+    }
+
     static int lines(Path f) throws Exception {
         if (!Files.exists(f)) {
             return 0;
@@ -144,7 +176,7 @@ class EvalCliTest {
                         "metagen: $.inner.type: unknown generator 'nope'"},
                 {"--budgets", "0", "metagen: --budgets must be positive integers, got 0"},
                 {"--dataset", dir.resolve("none.jsonl").toString(), "metagen: dataset " + dir.resolve("none.jsonl") + " does not exist"},
-                {"--endpoint", "http://127.0.0.1:1/v1", "metagen: error: --endpoint"},
+                {"--endpoint", "ftp://example.org", "metagen: --endpoint must be an http(s)://host:port URL, got ftp://example.org"},
         };
         for (String[] c : bad) {
             List<String> a = new ArrayList<>(List.of("eval", "-m", STORIES.toString(), "--dataset", data.toString(), "--task", "lexical",

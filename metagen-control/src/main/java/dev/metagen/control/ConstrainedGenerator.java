@@ -29,6 +29,7 @@ public final class ConstrainedGenerator implements Generator {
     private final LanguageModel model;
     private final TokenConstraint constraint;
     private final double closeAfter;
+    private final dev.metagen.decoding.sampling.SamplingConfig sampling;
 
     /** Closes the output once 3/4 of the token budget is spent (see {@link #ConstrainedGenerator(LanguageModel, TokenConstraint, double)}). */
     public ConstrainedGenerator(LanguageModel model, TokenConstraint constraint) {
@@ -41,9 +42,23 @@ public final class ConstrainedGenerator implements Generator {
      *                   budget-limited output still finishes when the budget allows; 1 or more disables it
      */
     public ConstrainedGenerator(LanguageModel model, TokenConstraint constraint, double closeAfter) {
+        this(model, constraint, closeAfter, null);
+    }
+
+    private ConstrainedGenerator(LanguageModel model, TokenConstraint constraint, double closeAfter,
+                                 dev.metagen.decoding.sampling.SamplingConfig sampling) {
         this.model = model;
         this.constraint = constraint;
         this.closeAfter = closeAfter;
+        this.sampling = sampling;
+    }
+
+    /**
+     * Samples the masked distribution with the whole adapter chain of {@code config} (penalties, logit bias,
+     * min-p ... and its seed) instead of the temperature, top-k, top-p and seed of each call's params.
+     */
+    public ConstrainedGenerator withSampling(dev.metagen.decoding.sampling.SamplingConfig config) {
+        return new ConstrainedGenerator(model, constraint, closeAfter, java.util.Objects.requireNonNull(config));
     }
 
     @Override
@@ -54,6 +69,16 @@ public final class ConstrainedGenerator implements Generator {
 
     /** Generates from prompt ids, starting in constraint state {@code start}. */
     public Generation generate(int[] promptIds, GenerationParams params, ConstraintState start) {
+        return generate(promptIds, params, start, id -> {});
+    }
+
+    /**
+     * As {@link #generate(int[], GenerationParams, ConstraintState)}, calling {@code onToken} after each accepted
+     * token: a caller stops the generation at once by throwing from it (a server whose client went away), and the
+     * sequence's state is closed on the way out.
+     */
+    public Generation generate(int[] promptIds, GenerationParams params, ConstraintState start,
+                               java.util.function.IntConsumer onToken) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
         }
@@ -61,7 +86,8 @@ public final class ConstrainedGenerator implements Generator {
         if (promptIds.length >= ctx) {
             throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
         }
-        SamplerChain chain = SamplerChain.from(params);
+        SamplerChain chain = sampling == null ? SamplerChain.from(params) : SamplerChain.build(sampling, model.tokenizer());
+        int[] history = Arrays.copyOf(promptIds, promptIds.length + params.maxTokens());
         ConstraintState cs = start;
         int[] out = new int[params.maxTokens()];
         double[] logprobs = new double[out.length];
@@ -75,6 +101,9 @@ public final class ConstrainedGenerator implements Generator {
         try (ModelState state = model.newState()) {
             Logits logits = null;
             if (out.length > 0 && !cs.mustEnd()) {
+                if (sampling != null) {
+                    chain.begin(promptIds);
+                }
                 logits = model.forward(state, promptIds);
                 calls++;
             }
@@ -89,7 +118,8 @@ public final class ConstrainedGenerator implements Generator {
                 long[] mask = closing ? cs.closing() : cs.allowed();
                 maskNanos[n] = System.nanoTime() - m0;
                 float[] masked = applyMask(logits.values(), mask);
-                int next = chain.sample(masked);
+                int next = sampling == null ? chain.sample(masked)
+                        : chain.sample(masked, Arrays.copyOf(history, promptIds.length + n), n);
                 double[] lp = logits.logProbabilities();
                 if (model.tokenizer().special().isEndOfGeneration(next)) {
                     finish = FinishReason.STOP;
@@ -99,7 +129,9 @@ public final class ConstrainedGenerator implements Generator {
                 out[n] = next;
                 logprobs[n] = lp[next];
                 bytes.writeBytes(model.tokenizer().tokenBytes(next));
+                history[promptIds.length + n] = next;
                 n++;
+                onToken.accept(next);
                 if (!params.stop().isEmpty() && stopAt(bytes, params.stop()) >= 0) {
                     finish = FinishReason.STOP; // a stop string ends the output even where the constraint is unfinished
                     break;

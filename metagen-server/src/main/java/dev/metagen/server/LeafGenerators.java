@@ -1,4 +1,4 @@
-package dev.metagen.cli;
+package dev.metagen.server;
 
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
@@ -14,21 +14,21 @@ import java.util.Set;
 
 /**
  * Fills in the leaf generators of strategy specs (DESIGN.md section 2: meta cannot see decoding or the engine, the
- * CLI sees everything): {@code sample} is ancestral sampling with the caller's settings (a spec may fix
+ * CLI and the server see everything, and both build leaves here): {@code sample} is ancestral sampling with the caller's settings (a spec may fix
  * temperature, top_k, top_p, max_tokens, stop), {@code greedy} is the same at temperature 0; {@code beam} and
  * {@code contrastive} are the decoding module's searches built by {@link DecodingSpec} from the leaf's other fields
  * ({@code beams}, {@code length_penalty}, {@code alpha}, {@code k} ...). Sampling leaves take the seed of each call,
  * so the samples of a parallel strategy differ.
  */
-final class StrategyFactory implements LeafFactory {
+public final class LeafGenerators implements LeafFactory {
     private final LanguageModel model;
 
-    StrategyFactory(LanguageModel model) {
+    public LeafGenerators(LanguageModel model) {
         this.model = model;
     }
 
     /** A parser whose leaves are not built yet: used to check a spec before the model is loaded. */
-    static StrategySpecs validator() {
+    public static StrategySpecs validator() {
         return new StrategySpecs(new LeafFactory() {
             @Override
             public Set<String> types() {
@@ -45,7 +45,7 @@ final class StrategyFactory implements LeafFactory {
         });
     }
 
-    static final Set<String> TYPES = Set.of("sample", "greedy", "beam", "contrastive", "constrained");
+    public static final Set<String> TYPES = Set.of("sample", "greedy", "beam", "contrastive", "constrained");
 
     @Override
     public Set<String> types() {

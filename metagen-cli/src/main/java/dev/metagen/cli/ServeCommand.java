@@ -1,0 +1,92 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.MetagenException;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.server.OpenAiServer;
+import dev.metagen.server.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code metagen serve}: an OpenAI-compatible HTTP server over one model (see the README's Server section). */
+@Command(name = "serve", description = "Serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions).")
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}: this machine only).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1 requests (or set METAGEN_API_KEY).")
+    String apiKey;
+
+    @Option(names = "--served-model-name", description = "The model id clients see (default: the file name without .gguf).")
+    String servedName;
+
+    @Option(names = "--max-concurrent", defaultValue = "8", description = "Requests generating at once (default: ${DEFAULT-VALUE}).")
+    int maxConcurrent;
+
+    @Option(names = "--queue", defaultValue = "64", description = "Requests waiting beyond those; more get 503 + Retry-After (default: ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--max-body", defaultValue = "1048576", description = "Largest request body in bytes (default: ${DEFAULT-VALUE}).")
+    long maxBody;
+
+    @Option(names = "--max-tokens-limit", defaultValue = "4096", description = "Largest max_tokens a request may ask (default: ${DEFAULT-VALUE}).")
+    int maxTokensLimit;
+
+    @Option(names = "--max-n", defaultValue = "16", description = "Largest n (choices per request) (default: ${DEFAULT-VALUE}).")
+    int maxN;
+
+    @Option(names = "--deadline-ms", defaultValue = "300000", description = "Stop a request after this long (504); 0 = never (default: ${DEFAULT-VALUE}).")
+    long deadlineMs;
+
+    @Option(names = "--allow-code-tools", description = "Let strategy specs run Python tools and test verifiers on this machine.")
+    boolean allowCodeTools;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
+    int contextLength;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (threads < 0 || contextLength < 0) {
+            throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        }
+        String key = apiKey != null ? apiKey : System.getenv("METAGEN_API_KEY");
+        ServerConfig config;
+        try {
+            config = new ServerConfig(host, port, key, maxConcurrent, queue, maxBody, maxTokensLimit, maxN, deadlineMs, allowCodeTools);
+        } catch (MetagenException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+        OpenAiServer server = OpenAiServer.start(m, servedName, config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            m.close();
+            stopped.countDown();
+        }));
+        spec.commandLine().getErr().printf("metagen: serving %s on http://%s:%d/v1 (%s; Ctrl-C stops)%n", server.modelId(),
+                host, server.port(), key != null ? "API key required" : "no API key");
+        spec.commandLine().getErr().flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,40 @@
+package dev.metagen.server;
+
+import dev.metagen.core.ChatMessage;
+import dev.metagen.core.Tokenizer;
+import dev.metagen.engine.chat.ChatTemplate;
+
+import java.util.List;
+
+/** Turns chat messages into the prompt the model was trained on (its own chat template) and tokenizes it. */
+final class ChatFormatter {
+    private final ChatTemplate template;
+    private final Tokenizer tokenizer;
+
+    ChatFormatter(ChatTemplate template, Tokenizer tokenizer) {
+        this.template = template;
+        this.tokenizer = tokenizer;
+    }
+
+    String render(List<ChatMessage> messages) {
+        return template.render(messages, true);
+    }
+
+    /**
+     * The rendered text's token ids, special-token text parsed as those tokens (as llama.cpp's server does); BOS
+     * is added only when the template did not already write it.
+     */
+    int[] encode(String rendered) {
+        boolean hasBos = !template.bosToken().isEmpty() && rendered.startsWith(template.bosToken());
+        return tokenizer.encode(rendered, !hasBos, true);
+    }
+
+    /** End-of-turn strings of the template family: a chat answer stops at them. */
+    List<String> stopStrings() {
+        return template.stopStrings();
+    }
+
+    String name() {
+        return template.name();
+    }
+}
