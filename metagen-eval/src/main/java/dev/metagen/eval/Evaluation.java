@@ -95,7 +95,11 @@ public final class Evaluation {
         if (!o.resume() && Files.exists(o.out().resolve("results.jsonl"))) {
             throw new MetagenException(o.out().resolve("results.jsonl") + " already exists: pass --resume to continue that run, or choose another --out");
         }
-        return new Plan(o, task, problems, strategies);
+        Plan plan = new Plan(o, task, problems, strategies);
+        if (o.resume()) {
+            checkManifest(o.out().resolve("run.json"), manifest(plan), false); // before any model is loaded
+        }
+        return plan;
     }
 
     public static Result run(Plan plan, LeafFactory leaves, SweepListener listener) {
@@ -107,7 +111,7 @@ public final class Evaluation {
             throw new MetagenException("cannot create " + out + ": " + e.getMessage());
         }
         Map<String, Object> run = manifest(plan);
-        checkManifest(out.resolve("run.json"), run);
+        checkManifest(out.resolve("run.json"), run, true);
         Sweep.Totals totals;
         try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
                 : ResultStore.create(out.resolve("results.jsonl"))) {
@@ -167,7 +171,8 @@ public final class Evaluation {
         return m;
     }
 
-    private static void checkManifest(Path file, Map<String, Object> run) {
+    /** Refuses a resume whose settings differ from the recorded ones; writes them when there are none yet (and {@code write}). */
+    private static void checkManifest(Path file, Map<String, Object> run, boolean write) {
         try {
             JsonNode now = JSON.readTree(JSON.writeValueAsString(run)); // numbers as read back from the file
             if (Files.exists(file)) {
@@ -179,7 +184,7 @@ public final class Evaluation {
                                 + " (was " + before.get(k) + ", now " + now.get(k) + ")");
                     }
                 }
-            } else {
+            } else if (write) {
                 Files.writeString(file, JSON.writeValueAsString(now));
             }
         } catch (IOException e) {

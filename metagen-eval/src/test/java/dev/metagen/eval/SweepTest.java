@@ -127,6 +127,22 @@ class SweepTest {
                 "more samples with a perfect verifier must help on this dataset: " + bon1.accuracy() + " -> " + bon8.accuracy());
     }
 
+    @Test
+    void subsetAveragedAccuracyAgreesWithThePoolAndNeverFalls() {
+        double previous = -1;
+        for (int b : BUDGETS) {
+            Point p = point("best_of_n", b);
+            assertNotNull(p.subsampledAccuracy());
+            assertTrue(p.subsampledAccuracy() >= previous - 1e-12, "best-of-N over subsets is monotone in N");
+            previous = p.subsampledAccuracy();
+        }
+        assertEquals(point("best_of_n", 8).accuracy(), point("best_of_n", 8).subsampledAccuracy(), 1e-12, "the whole pool");
+        assertEquals(point("best_of_n", 8).passAtK().get(1), point("best_of_n", 1).subsampledAccuracy(), 1e-12,
+                "best-of-1 over subsets is the pool's fraction correct");
+        assertNotNull(point("majority_vote", 2).subsampledAccuracy());
+        assertEquals(null, point("rejection_sampling", 2).subsampledAccuracy());
+    }
+
     Point point(String s, int b) {
         return result.summary().points().stream().filter(p -> p.strategy().equals(s) && p.budget() == b).findFirst().orElseThrow();
     }

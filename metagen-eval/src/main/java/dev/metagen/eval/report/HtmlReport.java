@@ -45,12 +45,13 @@ public final class HtmlReport {
                     .append(plot).append(".svg\">").append(plot).append(".svg</a></figcaption></figure>\n");
         }
         h.append("<h2>Results</h2>\n<table id=\"results\"><thead><tr><th>strategy</th><th>budget</th><th>problems</th>"
-                + "<th>accuracy</th><th>95% CI (Wilson)</th><th>gen. tokens</th><th>prompt tokens</th><th>model calls</th>"
+                + "<th>accuracy</th><th>95% CI (Wilson)</th><th>subsampled acc.</th><th>gen. tokens</th><th>prompt tokens</th><th>model calls</th>"
                 + "<th>tool calls</th><th>wall ms</th><th>spent gen. tokens</th><th>pass@k</th><th>errors</th></tr></thead><tbody>\n");
         for (Point p : summary.points()) {
             h.append("<tr><td>").append(esc(p.strategy())).append("</td><td>").append(p.budget()).append("</td><td>")
                     .append(p.problems()).append("</td><td>").append(f3(p.accuracy())).append("</td><td>[")
                     .append(f3(p.ci().low())).append(", ").append(f3(p.ci().high())).append("]</td><td>")
+                    .append(p.subsampledAccuracy() == null ? "" : f3(p.subsampledAccuracy())).append("</td><td>")
                     .append(f1(p.meanGeneratedTokens())).append("</td><td>").append(f1(p.meanPromptTokens())).append("</td><td>")
                     .append(f1(p.meanModelCalls())).append("</td><td>").append(f1(p.meanToolCalls())).append("</td><td>")
                     .append(f1(p.meanWallMs())).append("</td><td>").append(f1(p.meanSpentGeneratedTokens())).append("</td><td>");

@@ -57,10 +57,52 @@ public record Summary(List<Point> points, long reportedGeneratedTokens, long spe
             JsonNode first = g.getFirst();
             points.add(new Point(first.path("strategy").asText(), first.path("budget").asInt(), n, correct,
                     (double) correct / n, Wilson.of(correct, n, Wilson.Z95), prompt / n, gen / n, calls / n, tools / n,
-                    wall / n, spentGen / n, errors, passAtK));
+                    wall / n, spentGen / n, errors, passAtK, subsampled(rows, first.path("strategy").asText(), first.path("budget").asInt())));
         }
         points.sort(Comparator.comparing(Point::strategy).thenComparingInt(Point::budget));
         return new Summary(points, reported, spent);
+    }
+
+    /**
+     * Accuracy of {@code strategy} at {@code b} averaged over the b-subsets of each problem's pool of samples at the
+     * strategy's largest budget; null unless it is best-of-N or majority voting with graded candidates.
+     */
+    static Double subsampled(List<JsonNode> rows, String strategy, int b) {
+        Map<String, JsonNode> pool = new LinkedHashMap<>();
+        String type = null;
+        for (JsonNode r : rows) {
+            if (!r.path("strategy").asText().equals(strategy)) {
+                continue;
+            }
+            type = r.path("type").asText();
+            JsonNode prior = pool.get(r.path("problem").asText());
+            if (prior == null || r.path("budget").asInt() > prior.path("budget").asInt()) {
+                pool.put(r.path("problem").asText(), r);
+            }
+        }
+        if (!"best_of_n".equals(type) && !"majority_vote".equals(type) || pool.isEmpty()) {
+            return null;
+        }
+        double sum = 0;
+        for (JsonNode r : pool.values()) {
+            JsonNode cands = r.path("trace").path("candidates");
+            JsonNode ok = r.path("candidates_correct");
+            int n = ok.size();
+            if (n == 0 || cands.size() != n || n < b) {
+                return null;
+            }
+            boolean[] correct = new boolean[n];
+            double[] scores = new double[n];
+            String[] answers = new String[n];
+            for (int i = 0; i < n; i++) {
+                correct[i] = ok.get(i).asBoolean();
+                scores[i] = cands.get(i).path("score").asDouble();
+                answers[i] = cands.get(i).path("answer").isTextual() ? cands.get(i).path("answer").asText() : null;
+            }
+            sum += type.equals("best_of_n") ? Subsampling.bestOfN(scores, correct, b)
+                    : Subsampling.majorityVote(answers, correct, b, r.path("seed").asLong());
+        }
+        return sum / pool.size();
     }
 
     /** The fraction of reported generated tokens the sweep did not have to compute thanks to sample reuse. */
@@ -104,6 +146,7 @@ public record Summary(List<Point> points, long reportedGeneratedTokens, long spe
             Map<String, Object> pk = new LinkedHashMap<>();
             p.passAtK().forEach((k, v) -> pk.put(Integer.toString(k), v));
             m.put("pass_at_k", pk);
+            m.put("accuracy_subsampled", p.subsampledAccuracy());
             ps.add(m);
         }
         o.put("points", ps);

@@ -103,6 +103,7 @@ public final class Sweep {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("problem", problem.id());
         row.put("strategy", s.label());
+        row.put("type", s.spec().path("type").asText());
         row.put("budget", budget);
         row.put("seed", seed);
         row.put("prompt", problem.prompt());
@@ -135,13 +136,15 @@ public final class Sweep {
         List<String> candidates = candidateTexts(g.trace());
         if (!candidates.isEmpty()) {
             int c = 0;
+            List<Boolean> each = new ArrayList<>();
             for (String t : candidates) {
-                if (grades.computeIfAbsent(t, x -> config.task().grade(problem, x)).correct()) {
-                    c++;
-                }
+                boolean ok = grades.computeIfAbsent(t, x -> config.task().grade(problem, x)).correct();
+                each.add(ok);
+                c += ok ? 1 : 0;
             }
             row.put("samples", candidates.size());
             row.put("samples_correct", c);
+            row.put("candidates_correct", each);
         }
         row.put("trace", g.trace());
         return new Outcome(row, g.cost());
