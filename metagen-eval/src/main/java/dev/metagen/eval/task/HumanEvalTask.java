@@ -3,6 +3,7 @@ package dev.metagen.eval.task;
 import dev.metagen.core.Generation;
 import dev.metagen.core.Prompt;
 import dev.metagen.meta.Scope;
+import dev.metagen.meta.ScopedScorer;
 import dev.metagen.meta.score.ScopedVerifier;
 import dev.metagen.meta.score.Verifier;
 import dev.metagen.meta.tools.Sandbox;
@@ -80,9 +81,30 @@ public final class HumanEvalTask implements Task {
 
     @Override
     public Optional<Verifier> verifier(Problem problem) {
-        return Optional.of((ScopedVerifier) (Prompt prompt, Generation candidate, Scope scope) -> {
+        return Optional.of(new TestsVerifier(sandbox, problem));
+    }
+
+    /** The problem's unit tests as a verifier and as a scorer (1 / 0); the sandbox runs are charged to the caller's scope either way. */
+    private record TestsVerifier(Sandbox sandbox, Problem problem) implements ScopedVerifier, ScopedScorer {
+        @Override
+        public Verdict verify(Prompt prompt, Generation candidate, Scope scope) {
             ToolResult r = Tools.call(scope, sandbox, program(problem, candidate.text()));
-            return new Verifier.Verdict(r.ok(), r.ok() ? "all tests passed" : r.error());
-        });
+            return new Verdict(r.ok(), r.ok() ? "all tests passed" : r.error());
+        }
+
+        @Override
+        public double score(Prompt prompt, Generation candidate, Scope scope) {
+            return verify(prompt, candidate, scope).accepted() ? 1.0 : 0.0;
+        }
+
+        @Override
+        public double score(Prompt prompt, Generation candidate) {
+            return ScopedScorer.super.score(prompt, candidate);
+        }
+
+        @Override
+        public Verdict verify(Prompt prompt, Generation candidate) {
+            return ScopedVerifier.super.verify(prompt, candidate);
+        }
     }
 }
