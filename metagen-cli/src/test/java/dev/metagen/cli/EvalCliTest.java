@@ -69,7 +69,7 @@ class EvalCliTest {
         for (String line : Files.readAllLines(out.resolve("results.jsonl"))) {
             ObjectNode r = (ObjectNode) JSON.readTree(line);
             ((ObjectNode) r.get("cost")).remove("wall_ms");
-            r.remove("spent");
+            r.remove(List.of("spent", "reused_samples"));
             stripWall(r.get("trace"));
             assertTrue(m.put(r.get("problem").asText() + "/" + r.get("strategy").asText() + "/" + r.get("budget").asInt(), r) == null,
                     "one line per problem x strategy x budget");

@@ -158,6 +158,8 @@ class SweepTest {
                 }
                 assertEquals(row(p, s, 8).path("cost").path("generated_tokens").asLong(), spent, s + " " + p);
                 assertEquals(0, row(p, s, 1).path("spent").path("generated_tokens").asLong(), s + " " + p);
+                assertTrue(row(p, s, 1).path("reused_samples").asLong() >= 1, s + " " + p);
+                assertEquals(0, row(p, s, 8).path("reused_samples").asLong(), s + " " + p);
             }
         }
         assertTrue(result.summary().saving() > 0.3, "saving " + result.summary().saving());

@@ -80,10 +80,13 @@ public final class Sweep {
                         continue;
                     }
                     Cost before = cache.spent();
+                    long hitsBefore = cache.hits();
                     Outcome out = runOne(specs, problem, s, b, seed, grades);
                     Map<String, Object> row = out.row();
                     Cost used = minus(cache.spent(), before);
                     row.put("spent", costJson(used));
+                    // leaf calls served from the samples of a larger budget: this run's wall_ms timed the replay
+                    row.put("reused_samples", cache.hits() - hitsBefore);
                     store.append(row);
                     runs++;
                     spent = spent.plus(used);
