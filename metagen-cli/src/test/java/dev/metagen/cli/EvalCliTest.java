@@ -143,6 +143,20 @@ class EvalCliTest {
             assertEquals(4, bon4.path("samples").asInt());
             assertTrue(Files.readString(remote.resolve("run.json")).contains(url));
             assertTrue(Files.exists(remote.resolve("report.html")));
+            // the server samples with the request's seed as the local leaves do: the same texts, answers and tokens
+            Path local = dir.resolve("local");
+            List<String> la = args(data, local, "--limit", "3");
+            la.set(la.indexOf("--budgets") + 1, "1,2,4");
+            StrategyCliTest.Result l = StrategyCliTest.run(la.toArray(String[]::new));
+            assertEquals(0, l.exit(), l.err());
+            Map<String, JsonNode> here = results(local);
+            assertEquals(here.keySet(), viaHttp.keySet());
+            for (String k : here.keySet()) {
+                for (String field : List.of("output", "answer", "correct", "samples_correct")) {
+                    assertEquals(here.get(k).get(field), viaHttp.get(k).get(field), k + " " + field);
+                }
+                assertEquals(here.get(k).path("cost").path("generated_tokens"), viaHttp.get(k).path("cost").path("generated_tokens"), k);
+            }
         }
     }
 
