@@ -1,12 +1,10 @@
 package dev.metagen.cli;
 
 import dev.metagen.core.GenerationParams;
-import dev.metagen.core.Generator;
 import dev.metagen.core.MetagenException;
-import dev.metagen.meta.spec.LeafFactory;
-import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.server.LeafGenerators;
 import dev.metagen.server.client.RemoteGenerator;
+import dev.metagen.server.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.eval.Evaluation;
@@ -29,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -162,21 +159,6 @@ final class EvalCommand implements Callable<Integer> {
             o.println("wrote " + out.resolve("report.html"));
         }
         return 0;
-    }
-
-    /** Leaves over a server: {@code sample} with the caller's settings, {@code greedy} at temperature 0. */
-    record RemoteLeaves(RemoteGenerator remote) implements LeafFactory {
-        @Override
-        public Set<String> types() {
-            return Set.of("sample", "greedy");
-        }
-
-        @Override
-        public Generator create(String type, SpecNode node) {
-            return type.equals("greedy")
-                    ? (p, params) -> remote.generate(p, params.withSampling(0, 0, 1.0, params.seed()))
-                    : remote;
-        }
     }
 
     /** The progress bar: runs done of problem x strategy x budget, problems done, tokens generated, ETA. */

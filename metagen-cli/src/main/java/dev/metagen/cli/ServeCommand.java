@@ -63,6 +63,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
     int contextLength;
 
+    /** Counted down on shutdown (Ctrl-C), or by a test that runs the command in-process. */
+    final CountDownLatch stop = new CountDownLatch(1);
+    volatile OpenAiServer running;
+
     @Override
     public Integer call() throws InterruptedException {
         if (threads < 0 || contextLength < 0) {
@@ -76,17 +80,30 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
-        OpenAiServer server = OpenAiServer.start(m, servedName, config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
+        OpenAiServer server;
+        try {
+            server = OpenAiServer.start(m, servedName, config);
+        } catch (RuntimeException e) {
             m.close();
-            stopped.countDown();
-        }));
+            throw e;
+        }
+        Thread hook = new Thread(stop::countDown);
+        Runtime.getRuntime().addShutdownHook(hook);
         spec.commandLine().getErr().printf("metagen: serving %s on http://%s:%d/v1 (%s; Ctrl-C stops)%n", server.modelId(),
                 host, server.port(), key != null ? "API key required" : "no API key");
         spec.commandLine().getErr().flush();
-        stopped.await();
+        running = server;
+        try {
+            stop.await();
+        } finally {
+            server.close();
+            m.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+        }
         return 0;
     }
 }

@@ -25,8 +25,12 @@ final class ChatFormatter {
      * is added only when the template did not already write it.
      */
     int[] encode(String rendered) {
-        boolean hasBos = !template.bosToken().isEmpty() && rendered.startsWith(template.bosToken());
-        return tokenizer.encode(rendered, !hasBos, true);
+        return tokenizer.encode(rendered, addsBos(rendered), true);
+    }
+
+    /** Whether encoding must add BOS: not when the template already wrote its text. */
+    boolean addsBos(String rendered) {
+        return template.bosToken().isEmpty() || !rendered.startsWith(template.bosToken());
     }
 
     /** End-of-turn strings of the template family: a chat answer stops at them. */

@@ -15,9 +15,10 @@ import java.util.function.LongFunction;
  * @param sampling     the adapter chain for a seed
  * @param constraint   the compiled response_format / grammar / regex / json_schema, or null
  * @param strategy     a meta-generation spec (JSON text), or null
+ * @param addSpecial   whether a strategy's leaves add BOS to the prompt text (not when a chat template wrote it)
  */
 record CompletionRequest(boolean chat, List<int[]> prompts, List<String> promptTexts, int n, int maxTokens,
                          boolean stream, boolean includeUsage, boolean echo, int logprobs, long seed,
                          List<String> stop, LongFunction<SamplingConfig> sampling, TokenConstraint constraint,
-                         String strategy) {
+                         String strategy, boolean addSpecial) {
 }

@@ -114,8 +114,8 @@ final class Completions {
             }
         });
         for (Choice c : choices) {
-            if (r.constraint() != null || r.strategy() != null) {
-                // constrained and strategy outputs are final only at the end: sent as one piece
+            if (r.strategy() != null) {
+                // a strategy's answer is final only at the end: sent as one piece
                 sendPiece(sink, ctx, lock, id, object, r.chat(), c.index(), c.generation().text());
             }
             ObjectNode ev = header(id, object);
@@ -213,10 +213,11 @@ final class Completions {
     private Generation generate(CompletionRequest r, int promptIndex, int index, Consumer<String> onText, RequestContext ctx) {
         long seed = r.seed() + index;
         SamplingConfig cfg = r.sampling().apply(seed);
-        GenerationParams params = new GenerationParams(r.maxTokens(), cfg.temperature(), cfg.topK(), cfg.topP(), seed, true, r.stop());
+        GenerationParams params = new GenerationParams(r.maxTokens(), cfg.temperature(), cfg.topK(), cfg.topP(), seed,
+                r.addSpecial(), r.stop());
         int[] ids = r.prompts().get(promptIndex);
         if (r.strategy() != null) {
-            StrategySpecs.Strategy s = RequestParser.specs(model).parse(r.strategy());
+            StrategySpecs.Strategy s = RequestParser.specs(model, r.chat()).parse(r.strategy());
             Prompt prompt = Prompt.of(r.promptTexts().get(promptIndex));
             if (s.generator() instanceof MetaGenerator meta) {
                 Budget b = s.budget();
@@ -229,9 +230,15 @@ final class Completions {
             return s.generator().generate(prompt, params);
         }
         if (r.constraint() != null) {
-            IntConsumer onToken = t -> ctx.check();
-            return new ConstrainedGenerator(model, r.constraint()).withSampling(cfg)
+            TokenBytesStream streamed = new TokenBytesStream(model.tokenizer(), r.stop(), onText);
+            IntConsumer onToken = t -> {
+                ctx.check();
+                streamed.accept(t);
+            };
+            Generation g = new ConstrainedGenerator(model, r.constraint()).withSampling(cfg)
                     .generate(ids, params, r.constraint().start(), onToken);
+            streamed.finish(g.text());
+            return g;
         }
         return new SamplingGenerator(model).withSampling(cfg).withTopLogprobs(Math.max(r.logprobs(), 0))
                 .generate(ids, params, onText);

@@ -22,9 +22,19 @@ import java.util.Set;
  */
 public final class LeafGenerators implements LeafFactory {
     private final LanguageModel model;
+    private final boolean parseSpecial;
 
     public LeafGenerators(LanguageModel model) {
+        this(model, false);
+    }
+
+    /**
+     * @param parseSpecial whether the sampling and constrained leaves read special-token text in the prompt as
+     *                     those tokens: a prompt rendered by a chat template carries {@code <|im_start|>} and the like
+     */
+    public LeafGenerators(LanguageModel model, boolean parseSpecial) {
         this.model = model;
+        this.parseSpecial = parseSpecial;
     }
 
     /** A parser whose leaves are not built yet: used to check a spec before the model is loaded. */
@@ -67,17 +77,23 @@ public final class LeafGenerators implements LeafFactory {
         if (type.equals("constrained")) {
             // metagen-control: {"type": "constrained", "regex" | "choice" | "grammar" | "json_schema" | "json_object" | "contains": ...}
             try {
-                return new dev.metagen.control.ConstrainedGenerator(model,
-                        dev.metagen.control.ConstraintSpec.fromFields(node.remainingFields(), model.tokenizer()));
+                var constraint = dev.metagen.control.ConstraintSpec.fromFields(node.remainingFields(), model.tokenizer());
+                var cg = new dev.metagen.control.ConstrainedGenerator(model, constraint);
+                return parseSpecial ? (p, params) -> cg.generate(encode(p, params), params, constraint.start()) : cg;
             } catch (dev.metagen.core.MetagenException e) {
                 throw new dev.metagen.meta.spec.StrategySpecException(node.path(), e.getMessage());
             }
         }
-        SamplingGenerator g = new SamplingGenerator(model);
+        SamplingGenerator sg = new SamplingGenerator(model);
+        Generator g = parseSpecial ? (p, params) -> sg.generate(encode(p, params), params, t -> {}) : sg;
         return switch (type) {
             case "sample" -> g;
             case "greedy" -> (p, params) -> g.generate(p, params.withSampling(0, 0, 1.0, params.seed()));
             default -> throw new IllegalArgumentException("not a leaf: " + type);
         };
+    }
+
+    private int[] encode(dev.metagen.core.Prompt p, dev.metagen.core.GenerationParams params) {
+        return model.tokenizer().encode(p.text(), params.addSpecial(), true);
     }
 }

@@ -123,7 +123,18 @@ public final class OpenAiServer implements AutoCloseable {
                         requireMethod(method, "POST");
                         complete(ex, true);
                     }
-                    default -> throw new ApiException(404, "invalid_request_error", null, "not_found", "no route " + method + " " + path);
+                    default -> {
+                        if (path.startsWith("/v1/models/")) {
+                            requireMethod(method, "GET");
+                            String id = path.substring("/v1/models/".length());
+                            if (!id.equals(modelId)) {
+                                throw new ApiException(404, "invalid_request_error", "model", "model_not_found", "no model '" + id + "' here; this server has '" + modelId + "'");
+                            }
+                            sendJson(ex, 200, (ObjectNode) models().path("data").path(0));
+                            return;
+                        }
+                        throw new ApiException(404, "invalid_request_error", null, "not_found", "no route " + method + " " + path);
+                    }
                 }
             } catch (ApiException e) {
                 sendError(ex, e);
@@ -144,10 +155,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void complete(HttpExchange ex, boolean chat) throws IOException {
-        String ct = ex.getRequestHeaders().getFirst("Content-Type");
-        if (ct != null && !ct.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
-            throw new ApiException(415, "invalid_request_error", null, "unsupported_media_type", "Content-Type must be application/json, got " + ct);
-        }
+        // the Content-Type is not checked: curl -d sends form-urlencoded, and the body must parse as JSON anyway
         JsonNode body = Json.parseBody(readBody(ex));
         CompletionRequest r = parser.parse(body, chat);
         RequestContext ctx = new RequestContext(config.deadlineMs());

@@ -187,7 +187,8 @@ final class RequestParser {
         final int tk = topK, mt = minTokens;
         final Map<Integer, Float> b = Map.copyOf(bias);
         return new CompletionRequest(chat, prompts, texts, n, maxTokens, stream, includeUsage, echo, logprobs, seed, stop,
-                s -> samplingConfig(t, tk, tp, mp, yp, pp, fp, rp, mt, b, samplers, s), constraint, strategy);
+                s -> samplingConfig(t, tk, tp, mp, yp, pp, fp, rp, mt, b, samplers, s), constraint, strategy,
+                !chat || chatFormatter.addsBos(texts.getFirst()));
     }
 
     private static SamplingConfig samplingConfig(double temperature, int topK, double topP, double minP, double typicalP,
@@ -217,7 +218,7 @@ final class RequestParser {
                     + (p.isArray() ? "an empty array" : Fields.kind(p)));
         }
         if (p.get(0).isNumber()) {
-            int[] ids = tokenIds(p, "prompt");
+            int[] ids = tokenIds(p, "prompt", tok);
             prompts.add(ids);
             texts.add(tok.decode(ids));
             return;
@@ -228,7 +229,7 @@ final class RequestParser {
                 prompts.add(tok.encode(e.textValue(), true, false));
                 texts.add(e.textValue());
             } else if (e.isArray()) {
-                int[] ids = tokenIds(e, "prompt[" + i + "]");
+                int[] ids = tokenIds(e, "prompt[" + i + "]", tok);
                 prompts.add(ids);
                 texts.add(tok.decode(ids));
             } else {
@@ -238,7 +239,7 @@ final class RequestParser {
         }
     }
 
-    private static int[] tokenIds(JsonNode arr, String name) {
+    private static int[] tokenIds(JsonNode arr, String name, Tokenizer tok) {
         int[] ids = new int[arr.size()];
         for (int i = 0; i < ids.length; i++) {
             JsonNode e = arr.get(i);
@@ -246,6 +247,9 @@ final class RequestParser {
                 throw ApiException.invalid("prompt", name + "[" + i + "] must be a token id (an integer), got " + Fields.kind(e));
             }
             ids[i] = e.intValue();
+            if (ids[i] < 0 || ids[i] >= tok.vocabSize()) {
+                throw ApiException.invalid("prompt", name + "[" + i + "]: token id " + ids[i] + " is outside the vocabulary [0, " + tok.vocabSize() + ")");
+            }
         }
         return ids;
     }
@@ -492,6 +496,10 @@ final class RequestParser {
                         "strategy part '" + found + "' runs code on the server; start the server with --allow-code-tools to allow it");
             }
         }
+        String over = overLimit(tree, "$");
+        if (over != null) {
+            throw ApiException.invalid("strategy", "strategy " + over + " exceeds the server's max_tokens limit of " + config.maxTokensLimit());
+        }
         String text = tree.toString();
         try {
             LeafGenerators.validator().parse(text);
@@ -501,6 +509,30 @@ final class RequestParser {
             throw ApiException.invalid("strategy", "strategy is not a valid spec: " + e.getMessage());
         }
         return text;
+    }
+
+    /** The path of a {@code max_tokens} in the spec above the server's limit (a leaf's own limit overrides the request's). */
+    private String overLimit(JsonNode n, String path) {
+        if (n.isObject()) {
+            JsonNode mt = n.get("max_tokens");
+            if (mt != null && mt.isNumber() && mt.doubleValue() > config.maxTokensLimit()) {
+                return path + ".max_tokens";
+            }
+            for (var e : n.properties()) {
+                String found = overLimit(e.getValue(), path + "." + e.getKey());
+                if (found != null) {
+                    return found;
+                }
+            }
+        } else if (n.isArray()) {
+            for (int i = 0; i < n.size(); i++) {
+                String found = overLimit(n.get(i), path + "[" + i + "]");
+                if (found != null) {
+                    return found;
+                }
+            }
+        }
+        return null;
     }
 
     private static String codeType(JsonNode n) {
@@ -519,8 +551,9 @@ final class RequestParser {
         return null;
     }
 
-    static StrategySpecs specs(LanguageModel model) {
-        return new StrategySpecs(new LeafGenerators(model));
+    /** Strategy parsing for a request: chat prompts carry special-token text that the leaves must read as tokens. */
+    static StrategySpecs specs(LanguageModel model, boolean chat) {
+        return new StrategySpecs(new LeafGenerators(model, chat));
     }
 
     static boolean isObject(JsonNode n) {

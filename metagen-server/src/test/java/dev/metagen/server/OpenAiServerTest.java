@@ -49,6 +49,8 @@ class OpenAiServerTest {
         assertEquals(200, m.status());
         assertEquals("stories260K", m.json().path("data").path(0).path("id").asText());
         assertEquals("list", m.json().path("object").asText());
+        assertEquals("model", get(server, "/v1/models/stories260K", null).json().path("object").asText());
+        assertEquals(404, get(server, "/v1/models/gpt-4", null).status());
     }
 
     @Test
@@ -187,6 +189,20 @@ class OpenAiServerTest {
         JsonNode parsed = TestServer.JSON.readTree(js.path("choices").path(0).path("message").path("content").asText());
         assertTrue(parsed.path("name").isTextual() && parsed.path("age").isIntegralNumber(), parsed.toString());
 
+        // the same constrained request streamed: the pieces arrive token by token and add up to the same text
+        String schemaReq = "{\"prompt\":\"Once upon a time\",\"max_tokens\":60,\"temperature\":0.7,\"seed\":3,\"stop\":[\"zz\"],\"json_schema\":" + schema;
+        String whole = post(server, "/v1/completions", schemaReq + "}").json().path("choices").path(0).path("text").asText();
+        List<String> ev = events(post(server, "/v1/completions", schemaReq + ",\"stream\":true}").body());
+        StringBuilder streamed = new StringBuilder();
+        int pieces = 0;
+        for (String e : ev.subList(0, ev.size() - 1)) {
+            String t = TestServer.JSON.readTree(e).path("choices").path(0).path("text").asText("");
+            pieces += t.isEmpty() ? 0 : 1;
+            streamed.append(t);
+        }
+        assertEquals(whole, streamed.toString());
+        assertTrue(pieces > 3, "streamed in " + pieces + " pieces");
+
         JsonNode g = post(server, "/v1/completions", "{\"prompt\":\"Answer:\",\"max_tokens\":8,\"grammar\":\"root ::= \\\"yes\\\" | \\\"no\\\"\"}").json();
         assertTrue(List.of("yes", "no").contains(g.path("choices").path(0).path("text").asText()), g.toString());
 
@@ -204,9 +220,16 @@ class OpenAiServerTest {
         assertFalse(o.path("choices").path(0).path("text").asText().isEmpty());
         // usage is the strategy's whole cost: three samples
         assertTrue(o.path("usage").path("completion_tokens").asInt() > 12, o.toString());
+        var chat = post(server, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"A story\"}],\"max_tokens\":10,\"seed\":2,"
+                + "\"stream\":true,\"strategy\":{\"type\":\"best_of_n\",\"n\":2,\"scorer\":{\"type\":\"logprob\"},\"inner\":{\"type\":\"sample\"}}}");
+        assertEquals(200, chat.status(), chat.body());
+        assertEquals("[DONE]", events(chat.body()).getLast());
         var bad = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"n\":0}}");
         assertEquals(400, bad.status());
         assertEquals("strategy", bad.json().path("error").path("param").asText());
+        var huge = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"logprob\"},\"inner\":{\"type\":\"sample\",\"max_tokens\":100000}}}");
+        assertEquals(400, huge.status());
+        assertTrue(huge.json().path("error").path("message").asText().contains("$.inner.max_tokens"), huge.body());
         var code = post(server, "/v1/completions", "{\"prompt\":\"x\",\"strategy\":{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"python_tests\",\"tests\":\"assert True\"},\"inner\":{\"type\":\"sample\"}}}");
         assertEquals(403, code.status());
     }

@@ -3,21 +3,18 @@ package dev.metagen.server;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
-import dev.metagen.core.Generator;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.decoding.sampling.SamplingConfig;
 import dev.metagen.meta.MetaGenerator;
-import dev.metagen.meta.spec.LeafFactory;
-import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.server.client.RemoteGenerator;
+import dev.metagen.server.client.RemoteLeaves;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,23 +59,23 @@ class RemoteAgainstServerTest {
     @Test
     void aStrategyRunsOverTheRemoteGeneratorWithCostsAdded() {
         try (RemoteGenerator remote = RemoteGenerator.builder().endpoint(url()).model("stories260K").logprobs(true).build()) {
-            LeafFactory leaves = new LeafFactory() {
-                @Override
-                public Set<String> types() {
-                    return Set.of("remote");
-                }
-
-                @Override
-                public Generator create(String type, SpecNode node) {
-                    return remote;
-                }
-            };
-            var s = new StrategySpecs(leaves).parse("{\"type\":\"best_of_n\",\"n\":4,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":{\"type\":\"remote\",\"temperature\":0.9}}");
+            var s = new StrategySpecs(new RemoteLeaves(remote)).parse("{\"type\":\"best_of_n\",\"n\":4,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":{\"type\":\"sample\",\"temperature\":0.9}}");
             Generation g = ((MetaGenerator) s.generator()).generate(Prompt.of("Once upon a time"),
                     new GenerationParams(12, 0.9, 0, 1.0, 77, true, List.of()));
             assertTrue(!g.text().isEmpty());
             assertEquals(4, g.cost().modelCalls());
             assertTrue(g.cost().generatedTokens() >= 4 && g.cost().generatedTokens() <= 48, g.cost().toString());
+        }
+    }
+
+    @Test
+    void greedyLeafOverRemoteIsDeterministicAndVotes() {
+        try (RemoteGenerator remote = RemoteGenerator.builder().endpoint(url()).build()) {
+            var s = new StrategySpecs(new RemoteLeaves(remote)).parse("{\"type\":\"majority_vote\",\"n\":3,\"extractor\":{\"type\":\"text\"},\"inner\":{\"type\":\"greedy\"}}");
+            Generation g = s.generator().generate(Prompt.of("Once upon a time"), new GenerationParams(8, 1.0, 0, 1.0, 1, true, List.of()));
+            var direct = TestServer.post(server, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"temperature\":0}");
+            assertEquals(direct.json().path("choices").path(0).path("text").asText(), g.text());
+            assertEquals(3, g.cost().modelCalls());
         }
     }
 

@@ -68,8 +68,8 @@ class ServerReliabilityTest {
         ServerConfig c = TestServer.config().withLimits(1, 1, 30_000);
         try (OpenAiServer s = TestServer.start(m, c); ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<TestServer.Response>> fs = new ArrayList<>();
-            for (int i = 0; i < 6; i++) {
-                fs.add(ex.submit(() -> post(s, "/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":30,\"ignore_eos\":true,\"temperature\":0}")));
+            for (int i = 0; i < 8; i++) {
+                fs.add(ex.submit(() -> post(s, "/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":80,\"ignore_eos\":true,\"temperature\":0}")));
             }
             int ok = 0;
             int busy = 0;

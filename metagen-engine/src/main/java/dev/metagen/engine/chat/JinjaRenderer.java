@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
@@ -35,7 +36,7 @@ final class JinjaRenderer {
 
     private JinjaRenderer(String name, String source) {
         this.name = name;
-        this.source = source;
+        this.source = JinjaDialect.normalize(source);
     }
 
     static JinjaRenderer compile(String name, String source) {
@@ -51,6 +52,17 @@ final class JinjaRenderer {
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
                 .withMaxOutputSize(64L << 20)
+                // Jinja2 semantics where Jinjava keeps its own by default: {{- -}} trimming, operator precedence,
+                // iterating a dict gives its keys, null loop values kept
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withIterateOverMapKeys(true)
+                        .withEvaluateMapKeys(true)
+                        .withKeepNullableLoopValues(true)
+                        .withUsePyishObjectMapper(true)
+                        .build())
                 .build();
         Jinjava jinjava = new Jinjava(config);
         try {
@@ -62,6 +74,9 @@ final class JinjaRenderer {
             throw new IllegalStateException(e);
         }
         jinjava.registerFilter(new ToJsonFilter());
+        jinjava.registerFilter(new IndentFilter());
+        jinjava.registerTag(new GenerationTag());
+        jinjava.registerTag(new FilterBlockTag());
         return jinjava;
     }
 

@@ -189,8 +189,10 @@ class RemoteGeneratorTest {
 
     @Test
     void concurrencyIsBoundedAndLeastOutstandingSpreadsLoad() throws Exception {
-        try (StubServer a = new StubServer(Reply.json(fixture("vllm-completion.json")).delayed(100));
-             StubServer b = new StubServer(Reply.json(fixture("vllm-completion.json")).delayed(100));
+        var active = new java.util.concurrent.atomic.AtomicInteger();
+        var maxActive = new java.util.concurrent.atomic.AtomicInteger();
+        try (StubServer a = new StubServer(active, maxActive, Reply.json(fixture("vllm-completion.json")).delayed(100));
+             StubServer b = new StubServer(active, maxActive, Reply.json(fixture("vllm-completion.json")).delayed(100));
              RemoteGenerator g = fast(a.url()).endpoint(b.url()).maxConcurrent(4).build();
              ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Generation>> fs = new ArrayList<>();
@@ -200,7 +202,8 @@ class RemoteGeneratorTest {
             for (Future<Generation> f : fs) {
                 assertEquals(9, f.get().cost().generatedTokens());
             }
-            assertTrue(a.maxActive.get() + b.maxActive.get() <= 4, a.maxActive + " + " + b.maxActive);
+            assertTrue(maxActive.get() <= 4, "at most 4 in flight over both servers, saw " + maxActive.get());
+            assertTrue(maxActive.get() >= 2, "requests did run concurrently, saw " + maxActive.get());
             assertEquals(16, g.callsPerEndpoint().get(0) + g.callsPerEndpoint().get(1));
             assertTrue(g.callsPerEndpoint().get(0) >= 4 && g.callsPerEndpoint().get(1) >= 4, g.callsPerEndpoint().toString());
         }
@@ -221,7 +224,7 @@ class RemoteGeneratorTest {
             t.interrupt();
             t.join(3000);
             assertFalse(t.isAlive());
-            assertTrue((System.nanoTime() - t0) / 1e6 < 1000, "cancelled promptly");
+            assertTrue((System.nanoTime() - t0) / 1e6 < 2000, "cancelled long before the 5 s answer");
             assertEquals(FinishReason.CANCELLED, result.get().finish());
             assertTrue(flag.get(), "the interrupt flag stays set for the caller");
         }

@@ -38,11 +38,18 @@ final class StubServer implements AutoCloseable {
     private volatile Reply fallback;
     final ConcurrentLinkedQueue<String> requests = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<String> paths = new ConcurrentLinkedQueue<>();
-    final AtomicInteger active = new AtomicInteger();
-    final AtomicInteger maxActive = new AtomicInteger();
+    final AtomicInteger active;
+    final AtomicInteger maxActive;
     final AtomicInteger aborted = new AtomicInteger();
 
     StubServer(Reply fallback, Reply... first) throws IOException {
+        this(new AtomicInteger(), new AtomicInteger(), fallback, first);
+    }
+
+    /** With counters shared between stubs: requests being worked on (arrival until the answer is written). */
+    StubServer(AtomicInteger active, AtomicInteger maxActive, Reply fallback, Reply... first) throws IOException {
+        this.active = active;
+        this.maxActive = maxActive;
         this.fallback = fallback;
         script.addAll(List.of(first));
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
@@ -66,6 +73,7 @@ final class StubServer implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         int now = active.incrementAndGet();
         maxActive.accumulateAndGet(now, Math::max);
+        boolean counted = true;
         try (ex) {
             requests.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             paths.add(ex.getRequestURI().getPath());
@@ -76,6 +84,8 @@ final class StubServer implements AutoCloseable {
             if (r.delayMs() > 0) {
                 Thread.sleep(r.delayMs());
             }
+            active.decrementAndGet(); // before the answer goes out: the client may send its next request at once
+            counted = false;
             byte[] b = r.body().getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", r.contentType());
             if (r.retryAfter() != null) {
@@ -86,7 +96,9 @@ final class StubServer implements AutoCloseable {
         } catch (InterruptedException | IOException e) {
             aborted.incrementAndGet();
         } finally {
-            active.decrementAndGet();
+            if (counted) {
+                active.decrementAndGet();
+            }
         }
     }
 
