@@ -91,7 +91,7 @@ class ArchitectureTest {
                         "org.jfree..")
                 .check(main);
         noClasses().that().resideInAnyPackage("dev.metagen.core..", "dev.metagen.engine..", "dev.metagen.decoding..",
-                        "dev.metagen.control..", "dev.metagen.meta..")
+                        "dev.metagen.control..", "dev.metagen.meta..", "dev.metagen.server..")
                 .should().dependOnClassesThat().resideInAPackage("dev.metagen.eval..")
                 .check(main);
     }

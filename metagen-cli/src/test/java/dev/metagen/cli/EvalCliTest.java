@@ -129,7 +129,7 @@ class EvalCliTest {
             List<String> a = args(data, remote, "--limit", "3");
             a.set(a.indexOf("-m") + 1, "stories260K");
             a.set(a.indexOf("--budgets") + 1, "1,2,4");
-            a.addAll(List.of("--endpoint", url));
+            a.addAll(List.of("--endpoint", url, "--parallel", "3")); // three problems at once against the server
             StrategyCliTest.Result r = StrategyCliTest.run(a.toArray(String[]::new));
             assertEquals(0, r.exit(), r.err());
             Map<String, JsonNode> viaHttp = results(remote);
@@ -143,7 +143,8 @@ class EvalCliTest {
             assertEquals(4, bon4.path("samples").asInt());
             assertTrue(Files.readString(remote.resolve("run.json")).contains(url));
             assertTrue(Files.exists(remote.resolve("report.html")));
-            // the server samples with the request's seed as the local leaves do: the same texts, answers and tokens
+            // the server samples with the request's seed as the local leaves do, and problems run side by side keep
+            // their own seeds: the same texts, answers and tokens as a sequential local sweep
             Path local = dir.resolve("local");
             List<String> la = args(data, local, "--limit", "3");
             la.set(la.indexOf("--budgets") + 1, "1,2,4");
@@ -189,6 +190,7 @@ class EvalCliTest {
                 {"--strategy", "{\"type\": \"best_of_n\", \"scorer\": {\"type\": \"lexical\"}, \"inner\": {\"type\": \"nope\"}}",
                         "metagen: $.inner.type: unknown generator 'nope'"},
                 {"--budgets", "0", "metagen: --budgets must be positive integers, got 0"},
+                {"--parallel", "0", "metagen: --parallel must be >= 1, got 0"},
                 {"--dataset", dir.resolve("none.jsonl").toString(), "metagen: dataset " + dir.resolve("none.jsonl") + " does not exist"},
                 {"--endpoint", "ftp://example.org", "metagen: --endpoint must be an http(s)://host:port URL, got ftp://example.org"},
         };

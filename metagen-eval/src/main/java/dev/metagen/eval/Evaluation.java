@@ -40,9 +40,11 @@ public final class Evaluation {
      * @param model  a description of where tokens come from (model file or endpoint), recorded in run.json
      * @param limit  the first N problems only (null: all)
      * @param grader the custom task's grader ({@code regex:...} / {@code command:...}), else null
+     * @param parallel problems evaluated at once (not part of the run's settings: a resume may change it)
      */
     public record Options(Path dataset, String task, String grader, List<String> strategies, List<Integer> budgets,
-                          Integer limit, Path out, long seed, boolean resume, GenerationParams params, String model) {
+                          Integer limit, Path out, long seed, boolean resume, GenerationParams params, String model,
+                          int parallel) {
     }
 
     /** What a finished evaluation wrote. */
@@ -68,6 +70,9 @@ public final class Evaluation {
         }
         if (o.strategies().isEmpty()) {
             throw new MetagenException("eval needs at least one --strategy");
+        }
+        if (o.parallel() < 1) {
+            throw new MetagenException("--parallel must be >= 1, got " + o.parallel());
         }
         if (o.limit() != null && o.limit() < 1) {
             throw new MetagenException("--limit must be >= 1, got " + o.limit());
@@ -115,7 +120,8 @@ public final class Evaluation {
         Sweep.Totals totals;
         try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
                 : ResultStore.create(out.resolve("results.jsonl"))) {
-            SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed());
+            SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
+                    o.parallel());
             totals = new Sweep(config, leaves, store, listener).run();
         }
         return report(out, run, totals);

@@ -76,7 +76,7 @@ class SweepTest {
 
     Evaluation.Options options(Path out, boolean resume) {
         return new Evaluation.Options(dataset, "lexical", null, List.of(VOTE, BON, REJECT, GREEDY), BUDGETS, null, out, 7,
-                resume, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K");
+                resume, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1);
     }
 
     @AfterAll
@@ -258,7 +258,7 @@ class SweepTest {
         MetagenException e = assertThrows(MetagenException.class, () -> Evaluation.plan(options(out, false)));
         assertTrue(e.getMessage().contains("--resume"), e.getMessage());
         Evaluation.Options changed = new Evaluation.Options(dataset, "lexical", null, List.of(VOTE), BUDGETS, null, out, 7,
-                true, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K");
+                true, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1);
         e = assertThrows(MetagenException.class, () -> Evaluation.run(Evaluation.plan(changed), new StoriesLeaves(model), SweepListener.NONE));
         assertTrue(e.getMessage().startsWith("cannot resume: 'strategies' differs"), e.getMessage());
     }
@@ -282,7 +282,7 @@ class SweepTest {
             assertTrue(e.getMessage().startsWith(c.getValue()), e.getMessage());
         }
         Evaluation.Options noBudgets = new Evaluation.Options(dataset, "lexical", null, List.of(VOTE), List.of(0), null, out, 7,
-                false, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "m");
+                false, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "m", 1);
         assertEquals("--budgets must be positive integers, got 0",
                 assertThrows(MetagenException.class, () -> Evaluation.plan(noBudgets)).getMessage());
     }

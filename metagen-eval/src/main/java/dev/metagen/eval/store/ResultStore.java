@@ -128,7 +128,7 @@ public final class ResultStore implements AutoCloseable {
         return repaired;
     }
 
-    public boolean isDone(String problem, String strategy, int budget) {
+    public synchronized boolean isDone(String problem, String strategy, int budget) {
         return done.containsKey(key(problem, strategy, budget));
     }
 

@@ -22,6 +22,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Runs every strategy at every budget on every problem (Welleck et al., 2024, section 7: quality as a function of
@@ -63,39 +67,83 @@ public final class Sweep {
             }
         }
         listener.started(config.problems().size(), units, already);
-        Cost reported = Cost.ZERO;
-        Cost spent = Cost.ZERO;
-        long runs = 0;
-        for (int i = 0; i < config.problems().size(); i++) {
-            Problem problem = config.problems().get(i);
-            long seed = Seeds.derive(config.seed(), i);
-            Map<String, Grade> grades = new HashMap<>(); // outputs repeat across budgets: grade each text once
-            for (StrategyEntry s : config.strategies()) {
-                SampleCache cache = new SampleCache();
-                StrategySpecs specs = new StrategySpecs(cache.wrap(leaves));
-                Optional<Verifier> v = config.task().verifier(problem);
-                v.ifPresent(verifier -> specs.registerScorer(config.task().name(), node -> verifier));
-                for (int b : s.knob() == null ? List.of(first) : budgets) {
-                    if (store.isDone(problem.id(), s.label(), b)) {
-                        continue;
+        this.budgetsDesc = budgets;
+        this.first = first;
+        if (config.parallel() <= 1) {
+            for (int i = 0; i < config.problems().size(); i++) {
+                runProblem(i);
+            }
+        } else {
+            // problems side by side (e.g. to keep a remote server busy); each problem's seed and cache are its own,
+            // so the results are those of the sequential sweep, only their order in the file differs
+            try (ExecutorService pool = Executors.newFixedThreadPool(config.parallel(), Thread.ofVirtual().factory())) {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int i = 0; i < config.problems().size(); i++) {
+                    int index = i;
+                    futures.add(pool.submit(() -> runProblem(index)));
+                }
+                for (Future<?> f : futures) {
+                    try {
+                        f.get();
+                    } catch (ExecutionException e) {
+                        pool.shutdownNow();
+                        if (e.getCause() instanceof RuntimeException r) {
+                            throw r;
+                        }
+                        throw new MetagenException("sweep failed: " + e.getCause());
+                    } catch (InterruptedException e) {
+                        pool.shutdownNow();
+                        Thread.currentThread().interrupt();
+                        throw new MetagenException("sweep interrupted");
                     }
-                    Cost before = cache.spent();
-                    long hitsBefore = cache.hits();
-                    Outcome out = runOne(specs, problem, s, b, seed, grades);
-                    Map<String, Object> row = out.row();
-                    Cost used = minus(cache.spent(), before);
-                    row.put("spent", costJson(used));
-                    // leaf calls served from the samples of a larger budget: this run's wall_ms timed the replay
-                    row.put("reused_samples", cache.hits() - hitsBefore);
-                    store.append(row);
-                    runs++;
-                    spent = spent.plus(used);
-                    reported = reported.plus(out.cost());
-                    listener.finished(row, i + 1, spent.generatedTokens());
                 }
             }
         }
-        return new Totals(runs, already, reported, spent);
+        synchronized (this) {
+            return new Totals(runs, already, reported, spent);
+        }
+    }
+
+    private List<Integer> budgetsDesc;
+    private int first;
+    private long runs;
+    private Cost reported = Cost.ZERO;
+    private Cost spent = Cost.ZERO;
+    private int problemsDone;
+
+    private void runProblem(int i) {
+        Problem problem = config.problems().get(i);
+        long seed = Seeds.derive(config.seed(), i);
+        Map<String, Grade> grades = new HashMap<>(); // outputs repeat across budgets: grade each text once
+        for (StrategyEntry s : config.strategies()) {
+            SampleCache cache = new SampleCache();
+            StrategySpecs specs = new StrategySpecs(cache.wrap(leaves));
+            Optional<Verifier> v = config.task().verifier(problem);
+            v.ifPresent(verifier -> specs.registerScorer(config.task().name(), node -> verifier));
+            for (int b : s.knob() == null ? List.of(first) : budgetsDesc) {
+                if (store.isDone(problem.id(), s.label(), b)) {
+                    continue;
+                }
+                Cost before = cache.spent();
+                long hitsBefore = cache.hits();
+                Outcome out = runOne(specs, problem, s, b, seed, grades);
+                Map<String, Object> row = out.row();
+                Cost used = minus(cache.spent(), before);
+                row.put("spent", costJson(used));
+                // leaf calls served from the samples of a larger budget: this run's wall_ms timed the replay
+                row.put("reused_samples", cache.hits() - hitsBefore);
+                store.append(row);
+                synchronized (this) {
+                    runs++;
+                    spent = spent.plus(used);
+                    reported = reported.plus(out.cost());
+                    listener.finished(row, problemsDone, spent.generatedTokens());
+                }
+            }
+        }
+        synchronized (this) {
+            problemsDone++;
+        }
     }
 
     private record Outcome(Map<String, Object> row, Cost cost) {

@@ -10,10 +10,11 @@ import java.util.List;
  * What a sweep runs.
  *
  * @param params the settings of every top-level call (max tokens, temperature ...); the seed is replaced per problem
- * @param seed   the sweep's seed: problem {@code i} runs with {@code Seeds.derive(seed, i)}
+ * @param seed     the sweep's seed: problem {@code i} runs with {@code Seeds.derive(seed, i)}
+ * @param parallel problems run at once (1: one after the other)
  */
 public record SweepConfig(Task task, List<Problem> problems, List<StrategyEntry> strategies, List<Integer> budgets,
-                          GenerationParams params, long seed) {
+                          GenerationParams params, long seed, int parallel) {
     public SweepConfig {
         problems = List.copyOf(problems);
         strategies = List.copyOf(strategies);

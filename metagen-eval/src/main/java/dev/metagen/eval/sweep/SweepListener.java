@@ -8,7 +8,10 @@ public interface SweepListener {
     default void started(int problems, long units, long alreadyDone) {
     }
 
-    /** One run finished; {@code spentGeneratedTokens} is the sweep's running total of tokens really generated. */
+    /**
+     * One run finished ({@code problemsDone}: problems whose runs are all finished); {@code spentGeneratedTokens} is
+     * the sweep's running total of tokens really generated. Calls are serialised.
+     */
     default void finished(Map<String, Object> row, int problemsDone, long spentGeneratedTokens) {
     }
 
