@@ -72,6 +72,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--parallel", defaultValue = "1", description = "Problems evaluated at once, e.g. to keep a server busy (default: ${DEFAULT-VALUE}).")
     int parallel;
 
+    @Option(names = "--no-reuse", description = "Compute every budget from scratch instead of reusing the largest budget's samples (to measure the saving; same results).")
+    boolean noReuse;
+
     @Option(names = "--resume", description = "Continue the run in --out, skipping finished work.")
     boolean resume;
 
@@ -113,7 +116,7 @@ final class EvalCommand implements Callable<Integer> {
             params = new GenerationParams(maxTokens, temperature, topK, topP, seed, true, stop);
             String source = endpoint != null ? endpoint : model.model;
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
-                    resume, params, source, parallel));
+                    resume, params, source, parallel, !noReuse));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
             var validator = LeafGenerators.validator();
             plan.task().verifier(plan.problems().getFirst())

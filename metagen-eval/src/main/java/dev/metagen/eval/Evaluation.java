@@ -41,10 +41,11 @@ public final class Evaluation {
      * @param limit  the first N problems only (null: all)
      * @param grader the custom task's grader ({@code regex:...} / {@code command:...}), else null
      * @param parallel problems evaluated at once (not part of the run's settings: a resume may change it)
+     * @param reuse    sample reuse across budgets (off: every point computed from scratch, same results)
      */
     public record Options(Path dataset, String task, String grader, List<String> strategies, List<Integer> budgets,
                           Integer limit, Path out, long seed, boolean resume, GenerationParams params, String model,
-                          int parallel) {
+                          int parallel, boolean reuse) {
     }
 
     /** What a finished evaluation wrote. */
@@ -121,7 +122,7 @@ public final class Evaluation {
         try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
                 : ResultStore.create(out.resolve("results.jsonl"))) {
             SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
-                    o.parallel());
+                    o.parallel(), o.reuse());
             totals = new Sweep(config, leaves, store, listener).run();
         }
         return report(out, run, totals);

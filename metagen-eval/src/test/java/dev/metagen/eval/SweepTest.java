@@ -76,7 +76,7 @@ class SweepTest {
 
     Evaluation.Options options(Path out, boolean resume) {
         return new Evaluation.Options(dataset, "lexical", null, List.of(VOTE, BON, REJECT, GREEDY), BUDGETS, null, out, 7,
-                resume, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1);
+                resume, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1, true);
     }
 
     @AfterAll
@@ -181,6 +181,21 @@ class SweepTest {
     }
 
     @Test
+    void withoutReuseEveryPointIsComputedAndTheResultsAreTheSame(@TempDir Path dir) {
+        Evaluation.Options o = new Evaluation.Options(dataset, "lexical", null, List.of(BON), List.of(1, 2, 4), 2, dir.resolve("x"), 7,
+                false, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1, false);
+        Evaluation.Result r = Evaluation.run(Evaluation.plan(o), new StoriesLeaves(model), SweepListener.NONE);
+        assertEquals(r.summary().reportedGeneratedTokens(), r.summary().spentGeneratedTokens());
+        for (JsonNode x : ResultStore.readAll(dir.resolve("x").resolve("results.jsonl"))) {
+            JsonNode reused = row(x.path("problem").asText(), "best_of_n", x.path("budget").asInt());
+            assertEquals(reused.path("output"), x.path("output"));
+            assertEquals(reused.path("cost").path("generated_tokens"), x.path("cost").path("generated_tokens"));
+            assertEquals(x.path("cost").path("generated_tokens"), x.path("spent").path("generated_tokens"));
+            assertEquals(0, x.path("reused_samples").asLong());
+        }
+    }
+
+    @Test
     void summaryPlotsAndReportAreWritten() throws Exception {
         JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
         assertEquals(3 * 4 + 1, summary.path("points").size());
@@ -258,7 +273,7 @@ class SweepTest {
         MetagenException e = assertThrows(MetagenException.class, () -> Evaluation.plan(options(out, false)));
         assertTrue(e.getMessage().contains("--resume"), e.getMessage());
         Evaluation.Options changed = new Evaluation.Options(dataset, "lexical", null, List.of(VOTE), BUDGETS, null, out, 7,
-                true, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1);
+                true, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "stories260K", 1, true);
         e = assertThrows(MetagenException.class, () -> Evaluation.run(Evaluation.plan(changed), new StoriesLeaves(model), SweepListener.NONE));
         assertTrue(e.getMessage().startsWith("cannot resume: 'strategies' differs"), e.getMessage());
     }
@@ -282,7 +297,7 @@ class SweepTest {
             assertTrue(e.getMessage().startsWith(c.getValue()), e.getMessage());
         }
         Evaluation.Options noBudgets = new Evaluation.Options(dataset, "lexical", null, List.of(VOTE), List.of(0), null, out, 7,
-                false, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "m", 1);
+                false, new GenerationParams(32, 1.0, 0, 1.0, 0, true, List.of()), "m", 1, true);
         assertEquals("--budgets must be positive integers, got 0",
                 assertThrows(MetagenException.class, () -> Evaluation.plan(noBudgets)).getMessage());
     }

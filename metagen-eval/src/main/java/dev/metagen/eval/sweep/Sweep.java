@@ -117,12 +117,14 @@ public final class Sweep {
         Map<String, Grade> grades = new HashMap<>(); // outputs repeat across budgets: grade each text once
         for (StrategyEntry s : config.strategies()) {
             SampleCache cache = new SampleCache();
-            StrategySpecs specs = new StrategySpecs(cache.wrap(leaves));
-            Optional<Verifier> v = config.task().verifier(problem);
-            v.ifPresent(verifier -> specs.registerScorer(config.task().name(), node -> verifier));
+            StrategySpecs specs = specs(cache, problem);
             for (int b : s.knob() == null ? List.of(first) : budgetsDesc) {
                 if (store.isDone(problem.id(), s.label(), b)) {
                     continue;
+                }
+                if (!config.reuse()) { // every point computed from scratch (to measure what reuse saves)
+                    cache = new SampleCache();
+                    specs = specs(cache, problem);
                 }
                 Cost before = cache.spent();
                 long hitsBefore = cache.hits();
@@ -144,6 +146,13 @@ public final class Sweep {
         synchronized (this) {
             problemsDone++;
         }
+    }
+
+    private StrategySpecs specs(SampleCache cache, Problem problem) {
+        StrategySpecs specs = new StrategySpecs(cache.wrap(leaves));
+        Optional<Verifier> v = config.task().verifier(problem);
+        v.ifPresent(verifier -> specs.registerScorer(config.task().name(), node -> verifier));
+        return specs;
     }
 
     private record Outcome(Map<String, Object> row, Cost cost) {

@@ -12,9 +12,11 @@ import java.util.List;
  * @param params the settings of every top-level call (max tokens, temperature ...); the seed is replaced per problem
  * @param seed     the sweep's seed: problem {@code i} runs with {@code Seeds.derive(seed, i)}
  * @param parallel problems run at once (1: one after the other)
+ * @param reuse    serve smaller budgets from the samples of larger ones ({@link SampleCache}); off only to measure it
  */
 public record SweepConfig(Task task, List<Problem> problems, List<StrategyEntry> strategies, List<Integer> budgets,
-                          GenerationParams params, long seed, int parallel) {
+                          GenerationParams params, long seed, int parallel,
+                          boolean reuse) {
     public SweepConfig {
         problems = List.copyOf(problems);
         strategies = List.copyOf(strategies);
