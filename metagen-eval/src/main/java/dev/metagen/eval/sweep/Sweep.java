@@ -39,6 +39,13 @@ public final class Sweep {
     private final LeafFactory leaves;
     private final ResultStore store;
     private final SweepListener listener;
+    // the state of the one run() of this sweep; totals are guarded by this
+    private List<Integer> budgetsDesc;
+    private int first;
+    private long runs;
+    private Cost reported = Cost.ZERO;
+    private Cost spent = Cost.ZERO;
+    private int problemsDone;
 
     public Sweep(SweepConfig config, LeafFactory leaves, ResultStore store, SweepListener listener) {
         this.config = config;
@@ -51,7 +58,11 @@ public final class Sweep {
     public record Totals(long runs, long skipped, Cost reported, Cost spent) {
     }
 
+    /** Runs the sweep (once per instance). */
     public Totals run() {
+        if (budgetsDesc != null) {
+            throw new IllegalStateException("a Sweep runs once");
+        }
         List<Integer> budgets = config.budgets().stream().distinct().sorted(Comparator.reverseOrder()).toList();
         int first = config.budgets().stream().min(Integer::compare).orElseThrow();
         long units = 0;
@@ -103,13 +114,6 @@ public final class Sweep {
             return new Totals(runs, already, reported, spent);
         }
     }
-
-    private List<Integer> budgetsDesc;
-    private int first;
-    private long runs;
-    private Cost reported = Cost.ZERO;
-    private Cost spent = Cost.ZERO;
-    private int problemsDone;
 
     private void runProblem(int i) {
         Problem problem = config.problems().get(i);
