@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
                 SynthCommand.class,
                 QuantizeCommand.class,
                 BenchCommand.class,
+                EvalCommand.class,
                 ServeCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -81,4 +81,18 @@ class ArchitectureTest {
                         "java..", "com.fasterxml.jackson..")
                 .check(main);
     }
+
+    @Test
+    void evalSeesCoreMetaAndItsLibrariesOnly() {
+        // the harness gets its leaf generators injected (a local model or a remote endpoint), as meta does
+        classes().that().resideInAPackage("dev.metagen.eval..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.metagen.core..", "dev.metagen.meta..",
+                        "dev.metagen.eval..", "java..", "javax.imageio..", "com.fasterxml.jackson..", "com.networknt.schema..",
+                        "org.jfree..")
+                .check(main);
+        noClasses().that().resideInAnyPackage("dev.metagen.core..", "dev.metagen.engine..", "dev.metagen.decoding..",
+                        "dev.metagen.control..", "dev.metagen.meta..", "dev.metagen.server..")
+                .should().dependOnClassesThat().resideInAPackage("dev.metagen.eval..")
+                .check(main);
+    }
 }

@@ -1,0 +1,205 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.MetagenException;
+import dev.metagen.server.LeafGenerators;
+import dev.metagen.server.client.RemoteGenerator;
+import dev.metagen.server.client.RemoteLeaves;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.eval.Evaluation;
+import dev.metagen.eval.report.Point;
+import dev.metagen.eval.sweep.SweepListener;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code metagen eval}: every {@code --strategy} at every budget on every problem of a dataset, graded by a task;
+ * writes results.jsonl (resumable), summary.json, plots and report.html into {@code --out} (metagen-eval).
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate strategies x budgets on a dataset: results.jsonl, summary.json, plots, report.html.")
+final class EvalCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Option(names = "--dataset", required = true, paramLabel = "FILE", description = "The dataset (JSONL; for --task json also a folder of schema files).")
+    Path dataset;
+
+    @Option(names = "--task", required = true, description = "gsm8k, math500, humaneval, json, lexical or custom.")
+    String task;
+
+    @Option(names = "--grader", description = "For --task custom: regex:PATTERN or command:SHELL_COMMAND.")
+    String grader;
+
+    @Option(names = "--strategy", required = true, paramLabel = "SPEC", description = "A strategy spec: inline JSON or @FILE; optional \"name\" and \"knob\" fields (repeatable).")
+    List<String> strategies;
+
+    @Option(names = "--budgets", defaultValue = "1,2,4,8", split = ",", description = "Values of each strategy's budget knob (default: ${DEFAULT-VALUE}).")
+    List<Integer> budgets;
+
+    @Option(names = "--endpoint", paramLabel = "URL", description = "Generate through a metagen / OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead of a local model; --model then names the served model.")
+    String endpoint;
+
+    @Option(names = "--limit", description = "Evaluate the first N problems only.")
+    Integer limit;
+
+    @Option(names = "--out", defaultValue = "eval-out", description = "Output folder (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the whole sweep (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--parallel", defaultValue = "1", description = "Problems evaluated at once, e.g. to keep a server busy (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--no-reuse", description = "Compute every budget from scratch instead of reusing the largest budget's samples (to measure the saving; same results).")
+    boolean noReuse;
+
+    @Option(names = "--resume", description = "Continue the run in --out, skipping finished work.")
+    boolean resume;
+
+    @Option(names = {"-n", "--max-tokens"}, defaultValue = "64", description = "Maximum tokens per leaf generation (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0.8", description = "Sampling temperature of the leaves (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-k", defaultValue = "40", description = "Top-k of the leaves; 0 disables (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "0.95", description = "Top-p of the leaves; 1 disables (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--stop", description = "Stop string of the leaves (repeatable).")
+    List<String> stop = new ArrayList<>();
+
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's (default: ${DEFAULT-VALUE}).")
+    int contextLength;
+
+    @Option(names = "--json", description = "Print summary.json's content on stdout as one JSON object.")
+    boolean json;
+
+    @Option(names = "--no-progress", description = "No progress bar on stderr.")
+    boolean noProgress;
+
+    @Override
+    public Integer call() {
+        if (threads < 0 || contextLength < 0) {
+            throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        }
+        GenerationParams params;
+        Evaluation.Plan plan;
+        try {
+            params = new GenerationParams(maxTokens, temperature, topK, topP, seed, true, stop);
+            String source = endpoint != null ? endpoint : model.model;
+            plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
+                    resume, params, source, parallel, !noReuse));
+            // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
+            var validator = LeafGenerators.validator();
+            plan.task().verifier(plan.problems().getFirst())
+                    .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
+            for (var s : plan.strategies()) {
+                validator.parse(s.specAt(budgets.getFirst()));
+            }
+        } catch (MetagenException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Evaluation.Result result;
+        if (endpoint != null) {
+            URI uri;
+            try {
+                uri = URI.create(endpoint);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--endpoint: not a URL: " + endpoint);
+            }
+            if (uri.getScheme() == null || !uri.getScheme().startsWith("http") || uri.getHost() == null) {
+                throw new ParameterException(spec.commandLine(), "--endpoint must be an http(s)://host:port URL, got " + endpoint);
+            }
+            RemoteGenerator.Builder b = RemoteGenerator.builder().endpoint(uri).logprobs(true);
+            if (spec.commandLine().getParseResult().hasMatchedOption("--model")) {
+                b.model(model.model); // the name the server knows the model by
+            }
+            try (RemoteGenerator remote = b.build(); Progress progress = new Progress(noProgress)) {
+                result = Evaluation.run(plan, new RemoteLeaves(remote), progress);
+            }
+        } else {
+            try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+                 Progress progress = new Progress(noProgress)) {
+                result = Evaluation.run(plan, new LeafGenerators(m), progress);
+            }
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        if (json) {
+            o.println(Json.write(result.json()));
+        } else {
+            o.printf("%-24s %6s %8s %17s %10s %10s%n", "strategy", "budget", "accuracy", "95% CI", "gen.tok", "calls");
+            for (Point p : result.summary().points()) {
+                o.printf(Locale.ROOT, "%-24s %6d %8.3f [%6.3f, %6.3f] %10.1f %10.1f%n", p.strategy(), p.budget(), p.accuracy(),
+                        p.ci().low(), p.ci().high(), p.meanGeneratedTokens(), p.meanModelCalls());
+            }
+            o.printf(Locale.ROOT, "sample reuse: %d generated tokens reported, %d computed (%.1f%% saved)%n",
+                    result.summary().reportedGeneratedTokens(), result.summary().spentGeneratedTokens(), 100 * result.summary().saving());
+            o.println("wrote " + out.resolve("report.html"));
+        }
+        return 0;
+    }
+
+    /** The progress bar: runs done of problem x strategy x budget, problems done, tokens generated, ETA. */
+    private static final class Progress implements SweepListener, AutoCloseable {
+        private final boolean off;
+        private ProgressBar bar;
+        private int problems;
+
+        Progress(boolean off) {
+            this.off = off;
+        }
+
+        @Override
+        public void started(int problems, long units, long alreadyDone) {
+            this.problems = problems;
+            if (!off) {
+                bar = new ProgressBarBuilder().setTaskName("eval").setInitialMax(units).setStyle(ProgressBarStyle.ASCII)
+                        .setUnit(" runs", 1).showSpeed().continuousUpdate().build();
+                bar.stepTo(alreadyDone);
+            }
+        }
+
+        @Override
+        public void finished(Map<String, Object> row, int problemsDone, long spentGeneratedTokens) {
+            if (bar != null) {
+                bar.step();
+                bar.setExtraMessage(" problem " + problemsDone + "/" + problems + ", " + spentGeneratedTokens + " tokens");
+            }
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+    }
+}
