@@ -49,6 +49,7 @@ public final class TransformerModel implements LanguageModel {
     private final PrefixCache prefixCache;
     private final boolean prefixCacheEnabled;
     private final BatchingScheduler scheduler;
+    private final java.util.concurrent.atomic.AtomicLong rowsComputed = new java.util.concurrent.atomic.AtomicLong();
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
 
@@ -164,6 +165,14 @@ public final class TransformerModel implements LanguageModel {
         prefixCache.clear();
     }
 
+    /**
+     * Token positions run through the layers since loading: prompt tokens served by the prefix cache and shared
+     * prompts of parallel samples are not counted again, so benchmarks can show a prompt computed once.
+     */
+    public long rowsComputed() {
+        return rowsComputed.get();
+    }
+
     /** Forward calls and the passes that served them (see {@link BatchingScheduler}). */
     public BatchingScheduler.Stats batchStats() {
         return scheduler.stats();
@@ -226,7 +235,7 @@ public final class TransformerModel implements LanguageModel {
         for (int i = 0; i < allRows.length; i++) {
             allRows[i] = all.get(i);
         }
-        float[][][] logits = forwardRows(states, tokens, allRows);
+        float[][][] logits = forwardSharingPrompts(states, tokens, allRows);
         List<List<Logits>> out = new ArrayList<>(requests.size());
         int i = 0;
         for (BatchingScheduler.Request q : requests) {
@@ -243,6 +252,79 @@ public final class TransformerModel implements LanguageModel {
             out.add(mine);
         }
         return out;
+    }
+
+    /**
+     * The forward, in two passes when new states of the batch start with the same full block of prompt (the samples
+     * of best-of-N arriving together): the first of each such group runs with everything else, and its blocks,
+     * now in the prefix cache, serve the others in a second, short pass, so a shared prompt is computed once.
+     * If the second pass fails, the first is rolled back, keeping the whole call all-or-nothing.
+     */
+    private float[][][] forwardSharingPrompts(List<ModelState> states, List<int[]> tokens, boolean[] allRows) {
+        int n = states.size();
+        boolean[] follower = new boolean[n];
+        boolean any = false;
+        Set<ModelState> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+        distinct.addAll(states);
+        if (prefixCacheEnabled && n > 1 && distinct.size() == n) {
+            java.util.Set<java.util.List<Integer>> firsts = new java.util.HashSet<>();
+            for (int i = 0; i < n; i++) {
+                int[] t = tokens.get(i);
+                if (!(states.get(i) instanceof KvState s) || s.length() != 0 || allRows[i] || t == null
+                        || t.length <= KvBlockPool.BLOCK) {
+                    continue;
+                }
+                List<Integer> key = Arrays.stream(t, 0, KvBlockPool.BLOCK).boxed().toList();
+                if (!firsts.add(key)) {
+                    follower[i] = true;
+                    any = true;
+                }
+            }
+        }
+        if (!any) {
+            return forwardRows(states, tokens, allRows);
+        }
+        List<ModelState> s1 = new ArrayList<>();
+        List<int[]> t1 = new ArrayList<>();
+        List<ModelState> s2 = new ArrayList<>();
+        List<int[]> t2 = new ArrayList<>();
+        List<Boolean> a1 = new ArrayList<>();
+        List<Boolean> a2 = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            (follower[i] ? s2 : s1).add(states.get(i));
+            (follower[i] ? t2 : t1).add(tokens.get(i));
+            (follower[i] ? a2 : a1).add(allRows[i]);
+        }
+        int[] before = new int[s1.size()];
+        float[][] hidden = new float[s1.size()][];
+        for (int i = 0; i < s1.size(); i++) {
+            before[i] = s1.get(i).length();
+            hidden[i] = ((KvState) s1.get(i)).lastHidden;
+        }
+        float[][][] r1 = forwardRows(s1, t1, toArray(a1));
+        float[][][] r2;
+        try {
+            r2 = forwardRows(s2, t2, toArray(a2));
+        } catch (RuntimeException e) {
+            for (int i = 0; i < s1.size(); i++) {
+                s1.get(i).truncate(before[i]);
+                ((KvState) s1.get(i)).lastHidden = hidden[i];
+            }
+            throw e;
+        }
+        float[][][] out = new float[n][][];
+        for (int i = 0, j = 0, k = 0; i < n; i++) {
+            out[i] = follower[i] ? r2[k++] : r1[j++];
+        }
+        return out;
+    }
+
+    private static boolean[] toArray(List<Boolean> list) {
+        boolean[] a = new boolean[list.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = list.get(i);
+        }
+        return a;
     }
 
     /**
@@ -329,6 +411,7 @@ public final class TransformerModel implements LanguageModel {
                 rowIndex[row] = allRows[i] ? j : 0;
             }
         }
+        rowsComputed.addAndGet(total);
         for (int from = 0; from < total; from += MAX_BATCH) {
             int to = Math.min(total, from + MAX_BATCH);
             runChunk(st, rowState, rowPos, rowToken, from, to, allRows, logits, rowIndex);

@@ -281,6 +281,33 @@ class PagedKvCacheTest {
     }
 
     @Test
+    void newStatesWithOnePromptInOneBatchComputeItOnce() {
+        try (TransformerModel m = TransformerModel.load(file("tiny-llama"), new ModelOptions(2, 256));
+             TransformerModel off = TransformerModel.load(file("tiny-llama"), new ModelOptions(2, 256).withPrefixCache(false))) {
+            int[] prompt = tokens(new Random(4), 2 * B + 8, 512);
+            List<ModelState> states = new ArrayList<>();
+            List<int[]> toks = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                states.add(m.newState());
+                toks.add(prompt);
+            }
+            states.add(m.newState());
+            int[] other = tokens(new Random(5), 20, 512);
+            toks.add(other);
+            List<Logits> out = m.forward(states, toks);
+            // the first full blocks are computed once; each follower recomputes only the partial last block
+            assertEquals(prompt.length + 4L * (prompt.length - 2 * B) + other.length, m.rowsComputed());
+            float[] cold = sequential(off, prompt);
+            for (int i = 0; i < 5; i++) {
+                assertArrayEquals(cold, out.get(i).values(), TOL, "state " + i);
+                assertEquals(prompt.length, states.get(i).length());
+            }
+            assertArrayEquals(sequential(off, other), out.get(5).values(), TOL);
+            states.forEach(ModelState::close);
+        }
+    }
+
+    @Test
     void prefixCacheHitGivesColdRunLogitsAndCountsReusedTokens() {
         try (TransformerModel m = TransformerModel.load(file("tiny-qwen2"), new ModelOptions(2, 256));
              TransformerModel off = TransformerModel.load(file("tiny-qwen2"), new ModelOptions(2, 256).withPrefixCache(false))) {
