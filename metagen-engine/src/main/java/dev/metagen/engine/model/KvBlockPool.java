@@ -52,7 +52,7 @@ final class KvBlockPool {
             long mib = (long) maxBlocks * blockBytes(layers, kvDim, vDim) >> 20;
             throw new MetagenException("KV cache memory exhausted: all " + maxBlocks + " blocks of " + BLOCK
                     + " positions (" + mib + " MiB) are held by live states; close states or raise the KV budget"
-                    + " (ModelOptions.kvBudgetBytes, --kv-budget)");
+                    + " (ModelOptions.kvBudgetBytes, --kv-budget-mib)");
         }
         KvBlock b = spare.poll();
         if (b == null) {
