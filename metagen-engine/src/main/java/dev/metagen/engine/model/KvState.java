@@ -141,6 +141,7 @@ final class KvState implements ModelState {
      * tokens are {@code ids[0 .. cached.size() * BLOCK)}.
      */
     void adopt(List<KvBlock> cached, int[] ids) {
+        releaseFrom(0); // spare blocks a failed first forward may have left
         int n = cached.size() * B;
         ensureTokens(n);
         System.arraycopy(ids, 0, tokens, 0, n);

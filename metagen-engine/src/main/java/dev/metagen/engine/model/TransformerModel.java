@@ -560,12 +560,15 @@ public final class TransformerModel implements LanguageModel {
         int kBase = layer * kvPool.stride + kvHead * hd;
         int vBase = layer * kvPool.stride + bs * c.kvDim() + kvHead * vd;
         float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] data = null;
         float[] acc = new float[vd];
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0;
         for (int t = 0; t <= pos; t++) {
-            float[] data = s.table[t / bs].data;
             int slot = t % bs;
+            if (slot == 0) {
+                data = s.table[t / bs].data; // the next block of the state's table
+            }
             int kOff = kBase + slot * c.kvDim();
             float score = 0;
             for (int i = 0; i < hd; i++) {

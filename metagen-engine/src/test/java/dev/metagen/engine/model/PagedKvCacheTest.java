@@ -252,6 +252,26 @@ class PagedKvCacheTest {
     }
 
     @Test
+    void aPrefixHitAfterAFailedFirstForwardLeaksNoSpareBlocks() {
+        long blockBytes = KvBlockPool.blockBytes(2, 32, 32);
+        try (TransformerModel m = TransformerModel.load(file("tiny-llama"), new ModelOptions(1, 256, 6 * blockBytes, true));
+             TransformerModel ref = TransformerModel.load(file("tiny-llama"), new ModelOptions(1, 256).withPrefixCache(false))) {
+            int[] p = tokens(new Random(1), 2 * B + 8, 512);
+            ModelState a = m.newState();
+            m.forward(a, p); // 3 blocks, the 2 full ones also cached
+            ModelState b = m.newState();
+            assertThrows(MetagenException.class, () -> m.forward(b, tokens(new Random(2), 5 * B - 2, 512)));
+            assertEquals(0, b.length());
+            assertArrayEquals(sequential(ref, p), m.forward(b, p).values(), TOL); // adopts a's cached blocks
+            assertEquals(1, m.kvStats().prefixHits());
+            a.close();
+            b.close();
+            m.clearPrefixCache();
+            assertEquals(0, m.kvStats().liveBlocks());
+        }
+    }
+
+    @Test
     void budgetPressureEvictsOnlyUnreferencedPrefixBlocks() {
         long blockBytes = KvBlockPool.blockBytes(2, 32, 32);
         try (TransformerModel m = TransformerModel.load(file("tiny-llama"), new ModelOptions(1, 256, 6 * blockBytes, true));
