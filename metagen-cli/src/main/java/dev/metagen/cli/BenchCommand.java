@@ -52,6 +52,19 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--vs-llamacpp", description = "Also measure llama.cpp (node-llama-cpp) on the same file and threads, alternating runs.")
     boolean vsLlamaCpp;
 
+    // efficient generation (issue #6): batched decoding, prefix cache and speculative decoding
+    @Option(names = "--batch", defaultValue = "0", paramLabel = "N", description = "Also decode N sequences sharing the prompt in batched steps: aggregate tokens/s vs single-sequence decode, prompt tokens processed, and time-to-first-token with and without a prefix-cache hit.")
+    int batch;
+
+    @Option(names = "--speculative", description = "Also compare greedy speculative decoding (--draft GGUF or --lookup) with plain greedy decode: acceptance rate, speed-up, and the cost of verifying --verify-k tokens vs one decode step.")
+    boolean speculativeBench;
+
+    @Option(names = "--verify-k", defaultValue = "8", description = "With --speculative: drafted tokens verified in one forward (default: ${DEFAULT-VALUE}).")
+    int verifyK;
+
+    @Mixin
+    SpeculativeOptions speculative;
+
     @Option(names = "--llamacpp-dir", paramLabel = "DIR", description = "Where evaluate.mjs and its node_modules are (default: test-support/llamacpp of this checkout).")
     Path llamaCppDir;
 
@@ -60,14 +73,24 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 1 || genTokens < 1 || repetitions < 1 || threads < 0) {
             throw new ParameterException(spec.commandLine(), "--prompt-tokens, --gen-tokens and --repetitions must be >= 1, --threads >= 0");
         }
+        if (batch < 0 || batch > 1024) {
+            throw new ParameterException(spec.commandLine(), "--batch must be in [0, 1024], got " + batch);
+        }
+        if (speculativeBench != speculative.enabled()) {
+            throw new ParameterException(spec.commandLine(), speculativeBench
+                    ? "--speculative needs a draft: --draft GGUF or --lookup" : "--draft and --lookup need --speculative in bench");
+        }
+        if (verifyK < 1 || verifyK > 64) {
+            throw new ParameterException(spec.commandLine(), "--verify-k must be in [1, 64], got " + verifyK);
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (constraintBench.active()) {
             return constraintBench.run(model, out, err, json);
         }
-        int ctx = promptTokens + genTokens + 1;
+        int ctx = promptTokens + Math.max(genTokens, verifyK) + 1;
         Path file = model.resolve();
-        try (TransformerModel m = TransformerModel.load(file, new ModelOptions(threads, ctx));
+        try (TransformerModel m = load(file, ctx);
              LlamaCppPeer peer = vsLlamaCpp ? LlamaCppPeer.start(llamaCppDir) : null) {
             int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
             int vocab = m.info().vocabSize();
@@ -109,6 +132,13 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tokens_per_s", median(decode));
             o.put("prefill_runs", prefill);
             o.put("decode_runs", decode);
+            if (batch > 0) {
+                o.putAll(EfficiencyBench.batch(m, prompt, genTokens, batch, repetitions, median(decode), err));
+            }
+            if (speculativeBench) {
+                o.put("speculative", EfficiencyBench.speculative(m, prompt, genTokens, verifyK, repetitions, speculative,
+                        new ModelOptions(threads, ctx), err));
+            }
             if (peer != null) {
                 Map<String, Object> l = new LinkedHashMap<>();
                 l.put("engine", "llama.cpp via node-llama-cpp");
@@ -129,6 +159,24 @@ final class BenchCommand implements Callable<Integer> {
                         repetitions, Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0));
                 out.printf("decode  %d tokens: %.2f tokens/s (median of %d, range %.2f-%.2f)%n", genTokens, median(decode),
                         repetitions, Arrays.stream(decode).min().orElse(0), Arrays.stream(decode).max().orElse(0));
+                if (batch > 0) {
+                    out.printf("batch %d: prompt computed once (%s prompt tokens processed, %d if independent); aggregate decode %.2f tokens/s = %.2fx single-sequence decode%n",
+                            batch, o.get("batch_prompt_tokens_processed"), (long) batch * promptTokens,
+                            (double) o.get("batch_decode_tokens_per_s"), (double) o.get("batch_speedup"));
+                    out.printf("prefix cache: time to first token %.2f ms cold, %.2f ms on a repeated prompt (%.1fx)%n",
+                            (double) o.get("ttft_cold_ms"), (double) o.get("ttft_cached_ms"), (double) o.get("ttft_speedup"));
+                }
+                if (speculativeBench) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> sp = (Map<String, Object>) o.get("speculative");
+                    out.printf("speculative (%s, k=%s): acceptance %.2f, %.2f tokens per target forward, decode %.2f vs %.2f tokens/s plain = %.2fx, identical output: %s%n",
+                            sp.get("draft"), sp.get("draft_k"), (double) sp.get("acceptance_rate"),
+                            (double) sp.get("tokens_per_target_forward"), (double) sp.get("speculative_decode_tokens_per_s"),
+                            (double) sp.get("plain_decode_tokens_per_s"), (double) sp.get("speedup"), sp.get("identical_output"));
+                    out.printf("verifying %s tokens in one forward: %.2f ms = %.2fx one decode step (%.2f ms)%n",
+                            sp.get("verify_k"), (double) sp.get("verify_ms"), (double) sp.get("verify_cost_ratio"),
+                            (double) sp.get("decode_step_ms"));
+                }
                 if (peer != null) {
                     out.printf("llama.cpp: prefill %.2f tokens/s, decode %.2f tokens/s (medians); metagen/llama.cpp = %.2fx prefill, %.2fx decode%n",
                             median(peerPrefill), median(peerDecode), median(prefill) / median(peerPrefill),
@@ -139,8 +187,22 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Loads the model with a KV budget big enough for the {@code --batch} sequences. */
+    private TransformerModel load(Path file, int ctx) {
+        TransformerModel m = TransformerModel.load(file, new ModelOptions(threads, ctx));
+        int block = m.kvStats().blockSize();
+        long needed = 2L * ((promptTokens + block - 1) / block + (long) Math.max(1, batch) * ((genTokens + block - 1) / block + 1));
+        if (m.kvStats().maxBlocks() >= needed) {
+            return m;
+        }
+        long bytes = needed * m.kvStats().blockBytes();
+        m.close();
+        return TransformerModel.load(file, new ModelOptions(threads, ctx, bytes, true));
+    }
+
     /** One run: prefill of the prompt, then greedy decode of {@code genTokens} tokens; returns both rates. */
     private double[] run(TransformerModel m, int[] prompt) {
+        m.clearPrefixCache(); // every run computes its prompt: no hit from the previous one
         try (ModelState s = m.newState()) {
             long t0 = System.nanoTime();
             Logits l = m.forward(s, prompt);
@@ -153,7 +215,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -189,6 +189,16 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    // efficient generation (issue #6): parallel samples, KV budget, prefix cache
+    @Option(names = "--parallel", defaultValue = "1", description = "Sample N continuations of the prompt at once: the prompt is computed once and every step is one batched forward (default: ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--kv-budget-mib", defaultValue = "0", description = "Bound on the paged KV cache in MiB; 0 = default (8 full-context sequences, at most half the heap).")
+    long kvBudgetMib;
+
+    @Option(names = "--no-prefix-cache", description = "Do not reuse cached KV blocks of earlier prompts.")
+    boolean noPrefixCache;
+
     @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
     int contextLength;
 
@@ -228,6 +238,13 @@ final class GenerateCommand implements Callable<Integer> {
         if (searches > 1) {
             throw new ParameterException(spec.commandLine(), "choose one of --beams, --stochastic-beams and --contrastive-alpha");
         }
+        if (parallel < 1 || parallel > 4096 || kvBudgetMib < 0 || kvBudgetMib > (1L << 30)) {
+            throw new ParameterException(spec.commandLine(), "--parallel must be in [1, 4096] and --kv-budget-mib >= 0");
+        }
+        if (parallel > 1 && (searches > 0 || speculative.enabled() || amateur != null
+                || !experts.isEmpty() || cfgScale != 1.0 || strategy != null)) {
+            throw new ParameterException(spec.commandLine(), "--parallel works with plain sampling or greedy alone");
+        }
         if (logprobs < 0 || logprobs > 1000) {
             throw new ParameterException(spec.commandLine(), "--logprobs must be in [0, 1000], got " + logprobs);
         }
@@ -264,13 +281,16 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model.resolve(), strategy, prompt, params, new ModelOptions(threads, contextLength), json);
+            return StrategyGenerate.run(spec, model.resolve(), strategy, prompt, params, modelOptions(), json);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength))) {
+        try (TransformerModel m = TransformerModel.load(model.resolve(), modelOptions())) {
             var tokenConstraint = constraint.build(m.tokenizer()); // compiled before generation: errors come first
             if (tokenConstraint != null && searches > 0) {
                 throw new MetagenException("--json-schema, --regex, --grammar and --choice work with sampling or greedy, not with beam or contrastive search");
+            }
+            if (tokenConstraint != null && parallel > 1) {
+                throw new MetagenException("--parallel does not combine with --json-schema, --regex, --grammar or --choice");
             }
             int[] promptIds = m.tokenizer().encode(prompt, params.addSpecial());
             if (!json && echo) {
@@ -282,7 +302,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (tokenConstraint != null || searches > 0 || amateur != null || !experts.isEmpty() || cfgScale != 1.0) {
                     throw new MetagenException("--draft and --lookup work with sampling or greedy alone");
                 }
-                all = List.of(speculative.generate(m, promptIds, params, sampling, new ModelOptions(threads, contextLength)));
+                all = List.of(speculative.generate(m, promptIds, params, sampling, modelOptions()));
             } else if (tokenConstraint != null) {
                 all = List.of(ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out));
             } else if (beamSettings != null) {
@@ -292,19 +312,26 @@ final class GenerateCommand implements Callable<Integer> {
                 all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, sampling.stopTokens())).generateAll(promptIds, params);
             } else if (contrastiveAlpha > 0) {
                 all = List.of(new ContrastiveSearch(m, contrastiveK, contrastiveAlpha).generate(promptIds, params));
+            } else if (parallel > 1) {
+                all = new SamplingGenerator(m).withSampling(sampling).generateN(promptIds, params, parallel);
             } else {
                 all = List.of(sample(m, promptIds, params, sampling, out));
             }
             Generation g = all.getFirst();
             if (json) {
-                out.println(Json.write(toJson(g, m.info().name(), s)));
+                Map<String, Object> o = toJson(g, m.info().name(), s);
+                if (parallel > 1) {
+                    o.put("sequences", parallelSequences(all));
+                }
+                out.println(Json.write(o));
             } else {
                 if (all.size() > 1) {
                     for (int i = 0; i < all.size(); i++) {
                         out.printf("%s--- sequence %d, logprob %.4f ---%n%s", i == 0 ? "" : System.lineSeparator(), i + 1,
                                 all.get(i).sumLogprob(), all.get(i).text());
                     }
-                } else if (beamSettings != null || stochasticBeams > 0 || contrastiveAlpha > 0 || speculative.enabled()) {
+                } else if (beamSettings != null || stochasticBeams > 0 || contrastiveAlpha > 0 || speculative.enabled()
+                        || parallel > 1) {
                     out.print(g.text());
                 }
                 out.println();
@@ -332,13 +359,13 @@ final class GenerateCommand implements Callable<Integer> {
                 adapters.add(track(open, new ClassifierFreeGuidance(m, negative, cfgScale)));
             }
             if (amateur != null) {
-                TransformerModel a = track(open, TransformerModel.load(amateur, new ModelOptions(threads, contextLength)));
+                TransformerModel a = track(open, TransformerModel.load(amateur, modelOptions()));
                 adapters.add(track(open, new ContrastiveDecoding(a, cdAlpha)));
             }
             if (!experts.isEmpty()) {
                 List<dev.metagen.core.LanguageModel> models = new ArrayList<>();
                 for (Path e : experts) {
-                    models.add(track(open, TransformerModel.load(e, new ModelOptions(threads, contextLength))));
+                    models.add(track(open, TransformerModel.load(e, modelOptions())));
                 }
                 List<Double> weights = expertWeights.isEmpty() ? java.util.Collections.nCopies(experts.size(), 1.0) : expertWeights;
                 adapters.add(track(open, new ProductOfExperts(1.0, models, weights)));
@@ -359,6 +386,24 @@ final class GenerateCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    private ModelOptions modelOptions() {
+        return new ModelOptions(threads, contextLength, kvBudgetMib << 20, !noPrefixCache);
+    }
+
+    /** The samples of {@code --parallel}, as {@code sequences} in the JSON (the first is also the top level). */
+    private static List<Map<String, Object>> parallelSequences(List<Generation> all) {
+        List<Map<String, Object>> seqs = new ArrayList<>();
+        for (Generation x : all) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("text", x.text());
+            m.put("tokens", x.tokens());
+            m.put("logprobs", x.logprobs());
+            m.put("finish_reason", x.finish().apiName());
+            seqs.add(m);
+        }
+        return seqs;
     }
 
     private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T resource) {

@@ -187,6 +187,171 @@ public final class SamplingGenerator implements Generator {
         return new Generation(text.toString(), tokens, Arrays.copyOf(logprobs, n), finish, cost, trace);
     }
 
+    /**
+     * Parallel sampling: {@code n} samples of one prompt, which is computed once; the samples are forks of its
+     * state (sharing its KV blocks) and every step advances all unfinished samples in one batched forward. Sample
+     * {@code i} draws with seed {@code seed + i}, so it equals {@link #generate(int[], GenerationParams, Consumer)}
+     * with that seed (to float rounding of batched versus single-row products).
+     */
+    public List<Generation> generateN(Prompt prompt, GenerationParams params, int n) {
+        return generateN(model.tokenizer().encode(prompt.text(), params.addSpecial(), false), params, n);
+    }
+
+    /** {@link #generateN(Prompt, GenerationParams, int)} from prompt token ids. */
+    public List<Generation> generateN(int[] promptIds, GenerationParams params, int n) {
+        if (n < 1 || n > 4096) {
+            throw new MetagenException("the number of parallel samples must be in [1, 4096], got " + n);
+        }
+        if (!adapters.isEmpty() && n > 1) {
+            throw new MetagenException("parallel samples cannot share sequence-following adapters"
+                    + " (guidance, contrastive decoding): generate them one at a time");
+        }
+        if (promptIds.length == 0) {
+            throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
+        }
+        int ctx = model.info().contextLength();
+        if (promptIds.length >= ctx) {
+            throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
+        }
+        if (params.maxTokens() == 0) {
+            List<Generation> empty = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                empty.add(new Generation("", new int[0], new double[0], FinishReason.LENGTH,
+                        new Cost(promptIds.length, 0, 0, 0, Duration.ZERO), Map.of("prompt_ids", promptIds)));
+            }
+            return empty;
+        }
+        Tokenizer tok = model.tokenizer();
+        SamplingConfig base = config != null ? config : SamplingConfig.from(params);
+        long t0 = System.nanoTime();
+        List<Lane> lanes = new ArrayList<>(n);
+        try (ModelState root = model.newState()) {
+            Logits first = model.forward(root, promptIds);
+            long prefillNanos = System.nanoTime() - t0;
+            for (int i = 0; i < n; i++) {
+                SamplingConfig cfg = base.copy().seed(base.seed() + i);
+                Lane lane = new Lane(SamplerChain.build(cfg, tok, adapters), cfg, tok.streamingDecoder(),
+                        new StopStrings(params.stop()), promptIds, params.maxTokens(), root.fork());
+                lane.chain.begin(promptIds);
+                lane.logits = first;
+                lanes.add(lane);
+            }
+            long steps = 0;
+            while (true) {
+                List<ModelState> states = new ArrayList<>();
+                List<int[]> next = new ArrayList<>();
+                List<Lane> stepping = new ArrayList<>();
+                for (Lane lane : lanes) {
+                    if (!lane.done && lane.step(tok, ctx)) {
+                        states.add(lane.state);
+                        next.add(new int[]{lane.out[lane.n - 1]});
+                        stepping.add(lane);
+                    }
+                }
+                if (stepping.isEmpty() || Thread.currentThread().isInterrupted()) {
+                    break;
+                }
+                List<Logits> out = model.forward(states, next);
+                steps++;
+                for (int i = 0; i < stepping.size(); i++) {
+                    stepping.get(i).logits = out.get(i);
+                    stepping.get(i).calls++;
+                }
+            }
+            long total = System.nanoTime() - t0;
+            List<Generation> gens = new ArrayList<>(n);
+            long generated = 0;
+            for (Lane lane : lanes) {
+                generated += lane.n;
+            }
+            for (Lane lane : lanes) {
+                if (!lane.done && Thread.currentThread().isInterrupted()) {
+                    lane.finish = FinishReason.CANCELLED;
+                }
+                gens.add(lane.finish(t0, prefillNanos, total, steps, generated, n));
+            }
+            return gens;
+        } finally {
+            for (Lane lane : lanes) {
+                lane.state.close();
+            }
+        }
+    }
+
+    /** One of the parallel samples: its sampler chain, its forked state and what it generated. */
+    private static final class Lane {
+        final SamplerChain chain;
+        final SamplingConfig cfg;
+        final StreamingDecoder decoder;
+        final StopStrings stops;
+        final int[] promptIds;
+        final int[] history;
+        final int[] out;
+        final double[] logprobs;
+        final ModelState state;
+        final StringBuilder text = new StringBuilder();
+        Logits logits;
+        int n;
+        long calls = 1; // the shared prompt forward
+        boolean done;
+        FinishReason finish = FinishReason.LENGTH;
+
+        Lane(SamplerChain chain, SamplingConfig cfg, StreamingDecoder decoder, StopStrings stops, int[] promptIds,
+             int maxTokens, ModelState state) {
+            this.chain = chain;
+            this.cfg = cfg;
+            this.decoder = decoder;
+            this.stops = stops;
+            this.promptIds = promptIds;
+            this.history = Arrays.copyOf(promptIds, promptIds.length + maxTokens);
+            this.out = new int[maxTokens];
+            this.logprobs = new double[maxTokens];
+            this.state = state;
+        }
+
+        /** Samples one token from {@link #logits}; true when the lane wants a forward of it. */
+        boolean step(Tokenizer tok, int ctx) {
+            int next = chain.sample(logits.values(), Arrays.copyOf(history, promptIds.length + n), n);
+            if (tok.special().isEndOfGeneration(next) || cfg.stopTokens().contains(next)) {
+                finish = FinishReason.STOP;
+                done = true;
+                return false;
+            }
+            out[n] = next;
+            logprobs[n] = logits.logProbabilities()[next];
+            history[promptIds.length + n] = next;
+            n++;
+            text.append(stops.accept(decoder.accept(next)));
+            if (stops.stopped()) {
+                finish = FinishReason.STOP;
+                done = true;
+                return false;
+            }
+            if (n == out.length || state.length() >= ctx) {
+                done = true;
+                return false;
+            }
+            return true;
+        }
+
+        Generation finish(long t0, long prefillNanos, long total, long steps, long generatedAll, int lanes) {
+            if (!stops.stopped()) {
+                text.append(stops.accept(decoder.flush())).append(stops.flush());
+            }
+            Map<String, Object> trace = new LinkedHashMap<>();
+            trace.put("prefill_ms", prefillNanos / 1e6);
+            trace.put("decode_ms", (total - prefillNanos) / 1e6);
+            trace.put("prefill_tokens_per_s", rate(promptIds.length, prefillNanos));
+            trace.put("decode_tokens_per_s", rate(generatedAll, total - prefillNanos));
+            trace.put("parallel", lanes);
+            trace.put("batched_steps", steps);
+            trace.put("prompt_ids", promptIds);
+            trace.put("sampling", cfg.describe());
+            Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
+            return new Generation(text.toString(), Arrays.copyOf(out, n), Arrays.copyOf(logprobs, n), finish, cost, trace);
+        }
+    }
+
     static double rate(long tokens, long nanos) {
         return tokens == 0 || nanos == 0 ? 0.0 : tokens / (nanos / 1e9);
     }

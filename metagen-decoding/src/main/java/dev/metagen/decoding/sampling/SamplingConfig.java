@@ -16,7 +16,7 @@ import java.util.TreeSet;
  * values switch an adapter off (top-k 0, top-p 1, min-p 0, penalties 1/0 ...). {@link SamplerChain#build} turns
  * a config into a chain.
  */
-public final class SamplingConfig {
+public final class SamplingConfig implements Cloneable {
     /** llama.cpp's default {@code --samplers} order, with epsilon and eta placed after min-p. */
     public static final List<String> DEFAULT_ORDER = List.of("penalties", "dry", "top_n_sigma", "top_k", "typ_p",
             "top_p", "min_p", "epsilon", "eta", "xtc", "temperature");
@@ -270,6 +270,15 @@ public final class SamplingConfig {
     public SamplingConfig seed(long s) {
         seed = s;
         return this;
+    }
+
+    /** An independent copy (every field is a value or an immutable collection, so a shallow copy suffices). */
+    public SamplingConfig copy() {
+        try {
+            return (SamplingConfig) super.clone();
+        } catch (CloneNotSupportedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     static String canonicalName(String name) {

@@ -4,50 +4,49 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * One sequence of a {@link TransformerModel}: its tokens and its key/value cache, one key and one value array per
- * layer holding {@code capacity} positions. The cache grows by doubling as tokens arrive (never more than the
- * context length), so a model with a 128k context does not allocate 128k positions per state up front.
+ * One sequence of a {@link TransformerModel}: its tokens and a block table into the model's paged KV cache
+ * ({@link KvBlockPool}); position {@code p} lives in block {@code p / BLOCK}, slot {@code p % BLOCK}.
+ * {@link #fork()} copies only the table and retains every block; a block is copied on the first write into it
+ * while someone else holds it (only the partially filled last block can be written), so forks cost O(blocks)
+ * pointer copies and no key/value data. {@link #truncate} releases whole blocks past the new end.
  */
 final class KvState implements ModelState {
-    private static final int MIN_CAPACITY = 16;
+    private static final int B = KvBlockPool.BLOCK;
 
     final TransformerModel model;
-    private final int kvDim;
-    private final int vDim;
+    private final KvBlockPool pool;
     private int length;
     private int[] tokens;
-    private int capacity;
-    float[][] keys;
-    float[][] values;
+    /** Blocks in use: entries {@code [0, blocks)} are held (one reference each) by this state. */
+    KvBlock[] table;
+    private int blocks;
     /** Final-norm hidden state at the last position, or {@code null} after truncation. */
     float[] lastHidden;
+    /** Full blocks already offered to the prefix cache. */
+    int cachedBlocks;
     private boolean closed;
 
-    KvState(TransformerModel model) {
+    KvState(TransformerModel model, KvBlockPool pool) {
         this.model = model;
-        this.kvDim = model.config().kvDim();
-        this.vDim = model.config().vDim();
-        int layers = model.config().layers();
-        this.tokens = new int[MIN_CAPACITY];
-        this.keys = new float[layers][0];
-        this.values = new float[layers][0];
+        this.pool = pool;
+        this.tokens = new int[B];
+        this.table = new KvBlock[4];
     }
 
     private KvState(KvState src) {
         this.model = src.model;
-        this.kvDim = src.kvDim;
-        this.vDim = src.vDim;
+        this.pool = src.pool;
         this.length = src.length;
-        this.tokens = src.tokens.clone();
-        this.capacity = src.length;
-        this.keys = new float[src.keys.length][];
-        this.values = new float[src.values.length][];
-        for (int l = 0; l < keys.length; l++) {
-            keys[l] = Arrays.copyOf(src.keys[l], src.length * kvDim);
-            values[l] = Arrays.copyOf(src.values[l], src.length * vDim);
+        this.tokens = Arrays.copyOf(src.tokens, Math.max(B, src.length));
+        this.blocks = src.blocks;
+        this.table = Arrays.copyOf(src.table, Math.max(4, src.blocks));
+        for (int b = 0; b < blocks; b++) {
+            pool.retain(table[b]);
         }
+        this.cachedBlocks = src.cachedBlocks;
         this.lastHidden = src.lastHidden == null ? null : src.lastHidden.clone();
     }
 
@@ -76,15 +75,27 @@ final class KvState implements ModelState {
         if (newLength != length) {
             length = newLength;
             lastHidden = null;
+            releaseFrom((newLength + B - 1) / B);
+            cachedBlocks = Math.min(cachedBlocks, newLength / B);
         }
     }
 
     @Override
     public void close() {
-        closed = true;
-        keys = null;
-        values = null;
-        lastHidden = null;
+        if (!closed) {
+            closed = true;
+            releaseFrom(0);
+            lastHidden = null;
+        }
+    }
+
+    /** Releases blocks {@code [keep, blocks)}. */
+    private void releaseFrom(int keep) {
+        for (int b = keep; b < blocks; b++) {
+            pool.release(table[b]);
+            table[b] = null;
+        }
+        blocks = Math.min(blocks, keep);
     }
 
     void checkOpen() {
@@ -93,24 +104,74 @@ final class KvState implements ModelState {
         }
     }
 
-    /** Makes room for {@code needed} positions, doubling the cache arrays as needed. */
+    /**
+     * Makes positions {@code [length, needed)} writable: allocates missing blocks and copies the partially filled
+     * last block if it is shared. Nothing is computed yet, so a failure (KV memory exhausted) leaves the sequence
+     * as it was; blocks already obtained stay in the table as spare capacity.
+     */
     void ensureCapacity(int needed) {
         if (needed > tokens.length) {
             tokens = Arrays.copyOf(tokens, Math.max(needed, 2 * tokens.length));
         }
-        if (needed <= capacity) {
-            return;
+        int first = length / B;
+        int last = (needed - 1) / B;
+        if (last >= table.length) {
+            table = Arrays.copyOf(table, Math.max(last + 1, 2 * table.length));
         }
-        int cap = Math.min(model.contextLength(), Math.max(needed, Math.max(MIN_CAPACITY, 2 * capacity)));
-        for (int l = 0; l < keys.length; l++) {
-            keys[l] = Arrays.copyOf(keys[l], cap * kvDim);
-            values[l] = Arrays.copyOf(values[l], cap * vDim);
+        // copy-on-write: a block about to be written that a fork or the prefix cache also holds (the partially
+        // filled one keeps its filled slots; spare ones left by a failed forward need no copy)
+        for (int b = first; b < Math.min(blocks, last + 1); b++) {
+            if (pool.shared(table[b])) {
+                KvBlock own = pool.allocate();
+                if (b == first && length % B != 0) {
+                    System.arraycopy(table[b].data, 0, own.data, 0, own.data.length);
+                }
+                pool.release(table[b]);
+                table[b] = own;
+            }
         }
-        capacity = cap;
+        while (blocks <= last) {
+            table[blocks] = pool.allocate();
+            blocks++;
+        }
+    }
+
+    /**
+     * Adopts {@code cached} (already retained for this state) as the first blocks of this empty state, whose first
+     * tokens are {@code ids[0 .. cached.size() * BLOCK)}.
+     */
+    void adopt(List<KvBlock> cached, int[] ids) {
+        releaseFrom(0); // spare blocks a failed first forward may have left
+        int n = cached.size() * B;
+        ensureTokens(n);
+        System.arraycopy(ids, 0, tokens, 0, n);
+        if (cached.size() > table.length) {
+            table = Arrays.copyOf(table, cached.size());
+        }
+        for (int b = 0; b < cached.size(); b++) {
+            table[b] = cached.get(b);
+        }
+        blocks = cached.size();
+        length = n;
+        cachedBlocks = cached.size();
+    }
+
+    private void ensureTokens(int needed) {
+        if (needed > tokens.length) {
+            tokens = Arrays.copyOf(tokens, Math.max(needed, 2 * tokens.length));
+        }
     }
 
     /** Records that {@code token} now sits at position {@code length} (its K/V rows are written by the model). */
     void append(int token) {
         tokens[length++] = token;
+    }
+
+    int[] tokenArray() {
+        return tokens;
+    }
+
+    int blockCount() {
+        return blocks;
     }
 }

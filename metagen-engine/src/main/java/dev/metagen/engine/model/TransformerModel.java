@@ -45,8 +45,13 @@ public final class TransformerModel implements LanguageModel {
     private final ModelInfo info;
     /** Per rotated pair i: the angle per position, freqScale * theta^(-2i/ropeDim) / factor[i]. */
     private final double[] ropeFreqs;
+    private final KvBlockPool kvPool;
+    private final PrefixCache prefixCache;
+    private final boolean prefixCacheEnabled;
+    private final BatchingScheduler scheduler;
+    private final java.util.concurrent.atomic.AtomicLong rowsComputed = new java.util.concurrent.atomic.AtomicLong();
     private volatile Tokenizer tokenizer;
-    private boolean closed;
+    private volatile boolean closed;
 
     private TransformerModel(GgufFile file, ModelOptions options) {
         this.file = file;
@@ -69,7 +74,27 @@ public final class TransformerModel implements LanguageModel {
         this.ropeFreqs = ropeFrequencies(config, weights.ropeFactors());
         this.info = new ModelInfo(config.name(), config.arch().ggufName(), config.vocab(), contextLength,
                 config.embd(), config.layers(), parameterCount(file), dominantType(file));
+        this.kvPool = new KvBlockPool(config.layers(), config.kvDim(), config.vDim(),
+                kvBlocks(options, contextLength, KvBlockPool.blockBytes(config.layers(), config.kvDim(), config.vDim())));
+        this.prefixCache = new PrefixCache(kvPool);
+        this.prefixCacheEnabled = options.prefixCache();
+        this.scheduler = new BatchingScheduler(this::forwardBatch, java.time.Duration.ofMillis(2));
         this.pool = new WorkerPool(options.effectiveThreads());
+    }
+
+    /** The KV budget in blocks: the caller's bytes, or the default of {@link ModelOptions#kvBudgetBytes}. */
+    private static int kvBlocks(ModelOptions options, int context, long blockBytes) {
+        long perSequence = (context + KvBlockPool.BLOCK - 1) / KvBlockPool.BLOCK;
+        if (options.kvBudgetBytes() > 0) {
+            if (options.kvBudgetBytes() < blockBytes) {
+                throw new MetagenException("KV budget of " + options.kvBudgetBytes() + " bytes is less than one block ("
+                        + blockBytes + " bytes = " + KvBlockPool.BLOCK + " positions of every layer's keys and values)");
+            }
+            return (int) Math.min(Integer.MAX_VALUE, options.kvBudgetBytes() / blockBytes);
+        }
+        long wanted = perSequence * ModelOptions.DEFAULT_KV_SEQUENCES;
+        long heapCap = Runtime.getRuntime().maxMemory() / 2 / blockBytes;
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(perSequence, Math.min(wanted, heapCap)));
     }
 
     /** Loads {@code gguf} with default options (all processors, context min(model's, 4096)). */
@@ -127,7 +152,30 @@ public final class TransformerModel implements LanguageModel {
     @Override
     public ModelState newState() {
         checkOpen();
-        return new KvState(this);
+        return new KvState(this, kvPool);
+    }
+
+    /** The paged KV cache's occupancy and the prefix cache's hits. */
+    public KvCacheStats kvStats() {
+        return prefixCache.stats();
+    }
+
+    /** Drops every prefix-cache block (states keep theirs): a cold start for benchmarks. */
+    public void clearPrefixCache() {
+        prefixCache.clear();
+    }
+
+    /**
+     * Token positions run through the layers since loading: prompt tokens served by the prefix cache and shared
+     * prompts of parallel samples are not counted again, so benchmarks can show a prompt computed once.
+     */
+    public long rowsComputed() {
+        return rowsComputed.get();
+    }
+
+    /** Forward calls and the passes that served them (see {@link BatchingScheduler}). */
+    public BatchingScheduler.Stats batchStats() {
+        return scheduler.stats();
     }
 
     /**
@@ -143,9 +191,17 @@ public final class TransformerModel implements LanguageModel {
         return s.lastHidden.clone();
     }
 
+    /**
+     * Thread-safe: calls from several threads at once are merged into shared passes by the model's
+     * {@link BatchingScheduler}, each caller getting its own logits.
+     */
     @Override
-    public synchronized List<Logits> forward(List<ModelState> states, List<int[]> tokens) {
-        return forwardRows(states, tokens, null);
+    public List<Logits> forward(List<ModelState> states, List<int[]> tokens) {
+        checkOpen();
+        if (states == null || tokens == null) {
+            throw new MetagenException("forward: states and tokens must not be null");
+        }
+        return scheduler.submit(new BatchingScheduler.Request(states, tokens, false));
     }
 
     /**
@@ -153,18 +209,131 @@ public final class TransformerModel implements LanguageModel {
      * anyway, so verifying k drafted tokens (speculative decoding) costs one pass instead of k.
      */
     @Override
-    public synchronized List<Logits> forwardAll(ModelState state, int... tokens) {
-        float[][] rowLogits = new float[tokens == null ? 0 : tokens.length][];
-        forwardRows(List.of(state), java.util.Collections.singletonList(tokens), rowLogits);
-        List<Logits> out = new ArrayList<>(rowLogits.length);
-        for (float[] l : rowLogits) {
-            out.add(new Logits(l));
+    public List<Logits> forwardAll(ModelState state, int... tokens) {
+        checkOpen();
+        return scheduler.submit(new BatchingScheduler.Request(Collections.singletonList(state),
+                Collections.singletonList(tokens), true));
+    }
+
+    /** One pass for a batch of requests (the scheduler's pass function): their states and tokens, concatenated. */
+    private synchronized List<List<Logits>> forwardBatch(List<BatchingScheduler.Request> requests) {
+        List<ModelState> states = new ArrayList<>();
+        List<int[]> tokens = new ArrayList<>();
+        List<Boolean> all = new ArrayList<>();
+        for (BatchingScheduler.Request q : requests) {
+            if (q.states().size() != q.tokens().size()) {
+                throw new MetagenException("forward: " + q.states().size() + " states but " + q.tokens().size()
+                        + " token arrays");
+            }
+            states.addAll(q.states());
+            tokens.addAll(q.tokens());
+            for (int i = 0; i < q.states().size(); i++) {
+                all.add(q.allPositions());
+            }
+        }
+        boolean[] allRows = new boolean[all.size()];
+        for (int i = 0; i < allRows.length; i++) {
+            allRows[i] = all.get(i);
+        }
+        float[][][] logits = forwardSharingPrompts(states, tokens, allRows);
+        List<List<Logits>> out = new ArrayList<>(requests.size());
+        int i = 0;
+        for (BatchingScheduler.Request q : requests) {
+            List<Logits> mine = new ArrayList<>();
+            for (int j = 0; j < q.states().size(); j++, i++) {
+                if (q.allPositions()) {
+                    for (float[] l : logits[i]) {
+                        mine.add(new Logits(l));
+                    }
+                } else {
+                    mine.add(new Logits(logits[i][logits[i].length - 1]));
+                }
+            }
+            out.add(mine);
         }
         return out;
     }
 
-    /** The forward pass; with {@code rowLogits} non-null, every row's logits land there, not only the last ones. */
-    private List<Logits> forwardRows(List<ModelState> states, List<int[]> tokens, float[][] rowLogits) {
+    /**
+     * The forward, in two passes when new states of the batch start with the same full block of prompt (the samples
+     * of best-of-N arriving together): the first of each such group runs with everything else, and its blocks,
+     * now in the prefix cache, serve the others in a second, short pass, so a shared prompt is computed once.
+     * If the second pass fails, the first is rolled back, keeping the whole call all-or-nothing.
+     */
+    private float[][][] forwardSharingPrompts(List<ModelState> states, List<int[]> tokens, boolean[] allRows) {
+        int n = states.size();
+        boolean[] follower = new boolean[n];
+        boolean any = false;
+        Set<ModelState> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+        distinct.addAll(states);
+        if (prefixCacheEnabled && n > 1 && distinct.size() == n) {
+            java.util.Set<java.util.List<Integer>> firsts = new java.util.HashSet<>();
+            for (int i = 0; i < n; i++) {
+                int[] t = tokens.get(i);
+                if (!(states.get(i) instanceof KvState s) || s.length() != 0 || allRows[i] || t == null
+                        || t.length <= KvBlockPool.BLOCK) {
+                    continue;
+                }
+                List<Integer> key = Arrays.stream(t, 0, KvBlockPool.BLOCK).boxed().toList();
+                if (!firsts.add(key)) {
+                    follower[i] = true;
+                    any = true;
+                }
+            }
+        }
+        if (!any) {
+            return forwardRows(states, tokens, allRows);
+        }
+        List<ModelState> s1 = new ArrayList<>();
+        List<int[]> t1 = new ArrayList<>();
+        List<ModelState> s2 = new ArrayList<>();
+        List<int[]> t2 = new ArrayList<>();
+        List<Boolean> a1 = new ArrayList<>();
+        List<Boolean> a2 = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            (follower[i] ? s2 : s1).add(states.get(i));
+            (follower[i] ? t2 : t1).add(tokens.get(i));
+            (follower[i] ? a2 : a1).add(allRows[i]);
+        }
+        int[] before = new int[s1.size()];
+        float[][] hidden = new float[s1.size()][];
+        for (int i = 0; i < s1.size(); i++) {
+            before[i] = s1.get(i).length();
+            hidden[i] = ((KvState) s1.get(i)).lastHidden;
+        }
+        float[][][] r1 = forwardRows(s1, t1, toArray(a1));
+        float[][][] r2;
+        try {
+            r2 = forwardRows(s2, t2, toArray(a2));
+        } catch (RuntimeException e) {
+            for (int i = 0; i < s1.size(); i++) {
+                s1.get(i).truncate(before[i]);
+                ((KvState) s1.get(i)).lastHidden = hidden[i];
+            }
+            throw e;
+        }
+        float[][][] out = new float[n][][];
+        for (int i = 0, j = 0, k = 0; i < n; i++) {
+            out[i] = follower[i] ? r2[k++] : r1[j++];
+        }
+        return out;
+    }
+
+    private static boolean[] toArray(List<Boolean> list) {
+        boolean[] a = new boolean[list.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = list.get(i);
+        }
+        return a;
+    }
+
+    /**
+     * The forward pass: per state, the logits of every new position when {@code allRows[i]}, else of its last one
+     * (only the last entry of that state's array is filled). A new state whose first tokens start with full blocks
+     * in the prefix cache adopts them and computes only the rest. Everything is checked and every KV block
+     * obtained before anything is computed, so a failure leaves the states as they were.
+     */
+    private float[][][] forwardRows(List<ModelState> states, List<int[]> tokens, boolean[] allRows) {
         checkOpen();
         if (states.size() != tokens.size()) {
             throw new MetagenException("forward: " + states.size() + " states but " + tokens.size() + " token arrays");
@@ -180,7 +349,8 @@ public final class TransformerModel implements LanguageModel {
             }
             int[] t = tokens.get(i);
             if (t == null || t.length == 0) {
-                throw new MetagenException("forward: state " + i + " got no tokens");
+                throw new MetagenException(allRows[i] ? "forwardAll: no tokens given"
+                        : "forward: state " + i + " got no tokens");
             }
             for (int id : t) {
                 if (id < 0 || id >= config.vocab()) {
@@ -193,8 +363,32 @@ public final class TransformerModel implements LanguageModel {
             }
             total += t.length;
         }
-        for (int i = 0; i < n; i++) {
-            st[i].ensureCapacity(st[i].length() + tokens.get(i).length);
+        int[][] toks = new int[n][];
+        int[] skipped = new int[n];
+        List<KvState> adopted = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                int[] t = tokens.get(i);
+                toks[i] = t;
+                if (prefixCacheEnabled && !allRows[i] && st[i].length() == 0 && t.length > KvBlockPool.BLOCK) {
+                    List<KvBlock> hit = prefixCache.lookup(t, (t.length - 1) / KvBlockPool.BLOCK);
+                    if (!hit.isEmpty()) {
+                        st[i].adopt(hit, t);
+                        adopted.add(st[i]);
+                        skipped[i] = hit.size() * KvBlockPool.BLOCK;
+                        toks[i] = Arrays.copyOfRange(t, skipped[i], t.length);
+                        total -= skipped[i];
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                st[i].ensureCapacity(st[i].length() + toks[i].length);
+            }
+        } catch (RuntimeException e) {
+            for (KvState s : adopted) {
+                s.truncate(0);
+            }
+            throw e;
         }
         // flatten into rows (state, position, token), state by state in order
         int[] rowState = new int[total];
@@ -202,31 +396,44 @@ public final class TransformerModel implements LanguageModel {
         int[] rowToken = new int[total];
         int r = 0;
         for (int i = 0; i < n; i++) {
-            int[] t = tokens.get(i);
+            int[] t = toks[i];
             for (int j = 0; j < t.length; j++, r++) {
                 rowState[r] = i;
                 rowPos[r] = st[i].length() + j;
                 rowToken[r] = t[j];
             }
         }
-        float[][] logits = new float[n][];
+        float[][][] logits = new float[n][][];
+        int[] rowIndex = new int[total];
+        for (int i = 0, row = 0; i < n; i++) {
+            logits[i] = new float[allRows[i] ? toks[i].length : 1][];
+            for (int j = 0; j < toks[i].length; j++, row++) {
+                rowIndex[row] = allRows[i] ? j : 0;
+            }
+        }
+        rowsComputed.addAndGet(total);
         for (int from = 0; from < total; from += MAX_BATCH) {
             int to = Math.min(total, from + MAX_BATCH);
-            runChunk(st, rowState, rowPos, rowToken, from, to, logits, rowLogits);
+            runChunk(st, rowState, rowPos, rowToken, from, to, allRows, logits, rowIndex);
         }
-        List<Logits> out = new ArrayList<>(n);
-        for (float[] l : logits) {
-            out.add(new Logits(l));
+        if (prefixCacheEnabled) {
+            for (KvState s : st) {
+                int full = s.length() / KvBlockPool.BLOCK;
+                if (full > s.cachedBlocks) {
+                    prefixCache.insert(s.tokenArray(), s.table, full);
+                    s.cachedBlocks = full;
+                }
+            }
         }
-        return out;
+        return logits;
     }
 
     /**
-     * Rows {@code [from, to)} through all layers; K/V rows land in the caches; last rows of a state give logits, and
-     * so does every row when {@code rowLogits} is non-null (indexed by row).
+     * Rows {@code [from, to)} through all layers; K/V rows land in the states' blocks; the last row of a state
+     * gives logits, and so does every row of a state with {@code allRows} (at {@code logits[state][rowIndex[row]]}).
      */
     private void runChunk(KvState[] st, int[] rowState, int[] rowPos, int[] rowToken, int from, int to,
-                          float[][] logits, float[][] rowLogits) {
+                          boolean[] allRows, float[][][] logits, int[] rowIndex) {
         ModelConfig c = config;
         int rows = to - from;
         int d = c.embd();
@@ -282,8 +489,12 @@ public final class TransformerModel implements LanguageModel {
                 }
                 KvState s = st[rowState[from + r]];
                 int pos = rowPos[from + r];
-                System.arraycopy(k, r * c.kvDim(), s.keys[l], pos * c.kvDim(), c.kvDim());
-                System.arraycopy(v, r * c.vDim(), s.values[l], pos * c.vDim(), c.vDim());
+                KvBlock block = s.table[pos / KvBlockPool.BLOCK];
+                int slot = pos % KvBlockPool.BLOCK;
+                int base = l * kvPool.stride;
+                System.arraycopy(k, r * c.kvDim(), block.data, base + slot * c.kvDim(), c.kvDim());
+                System.arraycopy(v, r * c.vDim(), block.data,
+                        base + KvBlockPool.BLOCK * c.kvDim() + slot * c.vDim(), c.vDim());
             }
             int layer = l;
             pool.forRange(rows * c.heads(), 1, (a, b) -> {
@@ -312,7 +523,7 @@ public final class TransformerModel implements LanguageModel {
         for (int r = 0; r < rows; r++) {
             int row = from + r;
             st[rowState[row]].append(rowToken[row]);
-            if (rowLogits != null || row + 1 == rowState.length || rowState[row + 1] != rowState[row]) {
+            if (allRows[rowState[row]] || row + 1 == rowState.length || rowState[row + 1] != rowState[row]) {
                 lastRows.add(r);
             }
         }
@@ -327,19 +538,17 @@ public final class TransformerModel implements LanguageModel {
         float[] out = new float[m * c.vocab()];
         matmul(weights.output(), hidden, d, out, c.vocab(), m);
         for (int i = 0; i < m; i++) {
-            KvState s = st[rowState[from + lastRows.get(i)]];
+            int row = from + lastRows.get(i);
+            KvState s = st[rowState[row]];
             s.lastHidden = Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
-            float[] l = Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
-            logits[rowState[from + lastRows.get(i)]] = l;
-            if (rowLogits != null) {
-                rowLogits[from + lastRows.get(i)] = l;
-            }
+            logits[rowState[row]][rowIndex[row]] = Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
         }
     }
 
     /**
-     * One query head over the cached positions {@code 0..pos} with an online softmax (Milakov & Gimelshein 2018):
-     * a running maximum and denominator, so the scores need no buffer as long as the context.
+     * One query head over the cached positions {@code 0..pos}, block by block of the state's table, with an online
+     * softmax (Milakov & Gimelshein 2018): a running maximum and denominator, so the scores need no buffer as long
+     * as the context.
      */
     private void attend(KvState s, int layer, int pos, int head, float[] q, int row, float[] att) {
         ModelConfig c = config;
@@ -347,17 +556,23 @@ public final class TransformerModel implements LanguageModel {
         int vd = c.valueDim();
         int kvHead = head / (c.heads() / c.kvHeads());
         int qOff = row * c.qDim() + head * hd;
-        float[] keys = s.keys[layer];
-        float[] values = s.values[layer];
+        int bs = KvBlockPool.BLOCK;
+        int kBase = layer * kvPool.stride + kvHead * hd;
+        int vBase = layer * kvPool.stride + bs * c.kvDim() + kvHead * vd;
         float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] data = null;
         float[] acc = new float[vd];
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0;
         for (int t = 0; t <= pos; t++) {
-            int kOff = t * c.kvDim() + kvHead * hd;
+            int slot = t % bs;
+            if (slot == 0) {
+                data = s.table[t / bs].data; // the next block of the state's table
+            }
+            int kOff = kBase + slot * c.kvDim();
             float score = 0;
             for (int i = 0; i < hd; i++) {
-                score += q[qOff + i] * keys[kOff + i];
+                score += q[qOff + i] * data[kOff + i];
             }
             score *= scale;
             if (score > max) {
@@ -371,9 +586,9 @@ public final class TransformerModel implements LanguageModel {
             }
             float p = (float) Math.exp(score - max);
             sum += p;
-            int vOff = t * c.vDim() + kvHead * vd;
+            int vOff = vBase + slot * c.vDim();
             for (int i = 0; i < vd; i++) {
-                acc[i] += p * values[vOff + i];
+                acc[i] += p * data[vOff + i];
             }
         }
         int o = row * c.attnDim() + head * vd;
@@ -497,6 +712,7 @@ public final class TransformerModel implements LanguageModel {
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            prefixCache.clear();
             pool.close();
             file.close();
         }
