@@ -400,8 +400,9 @@ public final class TransformerModel implements LanguageModel {
 
     /**
      * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For a single
-     * position the type's own dot product runs on the stored row; for several positions (prefill) each weight row
-     * is dequantized once and reused for every position, which pays off from {@value #DEQUANT_ROWS} positions on.
+     * position the type's own dot product runs on the stored row; from {@value #DEQUANT_ROWS} positions on (prefill,
+     * batched decoding) {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all
+     * positions. Both give each output independently of the row split, so results do not depend on thread count.
      */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
         if (rows < DEQUANT_ROWS) {
@@ -414,16 +415,7 @@ public final class TransformerModel implements LanguageModel {
             });
             return;
         }
-        int cols = w.cols();
-        pool.forRange(w.rows(), 16, (a, b) -> {
-            float[] row = new float[cols];
-            for (int j = a; j < b; j++) {
-                w.dequantizeRow(j, row, 0);
-                for (int r = 0; r < rows; r++) {
-                    out[r * outStride + j] = FloatDot.dot(row, 0, in, r * inStride, cols);
-                }
-            }
-        });
+        pool.forRange(w.rows(), 16, (a, b) -> w.matmul(in, inStride, out, outStride, rows, a, b));
     }
 
     private void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n) {

@@ -35,7 +35,7 @@ class DotTest {
     }
 
     /** {@code blocks} blocks of {@code t}: random bytes with sane random scales, or quantized random floats. */
-    private static byte[] randomRow(GgmlType t, int n, SplittableRandom r) {
+    static byte[] randomRow(GgmlType t, int n, SplittableRandom r) {
         int[] halves = halfFields(t);
         if (halves == null) {
             float[] x = RoundTripTest.gaussian(r.nextLong(), n);
