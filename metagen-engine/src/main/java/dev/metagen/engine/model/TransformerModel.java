@@ -351,30 +351,22 @@ public final class TransformerModel implements LanguageModel {
         float[] values = s.values[layer];
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] acc = new float[vd];
+        float[] scratch = AttentionKernels.scratch();
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0;
         for (int t = 0; t <= pos; t++) {
             int kOff = t * c.kvDim() + kvHead * hd;
-            float score = 0;
-            for (int i = 0; i < hd; i++) {
-                score += q[qOff + i] * keys[kOff + i];
-            }
-            score *= scale;
+            float score = AttentionKernels.dot(q, qOff, keys, kOff, hd, scratch) * scale;
+            // rescale what was accumulated under the old maximum (folded into the update below)
+            float correction = 1f;
             if (score > max) {
-                // rescale what was accumulated under the old maximum
-                float correction = (float) Math.exp(max - score);
+                correction = (float) Math.exp(max - score);
                 sum *= correction;
-                for (int i = 0; i < vd; i++) {
-                    acc[i] *= correction;
-                }
                 max = score;
             }
             float p = (float) Math.exp(score - max);
             sum += p;
-            int vOff = t * c.vDim() + kvHead * vd;
-            for (int i = 0; i < vd; i++) {
-                acc[i] += p * values[vOff + i];
-            }
+            AttentionKernels.scaleAdd(acc, 0, correction, p, values, t * c.vDim() + kvHead * vd, vd);
         }
         int o = row * c.attnDim() + head * vd;
         for (int i = 0; i < vd; i++) {
