@@ -18,6 +18,8 @@ import static dev.metagen.engine.tensor.Simd.L;
  * the column tail added last: exactly the sum of a float dot product of the dequantized row with the vector. So an
  * output does not depend on which rows or positions share its tile (a short tile repeats a row or a position and
  * drops the copies), on how rows are split between threads, or on how many positions are processed together.
+ * Columns are walked in blocks of {@value #KC} for all positions before the next block (cache blocking), with the
+ * accumulators parked in memory between blocks, which does not change any sum.
  */
 final class Gemm {
     /** Weight rows per tile. */
@@ -25,7 +27,14 @@ final class Gemm {
     /** Positions per tile. */
     static final int TP = 4;
 
-    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
+    /**
+     * Columns per pass over the positions: the activations of all positions for this many columns stay in L2 while
+     * a panel's tiles walk over them (the accumulators are kept in memory between passes, so the summation order
+     * is unchanged).
+     */
+    static final int KC = 256;
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
 
     private Gemm() {}
 
@@ -35,29 +44,54 @@ final class Gemm {
      */
     static void matmul(TypeKernel kernel, MemorySegment data, long rowBytes, int cols, float[] in, int inStride,
                        float[] out, int outStride, int positions, int rowFrom, int rowTo) {
-        float[] panel = PANEL.get();
-        if (panel.length < TR * cols) {
-            panel = new float[TR * cols];
-            PANEL.set(panel);
+        matmul(kernel, data, rowBytes, cols, in, inStride, out, outStride, positions, rowFrom, rowTo, KC);
+    }
+
+    /** As above with column blocks of {@code kc} (a multiple of L; for measuring the blocking). */
+    static void matmul(TypeKernel kernel, MemorySegment data, long rowBytes, int cols, float[] in, int inStride,
+                       float[] out, int outStride, int positions, int rowFrom, int rowTo, int kc) {
+        int groups = (positions + TP - 1) / TP;
+        float[][] scratch = SCRATCH.get();
+        if (scratch[0].length < TR * cols) {
+            scratch[0] = new float[TR * cols];
         }
-        float[] lanes = new float[TR * TP * L];
+        if (scratch[1].length < groups * TR * TP * L) {
+            scratch[1] = new float[groups * TR * TP * L];
+        }
+        float[] panel = scratch[0];
+        float[] acc = scratch[1];
+        int bound = cols - cols % L;
         for (int j0 = rowFrom; j0 < rowTo; j0 += TR) {
             int nr = Math.min(TR, rowTo - j0);
             for (int i = 0; i < nr; i++) {
                 kernel.dequantize(data, (j0 + i) * rowBytes, panel, i * cols, cols);
             }
-            for (int p0 = 0; p0 < positions; p0 += TP) {
-                tile(panel, cols, nr, in, inStride, p0, Math.min(TP, positions - p0), out, outStride, j0, lanes);
+            if (bound == 0) {
+                java.util.Arrays.fill(acc, 0, groups * TR * TP * L, 0f);
+            }
+            for (int k0 = 0; k0 < bound; k0 += kc) {
+                int k1 = Math.min(bound, k0 + kc);
+                for (int g = 0; g < groups; g++) {
+                    int p0 = g * TP;
+                    tile(panel, cols, nr, in, inStride, p0, Math.min(TP, positions - p0), acc, g * TR * TP * L, k0, k1);
+                }
+            }
+            for (int g = 0; g < groups; g++) {
+                int p0 = g * TP;
+                finish(panel, cols, nr, bound, in, inStride, p0, Math.min(TP, positions - p0), acc, g * TR * TP * L,
+                        out, outStride, j0);
             }
         }
     }
 
     /**
-     * One tile: rows {@code j0 .. j0 + nr) of the panel times positions {@code p0 .. p0 + np)}. Missing rows or
-     * positions of a short tile repeat the last real one; their results are not stored.
+     * Columns {@code [k0, k1)} of one tile: rows {@code j0 .. j0 + nr)} of the panel times positions
+     * {@code p0 .. p0 + np)}, continuing the accumulators at {@code acc[a ..]} (laid out [row][position][lane];
+     * started from zero when k0 is 0). Missing rows or positions of a short tile repeat the last real one; their
+     * results are never stored.
      */
     private static void tile(float[] w, int cols, int nr, float[] in, int inStride, int p0, int np,
-                             float[] out, int outStride, int j0, float[] lanes) {
+                             float[] acc, int a, int k0, int k1) {
         int w0 = 0;
         int w1 = Math.min(1, nr - 1) * cols;
         int w2 = Math.min(2, nr - 1) * cols;
@@ -66,12 +100,30 @@ final class Gemm {
         int x1 = (p0 + Math.min(1, np - 1)) * inStride;
         int x2 = (p0 + Math.min(2, np - 1)) * inStride;
         int x3 = (p0 + Math.min(3, np - 1)) * inStride;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int bound = cols - cols % L;
-        for (int i = 0; i < bound; i += L) {
+        FloatVector a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33;
+        if (k0 == 0) {
+            a00 = FloatVector.zero(F);
+            a01 = a00; a02 = a00; a03 = a00; a10 = a00; a11 = a00; a12 = a00; a13 = a00;
+            a20 = a00; a21 = a00; a22 = a00; a23 = a00; a30 = a00; a31 = a00; a32 = a00; a33 = a00;
+        } else {
+            a00 = FloatVector.fromArray(F, acc, a);
+            a01 = FloatVector.fromArray(F, acc, a + L);
+            a02 = FloatVector.fromArray(F, acc, a + 2 * L);
+            a03 = FloatVector.fromArray(F, acc, a + 3 * L);
+            a10 = FloatVector.fromArray(F, acc, a + 4 * L);
+            a11 = FloatVector.fromArray(F, acc, a + 5 * L);
+            a12 = FloatVector.fromArray(F, acc, a + 6 * L);
+            a13 = FloatVector.fromArray(F, acc, a + 7 * L);
+            a20 = FloatVector.fromArray(F, acc, a + 8 * L);
+            a21 = FloatVector.fromArray(F, acc, a + 9 * L);
+            a22 = FloatVector.fromArray(F, acc, a + 10 * L);
+            a23 = FloatVector.fromArray(F, acc, a + 11 * L);
+            a30 = FloatVector.fromArray(F, acc, a + 12 * L);
+            a31 = FloatVector.fromArray(F, acc, a + 13 * L);
+            a32 = FloatVector.fromArray(F, acc, a + 14 * L);
+            a33 = FloatVector.fromArray(F, acc, a + 15 * L);
+        }
+        for (int i = k0; i < k1; i += L) {
             FloatVector v0 = FloatVector.fromArray(F, in, x0 + i);
             FloatVector v1 = FloatVector.fromArray(F, in, x1 + i);
             FloatVector v2 = FloatVector.fromArray(F, in, x2 + i);
@@ -97,30 +149,34 @@ final class Gemm {
             a32 = r.fma(v2, a32);
             a33 = r.fma(v3, a33);
         }
-        // lanes are laid out [row][position][lane]
-        a00.intoArray(lanes, 0);
-        a01.intoArray(lanes, L);
-        a02.intoArray(lanes, 2 * L);
-        a03.intoArray(lanes, 3 * L);
-        a10.intoArray(lanes, 4 * L);
-        a11.intoArray(lanes, 5 * L);
-        a12.intoArray(lanes, 6 * L);
-        a13.intoArray(lanes, 7 * L);
-        a20.intoArray(lanes, 8 * L);
-        a21.intoArray(lanes, 9 * L);
-        a22.intoArray(lanes, 10 * L);
-        a23.intoArray(lanes, 11 * L);
-        a30.intoArray(lanes, 12 * L);
-        a31.intoArray(lanes, 13 * L);
-        a32.intoArray(lanes, 14 * L);
-        a33.intoArray(lanes, 15 * L);
+        a00.intoArray(acc, a);
+        a01.intoArray(acc, a + L);
+        a02.intoArray(acc, a + 2 * L);
+        a03.intoArray(acc, a + 3 * L);
+        a10.intoArray(acc, a + 4 * L);
+        a11.intoArray(acc, a + 5 * L);
+        a12.intoArray(acc, a + 6 * L);
+        a13.intoArray(acc, a + 7 * L);
+        a20.intoArray(acc, a + 8 * L);
+        a21.intoArray(acc, a + 9 * L);
+        a22.intoArray(acc, a + 10 * L);
+        a23.intoArray(acc, a + 11 * L);
+        a30.intoArray(acc, a + 12 * L);
+        a31.intoArray(acc, a + 13 * L);
+        a32.intoArray(acc, a + 14 * L);
+        a33.intoArray(acc, a + 15 * L);
+    }
+
+    /** Lanes of each real (row, position) accumulator added in lane order, then the column tail; stored. */
+    private static void finish(float[] w, int cols, int nr, int bound, float[] in, int inStride, int p0, int np,
+                               float[] acc, int a, float[] out, int outStride, int j0) {
         for (int r = 0; r < nr; r++) {
             int wr = r * cols;
             for (int p = 0; p < np; p++) {
                 float s = 0;
-                int base = (r * TP + p) * L;
+                int base = a + (r * TP + p) * L;
                 for (int l = 0; l < L; l++) {
-                    s += lanes[base + l];
+                    s += acc[base + l];
                 }
                 int x = (p0 + p) * inStride;
                 for (int i = bound; i < cols; i++) {
