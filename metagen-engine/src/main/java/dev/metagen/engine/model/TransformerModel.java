@@ -352,21 +352,28 @@ public final class TransformerModel implements LanguageModel {
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] acc = new float[vd];
         float[] scratch = AttentionKernels.scratch();
+        float[] p = new float[AttentionKernels.BLOCK];
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0;
-        for (int t = 0; t <= pos; t++) {
-            int kOff = t * c.kvDim() + kvHead * hd;
-            float score = AttentionKernels.dot(q, qOff, keys, kOff, hd, scratch) * scale;
-            // rescale what was accumulated under the old maximum (folded into the update below)
-            float correction = 1f;
-            if (score > max) {
-                correction = (float) Math.exp(max - score);
-                sum *= correction;
-                max = score;
+        // blocks of positions: scores, one rescale of what was accumulated if the maximum grew, vector exp
+        for (int t0 = 0; t0 <= pos; t0 += AttentionKernels.BLOCK) {
+            int count = Math.min(AttentionKernels.BLOCK, pos + 1 - t0);
+            AttentionKernels.scores(q, qOff, keys, t0 * c.kvDim() + kvHead * hd, c.kvDim(), count, hd, scale, p, scratch);
+            float blockMax = p[0];
+            for (int j = 1; j < count; j++) {
+                blockMax = Math.max(blockMax, p[j]);
             }
-            float p = (float) Math.exp(score - max);
-            sum += p;
-            AttentionKernels.scaleAdd(acc, 0, correction, p, values, t * c.vDim() + kvHead * vd, vd);
+            float correction = 1f;
+            if (blockMax > max) {
+                correction = (float) Math.exp(max - blockMax);
+                sum *= correction;
+                max = blockMax;
+            }
+            AttentionKernels.expShifted(p, max);
+            for (int j = 0; j < count; j++) {
+                sum += p[j];
+            }
+            AttentionKernels.weightedSum(acc, 0, correction, p, count, values, t0 * c.vDim() + kvHead * vd, c.vDim(), vd);
         }
         int o = row * c.attnDim() + head * vd;
         for (int i = 0; i < vd; i++) {

@@ -7,11 +7,14 @@ import java.lang.foreign.MemorySegment;
  * Manual timing, not a test: single-thread GFLOP/s of the prefill matrix product of a {@code rows x cols} matrix
  * of one type with {@code positions} vectors, by the register-tiled GEMM with column blocking ({@link Gemm#KC}),
  * the same GEMM with another column block (argument 5; default: none), the previous prefill path (dequantize a row, then a float dot per
- * position) and the type's dot product per (row, position). Methods alternate in rounds and the best round of
- * each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
+ * position) and the type's dot product per (row, position). Methods alternate in rounds timed in thread CPU
+ * time and the best round of each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
  */
 public final class GemmThroughput {
+
+    /** Thread CPU time, not wall time: on a shared machine the time this thread is descheduled does not count. */
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
         GgmlType type = GgmlType.valueOf(args.length > 0 ? args[0] : "Q8_0");
@@ -66,12 +69,12 @@ public final class GemmThroughput {
         for (int round = 0; round < 8; round++) {
             for (int i = 0; i < passes.length; i++) {
                 int n = 0;
-                long t0 = System.nanoTime();
+                long t0 = CPU.getCurrentThreadCpuTime();
                 long t;
                 do {
                     passes[i].run();
                     n++;
-                    t = System.nanoTime();
+                    t = CPU.getCurrentThreadCpuTime();
                 } while (t - t0 < 250_000_000L);
                 best[i] = Math.max(best[i], gflop * n / ((t - t0) / 1e9));
             }
