@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 public class GemmBenchmark {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    @Param({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "F16"})
+    @Param({"Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q6_K", "F16"})
     public String type;
 
     @Param({"gemm", "rowdot", "dot"})

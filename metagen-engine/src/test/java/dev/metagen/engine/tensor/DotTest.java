@@ -205,6 +205,7 @@ class DotTest {
         assertInstanceOf(F16VectorKernel.class, TypeKernels.of(GgmlType.F16, "t"));
         assertInstanceOf(Q8_0VectorKernel.class, TypeKernels.of(GgmlType.Q8_0, "t"));
         assertInstanceOf(Q4_0VectorKernel.class, TypeKernels.of(GgmlType.Q4_0, "t"));
+        assertInstanceOf(Q5_0VectorKernel.class, TypeKernels.of(GgmlType.Q5_0, "t"));
         assertInstanceOf(Q4_KVectorKernel.class, TypeKernels.of(GgmlType.Q4_K, "t"));
         assertInstanceOf(Q6_KVectorKernel.class, TypeKernels.of(GgmlType.Q6_K, "t"));
         assertEquals(Q8_0Kernel.class, TypeKernels.scalar(GgmlType.Q8_0).getClass());

@@ -5,8 +5,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Manual timing, not a test: single-thread GFLOP/s of the prefill matrix product of a {@code rows x cols} matrix
- * of one type with {@code positions} vectors, by the register-tiled GEMM with column blocking ({@link Gemm#KC}),
- * the same GEMM with another column block (argument 5; default: none), the previous prefill path (dequantize a row, then a float dot per
+ * of one type with {@code positions} vectors, by the register-tiled GEMM (whole rows),
+ * the same GEMM with column blocks (argument 5; default 256), the previous prefill path (dequantize a row, then a float dot per
  * position) and the type's dot product per (row, position). Methods alternate in rounds timed in thread CPU
  * time and the best round of each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
@@ -21,7 +21,7 @@ public final class GemmThroughput {
         int rows = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
         int cols = args.length > 2 ? Integer.parseInt(args[2]) : 2048;
         int positions = args.length > 3 ? Integer.parseInt(args[3]) : 32;
-        int altKc = args.length > 4 ? Integer.parseInt(args[4]) : cols; // the comparison's column block; cols = none
+        int altKc = args.length > 4 ? Integer.parseInt(args[4]) : 256; // the comparison's column block
         TypeKernel k = TypeKernels.of(type, "w");
         long rowBytes = type.byteSize(cols);
         MemorySegment w = Arena.global().allocate(rowBytes * rows, 64);
@@ -57,7 +57,7 @@ public final class GemmThroughput {
                 }
             }
         };
-        String[] names = {"gemm (KC=" + Gemm.KC + ")", "gemm, column block " + altKc, "dequantized row + float dot", "type dot per position"};
+        String[] names = {"gemm (whole rows)", "gemm, column block " + altKc, "dequantized row + float dot", "type dot per position"};
         Runnable[] passes = {gemm, unblocked, rowdot, dot};
         double gflop = 2.0 * rows * cols * positions / 1e9;
         for (Runnable p : passes) {
