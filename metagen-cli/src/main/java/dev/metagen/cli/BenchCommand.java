@@ -109,7 +109,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tokens_per_s", median(decode));
             o.put("prefill_runs", prefill);
             o.put("decode_runs", decode);
-            // after the runs: the weights touched by every forward are resident by now
+            // after the runs, when every weight has been touched; after a full GC, so the heap figure is live data
+            System.gc();
             ResidentMemory mem = ResidentMemory.now();
             o.put("model_file_bytes", fileSize(file));
             o.put("resident_bytes", mem.residentBytes());
