@@ -203,6 +203,7 @@ class DotTest {
         assertTrue(TypeKernels.vectorized());
         assertInstanceOf(F32VectorKernel.class, TypeKernels.of(GgmlType.F32, "t"));
         assertInstanceOf(F16VectorKernel.class, TypeKernels.of(GgmlType.F16, "t"));
+        assertInstanceOf(BF16VectorKernel.class, TypeKernels.of(GgmlType.BF16, "t"));
         assertInstanceOf(Q8_0VectorKernel.class, TypeKernels.of(GgmlType.Q8_0, "t"));
         assertInstanceOf(Q4_0VectorKernel.class, TypeKernels.of(GgmlType.Q4_0, "t"));
         assertInstanceOf(Q5_0VectorKernel.class, TypeKernels.of(GgmlType.Q5_0, "t"));
