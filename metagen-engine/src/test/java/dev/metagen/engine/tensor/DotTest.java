@@ -208,6 +208,7 @@ class DotTest {
         assertInstanceOf(Q4_0VectorKernel.class, TypeKernels.of(GgmlType.Q4_0, "t"));
         assertInstanceOf(Q5_0VectorKernel.class, TypeKernels.of(GgmlType.Q5_0, "t"));
         assertInstanceOf(Q4_KVectorKernel.class, TypeKernels.of(GgmlType.Q4_K, "t"));
+        assertInstanceOf(Q5_KVectorKernel.class, TypeKernels.of(GgmlType.Q5_K, "t"));
         assertInstanceOf(Q6_KVectorKernel.class, TypeKernels.of(GgmlType.Q6_K, "t"));
         assertEquals(Q8_0Kernel.class, TypeKernels.scalar(GgmlType.Q8_0).getClass());
     }
