@@ -132,6 +132,14 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tokens_per_s", median(decode));
             o.put("prefill_runs", prefill);
             o.put("decode_runs", decode);
+            // after the runs, when every weight has been touched; after a full GC, so the heap figure is live data
+            System.gc();
+            ResidentMemory mem = ResidentMemory.now();
+            o.put("model_file_bytes", fileSize(file));
+            o.put("resident_bytes", mem.residentBytes());
+            o.put("resident_file_bytes", mem.residentFileBytes());
+            o.put("resident_anon_bytes", mem.residentAnonBytes());
+            o.put("heap_used_bytes", mem.heapUsedBytes());
             if (batch > 0) {
                 o.putAll(EfficiencyBench.batch(m, prompt, genTokens, batch, repetitions, median(decode), err));
             }
@@ -159,6 +167,9 @@ final class BenchCommand implements Callable<Integer> {
                         repetitions, Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0));
                 out.printf("decode  %d tokens: %.2f tokens/s (median of %d, range %.2f-%.2f)%n", genTokens, median(decode),
                         repetitions, Arrays.stream(decode).min().orElse(0), Arrays.stream(decode).max().orElse(0));
+                out.printf("memory: %s resident (%s file-backed, i.e. the mapped weights; %s anonymous), %s heap in use, model file %s%n",
+                        mib(mem.residentBytes()), mib(mem.residentFileBytes()), mib(mem.residentAnonBytes()),
+                        mib(mem.heapUsedBytes()), mib(fileSize(file)));
                 if (batch > 0) {
                     out.printf("batch %d: prompt computed once (%s prompt tokens processed, %d if independent); aggregate decode %.2f tokens/s = %.2fx single-sequence decode%n",
                             batch, o.get("batch_prompt_tokens_processed"), (long) batch * promptTokens,
@@ -213,6 +224,18 @@ final class BenchCommand implements Callable<Integer> {
             long t2 = System.nanoTime();
             return new double[] {prompt.length / ((t1 - t0) / 1e9), genTokens / ((t2 - t1) / 1e9)};
         }
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return java.nio.file.Files.size(file);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "n/a" : String.format("%.1f MiB", bytes / 1048576.0);
     }
 
     static double median(double[] v) {

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class DotBenchmark {
 
-    @Param({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "F16"})
+    @Param({"Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q6_K", "F16"})
     public String type;
 
     /** {@code registered}: what {@link TypeKernels#of} hands out; {@code scalar}: the blockwise reference. */

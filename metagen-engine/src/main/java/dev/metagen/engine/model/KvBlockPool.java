@@ -14,6 +14,14 @@ import java.util.ArrayDeque;
 final class KvBlockPool {
     /** Positions per block. */
     static final int BLOCK = 16;
+
+    static {
+        // attention walks a state's positions in runs of AttentionKernels.BLOCK that must not straddle two blocks
+        if (BLOCK % AttentionKernels.BLOCK != 0) {
+            throw new IllegalStateException("KV block size " + BLOCK + " is not a multiple of the attention block "
+                    + AttentionKernels.BLOCK);
+        }
+    }
     /** Released arrays kept for reuse (they do not count against the budget; bounded so idle memory is small). */
     private static final int MAX_SPARE = 32;
 

@@ -560,36 +560,33 @@ public final class TransformerModel implements LanguageModel {
         int kBase = layer * kvPool.stride + kvHead * hd;
         int vBase = layer * kvPool.stride + bs * c.kvDim() + kvHead * vd;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] data = null;
         float[] acc = new float[vd];
+        float[] scratch = AttentionKernels.scratch();
+        float[] p = new float[AttentionKernels.BLOCK];
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0;
-        for (int t = 0; t <= pos; t++) {
-            int slot = t % bs;
-            if (slot == 0) {
-                data = s.table[t / bs].data; // the next block of the state's table
+        // blocks of positions, each inside one KV block (KvBlockPool.BLOCK is a multiple of AttentionKernels.BLOCK):
+        // scores, one rescale of what was accumulated if the maximum grew, vector exp, weighted sum of the values
+        for (int t0 = 0; t0 <= pos; t0 += AttentionKernels.BLOCK) {
+            int count = Math.min(AttentionKernels.BLOCK, pos + 1 - t0);
+            float[] data = s.table[t0 / bs].data;
+            int slot = t0 % bs;
+            AttentionKernels.scores(q, qOff, data, kBase + slot * c.kvDim(), c.kvDim(), count, hd, scale, p, scratch);
+            float blockMax = p[0];
+            for (int j = 1; j < count; j++) {
+                blockMax = Math.max(blockMax, p[j]);
             }
-            int kOff = kBase + slot * c.kvDim();
-            float score = 0;
-            for (int i = 0; i < hd; i++) {
-                score += q[qOff + i] * data[kOff + i];
-            }
-            score *= scale;
-            if (score > max) {
-                // rescale what was accumulated under the old maximum
-                float correction = (float) Math.exp(max - score);
+            float correction = 1f;
+            if (blockMax > max) {
+                correction = (float) Math.exp(max - blockMax);
                 sum *= correction;
-                for (int i = 0; i < vd; i++) {
-                    acc[i] *= correction;
-                }
-                max = score;
+                max = blockMax;
             }
-            float p = (float) Math.exp(score - max);
-            sum += p;
-            int vOff = vBase + slot * c.vDim();
-            for (int i = 0; i < vd; i++) {
-                acc[i] += p * data[vOff + i];
+            AttentionKernels.expShifted(p, max);
+            for (int j = 0; j < count; j++) {
+                sum += p[j];
             }
+            AttentionKernels.weightedSum(acc, 0, correction, p, count, data, vBase + slot * c.vDim(), c.vDim(), vd);
         }
         int o = row * c.attnDim() + head * vd;
         for (int i = 0; i < vd; i++) {
@@ -615,8 +612,9 @@ public final class TransformerModel implements LanguageModel {
 
     /**
      * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For a single
-     * position the type's own dot product runs on the stored row; for several positions (prefill) each weight row
-     * is dequantized once and reused for every position, which pays off from {@value #DEQUANT_ROWS} positions on.
+     * position the type's own dot product runs on the stored row; from {@value #DEQUANT_ROWS} positions on (prefill,
+     * batched decoding) {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all
+     * positions. Both give each output independently of the row split, so results do not depend on thread count.
      */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
         if (rows < DEQUANT_ROWS) {
@@ -629,16 +627,7 @@ public final class TransformerModel implements LanguageModel {
             });
             return;
         }
-        int cols = w.cols();
-        pool.forRange(w.rows(), 16, (a, b) -> {
-            float[] row = new float[cols];
-            for (int j = a; j < b; j++) {
-                w.dequantizeRow(j, row, 0);
-                for (int r = 0; r < rows; r++) {
-                    out[r * outStride + j] = FloatDot.dot(row, 0, in, r * inStride, cols);
-                }
-            }
-        });
+        pool.forRange(w.rows(), 16, (a, b) -> w.matmul(in, inStride, out, outStride, rows, a, b));
     }
 
     private void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n) {

@@ -51,4 +51,16 @@ final class F16VectorKernel extends F16Kernel {
         }
         return s;
     }
+
+    /** Exact half-to-float conversion, L values at a time; used to fill GEMM panels. */
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            load(w, off + 2L * i).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = Blocks.half(w, off + 2L * i);
+        }
+    }
 }

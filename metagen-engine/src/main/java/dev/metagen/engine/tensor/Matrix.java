@@ -96,6 +96,40 @@ public final class Matrix {
         }
     }
 
+    /**
+     * Matrix-matrix product for {@code positions} vectors stored {@code inStride} apart in {@code in}:
+     * {@code out[p * outStride + r] = dot of row r with in[p * inStride .. + cols)} for rows {@code [rowFrom, rowTo)}.
+     * Each weight row is dequantized once per call and register-tiled against the vectors ({@link Gemm}); every
+     * output equals the float dot product of the dequantized row with its vector, summed in a fixed order, so it does
+     * not depend on the row range or on how many positions are passed together. For one vector, {@link #dot} on
+     * the stored row is faster.
+     */
+    public void matmul(float[] in, int inStride, float[] out, int outStride, int positions, int rowFrom, int rowTo) {
+        if (rowFrom < 0 || rowTo > rows || rowFrom > rowTo || positions < 0 || inStride < cols || outStride < rows
+                || (positions > 0 && ((long) (positions - 1) * inStride + cols > in.length
+                        || (long) (positions - 1) * outStride + rows > out.length))) {
+            throw new MetagenException("matmul on " + name + " (" + rows + " x " + cols + "): bad range [" + rowFrom
+                    + ", " + rowTo + "), " + positions + " positions, strides " + inStride + "/" + outStride
+                    + ", buffers " + in.length + "/" + out.length);
+        }
+        if (TypeKernels.vectorized()) {
+            Gemm.matmul(kernel, data, rowBytes, cols, in, inStride, out, outStride, positions, rowFrom, rowTo);
+            return;
+        }
+        float[] row = new float[cols];
+        for (int r = rowFrom; r < rowTo; r++) {
+            dequantizeRow(r, row, 0);
+            for (int p = 0; p < positions; p++) {
+                float s = 0;
+                int x = p * inStride;
+                for (int i = 0; i < cols; i++) {
+                    s += row[i] * in[x + i];
+                }
+                out[p * outStride + r] = s;
+            }
+        }
+    }
+
     public void dequantizeRow(int row, float[] out, int outOff) {
         kernel.dequantize(data, row * rowBytes, out, outOff, cols);
     }

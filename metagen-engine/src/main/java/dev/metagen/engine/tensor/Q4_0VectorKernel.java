@@ -30,4 +30,19 @@ final class Q4_0VectorKernel extends Q4_0Kernel {
         }
         return Simd.sum(acc);
     }
+
+    /** As the scalar kernel ((nibble - 8) * d), L values at a time; used to fill GEMM panels. */
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Blocks.half(w, block));
+            int y = outOff + b * QK;
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector q = Simd.bytesToInts(w, block + 2 + j);
+                Simd.toFloats(q.and(0xF).sub(8)).mul(d).intoArray(out, y + j);
+                Simd.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(0xF).sub(8)).mul(d).intoArray(out, y + QK / 2 + j);
+            }
+        }
+    }
 }

@@ -43,4 +43,26 @@ final class Q4_KVectorKernel extends Q4_KKernel {
         }
         return Simd.sum(acc);
     }
+
+    /** As the scalar kernel (d * sc * q - dmin * m, rounded in the same steps), L values at a time; for GEMM panels. */
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            float d = Blocks.half(w, block);
+            float min = Blocks.half(w, block + 2);
+            for (int s = 0; s < 8; s++) {
+                int sm = KQuants.scaleMin(w, block + 4, s);
+                FloatVector ds = FloatVector.broadcast(F, d * (sm & 0xFF));
+                FloatVector ms = FloatVector.broadcast(F, min * (sm >>> 8));
+                long q = block + 16 + 32L * (s >> 1);
+                int shift = 4 * (s & 1);
+                int y = outOff + b * QK + 32 * s;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector v = Simd.bytesToInts(w, q + l).lanewise(VectorOperators.LSHR, shift).and(0xF);
+                    ds.mul(Simd.toFloats(v)).sub(ms).intoArray(out, y + l);
+                }
+            }
+        }
+    }
 }

@@ -44,4 +44,29 @@ final class Q6_KVectorKernel extends Q6_KKernel {
         }
         return Simd.sum(acc);
     }
+
+    /** As the scalar kernel ((d * scale) * (q - 32)), L values at a time; used to fill GEMM panels. */
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            float d = Blocks.half(w, block + 208);
+            for (int h = 0; h < 2; h++) {
+                long qh = block + 128 + 32L * h;
+                long sc = block + 192 + 8L * h;
+                for (int k = 0; k < 4; k++) {
+                    long ql = block + 64L * h + 32L * (k & 1);
+                    int nibble = 4 * (k >> 1);
+                    int y = outOff + b * QK + 128 * h + 32 * k;
+                    for (int l = 0; l < 32; l += L) {
+                        IntVector lo = Simd.bytesToInts(w, ql + l).lanewise(VectorOperators.LSHR, nibble).and(0xF);
+                        IntVector hi = Simd.bytesToInts(w, qh + l).lanewise(VectorOperators.LSHR, 2 * k).and(3)
+                                .lanewise(VectorOperators.LSHL, 4);
+                        FloatVector scale = FloatVector.broadcast(F, d * Blocks.i8(w, sc + 2 * k + l / 16));
+                        scale.mul(Simd.toFloats(lo.or(hi).sub(32))).intoArray(out, y + l);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -41,4 +41,17 @@ final class Q8_0VectorKernel extends Q8_0Kernel {
         }
         return Simd.sum(a0.add(a1));
     }
+
+    /** As the scalar kernel (q * d, one rounding), L values at a time; used to fill GEMM panels. */
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            FloatVector d = FloatVector.broadcast(F, Blocks.half(w, block));
+            int y = outOff + b * QK;
+            for (int j = 0; j < QK; j += L) {
+                Simd.toFloats(Simd.bytesToInts(w, block + 2 + j)).mul(d).intoArray(out, y + j);
+            }
+        }
+    }
 }

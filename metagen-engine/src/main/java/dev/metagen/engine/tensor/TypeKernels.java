@@ -6,7 +6,7 @@ import java.util.stream.Collectors;
 
 /**
  * The kernel registry: one {@link TypeKernel} per supported {@link GgmlType}. Where jdk.incubator.vector is present
- * and the preferred float species has 8 or 16 lanes, F32, F16, Q8_0, Q4_0, Q4_K and Q6_K get vectorized dot
+ * and the preferred float species has 8 or 16 lanes, F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K get vectorized dot
  * products; otherwise (or with {@code -Dmetagen.vector=false}) every type uses its scalar blockwise kernel.
  */
 public final class TypeKernels {
@@ -26,8 +26,9 @@ public final class TypeKernels {
                 && !"false".equals(System.getProperty("metagen.vector"))
                 && Simd.USABLE;
         if (VECTOR) {
-            for (TypeKernel k : new TypeKernel[] {new F32VectorKernel(), new F16VectorKernel(), new Q8_0VectorKernel(),
-                    new Q4_0VectorKernel(), new Q4_KVectorKernel(), new Q6_KVectorKernel()}) {
+            for (TypeKernel k : new TypeKernel[] {new F32VectorKernel(), new F16VectorKernel(), new BF16VectorKernel(),
+                    new Q8_0VectorKernel(), new Q4_0VectorKernel(), new Q5_0VectorKernel(), new Q4_KVectorKernel(),
+                    new Q5_KVectorKernel(), new Q6_KVectorKernel()}) {
                 KERNELS.put(k.type(), k);
             }
         }

@@ -35,7 +35,7 @@ class DotTest {
     }
 
     /** {@code blocks} blocks of {@code t}: random bytes with sane random scales, or quantized random floats. */
-    private static byte[] randomRow(GgmlType t, int n, SplittableRandom r) {
+    static byte[] randomRow(GgmlType t, int n, SplittableRandom r) {
         int[] halves = halfFields(t);
         if (halves == null) {
             float[] x = RoundTripTest.gaussian(r.nextLong(), n);
@@ -203,9 +203,12 @@ class DotTest {
         assertTrue(TypeKernels.vectorized());
         assertInstanceOf(F32VectorKernel.class, TypeKernels.of(GgmlType.F32, "t"));
         assertInstanceOf(F16VectorKernel.class, TypeKernels.of(GgmlType.F16, "t"));
+        assertInstanceOf(BF16VectorKernel.class, TypeKernels.of(GgmlType.BF16, "t"));
         assertInstanceOf(Q8_0VectorKernel.class, TypeKernels.of(GgmlType.Q8_0, "t"));
         assertInstanceOf(Q4_0VectorKernel.class, TypeKernels.of(GgmlType.Q4_0, "t"));
+        assertInstanceOf(Q5_0VectorKernel.class, TypeKernels.of(GgmlType.Q5_0, "t"));
         assertInstanceOf(Q4_KVectorKernel.class, TypeKernels.of(GgmlType.Q4_K, "t"));
+        assertInstanceOf(Q5_KVectorKernel.class, TypeKernels.of(GgmlType.Q5_K, "t"));
         assertInstanceOf(Q6_KVectorKernel.class, TypeKernels.of(GgmlType.Q6_K, "t"));
         assertEquals(Q8_0Kernel.class, TypeKernels.scalar(GgmlType.Q8_0).getClass());
     }

@@ -1,0 +1,71 @@
+package dev.metagen.engine.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.metagen.engine.tensor.Simd.F;
+import static dev.metagen.engine.tensor.Simd.L;
+
+/**
+ * Q5_K dot product and dequantization with jdk.incubator.vector, as {@link Q4_KVectorKernel} with the fifth bit of
+ * sub-block s taken from bit s of qh[l]: per 32-value sub-block, sum(q*x) and sum(x) accumulate in vector lanes and
+ * combine as d*sc*sum(q*x) - dmin*m*sum(x). One loop over the eight sub-blocks (not unrolled) keeps the method
+ * within C2's inlining budget.
+ */
+final class Q5_KVectorKernel extends Q5_KKernel {
+
+    /** The 5-bit values of sub-block s, elements l .. l+L. */
+    private static IntVector q(MemorySegment w, long block, int s, int l) {
+        IntVector lo = Simd.bytesToInts(w, block + 48 + 32L * (s >> 1) + l)
+                .lanewise(VectorOperators.LSHR, 4 * (s & 1)).and(0xF);
+        IntVector hi = Simd.bytesToInts(w, block + 16 + l).lanewise(VectorOperators.LSHR, s).and(1)
+                .lanewise(VectorOperators.LSHL, 4);
+        return lo.or(hi);
+    }
+
+    @Override
+    public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            float d = Blocks.half(w, block);
+            float dmin = Blocks.half(w, block + 2);
+            for (int s = 0; s < 8; s++) {
+                int sm = KQuants.scaleMin(w, block + 4, s);
+                int xi = xOff + b * QK + 32 * s;
+                FloatVector qx = FloatVector.zero(F);
+                FloatVector sx = qx;
+                for (int l = 0; l < 32; l += L) {
+                    FloatVector xv = FloatVector.fromArray(F, x, xi + l);
+                    qx = Simd.toFloats(q(w, block, s, l)).fma(xv, qx);
+                    sx = sx.add(xv);
+                }
+                acc = qx.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), acc);
+                acc = sx.fma(FloatVector.broadcast(F, -dmin * (sm >>> 8)), acc);
+            }
+        }
+        return Simd.sum(acc);
+    }
+
+    /** As the scalar kernel (d * sc * q - dmin * m, rounded in the same steps), L values at a time; for GEMM panels. */
+    @Override
+    public void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long block = off + (long) b * BLOCK_BYTES;
+            float d = Blocks.half(w, block);
+            float min = Blocks.half(w, block + 2);
+            for (int s = 0; s < 8; s++) {
+                int sm = KQuants.scaleMin(w, block + 4, s);
+                FloatVector ds = FloatVector.broadcast(F, d * (sm & 0xFF));
+                FloatVector ms = FloatVector.broadcast(F, min * (sm >>> 8));
+                int y = outOff + b * QK + 32 * s;
+                for (int l = 0; l < 32; l += L) {
+                    ds.mul(Simd.toFloats(q(w, block, s, l))).sub(ms).intoArray(out, y + l);
+                }
+            }
+        }
+    }
+}

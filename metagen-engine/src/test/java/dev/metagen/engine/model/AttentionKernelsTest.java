@@ -1,0 +1,118 @@
+package dev.metagen.engine.model;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The attention inner loops against plain loops: every length 1..200 (vector body and tail), unaligned offsets. */
+class AttentionKernelsTest {
+
+    @Test
+    void dotMatchesADoubleSumAndIsRepeatable() {
+        SplittableRandom r = new SplittableRandom(3);
+        float[] a = random(r, 300);
+        float[] b = random(r, 300);
+        float[] scratch = AttentionKernels.scratch();
+        for (int n = 1; n <= 200; n++) {
+            int aOff = n % 7;
+            int bOff = 90 - n % 11;
+            double ref = 0;
+            double mag = 0;
+            for (int i = 0; i < n; i++) {
+                ref += (double) a[aOff + i] * b[bOff + i];
+                mag += Math.abs((double) a[aOff + i] * b[bOff + i]);
+            }
+            float got = AttentionKernels.dot(a, aOff, b, bOff, n, scratch);
+            assertEquals(ref, got, 1e-6 * mag + 1e-30, "n = " + n);
+            assertEquals(got, AttentionKernels.dot(a, aOff, b, bOff, n, AttentionKernels.scratch()), 0f, "repeatable");
+        }
+    }
+
+    @Test
+    void weightedSumIsOneRoundedMultiplyThenFusedMultiplyAddsInPositionOrder() {
+        SplittableRandom r = new SplittableRandom(4);
+        float[] v = random(r, 40 * 210);
+        for (int n = 1; n <= 200; n += (n < 40 ? 1 : 13)) {
+            for (int count : new int[] {1, 5, 16}) {
+                float[] acc = random(r, n + 5);
+                float[] expected = acc.clone();
+                float scale = (float) r.nextDouble();
+                float[] p = random(r, count);
+                int vOff = n % 13;
+                int stride = n + 4;
+                for (int i = 0; i < n; i++) {
+                    float a = expected[3 + i] * scale;
+                    for (int j = 0; j < count; j++) {
+                        a = Math.fma(p[j], v[vOff + j * stride + i], a);
+                    }
+                    expected[3 + i] = a;
+                }
+                AttentionKernels.weightedSum(acc, 3, scale, p, count, v, vOff, stride, n);
+                for (int i = 0; i < acc.length; i++) {
+                    assertEquals(expected[i], acc[i], 0f, "n = " + n + ", " + count + " positions, element " + i);
+                }
+            }
+        }
+    }
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextDouble(-1, 1);
+        }
+        return x;
+    }
+
+    @Test
+    void expShiftedIsCloseToMathExpAndFlushesUnderflowToZero() {
+        SplittableRandom r = new SplittableRandom(6);
+        int b = AttentionKernels.BLOCK;
+        double worst = 0;
+        for (int round = 0; round < 2000; round++) {
+            float max = (float) r.nextDouble(-20, 20);
+            float[] s = new float[b];
+            for (int j = 0; j < b; j++) {
+                s[j] = max - (float) (round % 2 == 0 ? r.nextDouble(0, 1) : r.nextDouble(0, 100));
+            }
+            s[0] = max; // exp(0) = 1 exactly
+            if (round % 3 == 0) {
+                s[b - 1] = Float.NEGATIVE_INFINITY; // padding of a short block
+            }
+            float[] x = s.clone();
+            AttentionKernels.expShifted(s, max);
+            assertEquals(1f, s[0], 0f);
+            for (int j = 0; j < b; j++) {
+                // the argument is the float difference, as attend computes it; the kernel must exponentiate it well
+                double ref = Math.exp((double) (x[j] - max));
+                if (x[j] - max < -87.3f) {
+                    assertEquals(0f, s[j], 0f, "underflow flushed");
+                } else {
+                    double rel = Math.abs(s[j] - ref) / ref;
+                    worst = Math.max(worst, rel);
+                    assertEquals(ref, s[j], 1e-6 * ref, "exp(" + (x[j] - max) + ")");
+                }
+            }
+        }
+        assertTrue(worst > 0 && worst < 1e-6, "worst relative error " + worst);
+    }
+
+    @Test
+    void scoresAreScaledDotsAndPadWithNegativeInfinity() {
+        SplittableRandom r = new SplittableRandom(7);
+        float[] q = random(r, 70);
+        float[] keys = random(r, 40 * 50);
+        float[] scratch = AttentionKernels.scratch();
+        float[] out = new float[AttentionKernels.BLOCK];
+        for (int count = 1; count <= AttentionKernels.BLOCK; count++) {
+            AttentionKernels.scores(q, 5, keys, 7, 50, count, 40, 0.125f, out, scratch);
+            for (int j = 0; j < AttentionKernels.BLOCK; j++) {
+                float expected = j < count ? AttentionKernels.dot(q, 5, keys, 7 + 50 * j, 40, scratch) * 0.125f
+                        : Float.NEGATIVE_INFINITY;
+                assertEquals(expected, out[j], 0f, "count " + count + ", position " + j);
+            }
+        }
+    }
+}

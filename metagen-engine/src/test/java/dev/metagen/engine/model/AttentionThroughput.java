@@ -1,0 +1,128 @@
+package dev.metagen.engine.model;
+
+import java.util.SplittableRandom;
+
+/**
+ * Manual timing, not a test: one decode step's attention for one layer at a long context (default Qwen2.5-0.5B
+ * shape: 14 query heads, 2 KV heads, head size 64, 4096 cached positions), single thread, as the blocked online-softmax
+ * loop of {@code TransformerModel.attend} runs it with {@link AttentionKernels} (vector q.k, exp and p.v) and as the previous scalar loop
+ * did. Alternating rounds timed in thread CPU time, best of each. Run from the repository root after test-compile:
+ * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.model.AttentionThroughput 4096 14 2 64}
+ */
+public final class AttentionThroughput {
+
+    /** Thread CPU time, not wall time: on a shared machine the time this thread is descheduled does not count. */
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    public static void main(String[] args) {
+        int ctx = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
+        int heads = args.length > 1 ? Integer.parseInt(args[1]) : 14;
+        int kvHeads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        int hd = args.length > 3 ? Integer.parseInt(args[3]) : 64;
+        int kvDim = kvHeads * hd;
+        SplittableRandom r = new SplittableRandom(1);
+        float[] keys = new float[ctx * kvDim];
+        float[] values = new float[ctx * kvDim];
+        float[] q = new float[heads * hd];
+        for (float[] a : new float[][] {keys, values, q}) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) r.nextGaussian();
+            }
+        }
+        float[] att = new float[heads * hd];
+        Runnable vector = () -> {
+            for (int h = 0; h < heads; h++) {
+                int kvHead = h / (heads / kvHeads);
+                float[] acc = new float[hd];
+                float[] scratch = AttentionKernels.scratch();
+                float[] p = new float[AttentionKernels.BLOCK];
+                float max = Float.NEGATIVE_INFINITY;
+                float sum = 0;
+                float scale = (float) (1.0 / Math.sqrt(hd));
+                for (int t0 = 0; t0 < ctx; t0 += AttentionKernels.BLOCK) {
+                    int count = Math.min(AttentionKernels.BLOCK, ctx - t0);
+                    AttentionKernels.scores(q, h * hd, keys, t0 * kvDim + kvHead * hd, kvDim, count, hd, scale, p, scratch);
+                    float blockMax = p[0];
+                    for (int j = 1; j < count; j++) {
+                        blockMax = Math.max(blockMax, p[j]);
+                    }
+                    float correction = 1f;
+                    if (blockMax > max) {
+                        correction = (float) Math.exp(max - blockMax);
+                        sum *= correction;
+                        max = blockMax;
+                    }
+                    AttentionKernels.expShifted(p, max);
+                    for (int j = 0; j < count; j++) {
+                        sum += p[j];
+                    }
+                    AttentionKernels.weightedSum(acc, 0, correction, p, count, values, t0 * kvDim + kvHead * hd, kvDim, hd);
+                }
+                for (int i = 0; i < hd; i++) {
+                    att[h * hd + i] = acc[i] / sum;
+                }
+            }
+        };
+        Runnable scalar = () -> {
+            for (int h = 0; h < heads; h++) {
+                int kvHead = h / (heads / kvHeads);
+                float[] acc = new float[hd];
+                float max = Float.NEGATIVE_INFINITY;
+                float sum = 0;
+                float scale = (float) (1.0 / Math.sqrt(hd));
+                for (int t = 0; t < ctx; t++) {
+                    int kOff = t * kvDim + kvHead * hd;
+                    float score = 0;
+                    for (int i = 0; i < hd; i++) {
+                        score += q[h * hd + i] * keys[kOff + i];
+                    }
+                    score *= scale;
+                    if (score > max) {
+                        float correction = (float) Math.exp(max - score);
+                        sum *= correction;
+                        for (int i = 0; i < hd; i++) {
+                            acc[i] *= correction;
+                        }
+                        max = score;
+                    }
+                    float p = (float) Math.exp(score - max);
+                    sum += p;
+                    for (int i = 0; i < hd; i++) {
+                        acc[i] += p * values[kOff + i];
+                    }
+                }
+                for (int i = 0; i < hd; i++) {
+                    att[h * hd + i] = acc[i] / sum;
+                }
+            }
+        };
+        Runnable[] passes = {vector, scalar};
+        String[] names = {"AttentionKernels", "previous scalar loop"};
+        for (Runnable p : passes) {
+            for (int i = 0; i < 20; i++) {
+                p.run();
+            }
+        }
+        double[] best = new double[passes.length];
+        for (int round = 0; round < 8; round++) {
+            for (int i = 0; i < passes.length; i++) {
+                int n = 0;
+                long t0 = CPU.getCurrentThreadCpuTime();
+                long t;
+                do {
+                    passes[i].run();
+                    n++;
+                    t = CPU.getCurrentThreadCpuTime();
+                } while (t - t0 < 200_000_000L);
+                double us = (t - t0) / 1e3 / n;
+                best[i] = best[i] == 0 ? us : Math.min(best[i], us);
+            }
+        }
+        System.out.printf("attention of one decode step, one layer: %d positions, %d heads / %d KV heads of %d, 1 thread%n",
+                ctx, heads, kvHeads, hd);
+        for (int i = 0; i < passes.length; i++) {
+            System.out.printf("  %-22s %8.1f us  (%.1f ns per head and position)%n", names[i], best[i], best[i] * 1e3 / heads / ctx);
+        }
+        System.out.printf("  speed-up %.2fx%n", best[1] / best[0]);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.metagen.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Manual timing, not a test: single-thread GFLOP/s of the prefill matrix product of a {@code rows x cols} matrix
+ * of one type with {@code positions} vectors, by the register-tiled GEMM (whole rows),
+ * the same GEMM with column blocks (argument 5; default 256), the previous prefill path (dequantize a row, then a float dot per
+ * position) and the type's dot product per (row, position). Methods alternate in rounds timed in thread CPU
+ * time and the best round of each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
+ * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
+ */
+public final class GemmThroughput {
+
+    /** Thread CPU time, not wall time: on a shared machine the time this thread is descheduled does not count. */
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    public static void main(String[] args) {
+        GgmlType type = GgmlType.valueOf(args.length > 0 ? args[0] : "Q8_0");
+        int rows = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
+        int cols = args.length > 2 ? Integer.parseInt(args[2]) : 2048;
+        int positions = args.length > 3 ? Integer.parseInt(args[3]) : 32;
+        int altKc = args.length > 4 ? Integer.parseInt(args[4]) : 256; // the comparison's column block
+        TypeKernel k = TypeKernels.of(type, "w");
+        long rowBytes = type.byteSize(cols);
+        MemorySegment w = Arena.global().allocate(rowBytes * rows, 64);
+        for (int r = 0; r < rows; r++) {
+            byte[] q = k.quantize(RoundTripTest.gaussian(r, cols), 0, cols);
+            MemorySegment.copy(MemorySegment.ofArray(q), 0, w, r * rowBytes, rowBytes);
+        }
+        Matrix m = new Matrix("w", type, w, cols, rows);
+        float[] in = RoundTripTest.gaussian(-1, positions * cols);
+        float[] out = new float[positions * rows];
+        float[] row = new float[cols];
+        Runnable gemm = () -> m.matmul(in, cols, out, rows, positions, 0, rows);
+        Runnable unblocked = () -> Gemm.matmul(k, w, rowBytes, cols, in, cols, out, rows, positions, 0, rows, altKc);
+        Runnable rowdot = () -> {
+            for (int j = 0; j < rows; j++) {
+                m.dequantizeRow(j, row, 0);
+                for (int p = 0; p < positions; p++) {
+                    float s = 0;
+                    // the previous path's float dot (FloatDot): one vector accumulator
+                    jdk.incubator.vector.FloatVector acc = jdk.incubator.vector.FloatVector.zero(Simd.F);
+                    for (int i = 0; i < cols; i += Simd.L) {
+                        acc = jdk.incubator.vector.FloatVector.fromArray(Simd.F, row, i)
+                                .fma(jdk.incubator.vector.FloatVector.fromArray(Simd.F, in, p * cols + i), acc);
+                    }
+                    out[p * rows + j] = s + Simd.sum(acc);
+                }
+            }
+        };
+        Runnable dot = () -> {
+            for (int j = 0; j < rows; j++) {
+                for (int p = 0; p < positions; p++) {
+                    out[p * rows + j] = m.dot(j, in, p * cols);
+                }
+            }
+        };
+        String[] names = {"gemm (whole rows)", "gemm, column block " + altKc, "dequantized row + float dot", "type dot per position"};
+        Runnable[] passes = {gemm, unblocked, rowdot, dot};
+        double gflop = 2.0 * rows * cols * positions / 1e9;
+        for (Runnable p : passes) {
+            for (int i = 0; i < 5; i++) {
+                p.run();
+            }
+        }
+        double[] best = new double[passes.length];
+        for (int round = 0; round < 8; round++) {
+            for (int i = 0; i < passes.length; i++) {
+                int n = 0;
+                long t0 = CPU.getCurrentThreadCpuTime();
+                long t;
+                do {
+                    passes[i].run();
+                    n++;
+                    t = CPU.getCurrentThreadCpuTime();
+                } while (t - t0 < 250_000_000L);
+                best[i] = Math.max(best[i], gflop * n / ((t - t0) / 1e9));
+            }
+        }
+        System.out.printf("%s %d x %d, %d positions, 1 thread, %s%n", type, rows, cols, positions, Simd.F);
+        for (int i = 0; i < passes.length; i++) {
+            System.out.printf("  %-30s %7.1f GFLOP/s  (%.2fx the dequantized-row path)%n", names[i], best[i], best[i] / best[2]);
+        }
+    }
+}
