@@ -497,10 +497,10 @@ public final class TransformerModel implements LanguageModel {
                         base + KvBlockPool.BLOCK * c.kvDim() + slot * c.vDim(), c.vDim());
             }
             int layer = l;
-            pool.forRange(rows * c.heads(), 1, (a, b) -> {
+            pool.forRange(rows * c.kvHeads(), 1, (a, b) -> {
                 for (int i = a; i < b; i++) {
-                    int rr = i / c.heads();
-                    attend(st[rowState[from + rr]], layer, rowPos[from + rr], i % c.heads(), q, rr, att);
+                    int rr = i / c.kvHeads();
+                    attend(st[rowState[from + rr]], layer, rowPos[from + rr], i % c.kvHeads(), q, rr, att);
                 }
             });
             matmul(w.wo(), att, c.attnDim(), xb, d, rows);
@@ -546,51 +546,60 @@ public final class TransformerModel implements LanguageModel {
     }
 
     /**
-     * One query head over the cached positions {@code 0..pos}, block by block of the state's table, with an online
-     * softmax (Milakov & Gimelshein 2018): a running maximum and denominator, so the scores need no buffer as long
-     * as the context.
+     * The query heads that share KV head {@code kvHead} (grouped-query attention) over the cached positions
+     * {@code 0..pos}, block by block of the state's table, with an online softmax (Milakov & Gimelshein 2018): per head
+     * a running maximum and denominator, so the scores need no buffer as long as the context. The heads of a group
+     * take turns on each block of keys and values while it is in the L1 cache, so a KV head is read from memory once
+     * per step rather than once per query head; each head's sums keep the same order as a head computed alone.
      */
-    private void attend(KvState s, int layer, int pos, int head, float[] q, int row, float[] att) {
+    private void attend(KvState s, int layer, int pos, int kvHead, float[] q, int row, float[] att) {
         ModelConfig c = config;
         int hd = c.headDim();
         int vd = c.valueDim();
-        int kvHead = head / (c.heads() / c.kvHeads());
-        int qOff = row * c.qDim() + head * hd;
+        int group = c.heads() / c.kvHeads();
         int bs = KvBlockPool.BLOCK;
         int kBase = layer * kvPool.stride + kvHead * hd;
         int vBase = layer * kvPool.stride + bs * c.kvDim() + kvHead * vd;
         float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] acc = new float[vd];
+        float[] acc = new float[group * vd];
         float[] scratch = AttentionKernels.scratch();
         float[] p = new float[AttentionKernels.BLOCK];
-        float max = Float.NEGATIVE_INFINITY;
-        float sum = 0;
+        float[] max = new float[group];
+        float[] sum = new float[group];
+        Arrays.fill(max, Float.NEGATIVE_INFINITY);
         // blocks of positions, each inside one KV block (KvBlockPool.BLOCK is a multiple of AttentionKernels.BLOCK):
         // scores, one rescale of what was accumulated if the maximum grew, vector exp, weighted sum of the values
         for (int t0 = 0; t0 <= pos; t0 += AttentionKernels.BLOCK) {
             int count = Math.min(AttentionKernels.BLOCK, pos + 1 - t0);
             float[] data = s.table[t0 / bs].data;
             int slot = t0 % bs;
-            AttentionKernels.scores(q, qOff, data, kBase + slot * c.kvDim(), c.kvDim(), count, hd, scale, p, scratch);
-            float blockMax = p[0];
-            for (int j = 1; j < count; j++) {
-                blockMax = Math.max(blockMax, p[j]);
+            for (int g = 0; g < group; g++) {
+                int qOff = row * c.qDim() + (kvHead * group + g) * hd;
+                AttentionKernels.scores(q, qOff, data, kBase + slot * c.kvDim(), c.kvDim(), count, hd, scale, p, scratch);
+                float blockMax = p[0];
+                for (int j = 1; j < count; j++) {
+                    blockMax = Math.max(blockMax, p[j]);
+                }
+                float correction = 1f;
+                if (blockMax > max[g]) {
+                    correction = (float) Math.exp(max[g] - blockMax);
+                    sum[g] *= correction;
+                    max[g] = blockMax;
+                }
+                AttentionKernels.expShifted(p, max[g]);
+                float total = sum[g];
+                for (int j = 0; j < count; j++) {
+                    total += p[j];
+                }
+                sum[g] = total;
+                AttentionKernels.weightedSum(acc, g * vd, correction, p, count, data, vBase + slot * c.vDim(), c.vDim(), vd);
             }
-            float correction = 1f;
-            if (blockMax > max) {
-                correction = (float) Math.exp(max - blockMax);
-                sum *= correction;
-                max = blockMax;
-            }
-            AttentionKernels.expShifted(p, max);
-            for (int j = 0; j < count; j++) {
-                sum += p[j];
-            }
-            AttentionKernels.weightedSum(acc, 0, correction, p, count, data, vBase + slot * c.vDim(), c.vDim(), vd);
         }
-        int o = row * c.attnDim() + head * vd;
-        for (int i = 0; i < vd; i++) {
-            att[o + i] = acc[i] / sum;
+        for (int g = 0; g < group; g++) {
+            int o = row * c.attnDim() + (kvHead * group + g) * vd;
+            for (int i = 0; i < vd; i++) {
+                att[o + i] = acc[g * vd + i] / sum[g];
+            }
         }
     }
 
