@@ -12,8 +12,9 @@ import static dev.metagen.engine.tensor.Simd.L;
 /**
  * Q5_K dot product and dequantization with jdk.incubator.vector, as {@link Q4_KVectorKernel} with the fifth bit of
  * sub-block s taken from bit s of qh[l]: per 32-value sub-block, sum(q*x) and sum(x) accumulate in vector lanes and
- * combine as d*sc*sum(q*x) - dmin*m*sum(x). One loop over the eight sub-blocks (not unrolled) keeps the method
- * within C2's inlining budget.
+ * combine as d*sc*sum(q*x) - dmin*m*sum(x). The dot product, like Q4_K's, loads each qs byte once for the two
+ * sub-blocks it packs and decodes the scales once per super-block; one loop over the four sub-block pairs (not
+ * unrolled) keeps the method within C2's inlining budget.
  */
 final class Q5_KVectorKernel extends Q5_KKernel {
 
@@ -28,26 +29,47 @@ final class Q5_KVectorKernel extends Q5_KKernel {
 
     @Override
     public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector accQ = FloatVector.zero(F);
+        FloatVector accM = accQ;
         for (int b = 0; b < n / QK; b++) {
             long block = off + (long) b * BLOCK_BYTES;
             float d = Blocks.half(w, block);
             float dmin = Blocks.half(w, block + 2);
-            for (int s = 0; s < 8; s++) {
-                int sm = KQuants.scaleMin(w, block + 4, s);
-                int xi = xOff + b * QK + 32 * s;
-                FloatVector qx = FloatVector.zero(F);
-                FloatVector sx = qx;
+            int u0 = w.get(Blocks.INT_LE, block + 4);
+            int u1 = w.get(Blocks.INT_LE, block + 8);
+            int u2 = w.get(Blocks.INT_LE, block + 12);
+            long scales = KQuants.scales8(u0, u1, u2);
+            long mins = KQuants.mins8(u0, u1, u2);
+            for (int j = 0; j < 4; j++) {
+                // qs[32j + l]: low nibble sub-block 2j, high nibble 2j+1; their fifth bits are bits 2j, 2j+1 of qh[l]
+                long q = block + 48 + 32L * j;
+                int xi = xOff + b * QK + 64 * j;
+                FloatVector qa = FloatVector.zero(F);
+                FloatVector qb = qa;
+                FloatVector sa = qa;
+                FloatVector sb = qa;
                 for (int l = 0; l < 32; l += L) {
-                    FloatVector xv = FloatVector.fromArray(F, x, xi + l);
-                    qx = Simd.toFloats(q(w, block, s, l)).fma(xv, qx);
-                    sx = sx.add(xv);
+                    IntVector v = Simd.bytesToInts(w, q + l);
+                    IntVector bits = Simd.bytesToInts(w, block + 16 + l);
+                    IntVector a = v.and(0xF)
+                            .or(bits.lanewise(VectorOperators.LSHR, 2 * j).and(1).lanewise(VectorOperators.LSHL, 4));
+                    IntVector c = v.lanewise(VectorOperators.LSHR, 4).and(0xF)
+                            .or(bits.lanewise(VectorOperators.LSHR, 2 * j + 1).and(1).lanewise(VectorOperators.LSHL, 4));
+                    FloatVector xa = FloatVector.fromArray(F, x, xi + l);
+                    FloatVector xb = FloatVector.fromArray(F, x, xi + 32 + l);
+                    qa = Simd.toFloats(a).fma(xa, qa);
+                    qb = Simd.toFloats(c).fma(xb, qb);
+                    sa = sa.add(xa);
+                    sb = sb.add(xb);
                 }
-                acc = qx.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), acc);
-                acc = sx.fma(FloatVector.broadcast(F, -dmin * (sm >>> 8)), acc);
+                int shift = 16 * j;
+                accQ = qa.fma(FloatVector.broadcast(F, d * ((int) (scales >>> shift) & 0xFF)), accQ);
+                accM = sa.fma(FloatVector.broadcast(F, -dmin * ((int) (mins >>> shift) & 0xFF)), accM);
+                accQ = qb.fma(FloatVector.broadcast(F, d * ((int) (scales >>> (shift + 8)) & 0xFF)), accQ);
+                accM = sb.fma(FloatVector.broadcast(F, -dmin * ((int) (mins >>> (shift + 8)) & 0xFF)), accM);
             }
         }
-        return Simd.sum(acc);
+        return Simd.sum(accQ.add(accM));
     }
 
     /** As the scalar kernel (d * sc * q - dmin * m, rounded in the same steps), L values at a time; for GEMM panels. */
