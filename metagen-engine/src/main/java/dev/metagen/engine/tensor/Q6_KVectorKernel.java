@@ -38,13 +38,11 @@ final class Q6_KVectorKernel extends Q6_KKernel {
                     long ql = block + 64L * h + 32L * p;
                     int xi = xOff + b * QK + 128 * h + 32 * p;
                     for (int l = 0; l < 32; l += L) {
-                        IntVector v = Simd.bytesToInts(w, ql + l);
-                        IntVector bits = Simd.bytesToInts(w, qh + l);
-                        IntVector lo = v.and(0xF).or(bits.lanewise(VectorOperators.LSHR, 2 * p).and(3)
-                                .lanewise(VectorOperators.LSHL, 4)).sub(32);
-                        IntVector hi = v.lanewise(VectorOperators.LSHR, 4).and(0xF)
-                                .or(bits.lanewise(VectorOperators.LSHR, 4 + 2 * p).and(3)
-                                        .lanewise(VectorOperators.LSHL, 4)).sub(32);
+                        IntVector v = Simd.unsignedBytesToInts(w, ql + l);
+                        // bits 2p, 2p+1 (quarter p) and 2p+4, 2p+5 (quarter p+2) moved to 0, 1 and 4, 5
+                        IntVector bits = Simd.unsignedBytesToInts(w, qh + l).lanewise(VectorOperators.LSHR, 2 * p);
+                        IntVector lo = v.and(0xF).or(bits.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32);
+                        IntVector hi = v.lanewise(VectorOperators.LSHR, 4).or(bits.and(0x30)).sub(32);
                         int sh = 8 * (2 * p + l / 16);
                         accLo = Simd.toFloats(lo).mul(FloatVector.fromArray(F, x, xi + l))
                                 .fma(FloatVector.broadcast(F, d * (byte) (scales >>> sh)), accLo);
