@@ -15,7 +15,7 @@ import static dev.metagen.engine.tensor.Simd.L;
  * Q4_K dot product with jdk.incubator.vector: per 32-value sub-block, sum(q*x) and sum(x) are accumulated in vector
  * lanes and combined as d*sc*sum(q*x) - dmin*m*sum(x), so the min costs one add per element. Each load of qs bytes
  * serves both sub-blocks it packs (low and high nibble), and the twelve scale bytes are decoded once per super-block
- * from three int loads, so the hot loop has a third of the old loads and bounds checks. The four sub-block pairs run
+ * from three int loads, so the hot loop has a fraction of the old loads and bounds checks. The four sub-block pairs run
  * as one loop rather than unrolled code: C2 stops inlining Vector API calls in a method past a node budget, and an
  * unrolled version exceeded it and ran boxed, several times slower.
  */

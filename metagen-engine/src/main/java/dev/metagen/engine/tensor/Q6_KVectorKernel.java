@@ -14,13 +14,14 @@ import static dev.metagen.engine.tensor.Simd.L;
 /**
  * Q6_K dot product with jdk.incubator.vector: each 6-bit value is assembled from its ql nibble and qh bit pair and
  * offset by -32, widened to floats and scaled by d * scales[...] per 16 values. The dot product loads each ql byte once
- * for both quarters it packs (low and high nibble) and reads a half's eight scales as one long (the old per-quarter
- * loop had twice the loads and a byte load per scale, and its load bounds checks dominated the profile); a loop over
- * the two ql rows rather than four unrolled quarters keeps it within C2's inlining budget. Dequantization keeps the per-quarter loop: C2 stops inlining Vector API calls in a method past a node
- * budget, and an unrolled version exceeded it and ran boxed.
+ * for both quarters it packs (low and high nibble) and reads a half's eight scales as one long: half the vector loads
+ * of the old per-quarter loop and no byte load per scale (the old loop's load bounds checks dominated the decode
+ * profile). It loops over the two ql rows rather than unrolling: C2 stops inlining Vector API calls in a method past
+ * a node budget, and unrolled versions (also one with 32-byte loads) exceeded it and ran boxed, many times slower.
  */
 final class Q6_KVectorKernel extends Q6_KKernel {
-    private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG_LE =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     @Override
     public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
