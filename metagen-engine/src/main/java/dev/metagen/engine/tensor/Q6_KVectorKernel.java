@@ -5,44 +5,55 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 import static dev.metagen.engine.tensor.Simd.F;
 import static dev.metagen.engine.tensor.Simd.L;
 
 /**
  * Q6_K dot product with jdk.incubator.vector: each 6-bit value is assembled from its ql nibble and qh bit pair and
- * offset by -32 in byte lanes (it fits in int8), widened to floats and scaled by d * scales[...] per 16 values.
- * The four 32-wide quarters of each half run as one loop with variable shifts, not unrolled: C2 stops inlining
- * Vector API calls in a method past a node budget, and the unrolled version exceeded it and ran boxed.
+ * offset by -32, widened to floats and scaled by d * scales[...] per 16 values. The dot product loads each ql byte once
+ * for both quarters it packs (low and high nibble) and reads a half's eight scales as one long: half the vector loads
+ * of the old per-quarter loop and no byte load per scale (the old loop's load bounds checks dominated the decode
+ * profile). It loops over the two ql rows rather than unrolling: C2 stops inlining Vector API calls in a method past
+ * a node budget, and unrolled versions (also one with 32-byte loads) exceeded it and ran boxed, many times slower.
  */
 final class Q6_KVectorKernel extends Q6_KKernel {
+    private static final ValueLayout.OfLong LONG_LE =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     @Override
     public float dot(MemorySegment w, long off, float[] x, int xOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector accLo = FloatVector.zero(F);
+        FloatVector accHi = accLo;
         for (int b = 0; b < n / QK; b++) {
             long block = off + (long) b * BLOCK_BYTES;
             float d = Blocks.half(w, block + 208);
             for (int h = 0; h < 2; h++) {
                 long qh = block + 128 + 32L * h;
-                long sc = block + 192 + 8L * h;
-                for (int k = 0; k < 4; k++) {
-                    // quarter k: low bits from ql[32 (k & 1) + l], nibble k >> 1; high bits 2k..2k+1 of qh[l]
-                    long ql = block + 64L * h + 32L * (k & 1);
-                    int nibble = 4 * (k >> 1);
-                    int xi = xOff + b * QK + 128 * h + 32 * k;
+                long scales = w.get(LONG_LE, block + 192 + 8L * h); // the half's 8 int8 scales, one per 16 values
+                for (int p = 0; p < 2; p++) {
+                    // ql[32p + l] holds quarter p in its low nibbles and quarter p + 2 in its high nibbles;
+                    // quarter k's top two bits are bits 2k..2k+1 of qh[l]
+                    long ql = block + 64L * h + 32L * p;
+                    int xi = xOff + b * QK + 128 * h + 32 * p;
                     for (int l = 0; l < 32; l += L) {
-                        IntVector lo = Simd.bytesToInts(w, ql + l).lanewise(VectorOperators.LSHR, nibble).and(0xF);
-                        IntVector hi = Simd.bytesToInts(w, qh + l).lanewise(VectorOperators.LSHR, 2 * k).and(3)
-                                .lanewise(VectorOperators.LSHL, 4);
-                        FloatVector q = Simd.toFloats(lo.or(hi).sub(32));
-                        float scale = d * Blocks.i8(w, sc + 2 * k + l / 16);
-                        acc = q.mul(FloatVector.fromArray(F, x, xi + l)).fma(FloatVector.broadcast(F, scale), acc);
+                        IntVector v = Simd.unsignedBytesToInts(w, ql + l);
+                        // bits 2p, 2p+1 (quarter p) and 2p+4, 2p+5 (quarter p+2) moved to 0, 1 and 4, 5
+                        IntVector bits = Simd.unsignedBytesToInts(w, qh + l).lanewise(VectorOperators.LSHR, 2 * p);
+                        IntVector lo = v.and(0xF).or(bits.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32);
+                        IntVector hi = v.lanewise(VectorOperators.LSHR, 4).or(bits.and(0x30)).sub(32);
+                        int sh = 8 * (2 * p + l / 16);
+                        accLo = Simd.toFloats(lo).mul(FloatVector.fromArray(F, x, xi + l))
+                                .fma(FloatVector.broadcast(F, d * (byte) (scales >>> sh)), accLo);
+                        accHi = Simd.toFloats(hi).mul(FloatVector.fromArray(F, x, xi + 64 + l))
+                                .fma(FloatVector.broadcast(F, d * (byte) (scales >>> (sh + 32))), accHi);
                     }
                 }
             }
         }
-        return Simd.sum(acc);
+        return Simd.sum(accLo.add(accHi));
     }
 
     /** As the scalar kernel ((d * scale) * (q - 32)), L values at a time; used to fill GEMM panels. */

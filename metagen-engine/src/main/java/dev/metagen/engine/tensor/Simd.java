@@ -38,6 +38,15 @@ final class Simd {
     }
 
     /**
+     * L bytes at {@code off}, zero-extended to int lanes: for packed nibbles, whose high nibble then needs only a
+     * shift, no mask.
+     */
+    static IntVector unsignedBytesToInts(MemorySegment w, long off) {
+        return (IntVector) ByteVector.fromMemorySegment(B, w, off, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /**
      * The lanes of {@code v} added in lane order. Not reduceLanes(ADD): its order differs between the interpreted
      * Vector API and C2's intrinsic, so a dot product would change in the last bits once the JIT compiled it, and
      * a batched forward pass would not reproduce a sequential one.
