@@ -45,95 +45,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt text.")
     String prompt;
 
+    @Mixin
+    SamplingOptions samplingOptions;
+
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "256", description = "Maximum tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxTokens;
-
-    @Option(names = "--temperature", defaultValue = "0.8", description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
-    double temperature;
-
-    @Option(names = "--top-k", defaultValue = "40", description = "Keep the k most likely tokens; 0 disables (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus sampling threshold in (0, 1]; 1 disables (default: ${DEFAULT-VALUE}).")
-    double topP;
-
-    @Option(names = "--min-p", defaultValue = "0.05", description = "Keep tokens with p >= min-p * p_max; 0 disables (default: ${DEFAULT-VALUE}).")
-    double minP;
-
-    @Option(names = "--typical-p", defaultValue = "1.0", description = "Locally typical sampling mass in (0, 1]; 1 disables (default: ${DEFAULT-VALUE}).")
-    double typicalP;
-
-    @Option(names = "--epsilon", defaultValue = "0", description = "Epsilon sampling: drop tokens with p < epsilon; 0 disables.")
-    double epsilon;
-
-    @Option(names = "--eta", defaultValue = "0", description = "Eta sampling: drop tokens with p < min(eta, sqrt(eta) e^-H); 0 disables.")
-    double eta;
-
-    @Option(names = "--top-n-sigma", defaultValue = "0", description = "Keep logits within n standard deviations of the max; 0 disables.")
-    double topNSigma;
-
-    @Option(names = "--dynatemp-range", defaultValue = "0", description = "Entropy-based dynamic temperature range; 0 disables.")
-    double dynatempRange;
-
-    @Option(names = "--dynatemp-exp", defaultValue = "1.0", description = "Dynamic temperature exponent (default: ${DEFAULT-VALUE}).")
-    double dynatempExponent;
-
-    @Option(names = "--mirostat", defaultValue = "0", description = "Mirostat version: 0 off, 1 or 2 (replaces the truncation samplers).")
-    int mirostat;
-
-    @Option(names = "--mirostat-tau", defaultValue = "5.0", description = "Mirostat target surprise in bits (default: ${DEFAULT-VALUE}).")
-    double mirostatTau;
-
-    @Option(names = "--mirostat-eta", defaultValue = "0.1", description = "Mirostat learning rate (default: ${DEFAULT-VALUE}).")
-    double mirostatEta;
-
-    @Option(names = "--xtc-probability", defaultValue = "0", description = "XTC: chance of excluding the top choices; 0 disables.")
-    double xtcProbability;
-
-    @Option(names = "--xtc-threshold", defaultValue = "0.1", description = "XTC: probability threshold of a top choice (default: ${DEFAULT-VALUE}).")
-    double xtcThreshold;
-
-    @Option(names = "--dry-multiplier", defaultValue = "0", description = "DRY repetition penalty strength; 0 disables.")
-    double dryMultiplier;
-
-    @Option(names = "--dry-base", defaultValue = "1.75", description = "DRY base (default: ${DEFAULT-VALUE}).")
-    double dryBase;
-
-    @Option(names = "--dry-allowed-length", defaultValue = "2", description = "DRY: repeats up to this length are free (default: ${DEFAULT-VALUE}).")
-    int dryAllowedLength;
-
-    @Option(names = "--dry-penalty-last-n", defaultValue = "-1", description = "DRY window in tokens; -1 = everything (default: ${DEFAULT-VALUE}).")
-    int dryLastN;
-
-    @Option(names = "--repeat-penalty", defaultValue = "1.0", description = "Repetition penalty; 1 disables (default: ${DEFAULT-VALUE}).")
-    double repeatPenalty;
-
-    @Option(names = "--frequency-penalty", defaultValue = "0", description = "Subtract count * this from a seen token's logit.")
-    double frequencyPenalty;
-
-    @Option(names = "--presence-penalty", defaultValue = "0", description = "Subtract this from a seen token's logit.")
-    double presencePenalty;
-
-    @Option(names = "--repeat-last-n", defaultValue = "64", description = "Penalty window in tokens; 0 off, -1 everything (default: ${DEFAULT-VALUE}).")
-    int repeatLastN;
-
-    @Option(names = "--no-repeat-ngram", defaultValue = "0", description = "Never repeat an n-gram of this size; 0 disables.")
-    int noRepeatNgram;
-
-    @Option(names = "--logit-bias", description = "ID=BIAS (or llama.cpp's ID+BIAS / ID-BIAS); BIAS may be -inf to ban (repeatable).")
-    List<String> logitBias = new ArrayList<>();
-
-    @Option(names = "--min-tokens", defaultValue = "0", description = "Suppress end-of-generation until this many tokens.")
-    int minTokens;
-
-    @Option(names = "--stop-token", description = "Stop at this token id, like EOS (repeatable).")
-    List<Integer> stopTokens = new ArrayList<>();
-
-    @Option(names = "--samplers", description = "Sampler order, ';'-separated (default: " + "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;epsilon;eta;xtc;temperature).")
-    String samplers;
-
-    @Option(names = "--seed", description = "Random seed (default: random); the same seed gives the same output.")
-    Long seed;
 
     @Option(names = "--stop", description = "Stop when this string is generated (repeatable).")
     List<String> stop = new ArrayList<>();
@@ -248,13 +164,13 @@ final class GenerateCommand implements Callable<Integer> {
         if (logprobs < 0 || logprobs > 1000) {
             throw new ParameterException(spec.commandLine(), "--logprobs must be in [0, 1000], got " + logprobs);
         }
-        long s = seed != null ? seed : new java.security.SecureRandom().nextLong();
+        long s = samplingOptions.seed != null ? samplingOptions.seed : new java.security.SecureRandom().nextLong();
         GenerationParams params;
         SamplingConfig sampling;
         BeamSearch.Settings beamSettings = null;
         try {
-            params = new GenerationParams(maxTokens, temperature, topK, topP, s, !noBos, stop);
-            sampling = samplingConfig(s);
+            params = new GenerationParams(maxTokens, samplingOptions.temperature, samplingOptions.topK, samplingOptions.topP, s, !noBos, stop);
+            sampling = samplingOptions.config(s);
             if (beams > 1 || numReturn > 1 || diverseGroups > 1) {
                 beamSettings = new BeamSearch.Settings(beams, lengthPenalty, earlyStopping, numReturn, diverseGroups, diversityPenalty);
             }
@@ -308,7 +224,7 @@ final class GenerateCommand implements Callable<Integer> {
             } else if (beamSettings != null) {
                 all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, sampling.stopTokens())).generateAll(promptIds, params);
             } else if (stochasticBeams > 0) {
-                double t = temperature > 0 ? temperature : 1.0;
+                double t = samplingOptions.temperature > 0 ? samplingOptions.temperature : 1.0;
                 all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, sampling.stopTokens())).generateAll(promptIds, params);
             } else if (contrastiveAlpha > 0) {
                 all = List.of(new ContrastiveSearch(m, contrastiveK, contrastiveAlpha).generate(promptIds, params));
@@ -409,32 +325,6 @@ final class GenerateCommand implements Callable<Integer> {
     private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T resource) {
         open.add(resource);
         return resource;
-    }
-
-    private SamplingConfig samplingConfig(long s) {
-        SamplingConfig c = new SamplingConfig()
-                .temperature(temperature)
-                .dynatemp(dynatempRange, dynatempExponent)
-                .topK(topK)
-                .topP(topP)
-                .minP(minP)
-                .typicalP(typicalP)
-                .epsilon(epsilon)
-                .eta(eta)
-                .topNSigma(topNSigma)
-                .mirostat(mirostat, mirostatTau, mirostatEta)
-                .xtc(xtcProbability, xtcThreshold)
-                .dry(dryMultiplier, dryBase, dryAllowedLength, dryLastN)
-                .penalties(repeatPenalty, frequencyPenalty, presencePenalty, repeatLastN)
-                .noRepeatNgram(noRepeatNgram)
-                .logitBias(parseLogitBias(logitBias))
-                .minTokens(minTokens)
-                .stopTokens(new java.util.HashSet<>(stopTokens))
-                .seed(s);
-        if (samplers != null) {
-            c.samplers(samplers);
-        }
-        return c;
     }
 
     /** {@code ID=BIAS}, or llama.cpp's {@code ID+BIAS} / {@code ID-BIAS}; BIAS may be {@code -inf}. */

@@ -8,8 +8,8 @@ import java.util.HashSet;
 import java.util.List;
 
 /**
- * The sampler-chain flags (llama.cpp / vLLM names and defaults, as {@code generate} has them) for commands that
- * sample turn after turn, such as {@code chat}.
+ * The sampler-chain flags (llama.cpp / vLLM names and defaults) shared by the commands that sample:
+ * {@code generate} and {@code chat}.
  */
 final class SamplingOptions {
     @Option(names = "--temperature", defaultValue = "0.8", description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
@@ -27,6 +27,48 @@ final class SamplingOptions {
     @Option(names = "--typical-p", defaultValue = "1.0", description = "Locally typical sampling mass in (0, 1]; 1 disables (default: ${DEFAULT-VALUE}).")
     double typicalP;
 
+    @Option(names = "--epsilon", defaultValue = "0", description = "Epsilon sampling: drop tokens with p < epsilon; 0 disables.")
+    double epsilon;
+
+    @Option(names = "--eta", defaultValue = "0", description = "Eta sampling: drop tokens with p < min(eta, sqrt(eta) e^-H); 0 disables.")
+    double eta;
+
+    @Option(names = "--top-n-sigma", defaultValue = "0", description = "Keep logits within n standard deviations of the max; 0 disables.")
+    double topNSigma;
+
+    @Option(names = "--dynatemp-range", defaultValue = "0", description = "Entropy-based dynamic temperature range; 0 disables.")
+    double dynatempRange;
+
+    @Option(names = "--dynatemp-exp", defaultValue = "1.0", description = "Dynamic temperature exponent (default: ${DEFAULT-VALUE}).")
+    double dynatempExponent;
+
+    @Option(names = "--mirostat", defaultValue = "0", description = "Mirostat version: 0 off, 1 or 2 (replaces the truncation samplers).")
+    int mirostat;
+
+    @Option(names = "--mirostat-tau", defaultValue = "5.0", description = "Mirostat target surprise in bits (default: ${DEFAULT-VALUE}).")
+    double mirostatTau;
+
+    @Option(names = "--mirostat-eta", defaultValue = "0.1", description = "Mirostat learning rate (default: ${DEFAULT-VALUE}).")
+    double mirostatEta;
+
+    @Option(names = "--xtc-probability", defaultValue = "0", description = "XTC: chance of excluding the top choices; 0 disables.")
+    double xtcProbability;
+
+    @Option(names = "--xtc-threshold", defaultValue = "0.1", description = "XTC: probability threshold of a top choice (default: ${DEFAULT-VALUE}).")
+    double xtcThreshold;
+
+    @Option(names = "--dry-multiplier", defaultValue = "0", description = "DRY repetition penalty strength; 0 disables.")
+    double dryMultiplier;
+
+    @Option(names = "--dry-base", defaultValue = "1.75", description = "DRY base (default: ${DEFAULT-VALUE}).")
+    double dryBase;
+
+    @Option(names = "--dry-allowed-length", defaultValue = "2", description = "DRY: repeats up to this length are free (default: ${DEFAULT-VALUE}).")
+    int dryAllowedLength;
+
+    @Option(names = "--dry-penalty-last-n", defaultValue = "-1", description = "DRY window in tokens; -1 = everything (default: ${DEFAULT-VALUE}).")
+    int dryLastN;
+
     @Option(names = "--repeat-penalty", defaultValue = "1.0", description = "Repetition penalty; 1 disables (default: ${DEFAULT-VALUE}).")
     double repeatPenalty;
 
@@ -39,40 +81,44 @@ final class SamplingOptions {
     @Option(names = "--repeat-last-n", defaultValue = "64", description = "Penalty window in tokens; 0 off, -1 everything (default: ${DEFAULT-VALUE}).")
     int repeatLastN;
 
-    @Option(names = "--dry-multiplier", defaultValue = "0", description = "DRY repetition penalty strength; 0 disables.")
-    double dryMultiplier;
+    @Option(names = "--no-repeat-ngram", defaultValue = "0", description = "Never repeat an n-gram of this size; 0 disables.")
+    int noRepeatNgram;
 
-    @Option(names = "--mirostat", defaultValue = "0", description = "Mirostat version: 0 off, 1 or 2.")
-    int mirostat;
-
-    @Option(names = "--mirostat-tau", defaultValue = "5.0", description = "Mirostat target surprise in bits (default: ${DEFAULT-VALUE}).")
-    double mirostatTau;
-
-    @Option(names = "--mirostat-eta", defaultValue = "0.1", description = "Mirostat learning rate (default: ${DEFAULT-VALUE}).")
-    double mirostatEta;
-
-    @Option(names = "--logit-bias", description = "ID=BIAS; BIAS may be -inf to ban (repeatable).")
+    @Option(names = "--logit-bias", description = "ID=BIAS (or llama.cpp's ID+BIAS / ID-BIAS); BIAS may be -inf to ban (repeatable).")
     List<String> logitBias = new ArrayList<>();
 
-    @Option(names = "--samplers", description = "Sampler order, ';'-separated (as generate).")
+    @Option(names = "--min-tokens", defaultValue = "0", description = "Suppress end-of-generation until this many tokens.")
+    int minTokens;
+
+    @Option(names = "--stop-token", description = "Stop at this token id, like EOS (repeatable).")
+    List<Integer> stopTokens = new ArrayList<>();
+
+    @Option(names = "--samplers", description = "Sampler order, ';'-separated (default: " + "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;epsilon;eta;xtc;temperature).")
     String samplers;
 
-    @Option(names = "--seed", description = "Random seed (default: random); each turn uses seed + turn number.")
+    @Option(names = "--seed", description = "Random seed (default: random); the same seed gives the same output (chat: turn t uses seed + t).")
     Long seed;
 
     /** The sampler chain configuration; throws MetagenException on out-of-range values. */
     SamplingConfig config(long s) {
         SamplingConfig c = new SamplingConfig()
                 .temperature(temperature)
+                .dynatemp(dynatempRange, dynatempExponent)
                 .topK(topK)
                 .topP(topP)
                 .minP(minP)
                 .typicalP(typicalP)
+                .epsilon(epsilon)
+                .eta(eta)
+                .topNSigma(topNSigma)
                 .mirostat(mirostat, mirostatTau, mirostatEta)
-                .dry(dryMultiplier, 1.75, 2, -1)
+                .xtc(xtcProbability, xtcThreshold)
+                .dry(dryMultiplier, dryBase, dryAllowedLength, dryLastN)
                 .penalties(repeatPenalty, frequencyPenalty, presencePenalty, repeatLastN)
+                .noRepeatNgram(noRepeatNgram)
                 .logitBias(GenerateCommand.parseLogitBias(logitBias))
-                .stopTokens(new HashSet<>())
+                .minTokens(minTokens)
+                .stopTokens(new HashSet<>(stopTokens))
                 .seed(s);
         if (samplers != null) {
             c.samplers(samplers);
