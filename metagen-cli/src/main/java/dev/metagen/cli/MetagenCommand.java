@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 /** The {@code metagen} command tree and its error policy: one line on stderr, exit 2 for usage, 1 for failures. */
 @Command(name = "metagen",
         mixinStandardHelpOptions = true,
+        scope = CommandLine.ScopeType.INHERIT, // every subcommand gets --help and --version too
         versionProvider = MetagenCommand.Version.class,
         description = "Inference-time algorithms for large language models, on a pure-Java GGUF engine.",
         subcommands = {

@@ -133,6 +133,21 @@ class CliTest {
     }
 
     @Test
+    void everyCommandHasHelpAndTheSamplingCommandsShareTheirFlags() {
+        for (String command : List.of("generate", "chat", "tokenize", "inspect", "synth", "quantize", "bench", "eval", "serve")) {
+            Result r = run(command, "--help");
+            assertEquals(0, r.exit(), command + ": " + r.err());
+            assertTrue(r.out().contains("--help"), command + ": " + r.out());
+        }
+        for (String command : List.of("generate", "chat")) {
+            String help = run(command, "--help").out();
+            for (String flag : List.of("--temperature", "--top-n-sigma", "--xtc-probability", "--dry-base", "--min-tokens", "--seed")) {
+                assertTrue(help.contains(flag), command + " lacks " + flag);
+            }
+        }
+    }
+
+    @Test
     void stopStringEndsGeneration() throws Exception {
         Result r = run("generate", "-m", stories.toString(), "--prompt", "", "--temperature", "0", "-n", "100",
                 "--stop", "Lily", "--json");
