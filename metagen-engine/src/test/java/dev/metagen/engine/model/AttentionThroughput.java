@@ -1,5 +1,7 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.engine.testing.AlternatingRounds;
+
 import java.util.SplittableRandom;
 
 /**
@@ -10,9 +12,6 @@ import java.util.SplittableRandom;
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.model.AttentionThroughput 4096 14 2 64}
  */
 public final class AttentionThroughput {
-
-    /** Thread CPU time, not wall time: on a shared machine the time this thread is descheduled does not count. */
-    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
         int ctx = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
@@ -98,25 +97,9 @@ public final class AttentionThroughput {
         };
         Runnable[] passes = {vector, scalar};
         String[] names = {"AttentionKernels", "previous scalar loop"};
-        for (Runnable p : passes) {
-            for (int i = 0; i < 20; i++) {
-                p.run();
-            }
-        }
-        double[] best = new double[passes.length];
-        for (int round = 0; round < 8; round++) {
-            for (int i = 0; i < passes.length; i++) {
-                int n = 0;
-                long t0 = CPU.getCurrentThreadCpuTime();
-                long t;
-                do {
-                    passes[i].run();
-                    n++;
-                    t = CPU.getCurrentThreadCpuTime();
-                } while (t - t0 < 200_000_000L);
-                double us = (t - t0) / 1e3 / n;
-                best[i] = best[i] == 0 ? us : Math.min(best[i], us);
-            }
+        double[] best = AlternatingRounds.bestSecondsPerRun(20, 8, 200_000_000L, AlternatingRounds::threadCpuNanos, passes);
+        for (int i = 0; i < best.length; i++) {
+            best[i] *= 1e6; // microseconds
         }
         System.out.printf("attention of one decode step, one layer: %d positions, %d heads / %d KV heads of %d, 1 thread%n",
                 ctx, heads, kvHeads, hd);

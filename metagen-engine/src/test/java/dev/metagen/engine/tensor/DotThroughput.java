@@ -1,5 +1,7 @@
 package dev.metagen.engine.tensor;
 
+import dev.metagen.engine.testing.AlternatingRounds;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -104,24 +106,10 @@ public final class DotThroughput {
      * the best round of each, measured alternately, is the fairest comparison available.
      */
     private static double[] best(double gb, Runnable... passes) {
-        for (Runnable p : passes) {
-            for (int i = 0; i < 3; i++) {
-                p.run();
-            }
-        }
+        double[] seconds = AlternatingRounds.bestSecondsPerRun(3, 6, 300_000_000L, System::nanoTime, passes);
         double[] best = new double[passes.length];
-        for (int round = 0; round < 6; round++) {
-            for (int i = 0; i < passes.length; i++) {
-                int n = 0;
-                long t0 = System.nanoTime();
-                long t;
-                do {
-                    passes[i].run();
-                    n++;
-                    t = System.nanoTime();
-                } while (t - t0 < 300_000_000L);
-                best[i] = Math.max(best[i], gb * n / ((t - t0) / 1e9));
-            }
+        for (int i = 0; i < passes.length; i++) {
+            best[i] = gb / seconds[i];
         }
         return best;
     }

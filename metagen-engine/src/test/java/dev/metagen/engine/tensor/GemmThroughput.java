@@ -1,5 +1,7 @@
 package dev.metagen.engine.tensor;
 
+import dev.metagen.engine.testing.AlternatingRounds;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -12,9 +14,6 @@ import java.lang.foreign.MemorySegment;
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
  */
 public final class GemmThroughput {
-
-    /** Thread CPU time, not wall time: on a shared machine the time this thread is descheduled does not count. */
-    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
         GgmlType type = GgmlType.valueOf(args.length > 0 ? args[0] : "Q8_0");
@@ -60,24 +59,10 @@ public final class GemmThroughput {
         String[] names = {"gemm (whole rows)", "gemm, column block " + altKc, "dequantized row + float dot", "type dot per position"};
         Runnable[] passes = {gemm, unblocked, rowdot, dot};
         double gflop = 2.0 * rows * cols * positions / 1e9;
-        for (Runnable p : passes) {
-            for (int i = 0; i < 5; i++) {
-                p.run();
-            }
-        }
+        double[] seconds = AlternatingRounds.bestSecondsPerRun(5, 8, 250_000_000L, AlternatingRounds::threadCpuNanos, passes);
         double[] best = new double[passes.length];
-        for (int round = 0; round < 8; round++) {
-            for (int i = 0; i < passes.length; i++) {
-                int n = 0;
-                long t0 = CPU.getCurrentThreadCpuTime();
-                long t;
-                do {
-                    passes[i].run();
-                    n++;
-                    t = CPU.getCurrentThreadCpuTime();
-                } while (t - t0 < 250_000_000L);
-                best[i] = Math.max(best[i], gflop * n / ((t - t0) / 1e9));
-            }
+        for (int i = 0; i < passes.length; i++) {
+            best[i] = gflop / seconds[i];
         }
         System.out.printf("%s %d x %d, %d positions, 1 thread, %s%n", type, rows, cols, positions, Simd.F);
         for (int i = 0; i < passes.length; i++) {
