@@ -10,6 +10,7 @@ import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.gguf.GgufTensorInfo;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
+import dev.metagen.engine.tensor.PackedActivations;
 import dev.metagen.engine.tokenizer.GgufTokenizers;
 
 import java.nio.file.Path;
@@ -42,6 +43,8 @@ public final class TransformerModel implements LanguageModel {
     private final Weights weights;
     private final int contextLength;
     private final WorkerPool pool;
+    /** Activations packed for the matrix-matrix products of the pass in progress (passes are serialised). */
+    private final PackedActivations packed = new PackedActivations();
     private final ModelInfo info;
     /** Per rotated pair i: the angle per position, freqScale * theta^(-2i/ropeDim) / factor[i]. */
     private final double[] ropeFreqs;
@@ -462,9 +465,10 @@ public final class TransformerModel implements LanguageModel {
             for (int r = 0; r < rows; r++) {
                 rmsnorm(xb, r * d, x, r * d, w.attnNorm(), d);
             }
-            matmul(w.wq(), xb, d, q, c.qDim(), rows);
-            matmul(w.wk(), xb, d, k, c.kvDim(), rows);
-            matmul(w.wv(), xb, d, v, c.vDim(), rows);
+            PackedActivations xp = pack(xb, d, d, rows); // q, k and v share their input
+            matmul(w.wq(), xb, d, xp, q, c.qDim(), rows);
+            matmul(w.wk(), xb, d, xp, k, c.kvDim(), rows);
+            matmul(w.wv(), xb, d, xp, v, c.vDim(), rows);
             for (int r = 0; r < rows; r++) {
                 if (w.bq() != null) {
                     addBias(q, r * c.qDim(), w.bq());
@@ -509,8 +513,9 @@ public final class TransformerModel implements LanguageModel {
             for (int r = 0; r < rows; r++) {
                 rmsnorm(xb, r * d, x, r * d, w.ffnNorm(), d);
             }
-            matmul(w.gate(), xb, d, gate, c.ffn(), rows);
-            matmul(w.up(), xb, d, up, c.ffn(), rows);
+            xp = pack(xb, d, d, rows);
+            matmul(w.gate(), xb, d, xp, gate, c.ffn(), rows);
+            matmul(w.up(), xb, d, xp, up, c.ffn(), rows);
             for (int i = 0; i < rows * c.ffn(); i++) {
                 float g = gate[i];
                 gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
@@ -626,7 +631,17 @@ public final class TransformerModel implements LanguageModel {
      * positions. Both give each output independently of the row split, so results do not depend on thread count.
      */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
-        if (rows < DEQUANT_ROWS) {
+        matmul(w, in, inStride, pack(in, inStride, w.cols(), rows), out, outStride, rows);
+    }
+
+    /** {@code in} packed for the matrix-matrix product, or null when {@code rows} positions take the dot path. */
+    private PackedActivations pack(float[] in, int inStride, int cols, int rows) {
+        return rows < DEQUANT_ROWS ? null : packed.pack(in, inStride, cols, rows);
+    }
+
+    /** As above with {@code in} already packed (by {@link #pack}), so that products sharing an input pack it once. */
+    private void matmul(Matrix w, float[] in, int inStride, PackedActivations x, float[] out, int outStride, int rows) {
+        if (x == null) {
             pool.forRange(w.rows(), 16, (a, b) -> {
                 for (int j = a; j < b; j++) {
                     for (int r = 0; r < rows; r++) {
@@ -636,7 +651,11 @@ public final class TransformerModel implements LanguageModel {
             });
             return;
         }
-        pool.forRange(w.rows(), 16, (a, b) -> w.matmul(in, inStride, out, outStride, rows, a, b));
+        // split in whole row tiles of the GEMM, so that no thread's range ends in a part-filled tile
+        int tile = Matrix.GEMM_ROW_TILE;
+        int n = w.rows();
+        pool.forRange((n + tile - 1) / tile, 1,
+                (a, b) -> w.matmul(x, out, outStride, a * tile, Math.min(n, b * tile)));
     }
 
     private void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n) {

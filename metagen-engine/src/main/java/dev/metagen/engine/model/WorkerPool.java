@@ -2,15 +2,17 @@ package dev.metagen.engine.model;
 
 import dev.metagen.core.MetagenException;
 
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A persistent pool of {@code threads - 1} workers plus the calling thread that split index ranges between them
- * (a parallel for-loop). Threads are started once, not per token.
+ * (a parallel for-loop). Threads are started once, not per token. A decode step runs about ten loops per layer, each
+ * a fraction of a millisecond, so the hand-off itself matters: an idle worker spins for a while ({@link #SPIN_NANOS})
+ * waiting for the next loop before it parks (waking a parked thread costs tens of microseconds; measured 27 us per
+ * loop with an executor's submit and get), and the caller spins the same way for the last chunks. Spinning is
+ * bounded so that idle pools, and machines with more runnable threads than cores, are not kept busy.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -20,26 +22,92 @@ final class WorkerPool implements AutoCloseable {
         void run(int from, int to);
     }
 
+    /**
+     * How long a worker (or the waiting caller) spins before parking: long enough to span the gaps between the loops
+     * of one forward pass (norms, RoPE: microseconds), short enough that a machine with more runnable threads than
+     * cores loses little to it. System property {@code metagen.spinNanos} overrides it (0: park at once).
+     */
+    static final long SPIN_NANOS = Long.getLong("metagen.spinNanos", 30_000);
+
     private final int threads;
-    private final ExecutorService workers;
+    private final Thread[] workers;
+    /** Whether worker i is parked (or about to park) and needs an unpark to see the next loop. */
+    private final AtomicInteger[] idle;
+    /** One loop at a time: the model's forward passes are serialised, this only guards against misuse. */
+    private final ReentrantLock loop = new ReentrantLock();
+    private volatile Loop current;
+    private volatile boolean closed;
+
+    /** One parallel loop: chunks are claimed with {@code next} and counted down in {@code remaining}. */
+    private static final class Loop {
+        final RangeBody body;
+        final int n;
+        final int chunks;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger remaining;
+        volatile Throwable failure;
+        volatile Thread waiter;
+
+        Loop(RangeBody body, int n, int chunks) {
+            this.body = body;
+            this.n = n;
+            this.chunks = chunks;
+            this.remaining = new AtomicInteger(chunks);
+        }
+
+        /** Claims and runs chunks until none are left. */
+        void work() {
+            for (int c; (c = next.getAndIncrement()) < chunks; ) {
+                try {
+                    if (failure == null) {
+                        body.run((int) ((long) c * n / chunks), (int) ((long) (c + 1) * n / chunks));
+                    }
+                } catch (Throwable t) {
+                    if (failure == null) {
+                        failure = t;
+                    }
+                } finally {
+                    if (remaining.decrementAndGet() == 0) {
+                        Thread w = waiter;
+                        if (w != null) {
+                            LockSupport.unpark(w);
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     WorkerPool(int threads) {
         this.threads = Math.max(1, threads);
-        AtomicInteger n = new AtomicInteger();
-        this.workers = this.threads == 1 ? null : Executors.newFixedThreadPool(this.threads - 1, r -> {
-            Thread t = new Thread(r, "metagen-matmul-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Thread[this.threads - 1];
+        this.idle = new AtomicInteger[this.threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            idle[i] = new AtomicInteger();
+            int id = i;
+            workers[i] = Thread.ofPlatform().daemon().name("metagen-matmul-" + (i + 1)).unstarted(() -> run(id));
+            workers[i].start();
+        }
     }
 
     int threads() {
         return threads;
     }
 
+    /** Whether any worker thread is still alive (they end after {@link #close}). */
+    boolean workersAlive() {
+        for (Thread w : workers) {
+            if (w.isAlive()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Runs {@code body} over {@code [0, n)} in chunks of at least {@code grain} indices; returns when all are done.
      * Chunks are handed out dynamically so that a slow thread (the machine is shared) does not stall the rest.
+     * An exception thrown by the body is rethrown here once every chunk has finished.
      */
     void forRange(int n, int grain, RangeBody body) {
         int chunks = Math.min(threads * 4, Math.max(1, n / Math.max(1, grain)));
@@ -47,36 +115,56 @@ final class WorkerPool implements AutoCloseable {
             body.run(0, n);
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable task = () -> {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                body.run((int) ((long) c * n / chunks), (int) ((long) (c + 1) * n / chunks));
-            }
-        };
-        int helpers = Math.min(threads - 1, chunks - 1);
-        Future<?>[] futures = new Future<?>[helpers];
-        for (int i = 0; i < helpers; i++) {
-            futures[i] = workers.submit(task);
+        if (closed) {
+            throw new MetagenException("the model's worker threads are closed");
         }
-        task.run();
+        loop.lock();
+        try {
+            Loop l = new Loop(body, n, chunks);
+            current = l;
+            for (int i = 0; i < workers.length; i++) {
+                if (idle[i].get() != 0) {
+                    LockSupport.unpark(workers[i]);
+                }
+            }
+            l.work();
+            await(l);
+            Throwable t = l.failure;
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            if (t != null) {
+                throw new MetagenException("worker failed: " + t, t);
+            }
+        } finally {
+            loop.unlock();
+        }
+    }
+
+    /**
+     * Waits for the chunks other threads are still running. A forward pass is short: an interrupt (a generation
+     * being cancelled) lets it finish and is kept on the thread for the generator to act on between tokens.
+     */
+    private static void await(Loop l) {
+        if (l.remaining.get() == 0) {
+            return;
+        }
+        long spinUntil = System.nanoTime() + SPIN_NANOS;
+        while (l.remaining.get() != 0 && System.nanoTime() < spinUntil) {
+            Thread.onSpinWait();
+        }
+        if (l.remaining.get() == 0) {
+            return;
+        }
         boolean interrupted = false;
-        for (Future<?> f : futures) {
-            try {
-                // a forward pass is short: an interrupt (a generation being cancelled) lets it finish and is
-                // kept on the thread for the generator to act on between tokens
-                while (true) {
-                    try {
-                        f.get();
-                        break;
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new MetagenException("worker failed: " + e.getCause(), e.getCause());
+        l.waiter = Thread.currentThread();
+        while (l.remaining.get() != 0) {
+            LockSupport.park(l);
+            if (Thread.interrupted()) {
+                interrupted = true; // park returns at once while the flag is set: clear it, restore it below
             }
         }
         if (interrupted) {
@@ -84,10 +172,36 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
+    private void run(int id) {
+        Loop seen = null;
+        while (!closed) {
+            Loop l = current;
+            if (l != seen) {
+                seen = l;
+                l.work();
+                continue;
+            }
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            while (current == seen && !closed && System.nanoTime() < spinUntil) {
+                Thread.onSpinWait();
+            }
+            if (current == seen && !closed) {
+                idle[id].set(1);
+                // re-read after announcing: either the publisher sees idle and unparks, or this sees its loop
+                if (current == seen && !closed) {
+                    LockSupport.park(this);
+                }
+                idle[id].set(0);
+                Thread.interrupted(); // nobody interrupts these threads on purpose; never spin on a stray flag
+            }
+        }
+    }
+
     @Override
     public void close() {
-        if (workers != null) {
-            workers.shutdownNow();
+        closed = true;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
         }
     }
 }

@@ -9,178 +9,217 @@ import static dev.metagen.engine.tensor.Simd.L;
 
 /**
  * Register-tiled matrix-matrix product of a stored weight matrix with several activation vectors (prefill, batched
- * decoding), in the style of GotoBLAS micro-kernels (Goto &amp; van de Geijn, "Anatomy of High-Performance Matrix
- * Multiplication", TOMS 2008): a panel of {@value #TR} weight rows is dequantized once to floats, then a
- * {@value #TR} x {@value #TP} tile of (row, position) outputs is computed with {@code TR * TP} vector accumulators,
- * so every loaded vector feeds several FMAs instead of one.
+ * decoding), after the GotoBLAS micro-kernel (Goto &amp; van de Geijn, "Anatomy of High-Performance Matrix
+ * Multiplication", TOMS 2008): a panel of {@value #MR} weight rows is dequantized once to floats, and each step over
+ * the columns broadcasts one weight per row and multiplies it into vectors that hold that column for many positions
+ * ({@link PackedActivations}), accumulating {@value #MR} x 2 vectors of outputs in registers. Per step that is
+ * {@code 2 * MR} FMAs for 2 vector loads and {@value #MR} scalar broadcasts, so the loop runs on the FMA units
+ * rather than on cache bandwidth (the earlier dot-product tiling loaded a vector per FMA pair from L2).
  *
- * <p>Each output has its own accumulator, stepped over the columns in order, with lanes added in lane order and
- * the column tail added last: exactly the sum of a float dot product of the dequantized row with the vector. So an
- * output does not depend on which rows or positions share its tile (a short tile repeats a row or a position and
- * drops the copies), on how rows are split between threads, or on how many positions are processed together.
+ * <p>Every output is {@code fma(w[k], x[k], acc)} over {@code k = 0 .. cols-1} in order, one lane per output, started
+ * from zero: exactly {@link #reference}. So an output does not depend on which rows or positions share its tile,
+ * on how rows are split between threads, on how many positions are processed together, or on the vector width.
  */
 final class Gemm {
-    /** Weight rows per tile. */
-    static final int TR = 4;
-    /** Positions per tile. */
-    static final int TP = 4;
+    /** Weight rows per micro-tile: {@code 2 * MR} accumulators plus the loaded vectors fit AVX-512's 32 registers. */
+    static final int MR = 12;
+    /**
+     * Columns per panel chunk. The panel is stored chunk by chunk ({@code [chunk][row][KC]}) so that the twelve rows'
+     * addresses differ by constants the JIT folds into the loads; a multiple of every block size (32 and 256).
+     */
+    static final int KC = 256;
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
 
     private Gemm() {}
 
     /**
-     * {@code out[p * outStride + j] = row(j) . in[p * inStride .. + cols)} for rows {@code j in [rowFrom, rowTo)}
-     * and positions {@code p in [0, positions)}.
+     * {@code out[p * outStride + j] = row(j) . x_p} for rows {@code j in [rowFrom, rowTo)} and every packed position
+     * {@code p}.
      */
-    static void matmul(TypeKernel kernel, MemorySegment data, long rowBytes, int cols, float[] in, int inStride,
-                       float[] out, int outStride, int positions, int rowFrom, int rowTo) {
-        // no column blocking by default: measured with GemmThroughput (thread CPU time), blocks of 256 columns were
-        // 3 to 12% slower than whole rows here, even at 8192 columns x 128 positions
-        matmul(kernel, data, rowBytes, cols, in, inStride, out, outStride, positions, rowFrom, rowTo,
-                Math.max(L, cols - cols % L));
-    }
-
-    /**
-     * As above, walking the columns in blocks of {@code kc} (a multiple of L) for all positions before the next
-     * block, with the accumulators parked in memory between blocks (cache blocking; it does not change any sum).
-     */
-    static void matmul(TypeKernel kernel, MemorySegment data, long rowBytes, int cols, float[] in, int inStride,
-                       float[] out, int outStride, int positions, int rowFrom, int rowTo, int kc) {
-        int groups = (positions + TP - 1) / TP;
-        float[][] scratch = SCRATCH.get();
-        if (scratch[0].length < TR * cols) {
-            scratch[0] = new float[TR * cols];
+    static void matmul(TypeKernel kernel, MemorySegment data, long rowBytes, PackedActivations x,
+                       float[] out, int outStride, int rowFrom, int rowTo) {
+        int cols = x.cols();
+        int positions = x.positions();
+        if (positions == 0 || rowFrom >= rowTo) {
+            return;
         }
-        if (scratch[1].length < groups * TR * TP * L) {
-            scratch[1] = new float[groups * TR * TP * L];
+        int chunks = (cols + KC - 1) / KC;
+        float[][] scratch = SCRATCH.get();
+        if (scratch[0].length < chunks * MR * KC) {
+            scratch[0] = new float[chunks * MR * KC];
+        }
+        if (scratch[1].length < MR * 2 * L) {
+            scratch[1] = new float[MR * 2 * L];
         }
         float[] panel = scratch[0];
         float[] acc = scratch[1];
-        int bound = cols - cols % L;
-        for (int j0 = rowFrom; j0 < rowTo; j0 += TR) {
-            int nr = Math.min(TR, rowTo - j0);
-            for (int i = 0; i < nr; i++) {
-                kernel.dequantize(data, (j0 + i) * rowBytes, panel, i * cols, cols);
-            }
-            if (bound == 0) {
-                java.util.Arrays.fill(acc, 0, groups * TR * TP * L, 0f);
-            }
-            for (int k0 = 0; k0 < bound; k0 += kc) {
-                int k1 = Math.min(bound, k0 + kc);
-                for (int g = 0; g < groups; g++) {
-                    int p0 = g * TP;
-                    tile(panel, cols, nr, in, inStride, p0, Math.min(TP, positions - p0), acc, g * TR * TP * L, k0, k1);
+        float[] xt = x.data();
+        GgmlType type = kernel.type();
+        for (int j0 = rowFrom; j0 < rowTo; j0 += MR) {
+            int nr = Math.min(MR, rowTo - j0);
+            for (int r = 0; r < MR; r++) {
+                for (int c = 0; c < chunks; c++) {
+                    int k0 = c * KC;
+                    int len = Math.min(KC, cols - k0);
+                    int at = c * MR * KC + r * KC;
+                    if (r < nr) {
+                        kernel.dequantize(data, (j0 + r) * rowBytes + type.byteSize(k0), panel, at, len);
+                    } else { // rows past the end of a short tile compute zeros that are never stored
+                        java.util.Arrays.fill(panel, at, at + len, 0f);
+                    }
                 }
             }
-            for (int g = 0; g < groups; g++) {
-                int p0 = g * TP;
-                finish(panel, cols, nr, bound, in, inStride, p0, Math.min(TP, positions - p0), acc, g * TR * TP * L,
-                        out, outStride, j0);
+            for (int p0 = 0; p0 < positions; p0 += PackedActivations.GROUP) {
+                int np = Math.min(PackedActivations.GROUP, positions - p0);
+                int base = (p0 / PackedActivations.GROUP) * cols * PackedActivations.GROUP;
+                int vectors = (np + L - 1) / L;
+                for (int v = 0; v < vectors; v += 2) {
+                    if (v + 1 < vectors) {
+                        tile2(panel, xt, base + v * L, cols, acc);
+                    } else {
+                        tile1(panel, xt, base + v * L, cols, acc);
+                    }
+                    int lanes = Math.min(Math.min(2, vectors - v) * L, np - v * L);
+                    for (int r = 0; r < nr; r++) {
+                        for (int l = 0; l < lanes; l++) {
+                            out[(p0 + v * L + l) * outStride + j0 + r] = acc[r * 2 * L + l];
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /** The promised sum of one output, in plain Java: the scalar fallback and the tests' truth. */
+    static float reference(float[] w, int wOff, float[] x, int xOff, int n) {
+        float s = 0;
+        for (int k = 0; k < n; k++) {
+            s = Math.fma(w[wOff + k], x[xOff + k], s);
+        }
+        return s;
     }
 
     /**
-     * Columns {@code [k0, k1)} of one tile: rows {@code j0 .. j0 + nr)} of the panel times positions
-     * {@code p0 .. p0 + np)}, continuing the accumulators at {@code acc[a ..]} (laid out [row][position][lane];
-     * started from zero when k0 is 0). Missing rows or positions of a short tile repeat the last real one; their
-     * results are never stored.
+     * Twelve panel rows times two vectors of positions (packed columns at {@code xt[x0 + k * GROUP ..]}); results
+     * to {@code acc[r * 2L + lane]}.
      */
-    private static void tile(float[] w, int cols, int nr, float[] in, int inStride, int p0, int np,
-                             float[] acc, int a, int k0, int k1) {
-        int w0 = 0;
-        int w1 = Math.min(1, nr - 1) * cols;
-        int w2 = Math.min(2, nr - 1) * cols;
-        int w3 = Math.min(3, nr - 1) * cols;
-        int x0 = p0 * inStride;
-        int x1 = (p0 + Math.min(1, np - 1)) * inStride;
-        int x2 = (p0 + Math.min(2, np - 1)) * inStride;
-        int x3 = (p0 + Math.min(3, np - 1)) * inStride;
-        FloatVector a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33;
-        if (k0 == 0) {
-            a00 = FloatVector.zero(F);
-            a01 = a00; a02 = a00; a03 = a00; a10 = a00; a11 = a00; a12 = a00; a13 = a00;
-            a20 = a00; a21 = a00; a22 = a00; a23 = a00; a30 = a00; a31 = a00; a32 = a00; a33 = a00;
-        } else {
-            a00 = FloatVector.fromArray(F, acc, a);
-            a01 = FloatVector.fromArray(F, acc, a + L);
-            a02 = FloatVector.fromArray(F, acc, a + 2 * L);
-            a03 = FloatVector.fromArray(F, acc, a + 3 * L);
-            a10 = FloatVector.fromArray(F, acc, a + 4 * L);
-            a11 = FloatVector.fromArray(F, acc, a + 5 * L);
-            a12 = FloatVector.fromArray(F, acc, a + 6 * L);
-            a13 = FloatVector.fromArray(F, acc, a + 7 * L);
-            a20 = FloatVector.fromArray(F, acc, a + 8 * L);
-            a21 = FloatVector.fromArray(F, acc, a + 9 * L);
-            a22 = FloatVector.fromArray(F, acc, a + 10 * L);
-            a23 = FloatVector.fromArray(F, acc, a + 11 * L);
-            a30 = FloatVector.fromArray(F, acc, a + 12 * L);
-            a31 = FloatVector.fromArray(F, acc, a + 13 * L);
-            a32 = FloatVector.fromArray(F, acc, a + 14 * L);
-            a33 = FloatVector.fromArray(F, acc, a + 15 * L);
-        }
-        for (int i = k0; i < k1; i += L) {
-            FloatVector v0 = FloatVector.fromArray(F, in, x0 + i);
-            FloatVector v1 = FloatVector.fromArray(F, in, x1 + i);
-            FloatVector v2 = FloatVector.fromArray(F, in, x2 + i);
-            FloatVector v3 = FloatVector.fromArray(F, in, x3 + i);
-            FloatVector r = FloatVector.fromArray(F, w, w0 + i);
-            a00 = r.fma(v0, a00);
-            a01 = r.fma(v1, a01);
-            a02 = r.fma(v2, a02);
-            a03 = r.fma(v3, a03);
-            r = FloatVector.fromArray(F, w, w1 + i);
-            a10 = r.fma(v0, a10);
-            a11 = r.fma(v1, a11);
-            a12 = r.fma(v2, a12);
-            a13 = r.fma(v3, a13);
-            r = FloatVector.fromArray(F, w, w2 + i);
-            a20 = r.fma(v0, a20);
-            a21 = r.fma(v1, a21);
-            a22 = r.fma(v2, a22);
-            a23 = r.fma(v3, a23);
-            r = FloatVector.fromArray(F, w, w3 + i);
-            a30 = r.fma(v0, a30);
-            a31 = r.fma(v1, a31);
-            a32 = r.fma(v2, a32);
-            a33 = r.fma(v3, a33);
-        }
-        a00.intoArray(acc, a);
-        a01.intoArray(acc, a + L);
-        a02.intoArray(acc, a + 2 * L);
-        a03.intoArray(acc, a + 3 * L);
-        a10.intoArray(acc, a + 4 * L);
-        a11.intoArray(acc, a + 5 * L);
-        a12.intoArray(acc, a + 6 * L);
-        a13.intoArray(acc, a + 7 * L);
-        a20.intoArray(acc, a + 8 * L);
-        a21.intoArray(acc, a + 9 * L);
-        a22.intoArray(acc, a + 10 * L);
-        a23.intoArray(acc, a + 11 * L);
-        a30.intoArray(acc, a + 12 * L);
-        a31.intoArray(acc, a + 13 * L);
-        a32.intoArray(acc, a + 14 * L);
-        a33.intoArray(acc, a + 15 * L);
-    }
-
-    /** Lanes of each real (row, position) accumulator added in lane order, then the column tail; stored. */
-    private static void finish(float[] w, int cols, int nr, int bound, float[] in, int inStride, int p0, int np,
-                               float[] acc, int a, float[] out, int outStride, int j0) {
-        for (int r = 0; r < nr; r++) {
-            int wr = r * cols;
-            for (int p = 0; p < np; p++) {
-                float s = 0;
-                int base = a + (r * TP + p) * L;
-                for (int l = 0; l < L; l++) {
-                    s += acc[base + l];
-                }
-                int x = (p0 + p) * inStride;
-                for (int i = bound; i < cols; i++) {
-                    s += w[wr + i] * in[x + i];
-                }
-                out[(p0 + p) * outStride + j0 + r] = s;
+    private static void tile2(float[] panel, float[] xt, int x0, int cols, float[] acc) {
+        final int g = PackedActivations.GROUP;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z, a9 = z, a10 = z, a11 = z;
+        FloatVector b0 = z, b1 = z, b2 = z, b3 = z, b4 = z, b5 = z, b6 = z, b7 = z, b8 = z, b9 = z, b10 = z, b11 = z;
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int len = Math.min(KC, cols - k0);
+            int pb = k0 * MR;
+            int xb = x0 + k0 * g;
+            for (int k = 0; k < len; k++) {
+                FloatVector x = FloatVector.fromArray(F, xt, xb + k * g);
+                FloatVector y = FloatVector.fromArray(F, xt, xb + k * g + L);
+                int p = pb + k;
+                FloatVector w = FloatVector.broadcast(F, panel[p]);
+                a0 = w.fma(x, a0);
+                b0 = w.fma(y, b0);
+                w = FloatVector.broadcast(F, panel[p + KC]);
+                a1 = w.fma(x, a1);
+                b1 = w.fma(y, b1);
+                w = FloatVector.broadcast(F, panel[p + 2 * KC]);
+                a2 = w.fma(x, a2);
+                b2 = w.fma(y, b2);
+                w = FloatVector.broadcast(F, panel[p + 3 * KC]);
+                a3 = w.fma(x, a3);
+                b3 = w.fma(y, b3);
+                w = FloatVector.broadcast(F, panel[p + 4 * KC]);
+                a4 = w.fma(x, a4);
+                b4 = w.fma(y, b4);
+                w = FloatVector.broadcast(F, panel[p + 5 * KC]);
+                a5 = w.fma(x, a5);
+                b5 = w.fma(y, b5);
+                w = FloatVector.broadcast(F, panel[p + 6 * KC]);
+                a6 = w.fma(x, a6);
+                b6 = w.fma(y, b6);
+                w = FloatVector.broadcast(F, panel[p + 7 * KC]);
+                a7 = w.fma(x, a7);
+                b7 = w.fma(y, b7);
+                w = FloatVector.broadcast(F, panel[p + 8 * KC]);
+                a8 = w.fma(x, a8);
+                b8 = w.fma(y, b8);
+                w = FloatVector.broadcast(F, panel[p + 9 * KC]);
+                a9 = w.fma(x, a9);
+                b9 = w.fma(y, b9);
+                w = FloatVector.broadcast(F, panel[p + 10 * KC]);
+                a10 = w.fma(x, a10);
+                b10 = w.fma(y, b10);
+                w = FloatVector.broadcast(F, panel[p + 11 * KC]);
+                a11 = w.fma(x, a11);
+                b11 = w.fma(y, b11);
             }
         }
+        int s = 2 * L;
+        a0.intoArray(acc, 0);
+        b0.intoArray(acc, L);
+        a1.intoArray(acc, s);
+        b1.intoArray(acc, s + L);
+        a2.intoArray(acc, 2 * s);
+        b2.intoArray(acc, 2 * s + L);
+        a3.intoArray(acc, 3 * s);
+        b3.intoArray(acc, 3 * s + L);
+        a4.intoArray(acc, 4 * s);
+        b4.intoArray(acc, 4 * s + L);
+        a5.intoArray(acc, 5 * s);
+        b5.intoArray(acc, 5 * s + L);
+        a6.intoArray(acc, 6 * s);
+        b6.intoArray(acc, 6 * s + L);
+        a7.intoArray(acc, 7 * s);
+        b7.intoArray(acc, 7 * s + L);
+        a8.intoArray(acc, 8 * s);
+        b8.intoArray(acc, 8 * s + L);
+        a9.intoArray(acc, 9 * s);
+        b9.intoArray(acc, 9 * s + L);
+        a10.intoArray(acc, 10 * s);
+        b10.intoArray(acc, 10 * s + L);
+        a11.intoArray(acc, 11 * s);
+        b11.intoArray(acc, 11 * s + L);
+    }
+
+    /** As {@link #tile2} with one vector of positions (a group's last, short part). */
+    private static void tile1(float[] panel, float[] xt, int x0, int cols, float[] acc) {
+        final int g = PackedActivations.GROUP;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z, a9 = z, a10 = z, a11 = z;
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int len = Math.min(KC, cols - k0);
+            int pb = k0 * MR;
+            int xb = x0 + k0 * g;
+            for (int k = 0; k < len; k++) {
+                FloatVector x = FloatVector.fromArray(F, xt, xb + k * g);
+                int p = pb + k;
+                a0 = FloatVector.broadcast(F, panel[p]).fma(x, a0);
+                a1 = FloatVector.broadcast(F, panel[p + KC]).fma(x, a1);
+                a2 = FloatVector.broadcast(F, panel[p + 2 * KC]).fma(x, a2);
+                a3 = FloatVector.broadcast(F, panel[p + 3 * KC]).fma(x, a3);
+                a4 = FloatVector.broadcast(F, panel[p + 4 * KC]).fma(x, a4);
+                a5 = FloatVector.broadcast(F, panel[p + 5 * KC]).fma(x, a5);
+                a6 = FloatVector.broadcast(F, panel[p + 6 * KC]).fma(x, a6);
+                a7 = FloatVector.broadcast(F, panel[p + 7 * KC]).fma(x, a7);
+                a8 = FloatVector.broadcast(F, panel[p + 8 * KC]).fma(x, a8);
+                a9 = FloatVector.broadcast(F, panel[p + 9 * KC]).fma(x, a9);
+                a10 = FloatVector.broadcast(F, panel[p + 10 * KC]).fma(x, a10);
+                a11 = FloatVector.broadcast(F, panel[p + 11 * KC]).fma(x, a11);
+            }
+        }
+        int s = 2 * L;
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, s);
+        a2.intoArray(acc, 2 * s);
+        a3.intoArray(acc, 3 * s);
+        a4.intoArray(acc, 4 * s);
+        a5.intoArray(acc, 5 * s);
+        a6.intoArray(acc, 6 * s);
+        a7.intoArray(acc, 7 * s);
+        a8.intoArray(acc, 8 * s);
+        a9.intoArray(acc, 9 * s);
+        a10.intoArray(acc, 10 * s);
+        a11.intoArray(acc, 11 * s);
     }
 }

@@ -11,6 +11,9 @@ import java.lang.foreign.MemorySegment;
  * in the tensor's type (GGUF shape {@code [cols, rows]}). A 1-D tensor is a matrix with one row.
  */
 public final class Matrix {
+    /** Rows per tile of the matrix-matrix product: row ranges that are multiples of it waste no work. */
+    public static final int GEMM_ROW_TILE = Gemm.MR;
+
     private final String name;
     private final GgmlType type;
     private final TypeKernel kernel;
@@ -96,36 +99,51 @@ public final class Matrix {
         }
     }
 
+    private static final ThreadLocal<PackedActivations> PACKED = ThreadLocal.withInitial(PackedActivations::new);
+
     /**
      * Matrix-matrix product for {@code positions} vectors stored {@code inStride} apart in {@code in}:
      * {@code out[p * outStride + r] = dot of row r with in[p * inStride .. + cols)} for rows {@code [rowFrom, rowTo)}.
-     * Each weight row is dequantized once per call and register-tiled against the vectors ({@link Gemm}); every
-     * output equals the float dot product of the dequantized row with its vector, summed in a fixed order, so it does
-     * not depend on the row range or on how many positions are passed together. For one vector, {@link #dot} on
-     * the stored row is faster.
+     * Packs the vectors and runs {@link #matmul(PackedActivations, float[], int, int, int)}; callers that split the
+     * rows between threads should pack once and call that instead.
      */
     public void matmul(float[] in, int inStride, float[] out, int outStride, int positions, int rowFrom, int rowTo) {
-        if (rowFrom < 0 || rowTo > rows || rowFrom > rowTo || positions < 0 || inStride < cols || outStride < rows
-                || (positions > 0 && ((long) (positions - 1) * inStride + cols > in.length
-                        || (long) (positions - 1) * outStride + rows > out.length))) {
+        if (inStride < cols || positions < 0
+                || (positions > 0 && (long) (positions - 1) * inStride + cols > in.length)) {
+            throw new MetagenException("matmul on " + name + " (" + rows + " x " + cols + "): " + positions
+                    + " positions with stride " + inStride + " do not fit an input of " + in.length);
+        }
+        matmul(PACKED.get().pack(in, inStride, cols, positions), out, outStride, rowFrom, rowTo);
+    }
+
+    /**
+     * Matrix-matrix product with packed vectors: {@code out[p * outStride + r] = dot of row r with vector p} for rows
+     * {@code [rowFrom, rowTo)}. Each weight row is dequantized once per call and register-tiled against all vectors
+     * ({@link Gemm}); every output is the fused multiply-add sum of the dequantized row with its vector in column
+     * order, so it does not depend on the row range, on how many positions are passed together, or on whether the
+     * vector kernels run. For one vector, {@link #dot} on the stored row is faster.
+     */
+    public void matmul(PackedActivations x, float[] out, int outStride, int rowFrom, int rowTo) {
+        int positions = x.positions();
+        if (x.cols() != cols || rowFrom < 0 || rowTo > rows || rowFrom > rowTo || outStride < rows
+                || (positions > 0 && (long) (positions - 1) * outStride + rows > out.length)) {
             throw new MetagenException("matmul on " + name + " (" + rows + " x " + cols + "): bad range [" + rowFrom
-                    + ", " + rowTo + "), " + positions + " positions, strides " + inStride + "/" + outStride
-                    + ", buffers " + in.length + "/" + out.length);
+                    + ", " + rowTo + "), " + positions + " positions of " + x.cols() + " values, stride " + outStride
+                    + ", output " + out.length);
         }
         if (TypeKernels.vectorized()) {
-            Gemm.matmul(kernel, data, rowBytes, cols, in, inStride, out, outStride, positions, rowFrom, rowTo);
+            Gemm.matmul(kernel, data, rowBytes, x, out, outStride, rowFrom, rowTo);
             return;
         }
         float[] row = new float[cols];
-        for (int r = rowFrom; r < rowTo; r++) {
-            dequantizeRow(r, row, 0);
-            for (int p = 0; p < positions; p++) {
-                float s = 0;
-                int x = p * inStride;
-                for (int i = 0; i < cols; i++) {
-                    s += row[i] * in[x + i];
-                }
-                out[p * outStride + r] = s;
+        float[] v = new float[cols];
+        for (int p = 0; p < positions; p++) {
+            for (int k = 0; k < cols; k++) {
+                v[k] = x.get(p, k);
+            }
+            for (int r = rowFrom; r < rowTo; r++) {
+                dequantizeRow(r, row, 0);
+                out[p * outStride + r] = Gemm.reference(row, 0, v, 0, cols);
             }
         }
     }

@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Matrix#matmul}: for every supported type, odd row counts, column tails, 1..64 positions and padded strides,
- * each output equals (bit for bit) the float dot product of the scalar-dequantized row with its vector in the fixed
- * lane order the kernel promises, is close to a double-precision sum, and does not change with the row split (the
+ * each output equals (bit for bit) the fused multiply-add sum, in column order, of the scalar-dequantized row with its
+ * vector (the order the kernel promises, across panel chunks too), is close to a double-precision sum, and does not change with the row split (the
  * thread partition) or with how many positions are processed together. The vector dequantizers that fill the panels
  * equal the scalar ones exactly.
  */
@@ -26,12 +26,15 @@ class GemmTest {
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
     private static final int[] POSITIONS = {1, 2, 3, 4, 5, 7, 8, 13, 32, 64};
 
-    /** Columns: two blocks for block types; an odd count (vector tail) for the per-element types. */
+    /**
+     * Columns: more than one panel chunk ({@link Gemm#KC}) with a short last one, in whole blocks for block types;
+     * an odd count (vector tail) for the per-element types.
+     */
     private static int cols(GgmlType t) {
         return switch (t) {
-            case F32, F16, BF16 -> 2 * FloatVector.SPECIES_PREFERRED.length() + 7;
+            case F32, F16, BF16 -> Gemm.KC + 2 * FloatVector.SPECIES_PREFERRED.length() + 7;
             case Q4_K, Q5_K, Q6_K -> 512;
-            default -> 96;
+            default -> Gemm.KC + 64;
         };
     }
 
@@ -46,20 +49,11 @@ class GemmTest {
         return new Matrix("w." + t, t, MemorySegment.ofArray(data), cols, rows);
     }
 
-    /** The promised summation: L lane accumulators of fused multiply-adds, lanes added in order, then the tail. */
-    private static float laneDot(float[] w, float[] x, int xOff, int n) {
-        int lanes = FloatVector.SPECIES_PREFERRED.length();
-        float[] acc = new float[lanes];
-        int bound = n - n % lanes;
-        for (int i = 0; i < bound; i++) {
-            acc[i % lanes] = Math.fma(w[i], x[xOff + i], acc[i % lanes]);
-        }
+    /** The promised summation: fused multiply-adds in column order from zero, one output at a time. */
+    private static float fmaDot(float[] w, float[] x, int xOff, int n) {
         float s = 0;
-        for (float a : acc) {
-            s += a;
-        }
-        for (int i = bound; i < n; i++) {
-            s += w[i] * x[xOff + i];
+        for (int i = 0; i < n; i++) {
+            s = Math.fma(w[i], x[xOff + i], s);
         }
         return s;
     }
@@ -98,10 +92,9 @@ class GemmTest {
                     }
                     for (int j = 0; j < rows; j++) {
                         float got = out[p * outStride + j];
-                        if (TypeKernels.vectorized()) { // the scalar fallback (-Dmetagen.vector=false) sums in plain order
-                            assertEquals(laneDot(deq[j], in, p * inStride, cols), got, 0f,
-                                    t + " row " + j + " position " + p + " of " + np);
-                        }
+                        // the vector kernel and the scalar fallback (-Dmetagen.vector=false) promise the same sum
+                        assertEquals(fmaDot(deq[j], in, p * inStride, cols), got, 0f,
+                                t + " row " + j + " position " + p + " of " + np);
                         if (p % 5 == 0) {
                             assertEquals(got, one[j], 0f, t + " alone vs in a batch of " + np);
                         }
@@ -147,5 +140,10 @@ class GemmTest {
         assertThrows(MetagenException.class, () -> m.matmul(in, 32, out, 4, 1, 0, 4)); // stride below cols
         assertThrows(MetagenException.class, () -> m.matmul(in, 64, new float[7], 4, 2, 0, 4)); // output too short
         m.matmul(in, 64, out, 4, 0, 0, 4); // no positions: nothing to do
+        PackedActivations narrow = new PackedActivations().pack(in, 32, 32, 2);
+        e = assertThrows(MetagenException.class, () -> m.matmul(narrow, out, 4, 0, 4)); // packed for 32 columns
+        assertTrue(e.getMessage().contains("32 values"), e.getMessage());
+        e = assertThrows(MetagenException.class, () -> new PackedActivations().pack(in, 64, 64, 3));
+        assertTrue(e.getMessage().contains("cannot pack 3 vectors"), e.getMessage());
     }
 }

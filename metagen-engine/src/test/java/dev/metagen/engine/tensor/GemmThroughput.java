@@ -7,9 +7,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Manual timing, not a test: single-thread GFLOP/s of the prefill matrix product of a {@code rows x cols} matrix
- * of one type with {@code positions} vectors, by the register-tiled GEMM (whole rows),
- * the same GEMM with column blocks (argument 5; default 256), the previous prefill path (dequantize a row, then a float dot per
- * position) and the type's dot product per (row, position). Methods alternate in rounds timed in thread CPU
+ * of one type with {@code positions} vectors, by the register-tiled GEMM (activations packed once, as the model
+ * does), the earlier prefill path (dequantize a row, then a float dot per position) and the type's dot product per
+ * (row, position). Methods alternate in rounds timed in thread CPU
  * time and the best round of each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
  */
@@ -20,7 +20,6 @@ public final class GemmThroughput {
         int rows = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
         int cols = args.length > 2 ? Integer.parseInt(args[2]) : 2048;
         int positions = args.length > 3 ? Integer.parseInt(args[3]) : 32;
-        int altKc = args.length > 4 ? Integer.parseInt(args[4]) : 256; // the comparison's column block
         TypeKernel k = TypeKernels.of(type, "w");
         long rowBytes = type.byteSize(cols);
         MemorySegment w = Arena.global().allocate(rowBytes * rows, 64);
@@ -32,8 +31,8 @@ public final class GemmThroughput {
         float[] in = RoundTripTest.gaussian(-1, positions * cols);
         float[] out = new float[positions * rows];
         float[] row = new float[cols];
-        Runnable gemm = () -> m.matmul(in, cols, out, rows, positions, 0, rows);
-        Runnable unblocked = () -> Gemm.matmul(k, w, rowBytes, cols, in, cols, out, rows, positions, 0, rows, altKc);
+        PackedActivations packed = new PackedActivations().pack(in, cols, cols, positions);
+        Runnable gemm = () -> m.matmul(packed, out, rows, 0, rows);
         Runnable rowdot = () -> {
             for (int j = 0; j < rows; j++) {
                 m.dequantizeRow(j, row, 0);
@@ -56,8 +55,8 @@ public final class GemmThroughput {
                 }
             }
         };
-        String[] names = {"gemm (whole rows)", "gemm, column block " + altKc, "dequantized row + float dot", "type dot per position"};
-        Runnable[] passes = {gemm, unblocked, rowdot, dot};
+        String[] names = {"gemm", "dequantized row + float dot", "type dot per position"};
+        Runnable[] passes = {gemm, rowdot, dot};
         double gflop = 2.0 * rows * cols * positions / 1e9;
         double[] seconds = AlternatingRounds.bestSecondsPerRun(5, 8, 250_000_000L, AlternatingRounds::threadCpuNanos, passes);
         double[] best = new double[passes.length];
@@ -66,7 +65,7 @@ public final class GemmThroughput {
         }
         System.out.printf("%s %d x %d, %d positions, 1 thread, %s%n", type, rows, cols, positions, Simd.F);
         for (int i = 0; i < passes.length; i++) {
-            System.out.printf("  %-30s %7.1f GFLOP/s  (%.2fx the dequantized-row path)%n", names[i], best[i], best[i] / best[2]);
+            System.out.printf("  %-30s %7.1f GFLOP/s  (%.2fx the dequantized-row path)%n", names[i], best[i], best[i] / best[1]);
         }
     }
 }
