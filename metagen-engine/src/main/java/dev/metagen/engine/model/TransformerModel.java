@@ -640,7 +640,12 @@ public final class TransformerModel implements LanguageModel {
 
     /** {@code in} packed for the matrix-matrix product, or null when {@code rows} positions take the dot path. */
     private PackedActivations pack(float[] in, int inStride, int cols, int rows) {
-        return rows < DEQUANT_ROWS ? null : packed.pack(in, inStride, cols, rows);
+        if (rows < DEQUANT_ROWS) {
+            return null;
+        }
+        packed.prepare(in, inStride, cols, rows);
+        pool.forRange(rows, 8, packed::fill);
+        return packed;
     }
 
     /** As above with {@code in} already packed (by {@link #pack}), so that products sharing an input pack it once. */

@@ -16,9 +16,21 @@ public final class PackedActivations {
     private float[] data = new float[0];
     private int cols;
     private int positions;
+    private float[] in;
+    private int inStride;
 
     /** Packs {@code positions} vectors of {@code cols} values stored {@code inStride} apart in {@code in}. */
     public PackedActivations pack(float[] in, int inStride, int cols, int positions) {
+        prepare(in, inStride, cols, positions);
+        fill(0, positions);
+        return this;
+    }
+
+    /**
+     * Sizes the buffer for {@code positions} vectors of {@code in} and remembers them; {@link #fill} then copies
+     * them, in ranges of positions that threads can take in parallel.
+     */
+    public PackedActivations prepare(float[] in, int inStride, int cols, int positions) {
         if (cols <= 0 || positions < 0 || inStride < cols
                 || (positions > 0 && (long) (positions - 1) * inStride + cols > in.length)) {
             throw new MetagenException("cannot pack " + positions + " vectors of " + cols + " values with stride "
@@ -29,25 +41,28 @@ public final class PackedActivations {
         if (data.length < size) {
             data = new float[size];
         }
+        this.in = in;
+        this.inStride = inStride;
         this.cols = cols;
         this.positions = positions;
-        for (int g = 0; g < groups; g++) {
-            int base = g * cols * GROUP;
-            int p0 = g * GROUP;
-            int np = Math.min(GROUP, positions - p0);
-            for (int p = 0; p < np; p++) {
-                int src = (p0 + p) * inStride;
-                for (int k = 0; k < cols; k++) {
-                    data[base + k * GROUP + p] = in[src + k];
-                }
-            }
-            if (np < GROUP) { // padding lanes compute zeros that are never stored
-                for (int k = 0; k < cols; k++) {
-                    java.util.Arrays.fill(data, base + k * GROUP + np, base + (k + 1) * GROUP, 0f);
-                }
+        return this;
+    }
+
+    /** Copies positions {@code [from, to)} of the prepared vectors (and, with the last one, the group's padding). */
+    public void fill(int from, int to) {
+        for (int p = from; p < to; p++) {
+            int base = (p / GROUP) * cols * GROUP + p % GROUP;
+            int src = p * inStride;
+            for (int k = 0; k < cols; k++) {
+                data[base + k * GROUP] = in[src + k];
             }
         }
-        return this;
+        if (to == positions && positions % GROUP != 0) { // padding lanes compute zeros that are never stored
+            int base = (positions / GROUP) * cols * GROUP;
+            for (int k = 0; k < cols; k++) {
+                java.util.Arrays.fill(data, base + k * GROUP + positions % GROUP, base + (k + 1) * GROUP, 0f);
+            }
+        }
     }
 
     public int cols() {
