@@ -620,11 +620,11 @@ public final class TransformerModel implements LanguageModel {
     }
 
     /**
-     * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For a few
-     * positions the type's own matrix-vector product ({@link Matrix#matvec}) runs on the stored rows, once per
-     * position and row range; from {@value #DEQUANT_ROWS} positions on (prefill,
-     * batched decoding) {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all
-     * positions. Both give each output independently of the row split, so results do not depend on thread count.
+     * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For fewer than
+     * {@value #DEQUANT_ROWS} positions the type's own matrix-vector product ({@link Matrix#matvec}) runs on the stored
+     * rows, once per position and row range; from {@value #DEQUANT_ROWS} positions on (prefill, batched decoding)
+     * {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all positions. Both give
+     * each output independently of the row split, so results do not depend on thread count.
      */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
         if (rows < DEQUANT_ROWS) {
