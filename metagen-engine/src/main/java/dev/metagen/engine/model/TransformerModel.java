@@ -629,10 +629,11 @@ public final class TransformerModel implements LanguageModel {
     }
 
     /**
-     * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For a single
-     * position the type's own dot product runs on the stored row; from {@value #DEQUANT_ROWS} positions on (prefill,
-     * batched decoding) {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all
-     * positions. Both give each output independently of the row split, so results do not depend on thread count.
+     * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For fewer than
+     * {@value #DEQUANT_ROWS} positions the type's own matrix-vector product ({@link Matrix#matvec}) runs on the stored
+     * rows, once per position and row range; from {@value #DEQUANT_ROWS} positions on (prefill, batched decoding)
+     * {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all positions. Both give
+     * each output independently of the row split, so results do not depend on thread count.
      */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
         matmul(w, in, inStride, pack(in, inStride, w.cols(), rows), out, outStride, rows);
@@ -652,10 +653,8 @@ public final class TransformerModel implements LanguageModel {
     private void matmul(Matrix w, float[] in, int inStride, PackedActivations x, float[] out, int outStride, int rows) {
         if (x == null) {
             pool.forRange(w.rows(), 16, (a, b) -> {
-                for (int j = a; j < b; j++) {
-                    for (int r = 0; r < rows; r++) {
-                        out[r * outStride + j] = w.dot(j, in, r * inStride);
-                    }
+                for (int r = 0; r < rows; r++) {
+                    w.matvec(in, r * inStride, out, r * outStride, a, b);
                 }
             });
             return;

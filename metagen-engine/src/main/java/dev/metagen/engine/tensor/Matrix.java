@@ -81,9 +81,21 @@ public final class Matrix {
 
     /** {@code out[r] = dot(r, x)} for rows {@code [from, to)}. */
     public void matvec(float[] x, float[] out, int from, int to) {
-        for (int r = from; r < to; r++) {
-            out[r] = kernel.dot(data, r * rowBytes, x, 0, cols);
+        matvec(x, 0, out, 0, from, to);
+    }
+
+    /**
+     * {@code out[outOff + r] = dot(r, x, xOff)} for rows {@code [from, to)} (decode): the type's
+     * {@link TypeKernel#matvec}, equal bit for bit to {@link #dot} per row, so the result does not depend on the
+     * row range.
+     */
+    public void matvec(float[] x, int xOff, float[] out, int outOff, int from, int to) {
+        if (from < 0 || to > rows || from > to || xOff < 0 || (long) xOff + cols > x.length || outOff < 0
+                || (long) outOff + to > out.length) {
+            throw new MetagenException("matvec on " + name + " (" + rows + " x " + cols + "): bad range [" + from
+                    + ", " + to + "), offsets " + xOff + "/" + outOff + ", buffers " + x.length + "/" + out.length);
         }
+        kernel.matvec(data, rowBytes, cols, x, xOff, out, outOff, from, to);
     }
 
     /**

@@ -14,6 +14,18 @@ public interface TypeKernel {
     /** {@code sum_i w[i] * x[xOff + i]} over {@code n} elements stored at byte offset {@code off}. */
     float dot(MemorySegment w, long off, float[] x, int xOff, int n);
 
+    /**
+     * Matrix-vector product over rows {@code [rowFrom, rowTo)} of a matrix stored {@code rowBytes} apart from byte 0
+     * of {@code w}: {@code out[outOff + r] = dot(w, r * rowBytes, x, xOff, cols)}, bit for bit. Kernels override it
+     * to do work that depends only on {@code x} once per call instead of once per row.
+     */
+    default void matvec(MemorySegment w, long rowBytes, int cols, float[] x, int xOff, float[] out, int outOff,
+                        int rowFrom, int rowTo) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            out[outOff + r] = dot(w, r * rowBytes, x, xOff, cols);
+        }
+    }
+
     /** Writes {@code n} dequantized elements stored at byte offset {@code off} into {@code out[outOff..]}. */
     void dequantize(MemorySegment w, long off, float[] out, int outOff, int n);
 

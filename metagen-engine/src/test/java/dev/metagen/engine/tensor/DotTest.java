@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -143,7 +144,8 @@ class DotTest {
     void compiledVectorPathAgrees() {
         assumeTrue(TypeKernels.vectorized());
         SplittableRandom r = new SplittableRandom(5);
-        for (GgmlType t : List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K)) {
+        for (GgmlType t : List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K,
+                GgmlType.Q6_K)) {
             int n = t.blockSize == 1 ? 37 : t.blockSize == 32 ? 64 : 256;
             MemorySegment w = MemorySegment.ofArray(randomRow(t, n, r));
             float[] x = new float[n + 3];
@@ -166,6 +168,71 @@ class DotTest {
             }
             for (int xOff = 0; xOff < 4; xOff++) {
                 compare(t, w, 0, x, xOff, n, "after warm-up, xOff=" + xOff);
+            }
+        }
+    }
+
+    /**
+     * {@link TypeKernel#matvec} over odd row ranges equals {@code dot} per row bit for bit, for every type, at an
+     * unaligned matrix start and vector/output offsets, both before and after the JIT compiles it, and writes no row
+     * outside its range; its results stay within the dot product tolerance of the scalar kernel and of the double sum.
+     */
+    @Test
+    void matvecEqualsDotBitwise() {
+        SplittableRandom r = new SplittableRandom(13);
+        int rows = 7;
+        int[][] ranges = {{0, 7}, {1, 4}, {3, 3}, {2, 7}, {6, 7}, {0, 1}};
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : TYPES) {
+                int cols = t.blockSize == 1 ? 37 : t.blockSize == 32 ? 96 : 512;
+                TypeKernel k = TypeKernels.of(t, "t");
+                long rowBytes = t.byteSize(cols);
+                long start = r.nextInt(1, 64);
+                MemorySegment seg = arena.allocate(start + rows * rowBytes, 1);
+                for (int row = 0; row < rows; row++) {
+                    MemorySegment.copy(MemorySegment.ofArray(randomRow(t, cols, r)), 0, seg, start + row * rowBytes,
+                            rowBytes);
+                }
+                MemorySegment w = seg.asSlice(start);
+                int xOff = 5;
+                float[] x = new float[xOff + cols + 3];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextDouble(-2, 2);
+                }
+                int outOff = 3;
+                float[][] cold = new float[ranges.length][];
+                for (int round = 0; round < 2; round++) {
+                    for (int i = 0; i < ranges.length; i++) {
+                        int from = ranges[i][0];
+                        int to = ranges[i][1];
+                        float[] out = new float[outOff + rows + 2];
+                        java.util.Arrays.fill(out, Float.NaN);
+                        k.matvec(w, rowBytes, cols, x, xOff, out, outOff, from, to);
+                        for (int j = 0; j < out.length; j++) {
+                            int row = j - outOff;
+                            String what = t + " rows [" + from + ", " + to + ") row " + row + (round == 0 ? "" : " hot");
+                            if (row < from || row >= to) {
+                                assertTrue(Float.isNaN(out[j]), what + " written outside the range");
+                                continue;
+                            }
+                            float dot = k.dot(w, row * rowBytes, x, xOff, cols);
+                            assertEquals(Float.floatToRawIntBits(dot), Float.floatToRawIntBits(out[j]), what);
+                            if (round == 0) {
+                                compare(t, w, row * rowBytes, x, xOff, cols, "matvec " + what);
+                            }
+                        }
+                        if (round == 0) {
+                            cold[i] = out;
+                        } else {
+                            assertArrayEquals(cold[i], out, t + " rows [" + from + ", " + to + ") cold vs hot");
+                        }
+                    }
+                    // between the rounds: run matvec until C2 has compiled it
+                    float[] sink = new float[rows];
+                    for (int i = 0; round == 0 && i < 4000; i++) {
+                        k.matvec(w, rowBytes, cols, x, i & 3, sink, 0, 0, rows);
+                    }
+                }
             }
         }
     }

@@ -14,8 +14,9 @@ import java.nio.file.Path;
 
 /**
  * Manual timing, not a test: single-thread matvec throughput (GB/s of weight bytes streamed) of our registered
- * kernel and our scalar kernel, against ggml's CPU {@code vec_dot} (llama.cpp's libggml-cpu-VARIANT.so from the
- * node-llama-cpp prebuilt, called per row through FFM, with x quantized to ggml's vec_dot_type as llama.cpp does).
+ * kernel (its {@link TypeKernel#matvec}, as decoding runs it, and its dot product per row) and our scalar kernel,
+ * against ggml's CPU {@code vec_dot} (llama.cpp's libggml-cpu-VARIANT.so from the node-llama-cpp prebuilt, called per
+ * row through FFM, with x quantized to ggml's vec_dot_type as llama.cpp does).
  * Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.DotThroughput Q8_0 16384 4096 zen4}
  */
@@ -45,6 +46,12 @@ public final class DotThroughput {
         Runnable vecPass = () -> m.matvec(x, out, 0, rows);
         vecPass.run();
         float ours = out[7];
+        TypeKernel kernel = TypeKernels.of(type, "w");
+        Runnable dotPass = () -> {
+            for (int r = 0; r < rows; r++) {
+                out[r] = kernel.dot(w, r * rowBytes, x, 0, cols);
+            }
+        };
         TypeKernel scalar = TypeKernels.scalar(type);
         Runnable scalarPass = () -> {
             for (int r = 0; r < rows; r++) {
@@ -54,9 +61,8 @@ public final class DotThroughput {
 
         Path base = Path.of(BINS + "libggml-base.so");
         if (!Files.exists(base) || variant.equals("none")) { // "none": ours only
-            double[] best = best(gb, vecPass, scalarPass);
-            System.out.printf("metagen %-22s %6.2f GB/s%n", TypeKernels.of(type, "w").getClass().getSimpleName(), best[0]);
-            System.out.printf("metagen %-22s %6.2f GB/s%n", scalar.getClass().getSimpleName(), best[1]);
+            double[] best = best(gb, vecPass, dotPass, scalarPass);
+            print(kernel, scalar, best);
             System.out.println("ggml: skipped (variant none, or not installed: npm install in test-support/llamacpp)");
             return;
         }
@@ -91,22 +97,28 @@ public final class DotThroughput {
                 throw new RuntimeException(e);
             }
         };
-        double[] best = best(gb, vecPass, scalarPass, ggmlPass);
+        double[] best = best(gb, vecPass, dotPass, scalarPass, ggmlPass);
         double vec = best[0];
-        double ggml = best[2];
-        System.out.printf("metagen %-22s %6.2f GB/s%n", TypeKernels.of(type, "w").getClass().getSimpleName(), vec);
-        System.out.printf("metagen %-22s %6.2f GB/s%n", scalar.getClass().getSimpleName(), best[1]);
+        double ggml = best[3];
+        print(kernel, scalar, best);
         System.out.printf("ggml-cpu-%-8s vec_dot (x as %s) %6.2f GB/s   (row 7: ggml %.5f, ours %.5f)%n", variant, dotType,
                 ggml, s.getAtIndex(ValueLayout.JAVA_FLOAT, 7), ours);
         System.out.printf("ratio metagen / ggml = %.2f%n", vec / ggml);
     }
 
+    private static void print(TypeKernel kernel, TypeKernel scalar, double[] best) {
+        System.out.printf("metagen %-22s matvec   %6.2f GB/s%n", kernel.getClass().getSimpleName(), best[0]);
+        System.out.printf("metagen %-22s dot/row  %6.2f GB/s%n", kernel.getClass().getSimpleName(), best[1]);
+        System.out.printf("metagen %-22s dot/row  %6.2f GB/s%n", scalar.getClass().getSimpleName(), best[2]);
+    }
+
     /**
-     * Best GB/s of each pass over 6 interleaved rounds of about 0.3 s each after a warm-up: the machine is shared, so
-     * the best round of each, measured alternately, is the fairest comparison available.
+     * Best GB/s of each pass over 8 interleaved rounds of about 0.25 s of thread CPU time each after a warm-up: the
+     * machine is shared, so the best round of each, measured alternately, is the fairest comparison available.
      */
     private static double[] best(double gb, Runnable... passes) {
-        double[] seconds = AlternatingRounds.bestSecondsPerRun(3, 6, 300_000_000L, System::nanoTime, passes);
+        double[] seconds = AlternatingRounds.bestSecondsPerRun(3, 8, 250_000_000L, AlternatingRounds::threadCpuNanos,
+                passes);
         double[] best = new double[passes.length];
         for (int i = 0; i < passes.length; i++) {
             best[i] = gb / seconds[i];

@@ -89,6 +89,13 @@ class MatrixTest {
         assertTrue(e.getMessage().contains("Q4_K"), "lists what is supported: " + e.getMessage());
         e = assertThrows(UnsupportedTensorTypeException.class, () -> TypeKernels.of(null, "token_embd.weight"));
         assertTrue(e.getMessage().contains("token_embd.weight"), e.getMessage());
+        Matrix m = new Matrix("blk.0.ffn_down.weight", GgmlType.Q8_0, small, 32, 2);
+        e = assertThrows(MetagenException.class, () -> m.matvec(new float[32], 0, new float[2], 0, 1, 3));
+        assertTrue(e.getMessage().contains("blk.0.ffn_down.weight") && e.getMessage().contains("[1, 3)"), e.getMessage());
+        e = assertThrows(MetagenException.class, () -> m.matvec(new float[32], 1, new float[2], 0, 0, 2));
+        assertTrue(e.getMessage().contains("offsets 1/0"), e.getMessage());
+        e = assertThrows(MetagenException.class, () -> m.matvec(new float[32], 0, new float[2], 1, 0, 2));
+        assertTrue(e.getMessage().contains("offsets 0/1"), e.getMessage());
         // a matrix exactly filling its segment is fine
         assertEquals(2, new Matrix("ok", GgmlType.Q8_0, small, 32, 2).rows());
     }
