@@ -104,22 +104,44 @@ final class AttentionKernels {
      */
     static void expShifted(float[] s, float max) {
         for (int i = 0; i < BLOCK; i += L) {
-            FloatVector x = FloatVector.fromArray(S, s, i).sub(max);
-            VectorMask<Float> under = x.compare(VectorOperators.LT, EXP_MIN); // also NaN-free: -inf lands here
-            x = x.max(EXP_MIN);
-            // n = round(x * log2(e)) for x <= 0, by truncating the non-negative -x * log2(e) + 0.5
-            IntVector n = ((IntVector) x.mul(-LOG2E).add(0.5f).convert(VectorOperators.F2I, 0)).neg();
-            FloatVector fn = (FloatVector) n.convert(VectorOperators.I2F, 0);
-            FloatVector r = fn.fma(FloatVector.broadcast(S, -LN2_HI), x);
-            r = fn.fma(FloatVector.broadcast(S, -LN2_LO), r);
-            FloatVector p = r.fma(FloatVector.broadcast(S, 1f / 720), FloatVector.broadcast(S, 1f / 120));
-            p = p.fma(r, FloatVector.broadcast(S, 1f / 24));
-            p = p.fma(r, FloatVector.broadcast(S, 1f / 6));
-            p = p.fma(r, FloatVector.broadcast(S, 0.5f));
-            p = p.fma(r, FloatVector.broadcast(S, 1f));
-            p = p.fma(r, FloatVector.broadcast(S, 1f));
-            FloatVector twoN = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            p.mul(twoN).blend(0f, under).intoArray(s, i);
+            expNonPositive(FloatVector.fromArray(S, s, i).sub(max)).intoArray(s, i);
+        }
+    }
+
+    /** {@code exp(x)} lane by lane for {@code x <= 0} (or -inf), as described at {@link #expShifted}. */
+    static FloatVector expNonPositive(FloatVector x) {
+        VectorMask<Float> under = x.compare(VectorOperators.LT, EXP_MIN); // also NaN-free: -inf lands here
+        x = x.max(EXP_MIN);
+        // n = round(x * log2(e)) for x <= 0, by truncating the non-negative -x * log2(e) + 0.5
+        IntVector n = ((IntVector) x.mul(-LOG2E).add(0.5f).convert(VectorOperators.F2I, 0)).neg();
+        FloatVector fn = (FloatVector) n.convert(VectorOperators.I2F, 0);
+        FloatVector r = fn.fma(FloatVector.broadcast(S, -LN2_HI), x);
+        r = fn.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(FloatVector.broadcast(S, 1f / 720), FloatVector.broadcast(S, 1f / 120));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 24));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 6));
+        p = p.fma(r, FloatVector.broadcast(S, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        FloatVector twoN = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(twoN).blend(0f, under);
+    }
+
+    /**
+     * SwiGLU's gating, {@code gate[i] = silu(gate[i]) * up[i]} for {@code i in [from, to)} (Shazeer 2020, "GLU
+     * Variants Improve Transformer"), with silu(g) = g * sigmoid(g) and sigmoid from {@code e = exp(-|g|)}: 1/(1+e)
+     * for g >= 0, e/(1+e) below, so nothing overflows. The tail runs the same lanes under a mask, so every element
+     * gets the same arithmetic wherever it sits.
+     */
+    static void swiglu(float[] gate, float[] up, int from, int to) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int i = from; i < to; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, to);
+            FloatVector g = FloatVector.fromArray(S, gate, i, m);
+            FloatVector e = expNonPositive(g.abs().neg());
+            FloatVector d = one.add(e);
+            FloatVector sig = one.div(d).blend(e.div(d), g.compare(VectorOperators.LT, 0f));
+            g.mul(sig).mul(FloatVector.fromArray(S, up, i, m)).intoArray(gate, i, m);
         }
     }
 }

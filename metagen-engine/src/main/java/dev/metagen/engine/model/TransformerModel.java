@@ -520,10 +520,8 @@ public final class TransformerModel implements LanguageModel {
             xp = pack(xb, d, d, rows);
             matmul(w.gate(), xb, d, xp, gate, c.ffn(), rows);
             matmul(w.up(), xb, d, xp, up, c.ffn(), rows);
-            for (int i = 0; i < rows * c.ffn(); i++) {
-                float g = gate[i];
-                gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-            }
+            int ffn = rows * c.ffn();
+            pool.forRange(ffn, 1024, (a, b) -> AttentionKernels.swiglu(gate, up, a, b));
             matmul(w.down(), gate, c.ffn(), xb, d, rows);
             add(x, xb, rows * d);
         }

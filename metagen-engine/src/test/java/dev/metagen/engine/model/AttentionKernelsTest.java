@@ -115,4 +115,39 @@ class AttentionKernelsTest {
             }
         }
     }
+
+    @Test
+    void swigluIsSiluTimesUpAndDoesNotDependOnTheRangeSplit() {
+        SplittableRandom r = new SplittableRandom(9);
+        int n = 1000; // not a multiple of any vector length: masked tails
+        float[] gate = new float[n];
+        float[] up = new float[n];
+        for (int i = 0; i < n; i++) {
+            gate[i] = (float) (r.nextDouble(-12, 12) * (i % 7 == 0 ? 10 : 1));
+            up[i] = (float) r.nextDouble(-2, 2);
+        }
+        gate[0] = 0f;
+        gate[1] = -0f;
+        gate[2] = 200f; // exp(-200) underflows: silu = g
+        gate[3] = -200f; // silu = -0
+        gate[4] = Float.MAX_VALUE;
+        up[4] = 0.5f; // the product stays finite
+        float[] whole = gate.clone();
+        AttentionKernels.swiglu(whole, up, 0, n);
+        float[] split = gate.clone();
+        AttentionKernels.swiglu(split, up, 0, 333);
+        AttentionKernels.swiglu(split, up, 333, 334);
+        AttentionKernels.swiglu(split, up, 334, n);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToIntBits(whole[i]), Float.floatToIntBits(split[i]), "element " + i);
+            double g = gate[i];
+            double want = g / (1 + Math.exp(-g)) * up[i];
+            assertEquals(want, whole[i], 1e-6 * Math.abs(want) + 1e-30, "silu(" + g + ") * " + up[i]);
+        }
+        assertEquals(200f * up[2], whole[2]);
+        assertEquals(0f, whole[3], 0f);
+        float[] one = {1f};
+        AttentionKernels.swiglu(one, new float[] {1f}, 0, 1);
+        assertEquals(1 / (1 + Math.exp(-1)), one[0], 1e-7);
+    }
 }
