@@ -81,9 +81,10 @@ final class Gemm {
                         tile1(panel, xt, base + v * L, cols, acc);
                     }
                     int lanes = Math.min(Math.min(2, vectors - v) * L, np - v * L);
-                    for (int r = 0; r < nr; r++) {
-                        for (int l = 0; l < lanes; l++) {
-                            out[(p0 + v * L + l) * outStride + j0 + r] = acc[r * 2 * L + l];
+                    for (int l = 0; l < lanes; l++) { // a position's outputs of the tile's rows are adjacent
+                        int o = (p0 + v * L + l) * outStride + j0;
+                        for (int r = 0; r < nr; r++) {
+                            out[o + r] = acc[r * 2 * L + l];
                         }
                     }
                 }
