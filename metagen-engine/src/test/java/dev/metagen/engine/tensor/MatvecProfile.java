@@ -1,0 +1,78 @@
+package dev.metagen.engine.tensor;
+
+import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.gguf.GgufTensorInfo;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Manual timing, not a test: the matrix-vector products of one decode step of a GGUF file, nothing else (no
+ * attention, norms or hand-offs), every weight matrix once with its rows split evenly between THREADS threads; per
+ * tensor kind (layer number dropped), the milliseconds and GB/s of the best of several rounds (wall clock). Compared
+ * with {@code bench}'s decode time it shows what a step spends outside the products, and per kind which products
+ * stream slowly. Run from the repository root after test-compile:
+ * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.MatvecProfile FILE.gguf 2 [NAME_PART]}
+ */
+public final class MatvecProfile {
+
+    public static void main(String[] args) throws Exception {
+        GgufFile file = GgufFile.open(Path.of(args[0]));
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        String only = args.length > 2 ? args[2] : ""; // a substring of the tensor names to keep
+        List<Matrix> matrices = new ArrayList<>();
+        long bytes = 0;
+        int widest = 0;
+        int tallest = 0;
+        for (GgufTensorInfo t : file.tensors().values()) {
+            if (t.shape().length >= 2 && t.name().contains(only)) {
+                Matrix m = Matrix.of(file, t);
+                matrices.add(m);
+                bytes += t.byteSize();
+                widest = Math.max(widest, m.cols());
+                tallest = Math.max(tallest, m.rows());
+            }
+        }
+        float[] x = RoundTripTest.gaussian(3, widest);
+        float[] out = new float[tallest];
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1));
+        Map<String, long[]> best = new TreeMap<>(); // kind -> {nanos of the best total round, bytes}
+        long bestTotal = Long.MAX_VALUE;
+        for (int round = 0; round < 30; round++) { // the first rounds are JIT warm-up
+            Map<String, long[]> times = new TreeMap<>();
+            long t0 = System.nanoTime();
+            for (Matrix m : matrices) {
+                long s = System.nanoTime();
+                List<Future<?>> parts = new ArrayList<>();
+                for (int i = 1; i < threads; i++) {
+                    int from = (int) ((long) m.rows() * i / threads);
+                    int to = (int) ((long) m.rows() * (i + 1) / threads);
+                    parts.add(pool.submit(() -> m.matvec(x, 0, out, 0, from, to)));
+                }
+                m.matvec(x, 0, out, 0, 0, m.rows() / threads);
+                for (Future<?> f : parts) {
+                    f.get();
+                }
+                String kind = m.name().replaceAll("blk\\.\\d+\\.", "") + " " + m.type() + " " + m.rows() + "x" + m.cols();
+                long[] acc = times.computeIfAbsent(kind, k -> new long[2]);
+                acc[0] += System.nanoTime() - s;
+                acc[1] += m.type().byteSize((long) m.cols()) * m.rows();
+            }
+            long total = System.nanoTime() - t0;
+            if (total < bestTotal) {
+                bestTotal = total;
+                best = times;
+            }
+        }
+        pool.shutdown();
+        System.out.printf("%s: %d matrices, %.1f MB, %d threads: best round %.1f ms (%.2f GB/s)%n", args[0],
+                matrices.size(), bytes / 1e6, threads, bestTotal / 1e6, bytes / (double) bestTotal);
+        best.forEach((kind, t) -> System.out.printf("  %-44s %7.2f ms  %6.2f GB/s%n", kind, t[0] / 1e6, t[1] / (double) t[0]));
+    }
+}
