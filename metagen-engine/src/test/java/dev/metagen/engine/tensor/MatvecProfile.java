@@ -17,7 +17,8 @@ import java.util.concurrent.Future;
  * attention, norms or hand-offs), every weight matrix once with its rows split evenly between THREADS threads; per
  * tensor kind (layer number dropped), the milliseconds and GB/s of the best of several rounds (wall clock). Compared
  * with {@code bench}'s decode time it shows what a step spends outside the products, and per kind which products
- * stream slowly. Run from the repository root after test-compile:
+ * stream slowly. The first line is the machine's ceiling for the same bytes: a plain vector sum over them, split the
+ * same way. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.MatvecProfile FILE.gguf 2 [NAME_PART]}
  */
 public final class MatvecProfile {
@@ -39,9 +40,32 @@ public final class MatvecProfile {
                 tallest = Math.max(tallest, m.rows());
             }
         }
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1));
+        long bestStream = Long.MAX_VALUE;
+        for (int round = 0; round < 10; round++) {
+            long t0 = System.nanoTime();
+            for (Matrix m : matrices) {
+                long size = m.type().byteSize((long) m.cols()) * m.rows();
+                List<Future<Long>> parts = new ArrayList<>();
+                for (int i = 1; i < threads; i++) {
+                    long from = size * i / threads / 64 * 64;
+                    long to = i + 1 == threads ? size : size * (i + 1) / threads / 64 * 64;
+                    parts.add(pool.submit(() -> sum(m.data(), from, to)));
+                }
+                long s = sum(m.data(), 0, size / threads / 64 * 64);
+                for (Future<Long> f : parts) {
+                    s += f.get();
+                }
+                if (s == 42) {
+                    System.out.print(""); // keeps the sum alive
+                }
+            }
+            bestStream = Math.min(bestStream, System.nanoTime() - t0);
+        }
+        System.out.printf("plain vector sum over the same bytes, %d threads: %.1f ms (%.2f GB/s)%n", threads,
+                bestStream / 1e6, bytes / (double) bestStream);
         float[] x = RoundTripTest.gaussian(3, widest);
         float[] out = new float[tallest];
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads - 1));
         Map<String, long[]> best = new TreeMap<>(); // kind -> {nanos of the best total round, bytes}
         long bestTotal = Long.MAX_VALUE;
         for (int round = 0; round < 30; round++) { // the first rounds are JIT warm-up
@@ -74,5 +98,15 @@ public final class MatvecProfile {
         System.out.printf("%s: %d matrices, %.1f MB, %d threads: best round %.1f ms (%.2f GB/s)%n", args[0],
                 matrices.size(), bytes / 1e6, threads, bestTotal / 1e6, bytes / (double) bestTotal);
         best.forEach((kind, t) -> System.out.printf("  %-44s %7.2f ms  %6.2f GB/s%n", kind, t[0] / 1e6, t[1] / (double) t[0]));
+    }
+
+    /** Bytes {@code [from, to)} of {@code data} summed as 64-byte vectors (the tail past the last full one is skipped). */
+    private static long sum(java.lang.foreign.MemorySegment data, long from, long to) {
+        jdk.incubator.vector.ByteVector acc = jdk.incubator.vector.ByteVector.zero(jdk.incubator.vector.ByteVector.SPECIES_512);
+        for (long i = from; i + 64 <= to; i += 64) {
+            acc = acc.add(jdk.incubator.vector.ByteVector.fromMemorySegment(jdk.incubator.vector.ByteVector.SPECIES_512,
+                    data, i, java.nio.ByteOrder.LITTLE_ENDIAN));
+        }
+        return acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
     }
 }
