@@ -17,8 +17,9 @@ import static dev.metagen.engine.tensor.Simd.L;
  * rather than on cache bandwidth (the earlier dot-product tiling loaded a vector per FMA pair from L2).
  *
  * <p>Every output is {@code fma(w[k], x[k], acc)} over {@code k = 0 .. cols-1} in order, one lane per output, started
- * from zero: exactly {@link #reference}. So an output does not depend on which rows or positions share its tile,
- * on how rows are split between threads, on how many positions are processed together, or on the vector width.
+ * from zero: exactly the scalar fallback of {@link Matrix#matmul(PackedActivations, float[], int, int, int)}. So an
+ * output does not depend on which rows or positions share its tile, on how rows are split between threads, on how
+ * many positions are processed together, or on the vector width.
  */
 final class Gemm {
     /** Weight rows per micro-tile: {@code 2 * MR} accumulators plus the loaded vectors fit AVX-512's 32 registers. */
@@ -90,15 +91,6 @@ final class Gemm {
                 }
             }
         }
-    }
-
-    /** The promised sum of one output, in plain Java: the scalar fallback and the tests' truth. */
-    static float reference(float[] w, int wOff, float[] x, int xOff, int n) {
-        float s = 0;
-        for (int k = 0; k < n; k++) {
-            s = Math.fma(w[wOff + k], x[xOff + k], s);
-        }
-        return s;
     }
 
     /**

@@ -13,6 +13,8 @@ import java.lang.foreign.MemorySegment;
 public final class Matrix {
     /** Rows per tile of the matrix-matrix product: row ranges that are multiples of it waste no work. */
     public static final int GEMM_ROW_TILE = Gemm.MR;
+    /** Packing buffer of {@link #matmul(float[], int, float[], int, int, int, int)}, one per thread. */
+    private static final ThreadLocal<PackedActivations> PACKED = ThreadLocal.withInitial(PackedActivations::new);
 
     private final String name;
     private final GgmlType type;
@@ -111,8 +113,6 @@ public final class Matrix {
         }
     }
 
-    private static final ThreadLocal<PackedActivations> PACKED = ThreadLocal.withInitial(PackedActivations::new);
-
     /**
      * Matrix-matrix product for {@code positions} vectors stored {@code inStride} apart in {@code in}:
      * {@code out[p * outStride + r] = dot of row r with in[p * inStride .. + cols)} for rows {@code [rowFrom, rowTo)}.
@@ -147,17 +147,28 @@ public final class Matrix {
             Gemm.matmul(kernel, data, rowBytes, x, out, outStride, rowFrom, rowTo);
             return;
         }
-        float[] row = new float[cols];
-        float[] v = new float[cols];
+        float[][] v = new float[positions][cols];
         for (int p = 0; p < positions; p++) {
             for (int k = 0; k < cols; k++) {
-                v[k] = x.get(p, k);
-            }
-            for (int r = rowFrom; r < rowTo; r++) {
-                dequantizeRow(r, row, 0);
-                out[p * outStride + r] = Gemm.reference(row, 0, v, 0, cols);
+                v[p][k] = x.get(p, k);
             }
         }
+        float[] row = new float[cols];
+        for (int r = rowFrom; r < rowTo; r++) {
+            dequantizeRow(r, row, 0);
+            for (int p = 0; p < positions; p++) {
+                out[p * outStride + r] = fmaDot(row, v[p], cols);
+            }
+        }
+    }
+
+    /** The sum the GEMM promises for one output: fused multiply-adds in column order, from zero. */
+    private static float fmaDot(float[] w, float[] x, int n) {
+        float s = 0;
+        for (int k = 0; k < n; k++) {
+            s = Math.fma(w[k], x[k], s);
+        }
+        return s;
     }
 
     public void dequantizeRow(int row, float[] out, int outOff) {
