@@ -22,9 +22,9 @@ import java.util.function.Function;
  * samples of best-of-N or self-consistency on virtual threads, the requests of a server) share one read of the
  * weights per step. Each caller blocks in {@link #submit} and gets back exactly its own logits.
  *
- * <p>How a pass is formed: the first waiting caller becomes the leader, and if the previous pass served more
- * callers than are queued now it lingers up to {@code linger} for them to come back (they are usually sampling
- * their next token), then takes every queued request whose states do not overlap a request already taken (a state
+ * <p>How a pass is formed: the first waiting caller becomes the leader, and if the last two passes served more
+ * distinct callers than are queued now it lingers up to {@code linger} for them to come back (they are usually
+ * sampling their next token), then takes every queued request whose states do not overlap a request already taken (a state
  * appearing in two requests waits for the next pass, keeping each caller's order). If a merged pass fails (one
  * request's bad input, or KV memory running out), each request is retried alone so only the faulty one fails.
  * {@link TransformerModel#forward} and {@link TransformerModel#forwardAll} go through this scheduler; a server
@@ -51,6 +51,7 @@ public final class BatchingScheduler {
 
     private static final class Ticket {
         final Request request;
+        final Thread caller = Thread.currentThread();
         List<Logits> result;
         RuntimeException error;
         boolean done;
@@ -66,8 +67,13 @@ public final class BatchingScheduler {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Ticket> queue = new ArrayDeque<>();
     private boolean running;
-    /** Callers the last pass served: a leader waits (up to the linger) for that many. */
+    /**
+     * Callers a leader waits for (up to the linger): the distinct threads served by the last two passes. Taking the
+     * last pass's count alone was bistable: a pass that ran before the others came back made the next leaders wait
+     * for fewer callers, and concurrent callers could stay split in alternating passes (or unmerged) from then on.
+     */
     private int expected = 1;
+    private Set<Thread> lastCallers = Set.of();
     private long calls;
     private long passes;
     private long largestBatch;
@@ -99,7 +105,15 @@ public final class BatchingScheduler {
                 try {
                     linger();
                     batch = drain();
-                    expected = batch.size();
+                    Set<Thread> callers = Collections.newSetFromMap(new IdentityHashMap<>());
+                    for (Ticket b : batch) {
+                        callers.add(b.caller);
+                    }
+                    Set<Thread> recent = Collections.newSetFromMap(new IdentityHashMap<>());
+                    recent.addAll(callers);
+                    recent.addAll(lastCallers);
+                    expected = recent.size();
+                    lastCallers = callers;
                     largestBatch = Math.max(largestBatch, batch.size());
                 } catch (RuntimeException e) {
                     running = false;

@@ -8,11 +8,12 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A persistent pool of {@code threads - 1} workers plus the calling thread that split index ranges between them
- * (a parallel for-loop). Threads are started once, not per token. A decode step runs about ten loops per layer, each
- * a fraction of a millisecond, so the hand-off itself matters: an idle worker spins for a while ({@link #SPIN_NANOS})
- * waiting for the next loop before it parks (waking a parked thread costs tens of microseconds; measured 27 us per
- * loop with an executor's submit and get), and the caller spins the same way for the last chunks. Spinning is
- * bounded so that idle pools, and machines with more runnable threads than cores, are not kept busy.
+ * (a parallel for-loop). Threads are started once, not per token; a loop is handed to parked workers with
+ * {@code LockSupport.unpark} and its chunks are claimed from a counter, so the caller starts on the first chunk at
+ * once. Idle workers can also spin for a while before parking ({@link #DEFAULT_SPIN_NANOS}, off by default): that
+ * saves the wake-up (measured 27 us per loop with an executor's submit and get, 1.2 us spinning) but holds a core,
+ * and on a 2-core machine it starved the virtual threads whose forward calls continuous batching merges (MCTS
+ * expansions shared no pass at all), so it is for machines with cores to spare.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -23,13 +24,14 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * How long a worker (or the waiting caller) spins before parking: long enough to span the gaps between the loops
-     * of one forward pass (norms, RoPE: microseconds), short enough that a machine with more runnable threads than
-     * cores loses little to it. System property {@code metagen.spinNanos} overrides it (0: park at once).
+     * How long a worker (or the waiting caller) spins, yielding, before parking: system property
+     * {@code metagen.spinNanos}, default 0 (park at once). About 30000 spans the gaps between the loops of one
+     * forward pass (norms, RoPE: microseconds).
      */
-    static final long SPIN_NANOS = Long.getLong("metagen.spinNanos", 30_000);
+    static final long DEFAULT_SPIN_NANOS = Long.getLong("metagen.spinNanos", 0);
 
     private final int threads;
+    private final long spinNanos;
     private final Thread[] workers;
     /** Whether worker i is parked (or about to park) and needs an unpark to see the next loop. */
     private final AtomicInteger[] idle;
@@ -79,7 +81,12 @@ final class WorkerPool implements AutoCloseable {
     }
 
     WorkerPool(int threads) {
+        this(threads, DEFAULT_SPIN_NANOS);
+    }
+
+    WorkerPool(int threads, long spinNanos) {
         this.threads = Math.max(1, threads);
+        this.spinNanos = Math.max(0, spinNanos);
         this.workers = new Thread[this.threads - 1];
         this.idle = new AtomicInteger[this.threads - 1];
         for (int i = 0; i < workers.length; i++) {
@@ -128,7 +135,7 @@ final class WorkerPool implements AutoCloseable {
                 }
             }
             l.work();
-            await(l);
+            await(l, spinNanos);
             Throwable t = l.failure;
             if (t instanceof RuntimeException re) {
                 throw re;
@@ -148,13 +155,13 @@ final class WorkerPool implements AutoCloseable {
      * Waits for the chunks other threads are still running. A forward pass is short: an interrupt (a generation
      * being cancelled) lets it finish and is kept on the thread for the generator to act on between tokens.
      */
-    private static void await(Loop l) {
+    private static void await(Loop l, long spinNanos) {
         if (l.remaining.get() == 0) {
             return;
         }
-        long spinUntil = System.nanoTime() + SPIN_NANOS;
+        long spinUntil = System.nanoTime() + spinNanos;
         while (l.remaining.get() != 0 && System.nanoTime() < spinUntil) {
-            Thread.onSpinWait();
+            Thread.yield(); // not onSpinWait: a runnable thread gets the core
         }
         if (l.remaining.get() == 0) {
             return;
@@ -181,9 +188,9 @@ final class WorkerPool implements AutoCloseable {
                 l.work();
                 continue;
             }
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + spinNanos;
             while (current == seen && !closed && System.nanoTime() < spinUntil) {
-                Thread.onSpinWait();
+                Thread.yield(); // not onSpinWait: a runnable thread gets the core
             }
             if (current == seen && !closed) {
                 idle[id].set(1);

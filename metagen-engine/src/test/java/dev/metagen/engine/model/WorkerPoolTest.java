@@ -1,7 +1,8 @@
 package dev.metagen.engine.model;
 
 import dev.metagen.core.MetagenException;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,11 +16,14 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** {@link WorkerPool}, parking at once (the default) and spinning first. */
 class WorkerPoolTest {
+    private static final long SPIN = 30_000;
 
-    @Test
-    void everyIndexRunsExactlyOnceAcrossManyLoops() {
-        try (WorkerPool pool = new WorkerPool(3)) {
+    @ParameterizedTest
+    @ValueSource(longs = {0, SPIN})
+    void everyIndexRunsExactlyOnceAcrossManyLoops(long spin) {
+        try (WorkerPool pool = new WorkerPool(3, spin)) {
             for (int n : new int[] {0, 1, 7, 16, 17, 1000, 4099}) {
                 for (int rep = 0; rep < 200; rep++) {
                     AtomicIntegerArray hits = new AtomicIntegerArray(Math.max(1, n));
@@ -36,11 +40,12 @@ class WorkerPoolTest {
         }
     }
 
-    @Test
-    void workersShareTheLoopAndWakeAfterParking() throws InterruptedException {
-        try (WorkerPool pool = new WorkerPool(2)) {
+    @ParameterizedTest
+    @ValueSource(longs = {0, SPIN})
+    void workersShareTheLoopAndWakeAfterParking(long spin) throws InterruptedException {
+        try (WorkerPool pool = new WorkerPool(2, spin)) {
             for (int round = 0; round < 3; round++) {
-                Thread.sleep(WorkerPool.SPIN_NANOS / 1_000_000 + 20); // the worker has parked
+                Thread.sleep(spin / 1_000_000 + 20); // the worker has parked
                 var threads = ConcurrentHashMap.<String>newKeySet();
                 pool.forRange(8, 1, (a, b) -> {
                     threads.add(Thread.currentThread().getName());
@@ -54,9 +59,10 @@ class WorkerPoolTest {
         }
     }
 
-    @Test
-    void anExceptionInAChunkReachesTheCallerAfterTheOthersFinish() {
-        try (WorkerPool pool = new WorkerPool(2)) {
+    @ParameterizedTest
+    @ValueSource(longs = {0, SPIN})
+    void anExceptionInAChunkReachesTheCallerAfterTheOthersFinish(long spin) {
+        try (WorkerPool pool = new WorkerPool(2, spin)) {
             AtomicInteger running = new AtomicInteger();
             IllegalStateException boom = new IllegalStateException("chunk failed");
             IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> pool.forRange(64, 1, (a, b) -> {
@@ -77,9 +83,10 @@ class WorkerPoolTest {
         }
     }
 
-    @Test
-    void anInterruptedCallerFinishesTheLoopAndKeepsTheFlag() {
-        try (WorkerPool pool = new WorkerPool(2)) {
+    @ParameterizedTest
+    @ValueSource(longs = {0, SPIN})
+    void anInterruptedCallerFinishesTheLoopAndKeepsTheFlag(long spin) {
+        try (WorkerPool pool = new WorkerPool(2, spin)) {
             Thread.currentThread().interrupt();
             AtomicInteger sum = new AtomicInteger();
             pool.forRange(64, 1, (a, b) -> {
@@ -94,9 +101,10 @@ class WorkerPoolTest {
         }
     }
 
-    @Test
-    void concurrentCallersAreSerialisedAndAllComplete() throws InterruptedException {
-        try (WorkerPool pool = new WorkerPool(2)) {
+    @ParameterizedTest
+    @ValueSource(longs = {0, SPIN})
+    void concurrentCallersAreSerialisedAndAllComplete(long spin) throws InterruptedException {
+        try (WorkerPool pool = new WorkerPool(2, spin)) {
             List<Thread> callers = new ArrayList<>();
             AtomicInteger total = new AtomicInteger();
             for (int t = 0; t < 4; t++) {
@@ -113,9 +121,10 @@ class WorkerPoolTest {
         }
     }
 
-    @Test
-    void aClosedPoolRefusesParallelLoopsAndItsThreadsEnd() throws InterruptedException {
-        WorkerPool pool = new WorkerPool(2);
+    @ParameterizedTest
+    @ValueSource(longs = {0, SPIN})
+    void aClosedPoolRefusesParallelLoopsAndItsThreadsEnd(long spin) throws InterruptedException {
+        WorkerPool pool = new WorkerPool(2, spin);
         pool.forRange(10, 1, (a, b) -> { });
         pool.close();
         MetagenException e = assertThrows(MetagenException.class, () -> pool.forRange(10, 1, (a, b) -> { }));
