@@ -15,7 +15,8 @@ import java.util.concurrent.Future;
 /**
  * Manual timing, not a test: the matrix-vector products of one decode step of a GGUF file, nothing else (no
  * attention, norms or hand-offs), every weight matrix once with its rows split evenly between THREADS threads; per
- * tensor kind (layer number dropped), the milliseconds and GB/s of the best of several rounds (wall clock). Compared
+ * tensor kind (layer number dropped), the milliseconds and GB/s of the best of ten rounds after a warm-up (wall
+ * clock). Compared
  * with {@code bench}'s decode time it shows what a step spends outside the products, and per kind which products
  * stream slowly. The first line is the machine's ceiling for the same bytes: a plain vector sum over them, split the
  * same way. Run from the repository root after test-compile:
@@ -68,7 +69,14 @@ public final class MatvecProfile {
         float[] out = new float[tallest];
         Map<String, long[]> best = new TreeMap<>(); // kind -> {nanos of the best total round, bytes}
         long bestTotal = Long.MAX_VALUE;
-        for (int round = 0; round < 30; round++) { // the first rounds are JIT warm-up
+        // rounds run for at least 5 s and the best of the last 10 counts: the Vector API kernels are slow until C2 has
+        // compiled them, which takes a second or two (a single small matrix would be measured before that otherwise)
+        long start = System.nanoTime();
+        for (int measured = 0; measured < 10; ) {
+            boolean warm = System.nanoTime() - start >= 5_000_000_000L;
+            if (warm) {
+                measured++;
+            }
             Map<String, long[]> times = new TreeMap<>();
             long t0 = System.nanoTime();
             for (Matrix m : matrices) {
@@ -89,7 +97,7 @@ public final class MatvecProfile {
                 acc[1] += m.type().byteSize((long) m.cols()) * m.rows();
             }
             long total = System.nanoTime() - t0;
-            if (total < bestTotal) {
+            if (warm && total < bestTotal) {
                 bestTotal = total;
                 best = times;
             }
