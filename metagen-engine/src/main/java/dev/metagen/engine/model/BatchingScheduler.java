@@ -24,8 +24,8 @@ import java.util.function.Function;
  *
  * <p>How a pass is formed: the first waiting caller becomes the leader, and if the last two passes served more
  * distinct callers than are queued now it lingers up to {@code linger} for them to come back (they are usually
- * sampling their next token), then takes every queued request whose states do not overlap a request already taken (a state
- * appearing in two requests waits for the next pass, keeping each caller's order). If a merged pass fails (one
+ * sampling their next token), then takes every queued request whose states do not overlap a request already taken
+ * (a state appearing in two requests waits for the next pass, keeping each caller's order). If a merged pass fails (one
  * request's bad input, or KV memory running out), each request is retried alone so only the faulty one fails.
  * {@link TransformerModel#forward} and {@link TransformerModel#forwardAll} go through this scheduler; a server
  * gets continuous batching by calling them from one thread per request.
