@@ -469,7 +469,7 @@ public final class TransformerModel implements LanguageModel {
             for (int r = 0; r < rows; r++) {
                 rmsnorm(xb, r * d, x, r * d, w.attnNorm(), d);
             }
-            PackedActivations xp = pack(xb, d, d, rows); // q, k and v share their input
+            PackedActivations xp = pack(xb, d, rows, w.wq(), w.wk(), w.wv()); // q, k and v share their input
             matmul(w.wq(), xb, d, xp, q, c.qDim(), rows);
             matmul(w.wk(), xb, d, xp, k, c.kvDim(), rows);
             matmul(w.wv(), xb, d, xp, v, c.vDim(), rows);
@@ -517,7 +517,7 @@ public final class TransformerModel implements LanguageModel {
             for (int r = 0; r < rows; r++) {
                 rmsnorm(xb, r * d, x, r * d, w.ffnNorm(), d);
             }
-            xp = pack(xb, d, d, rows);
+            xp = pack(xb, d, rows, w.gate(), w.up());
             matmul(w.gate(), xb, d, xp, gate, c.ffn(), rows);
             matmul(w.up(), xb, d, xp, up, c.ffn(), rows);
             int ffn = rows * c.ffn();
@@ -628,33 +628,42 @@ public final class TransformerModel implements LanguageModel {
 
     /**
      * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For fewer than
-     * {@value #DEQUANT_ROWS} positions the type's own matrix-vector product ({@link Matrix#matvec}) runs on the stored
-     * rows, once per position and row range; from {@value #DEQUANT_ROWS} positions on (prefill, batched decoding)
-     * {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against all positions. Both give
-     * each output independently of the row split, so results do not depend on thread count.
+     * {@value #DEQUANT_ROWS} positions, or as many as the type's multi-vector kernel takes
+     * ({@link Matrix#multiPositions}: verifying drafted tokens, small batches), the type's own matrix-vector product
+     * ({@link Matrix#matvecs}) runs on the stored rows, each output equal to a single-position decode step's; beyond
+     * (prefill, batched decoding) {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against
+     * all positions. Both give each output independently of the row split, so results do not depend on thread count.
      */
     private void matmul(Matrix w, float[] in, int inStride, float[] out, int outStride, int rows) {
-        matmul(w, in, inStride, pack(in, inStride, w.cols(), rows), out, outStride, rows);
+        matmul(w, in, inStride, pack(in, inStride, rows, w), out, outStride, rows);
     }
 
-    /** {@code in} packed for the matrix-matrix product, or null when {@code rows} positions take the dot path. */
-    private PackedActivations pack(float[] in, int inStride, int cols, int rows) {
-        if (rows < DEQUANT_ROWS) {
+    /** Whether {@code rows} positions of {@code w} take the matrix-vector path rather than the GEMM. */
+    private static boolean vectorPath(Matrix w, int rows) {
+        return rows < DEQUANT_ROWS || rows <= w.multiPositions();
+    }
+
+    /**
+     * {@code in} packed for the matrix-matrix product of the matrices {@code users} (which share the input), or
+     * null when they all take the matrix-vector path.
+     */
+    private PackedActivations pack(float[] in, int inStride, int rows, Matrix... users) {
+        boolean gemm = false;
+        for (Matrix w : users) {
+            gemm |= !vectorPath(w, rows);
+        }
+        if (!gemm) {
             return null;
         }
-        packed.prepare(in, inStride, cols, rows);
+        packed.prepare(in, inStride, users[0].cols(), rows);
         pool.forRange(rows, 8, packed::fill);
         return packed;
     }
 
     /** As above with {@code in} already packed (by {@link #pack}), so that products sharing an input pack it once. */
     private void matmul(Matrix w, float[] in, int inStride, PackedActivations x, float[] out, int outStride, int rows) {
-        if (x == null) {
-            pool.forRange(w.rows(), 16, (a, b) -> {
-                for (int r = 0; r < rows; r++) {
-                    w.matvec(in, r * inStride, out, r * outStride, a, b);
-                }
-            });
+        if (vectorPath(w, rows)) {
+            pool.forRange(w.rows(), 16, (a, b) -> w.matvecs(in, 0, inStride, rows, out, 0, outStride, a, b));
             return;
         }
         // split in whole row tiles of the GEMM, so that no thread's range ends in a part-filled tile

@@ -101,6 +101,31 @@ public final class Matrix {
     }
 
     /**
+     * Most positions for which {@link #matvecs} is the cheaper product; from one more on, {@link #matmul} (the GEMM)
+     * is. 1 when the type has no multi-vector kernel.
+     */
+    public int multiPositions() {
+        return kernel.multiPositions();
+    }
+
+    /**
+     * {@link #matvec} for {@code positions} vectors {@code xStride} apart from {@code xOff}, results
+     * {@code outStride} apart from {@code outOff}: each output equal bit for bit to {@link #dot} of its row and
+     * vector, whatever the other positions and the row range.
+     */
+    public void matvecs(float[] x, int xOff, int xStride, int positions, float[] out, int outOff, int outStride,
+                        int from, int to) {
+        if (from < 0 || to > rows || from > to || xOff < 0 || positions < 0 || xStride < cols || outStride < rows
+                || outOff < 0 || (positions > 0 && ((long) xOff + (long) (positions - 1) * xStride + cols > x.length
+                || (long) outOff + (long) (positions - 1) * outStride + to > out.length))) {
+            throw new MetagenException("matvecs on " + name + " (" + rows + " x " + cols + "): bad range [" + from
+                    + ", " + to + "), " + positions + " positions, strides " + xStride + "/" + outStride
+                    + ", offsets " + xOff + "/" + outOff + ", buffers " + x.length + "/" + out.length);
+        }
+        kernel.matvecs(data, rowBytes, cols, x, xOff, xStride, positions, out, outOff, outStride, from, to);
+    }
+
+    /**
      * {@code outs[b][r] = dot(r, xs[b])} for rows {@code [from, to)} and every vector b (prefill): each weight row
      * is read once from memory and reused from cache for all vectors.
      */

@@ -26,6 +26,26 @@ public interface TypeKernel {
         }
     }
 
+    /**
+     * Most positions for which {@link #matvecs} is cheaper than dequantizing rows for the GEMM: kernels that read a
+     * stored row once for several vectors say how many; 1 (the default) means it just repeats {@link #matvec}.
+     */
+    default int multiPositions() {
+        return 1;
+    }
+
+    /**
+     * {@link #matvec} for {@code positions} vectors stored {@code xStride} apart from {@code xOff}, results
+     * {@code outStride} apart from {@code outOff}: each output equal bit for bit to {@link #dot} of its row and
+     * vector, so a position's result does not depend on which others are computed with it.
+     */
+    default void matvecs(MemorySegment w, long rowBytes, int cols, float[] x, int xOff, int xStride, int positions,
+                         float[] out, int outOff, int outStride, int rowFrom, int rowTo) {
+        for (int p = 0; p < positions; p++) {
+            matvec(w, rowBytes, cols, x, xOff + p * xStride, out, outOff + p * outStride, rowFrom, rowTo);
+        }
+    }
+
     /** Writes {@code n} dequantized elements stored at byte offset {@code off} into {@code out[outOff..]}. */
     void dequantize(MemorySegment w, long off, float[] out, int outOff, int n);
 

@@ -55,6 +55,40 @@ class ForwardAllTest {
         }
     }
 
+    /**
+     * On Q8_0 weights, up to {@code multiPositions} positions run the type's multi-vector kernel, whose outputs equal
+     * the single-position decode step's bit for bit: verifying drafted tokens sees exactly the logits that decoding
+     * them one by one would. Past that the GEMM takes over, and the logits agree to rounding only.
+     */
+    @Test
+    void verificationOfDraftedTokensOnQ8_0EqualsDecodingBitForBit() {
+        Path q8 = dir.resolve("tiny-llama-q8_0.gguf");
+        ModelSynthesizer.builder().preset("tiny-llama").type("Q8_0").embd(256).ffn(512).seed(5).build().write(q8);
+        try (TransformerModel m = TransformerModel.load(q8, new ModelOptions(2, 64))) {
+            int[] prefix = {1, 7, 9};
+            int[] fed = {12, 40, 3, 25, 8, 17, 2, 33, 21}; // 9: a pending token and 8 drafted ones
+            ModelState a = m.newState();
+            m.forward(a, prefix);
+            List<Logits> all = m.forwardAll(a, fed);
+            ModelState b = m.newState();
+            m.forward(b, prefix);
+            for (int i = 0; i < fed.length; i++) {
+                Logits one = m.forward(b, fed[i]);
+                assertArrayEquals(one.values(), all.get(i).values(), 0f, "position " + i);
+            }
+            int[] more = new int[20]; // past the multi-vector kernel: the GEMM, equal to rounding
+            java.util.Arrays.setAll(more, i -> 5 + 3 * i);
+            ModelState c = m.newState();
+            m.forward(c, prefix);
+            List<Logits> many = m.forwardAll(c, more);
+            ModelState e = m.newState();
+            m.forward(e, prefix);
+            for (int i = 0; i < more.length; i++) {
+                assertArrayEquals(m.forward(e, more[i]).values(), many.get(i).values(), 1e-3f, "position " + i);
+            }
+        }
+    }
+
     @Test
     void engineOverrideEqualsTheInterfaceDefault() {
         try (TransformerModel m = TransformerModel.load(tiny, new ModelOptions(1, 64))) {

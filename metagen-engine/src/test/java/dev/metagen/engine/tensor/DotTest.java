@@ -237,6 +237,63 @@ class DotTest {
         }
     }
 
+    /**
+     * {@link TypeKernel#matvecs} equals {@code dot} of each row and vector bit for bit, for every type and every
+     * position count from 1 to past {@link TypeKernel#multiPositions}, with padded strides and odd row ranges, before
+     * and after the JIT compiles it, and writes nothing outside its rows and positions.
+     */
+    @Test
+    void matvecsEqualsDotBitwise() {
+        SplittableRandom r = new SplittableRandom(29);
+        int rows = 6;
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType t : TYPES) {
+                int cols = t.blockSize == 1 ? 37 : t.blockSize == 32 ? 96 : 512;
+                TypeKernel k = TypeKernels.of(t, "t");
+                long rowBytes = t.byteSize(cols);
+                MemorySegment w = arena.allocate(rows * rowBytes, 1);
+                for (int row = 0; row < rows; row++) {
+                    MemorySegment.copy(MemorySegment.ofArray(randomRow(t, cols, r)), 0, w, row * rowBytes, rowBytes);
+                }
+                int maxPositions = Math.max(k.multiPositions(), 4) + 2;
+                int xOff = 3;
+                int xStride = cols + 5;
+                int outOff = 2;
+                int outStride = rows + 3;
+                float[] x = new float[xOff + maxPositions * xStride];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextDouble(-2, 2);
+                }
+                for (int round = 0; round < 2; round++) {
+                    for (int positions = 1; positions <= maxPositions; positions++) {
+                        int from = positions % 3 == 0 ? 1 : 0;
+                        int to = positions % 2 == 0 ? rows : rows - 1;
+                        float[] out = new float[outOff + maxPositions * outStride];
+                        java.util.Arrays.fill(out, Float.NaN);
+                        k.matvecs(w, rowBytes, cols, x, xOff, xStride, positions, out, outOff, outStride, from, to);
+                        for (int j = 0; j < out.length; j++) {
+                            int p = (j - outOff) / outStride;
+                            int row = (j - outOff) % outStride;
+                            String what = t + " " + positions + " positions, rows [" + from + ", " + to + "), position "
+                                    + p + " row " + row + (round == 0 ? "" : " hot");
+                            if (j < outOff || p >= positions || row < from || row >= to) {
+                                assertTrue(Float.isNaN(out[j]), what + " written outside the range");
+                                continue;
+                            }
+                            float dot = k.dot(w, row * rowBytes, x, xOff + p * xStride, cols);
+                            assertEquals(Float.floatToRawIntBits(dot), Float.floatToRawIntBits(out[j]), what);
+                        }
+                    }
+                    float[] sink = new float[maxPositions * outStride];
+                    for (int i = 0; round == 0 && i < 3000; i++) { // between the rounds: until C2 has compiled it
+                        k.matvecs(w, rowBytes, cols, x, i & 1, xStride, 1 + i % maxPositions, sink, 0, outStride, 0,
+                                rows);
+                    }
+                }
+            }
+        }
+    }
+
     /** The vector F16 widening equals Float.float16ToFloat on all 65536 bit patterns (incl. subnormals, inf, NaN). */
     @Test
     void f16VectorConversionIsExactOnEveryHalf() {

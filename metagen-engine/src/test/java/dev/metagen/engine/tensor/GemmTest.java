@@ -140,6 +140,11 @@ class GemmTest {
         assertThrows(MetagenException.class, () -> m.matmul(in, 32, out, 4, 1, 0, 4)); // stride below cols
         assertThrows(MetagenException.class, () -> m.matmul(in, 64, new float[7], 4, 2, 0, 4)); // output too short
         m.matmul(in, 64, out, 4, 0, 0, 4); // no positions: nothing to do
+        e = assertThrows(MetagenException.class, () -> m.matvecs(in, 0, 64, 3, out, 0, 4, 0, 4)); // input too short
+        assertTrue(e.getMessage().contains("matvecs on w.Q8_0") && e.getMessage().contains("3 positions"),
+                e.getMessage());
+        assertThrows(MetagenException.class, () -> m.matvecs(in, 0, 64, 2, out, 0, 4, 0, 5)); // rows past the end
+        assertThrows(MetagenException.class, () -> m.matvecs(in, 0, 64, 2, out, 1, 4, 0, 4)); // output too short
         PackedActivations narrow = new PackedActivations().pack(in, 32, 32, 2);
         e = assertThrows(MetagenException.class, () -> m.matmul(narrow, out, 4, 0, 4)); // packed for 32 columns
         assertTrue(e.getMessage().contains("32 values"), e.getMessage());

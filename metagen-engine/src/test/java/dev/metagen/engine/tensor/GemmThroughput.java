@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
  * Manual timing, not a test: single-thread GFLOP/s of the prefill matrix product of a {@code rows x cols} matrix
  * of one type with {@code positions} vectors, by the register-tiled GEMM (activations packed once, as the model
  * does), the earlier prefill path (dequantize a row, then a float dot per position) and the type's dot product per
- * (row, position). Methods alternate in rounds timed in thread CPU
+ * (row, position), and the type's multi-vector product ({@link Matrix#matvecs}). Methods alternate in rounds timed in thread CPU
  * time and the best round of each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
  */
@@ -55,8 +55,9 @@ public final class GemmThroughput {
                 }
             }
         };
-        String[] names = {"gemm", "dequantized row + float dot", "type dot per position"};
-        Runnable[] passes = {gemm, rowdot, dot};
+        Runnable matvecs = () -> m.matvecs(in, 0, cols, positions, out, 0, rows, 0, rows);
+        String[] names = {"gemm", "dequantized row + float dot", "type dot per position", "matvecs (multi-vector dot)"};
+        Runnable[] passes = {gemm, rowdot, dot, matvecs};
         double gflop = 2.0 * rows * cols * positions / 1e9;
         double[] seconds = AlternatingRounds.bestSecondsPerRun(5, 8, 250_000_000L, AlternatingRounds::threadCpuNanos, passes);
         double[] best = new double[passes.length];
