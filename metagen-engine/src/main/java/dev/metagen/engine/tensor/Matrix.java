@@ -122,7 +122,18 @@ public final class Matrix {
                     + ", " + to + "), " + positions + " positions, strides " + xStride + "/" + outStride
                     + ", offsets " + xOff + "/" + outOff + ", buffers " + x.length + "/" + out.length);
         }
-        kernel.matvecs(data, rowBytes, cols, x, xOff, xStride, positions, out, outOff, outStride, from, to);
+        if (positions >= 4 && kernel.multiPositions() > 1) {
+            kernel.matvecs(data, rowBytes, cols, x, xOff, xStride, positions, out, outOff, outStride, from, to);
+            return;
+        }
+        // Decode (and fewer than 4 positions) calls the kernel's matvec from here, as it always has. Where every
+        // type's row loop is the one default TypeKernel.matvec, its call of dot sees several kernel classes and
+        // calls each dot compiled on its own; when Q8_0 decode went through matvecs instead, that call site saw only
+        // Q5_0 and Q6_K in a Qwen2.5-0.5B Q4_K_M file, C2 inlined both dot bodies into the loop, some vector API
+        // intrinsics then failed to inline, and decode ran at half speed (17 against 30 tokens/s).
+        for (int p = 0; p < positions; p++) {
+            kernel.matvec(data, rowBytes, cols, x, xOff + p * xStride, out, outOff + p * outStride, from, to);
+        }
     }
 
     /**
