@@ -45,7 +45,7 @@ final class Q8_0VectorKernel extends Q8_0Kernel {
 
     /**
      * Up to 11 vectors: from about 12 on, the GEMM's dequantized panels cost less than widening each block once per
-     * four vectors (GemmThroughput: 60 GFLOP/s per thread for this at 4 to 12 vectors, 61-85 for the GEMM at 12).
+     * four vectors (GemmThroughput: 60 GFLOP/s per thread for this at 4 to 12 vectors, 61-91 for the GEMM at 12).
      */
     @Override
     public int multiPositions() {
@@ -83,7 +83,8 @@ final class Q8_0VectorKernel extends Q8_0Kernel {
     /**
      * {@link #dot} of one row with four vectors ({@code out[o + i * outStride]} for the vector at {@code xi}), each
      * block's weights widened once for all four: per vector the same operations in the same order as dot, so each
-     * result equals its own dot bit for bit. (Eight vectors at once need 24 running sums, and C2 then spills them.)
+     * result equals its own dot bit for bit. Eight vectors at once need 24 running sums, and written out that way the
+     * method outgrew C2's inlining budget: the vectors were boxed and it ran 4x slower.
      */
     private static void dot4(MemorySegment w, long off, float[] x, int x0, int x1, int x2, int x3, int n,
                              float[] out, int o, int outStride) {

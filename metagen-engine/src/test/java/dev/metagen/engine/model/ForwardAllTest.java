@@ -66,25 +66,23 @@ class ForwardAllTest {
         ModelSynthesizer.builder().preset("tiny-llama").type("Q8_0").embd(256).ffn(512).seed(5).build().write(q8);
         try (TransformerModel m = TransformerModel.load(q8, new ModelOptions(2, 64))) {
             int[] prefix = {1, 7, 9};
-            int[] fed = {12, 40, 3, 25, 8, 17, 2, 33, 21}; // 9: a pending token and 8 drafted ones
-            ModelState a = m.newState();
-            m.forward(a, prefix);
-            List<Logits> all = m.forwardAll(a, fed);
-            ModelState b = m.newState();
-            m.forward(b, prefix);
-            for (int i = 0; i < fed.length; i++) {
-                Logits one = m.forward(b, fed[i]);
-                assertArrayEquals(one.values(), all.get(i).values(), 0f, "position " + i);
-            }
+            // 9 positions: a pending token and 8 drafted ones
+            assertForwardAllEqualsSequential(m, prefix, new int[] {12, 40, 3, 25, 8, 17, 2, 33, 21}, 0f);
             int[] more = new int[20]; // past the multi-vector kernel: the GEMM, equal to rounding
             java.util.Arrays.setAll(more, i -> 5 + 3 * i);
-            ModelState c = m.newState();
-            m.forward(c, prefix);
-            List<Logits> many = m.forwardAll(c, more);
-            ModelState e = m.newState();
-            m.forward(e, prefix);
-            for (int i = 0; i < more.length; i++) {
-                assertArrayEquals(m.forward(e, more[i]).values(), many.get(i).values(), 1e-3f, "position " + i);
+            assertForwardAllEqualsSequential(m, prefix, more, 1e-3f);
+        }
+    }
+
+    /** forwardAll of {@code fed} after {@code prefix} against one forward per token, each logit within {@code tol}. */
+    private static void assertForwardAllEqualsSequential(TransformerModel m, int[] prefix, int[] fed, float tol) {
+        try (ModelState a = m.newState(); ModelState b = m.newState()) {
+            m.forward(a, prefix);
+            List<Logits> all = m.forwardAll(a, fed);
+            m.forward(b, prefix);
+            for (int i = 0; i < fed.length; i++) {
+                assertArrayEquals(m.forward(b, fed[i]).values(), all.get(i).values(), tol,
+                        fed.length + " positions, position " + i);
             }
         }
     }

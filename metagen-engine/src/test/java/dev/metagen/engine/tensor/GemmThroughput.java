@@ -9,8 +9,9 @@ import java.lang.foreign.MemorySegment;
  * Manual timing, not a test: single-thread GFLOP/s of the prefill matrix product of a {@code rows x cols} matrix
  * of one type with {@code positions} vectors, by the register-tiled GEMM (activations packed once, as the model
  * does), the earlier prefill path (dequantize a row, then a float dot per position) and the type's dot product per
- * (row, position), and the type's multi-vector product ({@link Matrix#matvecs}). Methods alternate in rounds timed in thread CPU
- * time and the best round of each counts, so a shared machine's load hurts all alike. Run from the repository root after test-compile:
+ * (row, position), and the type's multi-vector product ({@link Matrix#matvecs}). Methods alternate in rounds timed
+ * in thread CPU time and the best round of each counts, so a shared machine's load hurts all alike. Run from the
+ * repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.GemmThroughput Q8_0 2048 2048 32}
  */
 public final class GemmThroughput {
