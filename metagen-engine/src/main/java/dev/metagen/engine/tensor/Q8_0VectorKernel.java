@@ -44,50 +44,32 @@ final class Q8_0VectorKernel extends Q8_0Kernel {
     }
 
     /**
-     * Up to 11 vectors: from about 12 on, the GEMM's dequantized panels cost less than widening each block once per
-     * four vectors (GemmThroughput: 60 GFLOP/s per thread for this at 4 to 12 vectors, 61-91 for the GEMM at 12).
+     * Up to 9 vectors (a speculative step of 8 drafted tokens): from about 10 on, the GEMM's dequantized panels cost
+     * less than widening each block once per four vectors (GemmThroughput, GFLOP/s per thread, this / GEMM: 81 / 23
+     * at 4 vectors, 71 / 58 at 8, 55 / 62 at 9, 45 / 74 at 11).
      */
     @Override
     public int multiPositions() {
-        return 11;
+        return 9;
     }
 
-    /** Rows per band of {@link #matvecs}: a band's rows (34 KB of 2048-wide Q8_0) stay in L2 for every group. */
-    private static final int BAND = 16;
-
-    /**
-     * Bands of {@value #BAND} rows; within a band, each group of four vectors runs over all its rows, so the group's
-     * vectors stay in L1 across the band instead of being read from L2 once per row.
-     */
     @Override
     public void matvecs(MemorySegment w, long rowBytes, int cols, float[] x, int xOff, int xStride, int positions,
                         float[] out, int outOff, int outStride, int rowFrom, int rowTo) {
-        for (int r0 = rowFrom; r0 < rowTo; r0 += BAND) {
-            int r1 = Math.min(rowTo, r0 + BAND);
-            int p = 0;
-            for (; p + 3 < positions; p += 4) {
-                int x0 = xOff + p * xStride;
-                for (int r = r0; r < r1; r++) {
-                    dot4(w, r * rowBytes, x, x0, x0 + xStride, x0 + 2 * xStride, x0 + 3 * xStride, cols, out,
-                            outOff + p * outStride + r, outStride);
-                }
-            }
-            for (; p < positions; p++) {
-                for (int r = r0; r < r1; r++) {
-                    out[outOff + p * outStride + r] = dot(w, r * rowBytes, x, xOff + p * xStride, cols);
-                }
-            }
-        }
+        MultiVectorProduct.run(rowBytes, xOff, xStride, positions, out, outOff, outStride, rowFrom, rowTo,
+                (off, x0, stride, o, oi, os) -> dot4(w, off, x, x0, stride, cols, o, oi, os),
+                (off, xi) -> dot(w, off, x, xi, cols));
     }
 
     /**
-     * {@link #dot} of one row with four vectors ({@code out[o + i * outStride]} for the vector at {@code xi}), each
+     * {@link #dot} of one row with four vectors {@code xStride} apart (results {@code outStride} apart), each
      * block's weights widened once for all four: per vector the same operations in the same order as dot, so each
      * result equals its own dot bit for bit. Eight vectors at once need 24 running sums, and written out that way the
      * method outgrew C2's inlining budget: the vectors were boxed and it ran 4x slower.
      */
-    private static void dot4(MemorySegment w, long off, float[] x, int x0, int x1, int x2, int x3, int n,
-                             float[] out, int o, int outStride) {
+    private static void dot4(MemorySegment w, long off, float[] x, int x0, int xStride, int n, float[] out, int o,
+                             int outStride) {
+        int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         int blocks = n / QK;
         FloatVector z = FloatVector.zero(F);
         FloatVector a0 = z, a1 = z, a2 = z, a3 = z; // dot's pairing: even blocks here, odd blocks in c

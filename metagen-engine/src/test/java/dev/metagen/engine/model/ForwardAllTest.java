@@ -7,6 +7,8 @@ import dev.metagen.core.ModelState;
 import dev.metagen.engine.synth.ModelSynthesizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -56,15 +58,16 @@ class ForwardAllTest {
     }
 
     /**
-     * On Q8_0 weights, up to {@code multiPositions} positions run the type's multi-vector kernel, whose outputs equal
-     * the single-position decode step's bit for bit: verifying drafted tokens sees exactly the logits that decoding
-     * them one by one would. Past that the GEMM takes over, and the logits agree to rounding only.
+     * On Q8_0 and Q4_0 weights, up to {@code multiPositions} positions run the type's multi-vector kernel, whose
+     * outputs equal the single-position decode step's bit for bit: verifying drafted tokens sees exactly the logits
+     * that decoding them one by one would. Past that the GEMM takes over, and the logits agree to rounding only.
      */
-    @Test
-    void verificationOfDraftedTokensOnQ8_0EqualsDecodingBitForBit() {
-        Path q8 = dir.resolve("tiny-llama-q8_0.gguf");
-        ModelSynthesizer.builder().preset("tiny-llama").type("Q8_0").embd(256).ffn(512).seed(5).build().write(q8);
-        try (TransformerModel m = TransformerModel.load(q8, new ModelOptions(2, 64))) {
+    @ParameterizedTest
+    @ValueSource(strings = {"Q8_0", "Q4_0"})
+    void verificationOfDraftedTokensEqualsDecodingBitForBit(String type) {
+        Path file = dir.resolve("tiny-llama-" + type + ".gguf");
+        ModelSynthesizer.builder().preset("tiny-llama").type(type).embd(256).ffn(512).seed(5).build().write(file);
+        try (TransformerModel m = TransformerModel.load(file, new ModelOptions(2, 64))) {
             int[] prefix = {1, 7, 9};
             // 9 positions: a pending token and 8 drafted ones
             assertForwardAllEqualsSequential(m, prefix, new int[] {12, 40, 3, 25, 8, 17, 2, 33, 21}, 0f);
