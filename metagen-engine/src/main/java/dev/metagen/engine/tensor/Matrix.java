@@ -122,7 +122,7 @@ public final class Matrix {
                     + ", " + to + "), " + positions + " positions, strides " + xStride + "/" + outStride
                     + ", offsets " + xOff + "/" + outOff + ", buffers " + x.length + "/" + out.length);
         }
-        if (positions >= 4 && kernel.multiPositions() > 1) {
+        if (positions >= 4) { // the type's multi-vector kernel, or the default's loop over matvec
             kernel.matvecs(data, rowBytes, cols, x, xOff, xStride, positions, out, outOff, outStride, from, to);
             return;
         }
