@@ -99,19 +99,26 @@ class AttentionKernelsTest {
         assertTrue(worst > 0 && worst < 1e-6, "worst relative error " + worst);
     }
 
+    /**
+     * Every block size, and head sizes below, at and past a vector, with and without a scalar tail: a full block takes
+     * a transposed path of its own (scores16), which must equal the per-key dot products bit for bit.
+     */
     @Test
     void scoresAreScaledDotsAndPadWithNegativeInfinity() {
         SplittableRandom r = new SplittableRandom(7);
-        float[] q = random(r, 70);
-        float[] keys = random(r, 40 * 50);
+        float[] q = random(r, 140);
+        float[] keys = random(r, 140 * 20);
         float[] scratch = AttentionKernels.scratch();
         float[] out = new float[AttentionKernels.BLOCK];
-        for (int count = 1; count <= AttentionKernels.BLOCK; count++) {
-            AttentionKernels.scores(q, 5, keys, 7, 50, count, 40, 0.125f, out, scratch);
-            for (int j = 0; j < AttentionKernels.BLOCK; j++) {
-                float expected = j < count ? AttentionKernels.dot(q, 5, keys, 7 + 50 * j, 40, scratch) * 0.125f
-                        : Float.NEGATIVE_INFINITY;
-                assertEquals(expected, out[j], 0f, "count " + count + ", position " + j);
+        for (int n : new int[] {8, 16, 40, 64, 128}) {
+            int stride = n + 10;
+            for (int count = 1; count <= AttentionKernels.BLOCK; count++) {
+                AttentionKernels.scores(q, 5, keys, 7, stride, count, n, 0.125f, out, scratch);
+                for (int j = 0; j < AttentionKernels.BLOCK; j++) {
+                    float expected = j < count ? AttentionKernels.dot(q, 5, keys, 7 + stride * j, n, scratch) * 0.125f
+                            : Float.NEGATIVE_INFINITY;
+                    assertEquals(expected, out[j], 0f, "head size " + n + ", count " + count + ", position " + j);
+                }
             }
         }
     }

@@ -7,8 +7,9 @@ import java.util.SplittableRandom;
 /**
  * Manual timing, not a test: one decode step's attention for one layer at a long context (default Qwen2.5-0.5B
  * shape: 14 query heads, 2 KV heads, head size 64, 4096 cached positions), single thread, as the blocked online-softmax
- * loop of {@code TransformerModel.attend} runs it with {@link AttentionKernels} (vector q.k, exp and p.v) and as the previous scalar loop
- * did. Alternating rounds timed in thread CPU time, best of each. Run from the repository root after test-compile:
+ * loop of {@code TransformerModel.attend} runs it with {@link AttentionKernels} (vector q.k, exp and p.v; the heads of
+ * a KV group in turn on each block), the same with one dot product per position for the scores, and as the previous
+ * scalar loop did. Alternating rounds timed in thread CPU time, best of each. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.model.AttentionThroughput 4096 14 2 64}
  */
 public final class AttentionThroughput {
@@ -29,39 +30,8 @@ public final class AttentionThroughput {
             }
         }
         float[] att = new float[heads * hd];
-        Runnable vector = () -> {
-            for (int h = 0; h < heads; h++) {
-                int kvHead = h / (heads / kvHeads);
-                float[] acc = new float[hd];
-                float[] scratch = AttentionKernels.scratch();
-                float[] p = new float[AttentionKernels.BLOCK];
-                float max = Float.NEGATIVE_INFINITY;
-                float sum = 0;
-                float scale = (float) (1.0 / Math.sqrt(hd));
-                for (int t0 = 0; t0 < ctx; t0 += AttentionKernels.BLOCK) {
-                    int count = Math.min(AttentionKernels.BLOCK, ctx - t0);
-                    AttentionKernels.scores(q, h * hd, keys, t0 * kvDim + kvHead * hd, kvDim, count, hd, scale, p, scratch);
-                    float blockMax = p[0];
-                    for (int j = 1; j < count; j++) {
-                        blockMax = Math.max(blockMax, p[j]);
-                    }
-                    float correction = 1f;
-                    if (blockMax > max) {
-                        correction = (float) Math.exp(max - blockMax);
-                        sum *= correction;
-                        max = blockMax;
-                    }
-                    AttentionKernels.expShifted(p, max);
-                    for (int j = 0; j < count; j++) {
-                        sum += p[j];
-                    }
-                    AttentionKernels.weightedSum(acc, 0, correction, p, count, values, t0 * kvDim + kvHead * hd, kvDim, hd);
-                }
-                for (int i = 0; i < hd; i++) {
-                    att[h * hd + i] = acc[i] / sum;
-                }
-            }
-        };
+        Runnable vector = () -> grouped(q, keys, values, att, ctx, heads, kvHeads, hd, false);
+        Runnable perKey = () -> grouped(q, keys, values, att, ctx, heads, kvHeads, hd, true);
         Runnable scalar = () -> {
             for (int h = 0; h < heads; h++) {
                 int kvHead = h / (heads / kvHeads);
@@ -95,8 +65,8 @@ public final class AttentionThroughput {
                 }
             }
         };
-        Runnable[] passes = {vector, scalar};
-        String[] names = {"AttentionKernels", "previous scalar loop"};
+        Runnable[] passes = {vector, perKey, scalar};
+        String[] names = {"AttentionKernels", "per-key dot scores", "previous scalar loop"};
         double[] best = AlternatingRounds.bestSecondsPerRun(20, 8, 200_000_000L, AlternatingRounds::threadCpuNanos, passes);
         for (int i = 0; i < best.length; i++) {
             best[i] *= 1e6; // microseconds
@@ -104,8 +74,65 @@ public final class AttentionThroughput {
         System.out.printf("attention of one decode step, one layer: %d positions, %d heads / %d KV heads of %d, 1 thread%n",
                 ctx, heads, kvHeads, hd);
         for (int i = 0; i < passes.length; i++) {
-            System.out.printf("  %-22s %8.1f us  (%.1f ns per head and position)%n", names[i], best[i], best[i] * 1e3 / heads / ctx);
+            System.out.printf("  %-22s %8.1f us  (%.1f ns per head and position, %.2fx)%n", names[i], best[i],
+                    best[i] * 1e3 / heads / ctx, best[i] / best[0]);
         }
-        System.out.printf("  speed-up %.2fx%n", best[1] / best[0]);
+    }
+
+    /**
+     * The loop of {@code TransformerModel.attend} over a contiguous cache: per KV head, per block of 16 positions, the
+     * heads of its group in turn (scores, rescale, exponentials, weighted values); with {@code perKey} the scores are
+     * one {@link AttentionKernels#dot} per position, as before the transposed block of {@code scores}.
+     */
+    private static void grouped(float[] q, float[] keys, float[] values, float[] att, int ctx, int heads, int kvHeads,
+                                int hd, boolean perKey) {
+        int group = heads / kvHeads;
+        int kvDim = kvHeads * hd;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] scratch = AttentionKernels.scratch();
+        float[] p = new float[AttentionKernels.BLOCK];
+        for (int kvHead = 0; kvHead < kvHeads; kvHead++) {
+            float[] acc = new float[group * hd];
+            float[] max = new float[group];
+            float[] sum = new float[group];
+            java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+            for (int t0 = 0; t0 < ctx; t0 += AttentionKernels.BLOCK) {
+                int count = Math.min(AttentionKernels.BLOCK, ctx - t0);
+                int kOff = t0 * kvDim + kvHead * hd;
+                for (int g = 0; g < group; g++) {
+                    int qOff = (kvHead * group + g) * hd;
+                    if (perKey) {
+                        for (int j = 0; j < AttentionKernels.BLOCK; j++) {
+                            p[j] = j < count ? AttentionKernels.dot(q, qOff, keys, kOff + j * kvDim, hd, scratch) * scale
+                                    : Float.NEGATIVE_INFINITY;
+                        }
+                    } else {
+                        AttentionKernels.scores(q, qOff, keys, kOff, kvDim, count, hd, scale, p, scratch);
+                    }
+                    float blockMax = p[0];
+                    for (int j = 1; j < count; j++) {
+                        blockMax = Math.max(blockMax, p[j]);
+                    }
+                    float correction = 1f;
+                    if (blockMax > max[g]) {
+                        correction = (float) Math.exp(max[g] - blockMax);
+                        sum[g] *= correction;
+                        max[g] = blockMax;
+                    }
+                    AttentionKernels.expShifted(p, max[g]);
+                    float total = sum[g];
+                    for (int j = 0; j < count; j++) {
+                        total += p[j];
+                    }
+                    sum[g] = total;
+                    AttentionKernels.weightedSum(acc, g * hd, correction, p, count, values, kOff, kvDim, hd);
+                }
+            }
+            for (int g = 0; g < group; g++) {
+                for (int i = 0; i < hd; i++) {
+                    att[(kvHead * group + g) * hd + i] = acc[g * hd + i] / sum[g];
+                }
+            }
+        }
     }
 }

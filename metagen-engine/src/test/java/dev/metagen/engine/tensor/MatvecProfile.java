@@ -20,7 +20,7 @@ import java.util.concurrent.Future;
  * with {@code bench}'s decode time it shows what a step spends outside the products, and per kind which products
  * stream slowly. The first line is the machine's ceiling for the same bytes: a plain vector sum over them, split the
  * same way. Run from the repository root after test-compile:
- * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.MatvecProfile FILE.gguf 2 [NAME_PART]}
+ * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.MatvecProfile FILE.gguf 2 [NAME_PART [POSITIONS]]}
  */
 public final class MatvecProfile {
 
@@ -28,6 +28,7 @@ public final class MatvecProfile {
         GgufFile file = GgufFile.open(Path.of(args[0]));
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         String only = args.length > 2 ? args[2] : ""; // a substring of the tensor names to keep
+        int positions = args.length > 3 ? Integer.parseInt(args[3]) : 1; // vectors per product (Matrix.matvecs)
         List<Matrix> matrices = new ArrayList<>();
         long bytes = 0;
         int widest = 0;
@@ -65,8 +66,8 @@ public final class MatvecProfile {
         }
         System.out.printf("plain vector sum over the same bytes, %d threads: %.1f ms (%.2f GB/s)%n", threads,
                 bestStream / 1e6, bytes / (double) bestStream);
-        float[] x = RoundTripTest.gaussian(3, widest);
-        float[] out = new float[tallest];
+        float[] x = RoundTripTest.gaussian(3, widest * positions);
+        float[] out = new float[tallest * positions];
         Map<String, long[]> best = new TreeMap<>(); // kind -> {nanos of the best total round, bytes}
         long bestTotal = Long.MAX_VALUE;
         // rounds run for at least 5 s and the best of the last 10 counts: the Vector API kernels are slow until C2 has
@@ -85,9 +86,9 @@ public final class MatvecProfile {
                 for (int i = 1; i < threads; i++) {
                     int from = (int) ((long) m.rows() * i / threads);
                     int to = (int) ((long) m.rows() * (i + 1) / threads);
-                    parts.add(pool.submit(() -> m.matvec(x, 0, out, 0, from, to)));
+                    parts.add(pool.submit(() -> product(m, x, m.cols(), positions, out, m.rows(), from, to)));
                 }
-                m.matvec(x, 0, out, 0, 0, m.rows() / threads);
+                product(m, x, m.cols(), positions, out, m.rows(), 0, m.rows() / threads);
                 for (Future<?> f : parts) {
                     f.get();
                 }
@@ -103,9 +104,27 @@ public final class MatvecProfile {
             }
         }
         pool.shutdown();
-        System.out.printf("%s: %d matrices, %.1f MB, %d threads: best round %.1f ms (%.2f GB/s)%n", args[0],
-                matrices.size(), bytes / 1e6, threads, bestTotal / 1e6, bytes / (double) bestTotal);
+        System.out.printf("%s: %d matrices, %.1f MB, %d threads, %d position(s): best round %.1f ms (%.2f GB/s)%n",
+                args[0], matrices.size(), bytes / 1e6, threads, positions, bestTotal / 1e6, bytes / (double) bestTotal);
         best.forEach((kind, t) -> System.out.printf("  %-44s %7.2f ms  %6.2f GB/s%n", kind, t[0] / 1e6, t[1] / (double) t[0]));
+    }
+
+    /**
+     * Rows {@code [from, to)} of {@code m} times {@code positions} vectors, routed as the model routes them: one
+     * matvec, matvecs up to the type's multi-vector positions, the GEMM (packing included) beyond.
+     */
+    private static void product(Matrix m, float[] x, int xStride, int positions, float[] out, int outStride, int from,
+                                int to) {
+        if (positions == 1) {
+            m.matvec(x, 0, out, 0, from, to);
+        } else if (positions < 4 || positions <= m.multiPositions()) {
+            m.matvecs(x, 0, xStride, positions, out, 0, outStride, from, to);
+        } else {
+            int tile = Matrix.GEMM_ROW_TILE; // whole tiles per thread, as the model splits
+            int a = from / tile * tile;
+            int b = to == m.rows() ? to : to / tile * tile;
+            m.matmul(x, xStride, out, outStride, positions, a, b);
+        }
     }
 
     /** Bytes {@code [from, to)} of {@code data} summed as 64-byte vectors (the tail past the last full one is skipped). */
