@@ -60,6 +60,33 @@ final class AttentionKernels {
     }
 
     /**
+     * One block of the online softmax for head {@code h}, given its scores {@code p[0 .. BLOCK)} ({@link #scores}):
+     * if the block's maximum exceeds the running {@code max[h]}, the running denominator {@code sum[h]} and (in
+     * {@link #weightedSum}) the accumulated values are rescaled to it; then p becomes exp(p - max), its entries are
+     * added to {@code sum[h]} in order, and the p-weighted value rows to {@code acc[accOff .. + n)}.
+     */
+    static void softmaxBlock(float[] p, int count, float[] max, float[] sum, int h, float[] acc, int accOff,
+                             float[] v, int vOff, int vStride, int n) {
+        float blockMax = p[0];
+        for (int j = 1; j < count; j++) {
+            blockMax = Math.max(blockMax, p[j]);
+        }
+        float correction = 1f;
+        if (blockMax > max[h]) {
+            correction = (float) Math.exp(max[h] - blockMax);
+            sum[h] *= correction;
+            max[h] = blockMax;
+        }
+        expShifted(p, max[h]);
+        float total = sum[h];
+        for (int j = 0; j < count; j++) {
+            total += p[j];
+        }
+        sum[h] = total;
+        weightedSum(acc, accOff, correction, p, count, v, vOff, vStride, n);
+    }
+
+    /**
      * {@code acc[accOff + i] = acc[accOff + i] * scale + sum_j p[j] * v[vOff + j * vStride + i]} over {@code n}
      * elements and positions {@code j < count}: per element one rounded multiply, then one fused multiply-add per
      * position in order. Each L-wide slice of the accumulator stays in a register across the positions.

@@ -574,8 +574,7 @@ public final class TransformerModel implements LanguageModel {
         float[] max = new float[group];
         float[] sum = new float[group];
         Arrays.fill(max, Float.NEGATIVE_INFINITY);
-        // blocks of positions, each inside one KV block (KvBlockPool.BLOCK is a multiple of AttentionKernels.BLOCK):
-        // scores, one rescale of what was accumulated if the maximum grew, vector exp, weighted sum of the values
+        // blocks of positions, each inside one KV block (KvBlockPool.BLOCK is a multiple of AttentionKernels.BLOCK)
         for (int t0 = 0; t0 <= pos; t0 += AttentionKernels.BLOCK) {
             int count = Math.min(AttentionKernels.BLOCK, pos + 1 - t0);
             float[] data = s.table[t0 / bs].data;
@@ -583,23 +582,8 @@ public final class TransformerModel implements LanguageModel {
             for (int g = 0; g < group; g++) {
                 int qOff = row * c.qDim() + (kvHead * group + g) * hd;
                 AttentionKernels.scores(q, qOff, data, kBase + slot * c.kvDim(), c.kvDim(), count, hd, scale, p, scratch);
-                float blockMax = p[0];
-                for (int j = 1; j < count; j++) {
-                    blockMax = Math.max(blockMax, p[j]);
-                }
-                float correction = 1f;
-                if (blockMax > max[g]) {
-                    correction = (float) Math.exp(max[g] - blockMax);
-                    sum[g] *= correction;
-                    max[g] = blockMax;
-                }
-                AttentionKernels.expShifted(p, max[g]);
-                float total = sum[g];
-                for (int j = 0; j < count; j++) {
-                    total += p[j];
-                }
-                sum[g] = total;
-                AttentionKernels.weightedSum(acc, g * vd, correction, p, count, data, vBase + slot * c.vDim(), c.vDim(), vd);
+                AttentionKernels.softmaxBlock(p, count, max, sum, g, acc, g * vd, data, vBase + slot * c.vDim(),
+                        c.vDim(), vd);
             }
         }
         for (int g = 0; g < group; g++) {

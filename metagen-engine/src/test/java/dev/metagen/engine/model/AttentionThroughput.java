@@ -109,23 +109,7 @@ public final class AttentionThroughput {
                     } else {
                         AttentionKernels.scores(q, qOff, keys, kOff, kvDim, count, hd, scale, p, scratch);
                     }
-                    float blockMax = p[0];
-                    for (int j = 1; j < count; j++) {
-                        blockMax = Math.max(blockMax, p[j]);
-                    }
-                    float correction = 1f;
-                    if (blockMax > max[g]) {
-                        correction = (float) Math.exp(max[g] - blockMax);
-                        sum[g] *= correction;
-                        max[g] = blockMax;
-                    }
-                    AttentionKernels.expShifted(p, max[g]);
-                    float total = sum[g];
-                    for (int j = 0; j < count; j++) {
-                        total += p[j];
-                    }
-                    sum[g] = total;
-                    AttentionKernels.weightedSum(acc, g * hd, correction, p, count, values, kOff, kvDim, hd);
+                    AttentionKernels.softmaxBlock(p, count, max, sum, g, acc, g * hd, values, kOff, kvDim, hd);
                 }
             }
             for (int g = 0; g < group; g++) {
