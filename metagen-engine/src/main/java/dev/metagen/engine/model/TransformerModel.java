@@ -39,8 +39,6 @@ public final class TransformerModel implements LanguageModel {
      * thread with 32 / 64 / 128 positions on a 2048 x 8192 Q8_0 matrix (GemmThroughput).
      */
     static final int MAX_BATCH = 128;
-    /** From this many positions on, matrix products dequantize each weight row once (see {@link #matmul}). */
-    static final int DEQUANT_ROWS = 4;
 
     private final GgufFile file;
     private final ModelConfig config;
@@ -612,7 +610,7 @@ public final class TransformerModel implements LanguageModel {
 
     /**
      * {@code out[r*outStride + j] = w.row(j) . in[r*inStride ..]} for all rows j, split over the pool. For fewer than
-     * {@value #DEQUANT_ROWS} positions, or as many as the type's multi-vector kernel takes
+     * {@value Matrix#DEQUANT_POSITIONS} positions, or as many as the type's multi-vector kernel takes
      * ({@link Matrix#multiPositions}: verifying drafted tokens, small batches), the type's own matrix-vector product
      * ({@link Matrix#matvecs}) runs on the stored rows, each output equal to a single-position decode step's; beyond
      * (prefill, batched decoding) {@link Matrix#matmul} dequantizes each weight row once and register-tiles it against
@@ -622,11 +620,6 @@ public final class TransformerModel implements LanguageModel {
         matmul(w, in, inStride, pack(in, inStride, rows, w), out, outStride, rows);
     }
 
-    /** Whether {@code rows} positions of {@code w} take the matrix-vector path rather than the GEMM. */
-    private static boolean vectorPath(Matrix w, int rows) {
-        return rows < DEQUANT_ROWS || rows <= w.multiPositions();
-    }
-
     /**
      * {@code in} packed for the matrix-matrix product of the matrices {@code users} (which share the input), or
      * null when they all take the matrix-vector path.
@@ -634,7 +627,7 @@ public final class TransformerModel implements LanguageModel {
     private PackedActivations pack(float[] in, int inStride, int rows, Matrix... users) {
         boolean gemm = false;
         for (Matrix w : users) {
-            gemm |= !vectorPath(w, rows);
+            gemm |= !w.prefersMatvecs(rows);
         }
         if (!gemm) {
             return null;
@@ -646,7 +639,7 @@ public final class TransformerModel implements LanguageModel {
 
     /** As above with {@code in} already packed (by {@link #pack}), so that products sharing an input pack it once. */
     private void matmul(Matrix w, float[] in, int inStride, PackedActivations x, float[] out, int outStride, int rows) {
-        if (vectorPath(w, rows)) {
+        if (w.prefersMatvecs(rows)) {
             pool.forRange(w.rows(), 16, (a, b) -> w.matvecs(in, 0, inStride, rows, out, 0, outStride, a, b));
             return;
         }

@@ -101,11 +101,25 @@ public final class Matrix {
     }
 
     /**
+     * Fewer positions than this always take the type's matrix-vector product, one position at a time; from this many
+     * on, a product may dequantize weight rows for the GEMM ({@link #matmul}) instead.
+     */
+    public static final int DEQUANT_POSITIONS = 4;
+
+    /**
      * Most positions for which {@link #matvecs} is the cheaper product; from one more on, {@link #matmul} (the GEMM)
      * is. 1 when the type has no multi-vector kernel.
      */
     public int multiPositions() {
         return kernel.multiPositions();
+    }
+
+    /**
+     * Whether {@code positions} positions are cheaper through {@link #matvecs} than through {@link #matmul}: fewer
+     * than {@value #DEQUANT_POSITIONS}, or no more than the type's multi-vector kernel takes.
+     */
+    public boolean prefersMatvecs(int positions) {
+        return positions < DEQUANT_POSITIONS || positions <= multiPositions();
     }
 
     /**
@@ -122,11 +136,11 @@ public final class Matrix {
                     + ", " + to + "), " + positions + " positions, strides " + xStride + "/" + outStride
                     + ", offsets " + xOff + "/" + outOff + ", buffers " + x.length + "/" + out.length);
         }
-        if (positions >= 4) { // the type's multi-vector kernel, or the default's loop over matvec
+        if (positions >= DEQUANT_POSITIONS) { // the type's multi-vector kernel, or the default's loop over matvec
             kernel.matvecs(data, rowBytes, cols, x, xOff, xStride, positions, out, outOff, outStride, from, to);
             return;
         }
-        // Decode (and fewer than 4 positions) calls the kernel's matvec from here, as it always has. Where every
+        // Decode (and fewer than DEQUANT_POSITIONS positions) calls the kernel's matvec from here, as it always has. Where every
         // type's row loop is the one default TypeKernel.matvec, its call of dot sees several kernel classes and
         // calls each dot compiled on its own; when Q8_0 decode went through matvecs instead, that call site saw only
         // Q5_0 and Q6_K in a Qwen2.5-0.5B Q4_K_M file, C2 inlined both dot bodies into the loop, some vector API

@@ -6,9 +6,8 @@ import dev.metagen.core.MetagenException;
  * Activation vectors (one per position) transposed for
  * {@link Matrix#matmul(PackedActivations, float[], int, int, int)}: positions are grouped {@value #GROUP} at a time
  * and, within a group, stored column-major ({@code group[k * GROUP + p]}), so that one vector load holds column k of
- * many positions. Packing once per matrix
- * product, not once per thread or weight panel, keeps its cost to one pass over the activations. A reusable buffer:
- * {@link #pack} overwrites it.
+ * many positions. Packing once per matrix product, not once per thread or weight panel, keeps its cost to one pass
+ * over the activations. A reusable buffer: {@link #pack} overwrites it.
  */
 public final class PackedActivations {
     /** Positions per group: two float vectors of the widest species this code runs (16 lanes with AVX-512). */

@@ -16,9 +16,8 @@ import java.util.concurrent.Future;
  * Manual timing, not a test: the matrix-vector products of one decode step of a GGUF file, nothing else (no
  * attention, norms or hand-offs), every weight matrix once with its rows split evenly between THREADS threads; per
  * tensor kind (layer number dropped), the milliseconds and GB/s of the best of ten rounds after a warm-up (wall
- * clock). Compared
- * with {@code bench}'s decode time it shows what a step spends outside the products, and per kind which products
- * stream slowly. The first line is the machine's ceiling for the same bytes: a plain vector sum over them, split the
+ * clock). Compared with {@code bench}'s decode time it shows what a step spends outside the products, and per kind
+ * which products stream slowly. The first line is the machine's ceiling for the same bytes: a plain vector sum over them, split the
  * same way. Run from the repository root after test-compile:
  * {@code java --add-modules jdk.incubator.vector -cp metagen-engine/target/classes:metagen-engine/target/test-classes:metagen-core/target/classes dev.metagen.engine.tensor.MatvecProfile FILE.gguf 2 [NAME_PART [POSITIONS]]}
  */
@@ -117,7 +116,7 @@ public final class MatvecProfile {
                                 int to) {
         if (positions == 1) {
             m.matvec(x, 0, out, 0, from, to);
-        } else if (positions < 4 || positions <= m.multiPositions()) {
+        } else if (m.prefersMatvecs(positions)) {
             m.matvecs(x, 0, xStride, positions, out, 0, outStride, from, to);
         } else {
             int tile = Matrix.GEMM_ROW_TILE; // whole tiles per thread, as the model splits
