@@ -89,7 +89,7 @@ final class ChatCommand implements Callable<Integer> {
         return 0;
     }
 
-    private dev.metagen.decoding.sampling.SamplingConfig configOrUsageError(long seed) {
+    private dev.metagen.core.SamplingConfig configOrUsageError(long seed) {
         try {
             return sampling.config(seed);
         } catch (MetagenException e) {

@@ -3,14 +3,14 @@ package dev.metagen.cli;
 import dev.metagen.core.ChatMessage;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.LanguageModel;
-import dev.metagen.core.Logits;
+import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Guidance;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
-import dev.metagen.core.StreamingDecoder;
 import dev.metagen.core.Tokenizer;
-import dev.metagen.decoding.StopStrings;
-import dev.metagen.decoding.sampling.SamplerChain;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.decoding.SamplingGenerator;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.engine.chat.ChatTemplate;
 
 import java.util.ArrayList;
@@ -128,48 +128,15 @@ final class ChatSession implements AutoCloseable {
         if (reused < state.length()) {
             state.truncate(reused);
         }
-        Logits logits = model.forward(state, Arrays.copyOfRange(ids, reused, ids.length));
-
-        Tokenizer tok = model.tokenizer();
-        SamplerChain chain = SamplerChain.build(sampling.seed(seed + turnNumber++), tok);
-        chain.begin(ids);
-        StreamingDecoder decoder = tok.streamingDecoder();
-        StopStrings stopStrings = new StopStrings(stops);
-        StringBuilder text = new StringBuilder();
-        int[] history = Arrays.copyOf(ids, ids.length + maxTokens);
-        int n = 0;
-        FinishReason finish = FinishReason.LENGTH;
+        // the one decode loop, continuing from the cached prefix of the conversation
+        GenerationParams params = new GenerationParams(maxTokens, seed + turnNumber++, false, stops, sampling, 0, null,
+                Guidance.NONE);
         long t0 = System.nanoTime();
-        while (n < maxTokens) {
-            if (cancelled.getAsBoolean()) {
-                finish = FinishReason.CANCELLED;
-                break;
-            }
-            int next = chain.sample(logits.values(), Arrays.copyOf(history, ids.length + n), n);
-            if (tok.special().isEndOfGeneration(next)) {
-                finish = FinishReason.STOP;
-                break;
-            }
-            history[ids.length + n] = next;
-            n++;
-            String piece = stopStrings.accept(decoder.accept(next));
-            text.append(piece);
-            onText.accept(piece);
-            if (stopStrings.stopped()) {
-                finish = FinishReason.STOP;
-                break;
-            }
-            if (n == maxTokens || state.length() >= ctx) {
-                break;
-            }
-            logits = model.forward(state, next);
-        }
-        if (!stopStrings.stopped()) {
-            String rest = stopStrings.accept(decoder.flush()) + stopStrings.flush();
-            text.append(rest);
-            onText.accept(rest);
-        }
+        Generation g = new SamplingGenerator(model).generate(state, ids, params, onText, cancelled);
+        int n = g.tokens().length;
+        FinishReason finish = g.finish();
         double seconds = (System.nanoTime() - t0) / 1e9;
+        StringBuilder text = new StringBuilder(g.text());
         String answer = text.toString().strip();
         turns.add(ChatMessage.assistant(answer));
         return new Reply(answer, finish, ids.length, reused, n, dropped, seconds > 0 ? n / seconds : 0);

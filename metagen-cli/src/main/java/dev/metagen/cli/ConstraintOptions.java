@@ -37,6 +37,40 @@ final class ConstraintOptions {
     @Option(names = "--choice", description = "Constrain the output to one of these strings (repeatable).")
     List<String> choice = new ArrayList<>();
 
+    /** The constraint asked for, as a value of the parameter model; null when none. */
+    dev.metagen.core.OutputConstraint outputConstraint() {
+        int given = (jsonSchema != null ? 1 : 0) + (jsonObject ? 1 : 0) + (regex != null ? 1 : 0) + (grammar != null ? 1 : 0)
+                + (choice.isEmpty() ? 0 : 1);
+        if (given > 1) {
+            throw new MetagenException("give only one of --json-schema, --json-object, --regex, --grammar, --choice");
+        }
+        if (bestEffort && jsonSchema == null) {
+            throw new MetagenException("--best-effort applies to --json-schema only");
+        }
+        if (jsonSchema != null) {
+            String text = read(jsonSchema, "JSON Schema");
+            if (bestEffort) {
+                for (String d : JsonSchemaCompiler.compile(text, true).dropped()) {
+                    System.err.println("metagen: warning: dropped unsupported JSON Schema keyword " + d);
+                }
+            }
+            return dev.metagen.core.OutputConstraint.jsonSchema(text, bestEffort);
+        }
+        if (jsonObject) {
+            return dev.metagen.core.OutputConstraint.jsonObject();
+        }
+        if (regex != null) {
+            return dev.metagen.core.OutputConstraint.regex(regex);
+        }
+        if (grammar != null) {
+            return dev.metagen.core.OutputConstraint.grammar(read(grammar, "grammar"));
+        }
+        if (!choice.isEmpty()) {
+            return dev.metagen.core.OutputConstraint.choice(choice);
+        }
+        return null;
+    }
+
     /** The constraint asked for, compiled for {@code tokenizer}; null when none. */
     TokenConstraint build(dev.metagen.core.Tokenizer tokenizer) {
         int given = (jsonSchema != null ? 1 : 0) + (jsonObject ? 1 : 0) + (regex != null ? 1 : 0) + (grammar != null ? 1 : 0)

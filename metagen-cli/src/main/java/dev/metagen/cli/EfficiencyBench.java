@@ -5,7 +5,7 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Logits;
 import dev.metagen.core.ModelState;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 
@@ -108,7 +108,7 @@ final class EfficiencyBench {
         Generation lastSpec = null;
         // decode rates exclude the prompt, so the prefix cache may serve it (it spares minutes on big models)
         for (int r = 0; r < repetitions; r++) {
-            Generation p = new SamplingGenerator(m).withSampling(SamplingConfig.greedy()).generate(prompt, params, t -> {});
+            Generation p = new SamplingGenerator(m).generate(prompt, params, t -> {});
             Generation s = options.generate(m, prompt, params, SamplingConfig.greedy(), modelOptions);
             if (r >= 0) {
                 plain[r] = (double) p.trace().get("decode_tokens_per_s");

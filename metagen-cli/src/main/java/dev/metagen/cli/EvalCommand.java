@@ -2,7 +2,7 @@ package dev.metagen.cli;
 
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
-import dev.metagen.server.LeafGenerators;
+import dev.metagen.runtime.LeafGenerators;
 import dev.metagen.server.client.RemoteGenerator;
 import dev.metagen.server.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
@@ -114,7 +114,7 @@ final class EvalCommand implements Callable<Integer> {
         Evaluation.Plan plan;
         try {
             params = new GenerationParams(maxTokens, temperature, topK, topP, seed, true, stop);
-            String source = endpoint != null ? endpoint : model.model;
+            String source = endpoint != null ? endpoint : model.model();
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
                     resume, params, source, parallel, !noReuse));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
@@ -140,7 +140,7 @@ final class EvalCommand implements Callable<Integer> {
             }
             RemoteGenerator.Builder b = RemoteGenerator.builder().endpoint(uri).logprobs(true);
             if (spec.commandLine().getParseResult().hasMatchedOption("--model")) {
-                b.model(model.model); // the name the server knows the model by
+                b.model(model.model()); // the name the server knows the model by
             }
             try (RemoteGenerator remote = b.build(); Progress progress = new Progress(noProgress)) {
                 result = Evaluation.run(plan, new RemoteLeaves(remote), progress);

@@ -2,17 +2,16 @@ package dev.metagen.cli;
 
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Guidance;
 import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.ContrastiveSearch;
-import dev.metagen.decoding.SamplingGenerator;
+import dev.metagen.decoding.speculative.SpeculativeGenerator;
+import dev.metagen.runtime.LeafGenerators;
+import dev.metagen.runtime.ModelLeaf;
+import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
-import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
-import dev.metagen.decoding.guidance.ContrastiveDecoding;
-import dev.metagen.decoding.guidance.ProductOfExperts;
-import dev.metagen.decoding.sampling.Sampler;
-import dev.metagen.decoding.sampling.SamplingConfig;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import picocli.CommandLine.Command;
@@ -157,20 +156,23 @@ final class GenerateCommand implements Callable<Integer> {
         if (parallel < 1 || parallel > 4096 || kvBudgetMib < 0 || kvBudgetMib > (1L << 30)) {
             throw new ParameterException(spec.commandLine(), "--parallel must be in [1, 4096] and --kv-budget-mib >= 0");
         }
-        if (parallel > 1 && (searches > 0 || speculative.enabled() || amateur != null
-                || !experts.isEmpty() || cfgScale != 1.0 || strategy != null)) {
-            throw new ParameterException(spec.commandLine(), "--parallel works with plain sampling or greedy alone");
+        if (strategy != null && (searches > 0 || speculative.enabled() || parallel > 1)) {
+            throw new ParameterException(spec.commandLine(), "--beams, --stochastic-beams, --contrastive-alpha, --draft, --lookup and"
+                    + " --parallel choose the generator; with --strategy, choose it in the spec's leaves ({\"type\": \"beam\", ...})");
         }
-        if (logprobs < 0 || logprobs > 1000) {
-            throw new ParameterException(spec.commandLine(), "--logprobs must be in [0, 1000], got " + logprobs);
+        if (parallel > 1 && (searches > 0 || speculative.enabled())) {
+            throw new ParameterException(spec.commandLine(), "--parallel works with sampling or greedy (with their adapters and constraints), not with a search or speculative decoding");
+        }
+        if (logprobs < 0 || logprobs > GenerationParams.MAX_LOGPROBS) {
+            throw new ParameterException(spec.commandLine(), "--logprobs must be in [0, " + GenerationParams.MAX_LOGPROBS + "], got " + logprobs);
+        }
+        if (logprobs > 0 && !json) {
+            throw new ParameterException(spec.commandLine(), "--logprobs shows the top alternatives in the JSON output: add --json");
         }
         long s = samplingOptions.seed != null ? samplingOptions.seed : new java.security.SecureRandom().nextLong();
         GenerationParams params;
-        SamplingConfig sampling;
         BeamSearch.Settings beamSettings = null;
         try {
-            params = new GenerationParams(maxTokens, samplingOptions.temperature, samplingOptions.topK, samplingOptions.topP, s, !noBos, stop);
-            sampling = samplingOptions.config(s);
             if (beams > 1 || numReturn > 1 || diverseGroups > 1) {
                 beamSettings = new BeamSearch.Settings(beams, lengthPenalty, earlyStopping, numReturn, diverseGroups, diversityPenalty);
             }
@@ -187,26 +189,29 @@ final class GenerateCommand implements Callable<Integer> {
             if (!(cdAlpha > 0 && cdAlpha <= 1)) {
                 throw new MetagenException("--cd-alpha must be in (0, 1], got " + cdAlpha);
             }
-            if ((amateur != null || !experts.isEmpty() || cfgScale != 1.0) && searches > 0) {
-                throw new MetagenException("--amateur, --expert and --cfg-scale work with sampling or greedy, not with beam or contrastive search");
-            }
             if (!Double.isFinite(cfgScale)) {
                 throw new MetagenException("--cfg-scale must be a finite number, got " + cfgScale);
             }
+            Guidance guidance = Guidance.NONE.withCfg(cfgScale, cfgNegativePrompt)
+                    .withExperts(experts.stream().map(Path::toString).toList(), expertWeights);
+            if (amateur != null) {
+                guidance = guidance.withAmateur(amateur.toString(), cdAlpha);
+            }
+            // the one parameter model: every flag lands here, and every generator below reads it or refuses it
+            params = new GenerationParams(maxTokens, s, !noBos, stop, samplingOptions.config(s), logprobs,
+                    constraint.outputConstraint(), guidance);
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model.resolve(), strategy, prompt, params, modelOptions(), json);
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, modelOptions(), json);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (TransformerModel m = TransformerModel.load(model.resolve(), modelOptions())) {
-            var tokenConstraint = constraint.build(m.tokenizer()); // compiled before generation: errors come first
-            if (tokenConstraint != null && searches > 0) {
-                throw new MetagenException("--json-schema, --regex, --grammar and --choice work with sampling or greedy, not with beam or contrastive search");
-            }
-            if (tokenConstraint != null && parallel > 1) {
-                throw new MetagenException("--parallel does not combine with --json-schema, --regex, --grammar or --choice");
+        try (TransformerModel m = TransformerModel.load(model.resolveDefault(), modelOptions());
+             ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), modelOptions()))) {
+            ModelLeaf leaf = new ModelLeaf(m, registry, false);
+            if (params.constraint() != null) {
+                leaf.constraint(params.constraint()); // compiled before generation: errors come first
             }
             int[] promptIds = m.tokenizer().encode(prompt, params.addSpecial());
             if (!json && echo) {
@@ -214,30 +219,35 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             }
             List<Generation> all;
+            boolean streamed = false;
             if (speculative.enabled()) {
-                if (tokenConstraint != null || searches > 0 || amateur != null || !experts.isEmpty() || cfgScale != 1.0) {
-                    throw new MetagenException("--draft and --lookup work with sampling or greedy alone");
-                }
-                all = List.of(speculative.generate(m, promptIds, params, sampling, modelOptions()));
-            } else if (tokenConstraint != null) {
-                all = List.of(ConstraintOptions.generate(m, tokenConstraint, prompt, params, json ? null : out));
+                SpeculativeGenerator.checkSupported(params);
+                all = List.of(speculative.generate(m, promptIds, params, params.sampling(), modelOptions()));
             } else if (beamSettings != null) {
-                all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, sampling.stopTokens())).generateAll(promptIds, params);
+                LeafGenerators.requireSearchable(params, "beam search");
+                all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, params.sampling().stopTokens())).generateAll(promptIds, params);
             } else if (stochasticBeams > 0) {
-                double t = samplingOptions.temperature > 0 ? samplingOptions.temperature : 1.0;
-                all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, sampling.stopTokens())).generateAll(promptIds, params);
+                LeafGenerators.requireSearchable(params, "stochastic beam search");
+                double t = params.temperature() > 0 ? params.temperature() : 1.0;
+                all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, params.sampling().stopTokens())).generateAll(promptIds, params);
             } else if (contrastiveAlpha > 0) {
+                LeafGenerators.requireSearchable(params, "contrastive search");
                 all = List.of(new ContrastiveSearch(m, contrastiveK, contrastiveAlpha).generate(promptIds, params));
             } else if (parallel > 1) {
-                all = new SamplingGenerator(m).withSampling(sampling).generateN(promptIds, params, parallel);
+                all = leaf.generateN(promptIds, params, parallel);
             } else {
-                all = List.of(sample(m, promptIds, params, sampling, out));
+                streamed = !json;
+                all = List.of(leaf.generate(promptIds, params, json ? t -> {} : t -> {
+                    out.print(t);
+                    out.flush();
+                }));
             }
             Generation g = all.getFirst();
             if (json) {
                 Map<String, Object> o = toJson(g, m.info().name(), s);
                 if (parallel > 1) {
                     o.put("sequences", parallelSequences(all));
+                    o.put("usage", parallelUsage(all));
                 }
                 out.println(Json.write(o));
             } else {
@@ -246,62 +256,31 @@ final class GenerateCommand implements Callable<Integer> {
                         out.printf("%s--- sequence %d, logprob %.4f ---%n%s", i == 0 ? "" : System.lineSeparator(), i + 1,
                                 all.get(i).sumLogprob(), all.get(i).text());
                     }
-                } else if (beamSettings != null || stochasticBeams > 0 || contrastiveAlpha > 0 || speculative.enabled()
-                        || parallel > 1) {
+                } else if (!streamed) {
                     out.print(g.text());
                 }
                 out.println();
+                long completion = all.stream().mapToLong(x -> x.cost().generatedTokens()).sum();
                 spec.commandLine().getErr().printf("[%d prompt tokens, %.1f tokens/s prefill; %d generated, %.1f tokens/s decode; finish: %s]%n",
                         g.cost().promptTokens(), (double) g.trace().get("prefill_tokens_per_s"),
-                        g.cost().generatedTokens(), (double) g.trace().get("decode_tokens_per_s"), g.finish().apiName());
+                        parallel > 1 ? completion : g.cost().generatedTokens(), (double) g.trace().get("decode_tokens_per_s"), g.finish().apiName());
             }
         }
         return 0;
     }
 
-    /**
-     * Ancestral sampling or greedy with the adapter chain, streaming the text unless --json; guidance, contrastive
-     * decoding and product-of-experts adapters go first in the chain.
-     */
-    private Generation sample(TransformerModel m, int[] promptIds, GenerationParams params, SamplingConfig sampling, PrintWriter out) {
-        List<AutoCloseable> open = new ArrayList<>();
-        try {
-            List<Sampler> adapters = new ArrayList<>();
-            if (cfgScale != 1.0) {
-                int[] negative = m.tokenizer().encode(cfgNegativePrompt, !noBos);
-                if (negative.length == 0) {
-                    throw new MetagenException("--cfg-negative-prompt is empty and the model adds no BOS: guidance needs an unconditional context");
-                }
-                adapters.add(track(open, new ClassifierFreeGuidance(m, negative, cfgScale)));
-            }
-            if (amateur != null) {
-                TransformerModel a = track(open, TransformerModel.load(amateur, modelOptions()));
-                adapters.add(track(open, new ContrastiveDecoding(a, cdAlpha)));
-            }
-            if (!experts.isEmpty()) {
-                List<dev.metagen.core.LanguageModel> models = new ArrayList<>();
-                for (Path e : experts) {
-                    models.add(track(open, TransformerModel.load(e, modelOptions())));
-                }
-                List<Double> weights = expertWeights.isEmpty() ? java.util.Collections.nCopies(experts.size(), 1.0) : expertWeights;
-                adapters.add(track(open, new ProductOfExperts(1.0, models, weights)));
-            }
-            SamplingGenerator gen = new SamplingGenerator(m).withSampling(sampling).withTopLogprobs(json ? logprobs : 0)
-                    .withAdapters(adapters);
-            return gen.generate(promptIds, params, json ? t -> {} : t -> {
-                out.print(t);
-                out.flush();
-            });
-        } finally {
-            // adapters before the models they use
-            for (int i = open.size() - 1; i >= 0; i--) {
-                try {
-                    open.get(i).close();
-                } catch (Exception ignored) {
-                    // closing releases caches only
-                }
-            }
+    /** The usage of {@code --parallel}: the prompt is computed once, and every sequence's tokens count. */
+    private static Map<String, Object> parallelUsage(List<Generation> all) {
+        long prompt = all.getFirst().cost().promptTokens();
+        long completion = 0;
+        for (Generation x : all) {
+            completion += x.cost().generatedTokens();
         }
+        Map<String, Object> usage = new LinkedHashMap<>();
+        usage.put("prompt_tokens", prompt);
+        usage.put("completion_tokens", completion);
+        usage.put("total_tokens", prompt + completion);
+        return usage;
     }
 
     private ModelOptions modelOptions() {
@@ -320,11 +299,6 @@ final class GenerateCommand implements Callable<Integer> {
             seqs.add(m);
         }
         return seqs;
-    }
-
-    private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T resource) {
-        open.add(resource);
-        return resource;
     }
 
     /** {@code ID=BIAS}, or llama.cpp's {@code ID+BIAS} / {@code ID-BIAS}; BIAS may be {@code -inf}. */

@@ -1,6 +1,6 @@
 package dev.metagen.cli;
 
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
@@ -121,7 +121,7 @@ final class SamplingOptions {
                 .stopTokens(new HashSet<>(stopTokens))
                 .seed(s);
         if (samplers != null) {
-            c.samplers(samplers);
+            c = c.samplers(samplers);
         }
         return c;
     }

@@ -3,7 +3,7 @@ package dev.metagen.cli;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.speculative.DraftModelSource;
 import dev.metagen.decoding.speculative.DraftSource;
 import dev.metagen.decoding.speculative.PromptLookupSource;
@@ -54,6 +54,6 @@ final class SpeculativeOptions {
     }
 
     private static Generation run(SpeculativeGenerator g, int[] promptIds, GenerationParams params, SamplingConfig sampling) {
-        return g.withSampling(sampling).generate(promptIds, params); // the caller prints the text
+        return g.generate(promptIds, params.withSampling(sampling)); // the caller prints the text
     }
 }

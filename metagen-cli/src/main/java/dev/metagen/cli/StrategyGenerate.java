@@ -9,7 +9,8 @@ import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
-import dev.metagen.server.LeafGenerators;
+import dev.metagen.runtime.LeafGenerators;
+import dev.metagen.runtime.ModelRegistry;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
@@ -26,7 +27,7 @@ final class StrategyGenerate {
     private StrategyGenerate() {
     }
 
-    static int run(CommandSpec spec, Path modelPath, String strategy, String prompt, GenerationParams params,
+    static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
                    ModelOptions options, boolean json) {
         try {
             LeafGenerators.validator().parse(strategy); // a bad spec is a usage error, found before loading the model
@@ -34,8 +35,10 @@ final class StrategyGenerate {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (TransformerModel m = TransformerModel.load(modelPath, options)) {
-            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(m)).parse(strategy);
+        try (TransformerModel m = TransformerModel.load(models.resolveDefault(), options);
+             ModelRegistry registry = ModelRegistry.of(m, models.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options))) {
+            // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
+            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false)).parse(strategy);
             Cancellation cancel = new Cancellation();
             Generation g = s.generator() instanceof MetaGenerator meta
                     ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)

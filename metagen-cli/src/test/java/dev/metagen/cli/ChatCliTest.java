@@ -6,7 +6,7 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.engine.chat.ChatTemplate;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -77,9 +77,9 @@ class ChatCliTest {
             // and the answer is the one a fresh state gives on the full prompt
             before.add(ChatMessage.user("Tell me about a dog"));
             int[] ids = s.promptIds(before);
-            Generation fresh = new SamplingGenerator(m).withSampling(SamplingConfig.greedy())
-                    .generate(ids, new GenerationParams(10, 0, 0, 1, 1, false,
-                            ChatTemplate.fallback().stopStrings()), t -> { });
+            Generation fresh = new SamplingGenerator(m)
+                    .generate(ids, (new GenerationParams(10, 0, 0, 1, 1, false,
+                            ChatTemplate.fallback().stopStrings())).withSampling(SamplingConfig.greedy()), t -> { });
             assertEquals(fresh.text().strip(), second.text());
         }
     }

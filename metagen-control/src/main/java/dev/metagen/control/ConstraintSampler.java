@@ -1,18 +1,34 @@
 package dev.metagen.control;
 
+import dev.metagen.decoding.OutputMask;
 import dev.metagen.decoding.sampling.Candidates;
-import dev.metagen.decoding.sampling.Sampler;
 
 /**
- * A {@link Sampler} adapter that masks the candidates outside a constraint state's allowed set (llama.cpp's
- * grammar sampler); the caller advances {@link #state(ConstraintState)} after each chosen token. Put it first in a
- * chain; for greedy decoding, mask the logits with {@link ConstrainedGenerator#applyMask} instead.
+ * A {@link TokenConstraint} as one processor of the sampler chain (llama.cpp's grammar sampler): it masks the
+ * candidates outside the current state's allowed set, advances on every chosen token, and ends the output when the
+ * constraint allows nothing more. Once {@code closeAfter} of the token limit is spent, only tokens that bring the
+ * output strictly closer to completion are allowed ({@link ConstraintState#closing()}), so a budget-limited output
+ * still finishes when the budget allows. One instance follows one sequence.
  */
-public final class ConstraintSampler implements Sampler {
+public final class ConstraintSampler implements OutputMask {
+    private final TokenConstraint constraint;
+    private final double closeAfter;
     private ConstraintState state;
+    private boolean closing;
 
+    /** A mask that never closes early. */
     public ConstraintSampler(ConstraintState start) {
+        this(null, start, 1.0);
+    }
+
+    /**
+     * @param closeAfter the fraction of {@code maxTokens} after which the output is steered to completion; 1 or more
+     *                   disables it
+     */
+    public ConstraintSampler(TokenConstraint constraint, ConstraintState start, double closeAfter) {
+        this.constraint = constraint;
         this.state = start;
+        this.closeAfter = closeAfter;
     }
 
     public ConstraintState state() {
@@ -29,13 +45,47 @@ public final class ConstraintSampler implements Sampler {
     }
 
     @Override
+    public void accept(int token, Candidates chosenFrom) {
+        if (state.isAllowed(token)) {
+            state = state.advance(token);
+        }
+        // an end-of-generation token is not part of the output: the loop stops before it
+    }
+
+    @Override
+    public boolean mustEnd() {
+        return state.mustEnd();
+    }
+
+    @Override
+    public boolean isComplete() {
+        return state.isComplete();
+    }
+
+    @Override
+    public void progress(int generated, int maxTokens) {
+        closing = closeAfter < 1 && generated >= closeAfter * maxTokens;
+    }
+
+    @Override
     public void apply(Candidates c) {
-        long[] mask = state.allowed();
+        long[] mask = closing ? state.closing() : state.allowed();
+        boolean any = false;
         for (int i = 0; i < c.size(); i++) {
             int id = c.id(i);
             if ((mask[id >>> 6] >>> (id & 63) & 1L) == 0) {
                 c.setLogit(i, Float.NEGATIVE_INFINITY);
+            } else if (c.logit(i) != Float.NEGATIVE_INFINITY) {
+                any = true;
             }
         }
+        if (!any) {
+            throw new dev.metagen.core.MetagenException("no token of the vocabulary can continue the constrained output");
+        }
+    }
+
+    @Override
+    public String describe() {
+        return constraint == null ? "token constraint" : constraint.describe();
     }
 }

@@ -57,4 +57,16 @@ public final class Constraints {
         JsonSchemaCompiler.Result r = JsonSchemaCompiler.compile(schemaJson, bestEffort);
         return GrammarConstraint.of(r.grammar(), tok, "JSON Schema");
     }
+
+    /** Compiles the constraint of a call's parameters for {@code tok}. */
+    public static TokenConstraint compile(dev.metagen.core.OutputConstraint c, Tokenizer tok) {
+        return switch (c.kind()) {
+            case REGEX -> regex(c.source(), tok);
+            case GRAMMAR -> gbnf(c.source(), tok);
+            case JSON_SCHEMA -> jsonSchema(c.source(), c.bestEffort(), tok);
+            case JSON_OBJECT -> jsonObject(tok);
+            case CHOICE -> choice(c.options(), tok);
+            case CONTAINS -> containsAll(c.options(), tok);
+        };
+    }
 }

@@ -31,7 +31,7 @@ class ConstraintSamplerTest {
                         assertTrue(cs.state().isComplete());
                         break;
                     }
-                    cs.accept(t);
+                    // the chain told the sampler its choice: the constraint state has advanced already
                     out.writeBytes(m.tokenizer().tokenBytes(t));
                     logits = m.forward(st, t);
                 }

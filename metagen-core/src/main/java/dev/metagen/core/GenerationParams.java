@@ -4,40 +4,117 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Parameters of one generation call. {@code temperature == 0} means greedy (argmax, lowest id on ties);
- * {@code topK <= 0} and {@code topP >= 1} disable those filters.
+ * The one parameter model of a generation call (as vLLM's {@code SamplingParams}): the token limit, the seed, stop
+ * strings, every sampling knob ({@link SamplingConfig}: the sampler chain, its order, logit bias, penalties, minimum
+ * length ...), how many top alternatives to record per token, the output constraint and guidance. Every front end
+ * (CLI flags, OpenAI request fields, strategy specs) maps onto this value, and every leaf generator reads it: a
+ * setting a generator cannot honour is an error there, never dropped.
+ *
+ * <p>{@code temperature == 0} means greedy (argmax, lowest id on ties); {@code topK <= 0} and {@code topP >= 1}
+ * disable those filters. The sampler chain always draws with {@link #seed()} (the sampling value's own seed is
+ * kept equal to it).
+ *
+ * @param logprobs   0: the chosen tokens' log-probabilities only; K > 0: also the top K alternatives of each step
+ * @param constraint what the output must match, or null
+ * @param guidance   guidance adapters ({@link Guidance#NONE} when off)
  */
-public record GenerationParams(int maxTokens, double temperature, int topK, double topP, long seed,
-                               boolean addSpecial, List<String> stop) {
+public record GenerationParams(int maxTokens, long seed, boolean addSpecial, List<String> stop, SamplingConfig sampling,
+                               int logprobs, OutputConstraint constraint, Guidance guidance) {
+    /** The largest {@code logprobs} (top alternatives per token). */
+    public static final int MAX_LOGPROBS = 1000;
+
     public GenerationParams {
         stop = List.copyOf(stop);
+        Objects.requireNonNull(sampling, "sampling");
+        Objects.requireNonNull(guidance, "guidance");
         if (maxTokens < 0) {
             throw new MetagenException("max tokens must be >= 0, got " + maxTokens);
         }
-        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-            throw new MetagenException("temperature must be a finite number >= 0, got " + temperature);
+        if (logprobs < 0 || logprobs > MAX_LOGPROBS) {
+            throw new MetagenException("logprobs must be in [0, " + MAX_LOGPROBS + "], got " + logprobs);
         }
-        if (!(topP > 0 && topP <= 1)) {
-            throw new MetagenException("top-p must be in (0, 1], got " + topP);
+        for (String s : stop) {
+            if (s == null || s.isEmpty()) {
+                throw new MetagenException("a stop string must not be empty");
+            }
         }
-        if (topK < 0) {
-            throw new MetagenException("top-k must be >= 0 (0 disables it), got " + topK);
+        if (sampling.seed() != seed) {
+            sampling = sampling.seed(seed);
         }
+    }
+
+    /** Temperature, top-k and top-p sampling (everything else off). */
+    public GenerationParams(int maxTokens, double temperature, int topK, double topP, long seed, boolean addSpecial,
+                            List<String> stop) {
+        this(maxTokens, seed, addSpecial, stop, new SamplingConfig().temperature(temperature).topK(topK).topP(topP),
+                0, null, Guidance.NONE);
+    }
+
+    /** Sampling with {@code sampling} (its seed is the call's), adding special tokens, no stops. */
+    public static GenerationParams of(int maxTokens, SamplingConfig sampling) {
+        return new GenerationParams(maxTokens, sampling.seed(), true, List.of(), sampling, 0, null, Guidance.NONE);
     }
 
     public static GenerationParams greedy(int maxTokens) {
         return new GenerationParams(maxTokens, 0, 0, 1.0, 0, true, List.of());
     }
 
-    public GenerationParams withMaxTokens(int n) {
-        return new GenerationParams(n, temperature, topK, topP, seed, addSpecial, stop);
+    public double temperature() {
+        return sampling.temperature();
     }
 
+    public int topK() {
+        return sampling.topK();
+    }
+
+    public double topP() {
+        return sampling.topP();
+    }
+
+    public GenerationParams withMaxTokens(int n) {
+        return new GenerationParams(n, seed, addSpecial, stop, sampling, logprobs, constraint, guidance);
+    }
+
+    public GenerationParams withSeed(long s) {
+        return new GenerationParams(maxTokens, s, addSpecial, stop, sampling, logprobs, constraint, guidance);
+    }
+
+    /** The same call with temperature, top-k, top-p and seed replaced (the other knobs stay). */
     public GenerationParams withSampling(double temperature, int topK, double topP, long seed) {
-        return new GenerationParams(maxTokens, temperature, topK, topP, seed, addSpecial, stop);
+        return new GenerationParams(maxTokens, seed, addSpecial, stop,
+                sampling.temperature(temperature).topK(topK).topP(topP), logprobs, constraint, guidance);
+    }
+
+    /** The same call with every sampling knob from {@code s} (the seed stays the call's). */
+    public GenerationParams withSampling(SamplingConfig s) {
+        return new GenerationParams(maxTokens, seed, addSpecial, stop, s, logprobs, constraint, guidance);
     }
 
     public GenerationParams withStop(List<String> stop) {
-        return new GenerationParams(maxTokens, temperature, topK, topP, seed, addSpecial, Objects.requireNonNull(stop));
+        return new GenerationParams(maxTokens, seed, addSpecial, Objects.requireNonNull(stop), sampling, logprobs, constraint, guidance);
+    }
+
+    public GenerationParams withAddSpecial(boolean add) {
+        return new GenerationParams(maxTokens, seed, add, stop, sampling, logprobs, constraint, guidance);
+    }
+
+    public GenerationParams withLogprobs(int k) {
+        return new GenerationParams(maxTokens, seed, addSpecial, stop, sampling, k, constraint, guidance);
+    }
+
+    /** The same call with output constraint {@code c} (null: none). */
+    public GenerationParams withConstraint(OutputConstraint c) {
+        return new GenerationParams(maxTokens, seed, addSpecial, stop, sampling, logprobs, c, guidance);
+    }
+
+    public GenerationParams withGuidance(Guidance g) {
+        return new GenerationParams(maxTokens, seed, addSpecial, stop, sampling, logprobs, constraint, g);
+    }
+
+    /** True when only temperature, top-k, top-p, the seed and stops are set (what every generator can honour). */
+    public boolean isPlainSampling() {
+        SamplingConfig plain = new SamplingConfig().temperature(sampling.temperature()).topK(sampling.topK())
+                .topP(sampling.topP()).seed(seed);
+        return sampling.equals(plain) && logprobs == 0 && constraint == null && guidance.isNone();
     }
 }

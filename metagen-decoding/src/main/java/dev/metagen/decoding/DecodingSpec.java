@@ -1,6 +1,9 @@
 package dev.metagen.decoding;
 
+import dev.metagen.core.GenerationFields;
+import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
+import dev.metagen.decoding.guidance.GuidanceProcessors;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.beam.BeamGenerator;
@@ -10,7 +13,7 @@ import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
 import dev.metagen.decoding.guidance.ContrastiveDecoding;
 import dev.metagen.decoding.guidance.ProductOfExperts;
 import dev.metagen.decoding.sampling.Sampler;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -60,50 +63,32 @@ public final class DecodingSpec {
         return switch (strategy) {
             case "sample", "greedy" -> {
                 checkKeys(strategy, p, SAMPLING_KEYS);
-                SamplingConfig c = sampling(p);
-                if (strategy.equals("greedy")) {
-                    c.temperature(0);
+                boolean greedy = strategy.equals("greedy");
+                Map<String, Object> fields = new HashMap<>(p);
+                fields.remove("seed"); // the seed is the call's
+                GenerationParams probe = GenerationFields.apply(GenerationParams.greedy(1), fields, "$"); // errors first
+                // the models the spec names are opened now, once: a missing one is an error before the first call
+                Map<String, LanguageModel> opened = new HashMap<>();
+                List<String> refs = new ArrayList<>(probe.guidance().experts());
+                if (probe.guidance().amateur() != null) {
+                    refs.add(probe.guidance().amateur());
                 }
-                SamplingGenerator gen = new SamplingGenerator(model).withSampling(c).withTopLogprobs(intOf(p, "logprobs", 0));
-                List<Sampler> adapters = new ArrayList<>();
-                double scale = doubleOf(p, "cfg_scale", 1.0);
-                if (scale != 1.0) {
-                    // the unconditional context: the negative prompt, or BOS alone
-                    int[] negative = model.tokenizer().encode(String.valueOf(p.getOrDefault("cfg_negative_prompt", "")), true);
-                    adapters.add(new ClassifierFreeGuidance(model, negative, scale));
+                for (String ref : refs) {
+                    opened.computeIfAbsent(ref, models);
                 }
-                if (p.get("amateur") != null) {
-                    adapters.add(new ContrastiveDecoding(models.apply(String.valueOf(p.get("amateur"))),
-                            doubleOf(p, "cd_alpha", 0.1)));
-                } else if (p.containsKey("cd_alpha")) {
-                    throw new MetagenException("cd_alpha needs an amateur model (\"amateur\": path)");
-                }
-                if (p.get("experts") != null) {
-                    if (!(p.get("experts") instanceof List<?> paths) || paths.isEmpty()) {
-                        throw new MetagenException("experts must be a non-empty array of model paths, got " + p.get("experts"));
+                GuidanceProcessors guidance = new GuidanceProcessors(model, ref -> opened.computeIfAbsent(ref, models));
+                SamplingGenerator gen = new SamplingGenerator(model).withProcessors(guidance);
+                Long seed = p.containsKey("seed") ? (long) doubleOf(p, "seed", 0) : null;
+                yield (prompt, params) -> {
+                    GenerationParams q = GenerationFields.apply(params, fields, "$");
+                    if (greedy) {
+                        q = q.withSampling(q.sampling().temperature(0));
                     }
-                    List<Double> weights = new ArrayList<>();
-                    if (p.get("expert_weights") instanceof List<?> w) {
-                        for (Object o : w) {
-                            weights.add(doubleOf(Map.of("expert_weights", o), "expert_weights", 1.0));
-                        }
-                        if (weights.size() != paths.size()) {
-                            throw new MetagenException("expert_weights has " + weights.size() + " entries for " + paths.size() + " experts");
-                        }
-                    } else if (p.containsKey("expert_weights")) {
-                        throw new MetagenException("expert_weights must be an array of numbers, got " + p.get("expert_weights"));
-                    } else {
-                        weights.addAll(java.util.Collections.nCopies(paths.size(), 1.0));
+                    if (seed != null) {
+                        q = q.withSeed(seed);
                     }
-                    List<LanguageModel> experts = new ArrayList<>();
-                    for (Object path : paths) {
-                        experts.add(models.apply(String.valueOf(path)));
-                    }
-                    adapters.add(new ProductOfExperts(1.0, experts, weights));
-                } else if (p.containsKey("expert_weights")) {
-                    throw new MetagenException("expert_weights needs experts (\"experts\": [paths])");
-                }
-                yield adapters.isEmpty() ? gen : gen.withAdapters(adapters);
+                    return gen.generate(prompt, q);
+                };
             }
             case "beam" -> {
                 checkKeys(strategy, p, BEAM_KEYS);
@@ -129,45 +114,11 @@ public final class DecodingSpec {
 
     /** A sampling config from spec keys (all optional; absent keys keep the neutral defaults, temperature 1). */
     public static SamplingConfig sampling(Map<String, ?> p) {
-        SamplingConfig c = new SamplingConfig()
-                .temperature(doubleOf(p, "temperature", 1.0))
-                .dynatemp(doubleOf(p, "dynatemp_range", 0), doubleOf(p, "dynatemp_exponent", 1.0))
-                .topK(intOf(p, "top_k", 0))
-                .topP(doubleOf(p, "top_p", 1.0))
-                .minP(doubleOf(p, "min_p", 0))
-                .typicalP(doubleOf(p, "typical_p", 1.0))
-                .epsilon(doubleOf(p, "epsilon", 0))
-                .eta(doubleOf(p, "eta", 0))
-                .topNSigma(doubleOf(p, "top_n_sigma", 0))
-                .mirostat(intOf(p, "mirostat", 0), doubleOf(p, "mirostat_tau", 5.0), doubleOf(p, "mirostat_eta", 0.1))
-                .xtc(doubleOf(p, "xtc_probability", 0), doubleOf(p, "xtc_threshold", 0.1))
-                .dry(doubleOf(p, "dry_multiplier", 0), doubleOf(p, "dry_base", 1.75), intOf(p, "dry_allowed_length", 2),
-                        intOf(p, "dry_penalty_last_n", -1))
-                .penalties(doubleOf(p, "repeat_penalty", 1.0), doubleOf(p, "frequency_penalty", 0),
-                        doubleOf(p, "presence_penalty", 0), intOf(p, "repeat_last_n", 64))
-                .noRepeatNgram(intOf(p, "no_repeat_ngram", 0))
-                .minTokens(intOf(p, "min_tokens", 0))
-                .stopTokens(intSet(p, "stop_tokens"))
-                .seed((long) doubleOf(p, "seed", 0));
-        if (p.get("dry_sequence_breakers") instanceof List<?> l) {
-            c.dryBreakers(l.stream().map(String::valueOf).toList());
-        }
-        if (p.get("logit_bias") instanceof Map<?, ?> m) {
-            Map<Integer, Float> bias = new HashMap<>();
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                bias.put(parseInt("logit_bias key", e.getKey()), parseBias(e.getValue()));
-            }
-            c.logitBias(bias);
-        } else if (p.containsKey("logit_bias")) {
-            throw new MetagenException("logit_bias must be an object of token id to bias, got " + p.get("logit_bias"));
-        }
-        Object samplers = p.get("samplers");
-        if (samplers instanceof List<?> l) {
-            c.samplers(l.stream().map(String::valueOf).toList());
-        } else if (samplers != null) {
-            c.samplers(String.valueOf(samplers));
-        }
-        return c;
+        Map<String, Object> fields = new HashMap<>(p);
+        Object seed = fields.remove("seed");
+        GenerationParams base = GenerationParams.of(1, new SamplingConfig());
+        SamplingConfig c = GenerationFields.apply(base, fields, "$").sampling();
+        return c.seed(seed == null ? 0 : (long) doubleOf(p, "seed", 0));
     }
 
     private static void checkKeys(String strategy, Map<String, ?> p, Set<String> known) {

@@ -14,7 +14,7 @@ import dev.metagen.core.StreamingDecoder;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.decoding.sampling.SamplerChain;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,48 +22,48 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * Greedy decoding and ancestral sampling over a {@link LanguageModel}: the prompt is prefilled once, then each
- * step samples from the adapted next-token distribution (Welleck et al., 2024, section 2) until an
- * end-of-generation or stop token, a stop string, the token limit or the context length.
+ * Greedy decoding and ancestral sampling over a {@link LanguageModel} (Welleck et al., 2024, section 2): the one
+ * decode loop of the project. The prompt is prefilled once, then each step samples from the next-token
+ * distribution adapted by the sampler chain of the call's {@link GenerationParams} (every knob of its
+ * {@link SamplingConfig}, after the per-generation {@link LogitsProcessors}: guidance adapters and an output mask),
+ * until an end-of-generation or stop token, a stop string, the output mask's end, the token limit or the context
+ * length. The loop checks the thread's interrupt flag (and an optional cancellation) before every forward, records
+ * log-probabilities and top alternatives, streams text and counts the cost.
  */
 public final class SamplingGenerator implements Generator {
     private final LanguageModel model;
-    private final SamplingConfig config;
-    private final int topLogprobs;
-    private final List<Sampler> adapters;
-    private final java.util.concurrent.locks.ReentrantLock adapterLock = new java.util.concurrent.locks.ReentrantLock();
+    private final LogitsProcessors.Factory processors;
 
-    /** Samples with the temperature, top-k, top-p and seed of each call's {@link GenerationParams}. */
+    /**
+     * Samples with the sampling settings of each call's {@link GenerationParams}. A call whose params carry a
+     * constraint or guidance is refused: those need the processors of {@link #withProcessors}.
+     */
     public SamplingGenerator(LanguageModel model) {
-        this(model, null, 0, List.of());
+        this(model, null);
     }
 
-    private SamplingGenerator(LanguageModel model, SamplingConfig config, int topLogprobs, List<Sampler> adapters) {
+    private SamplingGenerator(LanguageModel model, LogitsProcessors.Factory processors) {
         this.model = model;
-        this.config = config;
-        this.topLogprobs = topLogprobs;
-        this.adapters = List.copyOf(adapters);
+        this.processors = processors;
     }
 
-    /** Samples with {@code config} (its temperature, top-k, top-p and seed win over the params'). */
-    public SamplingGenerator withSampling(SamplingConfig config) {
-        return new SamplingGenerator(model, config, topLogprobs, adapters);
+    /** Builds each generation's guidance adapters and output mask with {@code factory}. */
+    public SamplingGenerator withProcessors(LogitsProcessors.Factory factory) {
+        return new SamplingGenerator(model, java.util.Objects.requireNonNull(factory));
     }
 
-    /** Also records the top {@code k} alternatives of each step (trace {@code top_logprobs}). */
-    public SamplingGenerator withTopLogprobs(int k) {
-        if (k < 0 || k > 1000) {
-            throw new MetagenException("logprobs must be in [0, 1000], got " + k);
-        }
-        return new SamplingGenerator(model, config, k, adapters);
-    }
-
-    /** Puts {@code first} (e.g. guidance or contrastive decoding) at the head of every chain. */
+    /** Puts the fixed adapters {@code first} at the head of every chain (adapters without per-sequence state). */
     public SamplingGenerator withAdapters(List<Sampler> first) {
-        return new SamplingGenerator(model, config, topLogprobs, first);
+        List<Sampler> copy = List.copyOf(first);
+        return withProcessors((params, ids) -> new LogitsProcessors(copy, null, null));
+    }
+
+    public LanguageModel model() {
+        return model;
     }
 
     @Override
@@ -78,24 +78,47 @@ public final class SamplingGenerator implements Generator {
         return generate(promptIds, params, onText);
     }
 
-    /**
-     * Generates from prompt token ids. Adapters that follow the sequence (guidance, contrastive decoding,
-     * product of experts) keep per-generation state, so a generator that has them runs one generation at a time
-     * even when parallel strategies call it from several threads.
-     */
+    /** Generates from prompt token ids. */
     public Generation generate(int[] promptIds, GenerationParams params, Consumer<String> onText) {
-        if (adapters.isEmpty()) {
-            return generateOnce(promptIds, params, onText);
-        }
-        adapterLock.lock();
-        try {
-            return generateOnce(promptIds, params, onText);
-        } finally {
-            adapterLock.unlock();
+        checkPrompt(promptIds);
+        try (ModelState state = model.newState()) {
+            return generate(state, promptIds, params, onText, () -> false);
         }
     }
 
-    private Generation generateOnce(int[] promptIds, GenerationParams params, Consumer<String> onText) {
+    /**
+     * Generates into {@code state}, which already holds the first {@code state.length()} tokens of
+     * {@code promptIds} (a chat session's cache, a fork): only the rest of the prompt is computed. The state is left
+     * open for the caller. {@code cancelled} is polled before every token, as is the thread's interrupt flag.
+     */
+    public Generation generate(ModelState state, int[] promptIds, GenerationParams params, Consumer<String> onText,
+                               BooleanSupplier cancelled) {
+        checkPrompt(promptIds);
+        int cached = state.length();
+        if (cached >= promptIds.length) {
+            throw new MetagenException("the state holds " + cached + " tokens; at least one prompt token must be left to compute");
+        }
+        try (LogitsProcessors lp = processorsFor(params, promptIds)) {
+            return decode(state, promptIds, cached, params, lp, onText, cancelled);
+        }
+    }
+
+    private LogitsProcessors processorsFor(GenerationParams params, int[] promptIds) {
+        if (processors != null) {
+            return processors.create(params, promptIds);
+        }
+        if (params.constraint() != null) {
+            throw new MetagenException("this generator cannot apply the output constraint " + params.constraint().describe()
+                    + ": build it with the constraint processors (a 'constrained' or model leaf)");
+        }
+        if (!params.guidance().isNone()) {
+            throw new MetagenException("this generator cannot apply guidance " + params.guidance().describe()
+                    + ": build it with the guidance processors (a model leaf)");
+        }
+        return LogitsProcessors.NONE;
+    }
+
+    private void checkPrompt(int[] promptIds) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
         }
@@ -103,9 +126,15 @@ public final class SamplingGenerator implements Generator {
         if (promptIds.length >= ctx) {
             throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
         }
+    }
+
+    private Generation decode(ModelState state, int[] promptIds, int cached, GenerationParams params, LogitsProcessors lp,
+                              Consumer<String> onText, BooleanSupplier cancelled) {
+        int ctx = model.info().contextLength();
         Tokenizer tok = model.tokenizer();
-        SamplingConfig cfg = config != null ? config : SamplingConfig.from(params);
-        SamplerChain chain = SamplerChain.build(cfg, tok, adapters);
+        SamplingConfig cfg = params.sampling();
+        SamplerChain chain = SamplerChain.build(cfg, tok, lp.chainHead());
+        OutputMask mask = lp.mask();
         StreamingDecoder decoder = tok.streamingDecoder();
         StopStrings stops = new StopStrings(params.stop());
         StringBuilder text = new StringBuilder();
@@ -113,57 +142,70 @@ public final class SamplingGenerator implements Generator {
         int[] out = new int[params.maxTokens()];
         double[] logprobs = new double[out.length];
         List<Object> tops = new ArrayList<>();
+        int topLogprobs = params.logprobs();
         int n = 0;
         long calls = 0;
         FinishReason finish = FinishReason.LENGTH;
         long t0 = System.nanoTime();
         long prefillNanos;
         long decodeForwards = 0;
-        try (ModelState state = model.newState()) {
-            Logits logits = null;
-            if (out.length > 0) {
-                chain.begin(promptIds);
-                logits = model.forward(state, promptIds);
-                calls++;
-            }
-            prefillNanos = System.nanoTime() - t0;
-            while (n < out.length) {
-                int next = chain.sample(logits.values(), Arrays.copyOf(history, promptIds.length + n), n);
-                if (tok.special().isEndOfGeneration(next) || cfg.stopTokens().contains(next)) {
+        Logits logits = null;
+        boolean ended = mask != null && mask.mustEnd();
+        if (out.length > 0 && !ended) {
+            // the prefill runs even when a stop was already asked for: the first token comes from it, and the
+            // loop ends before the next forward
+            chain.begin(promptIds);
+            logits = model.forward(state, Arrays.copyOfRange(promptIds, cached, promptIds.length));
+            calls++;
+        }
+        prefillNanos = System.nanoTime() - t0;
+        while (logits != null && n < out.length) {
+            if (mask != null) {
+                if (mask.mustEnd()) {
                     finish = FinishReason.STOP;
                     break;
                 }
-                double[] lp = logits.logProbabilities();
-                out[n] = next;
-                logprobs[n] = lp[next];
-                if (topLogprobs > 0) {
-                    tops.add(TopLogprobs.of(lp, topLogprobs, tok));
-                }
-                history[promptIds.length + n] = next;
-                n++;
-                String piece = stops.accept(decoder.accept(next));
-                text.append(piece);
-                onText.accept(piece);
-                if (stops.stopped()) {
-                    finish = FinishReason.STOP;
-                    break;
-                }
-                if (n == out.length) {
-                    break;
-                }
-                if (state.length() >= ctx) {
-                    break; // context full: finish as LENGTH
-                }
-                if (Thread.currentThread().isInterrupted()) {
-                    // the caller (a meta-generator's cancellation or time budget) stops this generation; the
-                    // flag stays set for the caller to see
-                    finish = FinishReason.CANCELLED;
-                    break;
-                }
-                logits = model.forward(state, next);
-                calls++;
-                decodeForwards++;
+                mask.progress(n, out.length);
             }
+            int next = chain.sample(logits.values(), Arrays.copyOf(history, promptIds.length + n), n);
+            if (tok.special().isEndOfGeneration(next) || cfg.stopTokens().contains(next)) {
+                finish = FinishReason.STOP;
+                break;
+            }
+            double[] lps = logits.logProbabilities();
+            out[n] = next;
+            logprobs[n] = lps[next];
+            if (topLogprobs > 0) {
+                tops.add(TopLogprobs.of(lps, topLogprobs, tok));
+            }
+            history[promptIds.length + n] = next;
+            n++;
+            String piece = stops.accept(decoder.accept(next));
+            text.append(piece);
+            onText.accept(piece);
+            if (stops.stopped()) {
+                finish = FinishReason.STOP; // a stop string ends the output even where a constraint is unfinished
+                break;
+            }
+            if (mask != null && mask.mustEnd()) {
+                finish = FinishReason.STOP;
+                break;
+            }
+            if (n == out.length || state.length() >= ctx) {
+                break; // the token limit or a full context: LENGTH
+            }
+            if (stopRequested(cancelled)) {
+                // the caller (a meta-generator's cancellation or time budget, a client that left) stops this
+                // generation; the interrupt flag stays set for the caller to see
+                finish = FinishReason.CANCELLED;
+                break;
+            }
+            logits = model.forward(state, next);
+            calls++;
+            decodeForwards++;
+        }
+        if (ended) {
+            finish = FinishReason.STOP;
         }
         if (!stops.stopped()) {
             String rest = stops.accept(decoder.flush()) + stops.flush();
@@ -175,16 +217,30 @@ public final class SamplingGenerator implements Generator {
         Map<String, Object> trace = new LinkedHashMap<>();
         trace.put("prefill_ms", prefillNanos / 1e6);
         trace.put("decode_ms", decodeNanos / 1e6);
-        trace.put("prefill_tokens_per_s", rate(calls > 0 ? promptIds.length : 0, prefillNanos));
+        trace.put("prefill_tokens_per_s", rate(calls > 0 ? promptIds.length - cached : 0, prefillNanos));
         trace.put("decode_tokens_per_s", rate(decodeForwards, decodeNanos));
         trace.put("prompt_ids", promptIds);
+        if (cached > 0) {
+            trace.put("cached_prompt_tokens", cached);
+        }
         trace.put("sampling", cfg.describe());
+        if (!params.guidance().isNone()) {
+            trace.put("guidance", params.guidance().describe());
+        }
+        if (mask != null) {
+            trace.put("constraint", mask.describe());
+            trace.put("complete", mask.isComplete());
+        }
         if (topLogprobs > 0) {
             trace.put("top_logprobs", tops);
         }
         int[] tokens = Arrays.copyOf(out, n);
-        Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
+        Cost cost = new Cost(calls > 0 ? promptIds.length - cached : 0, n, calls, 0, Duration.ofNanos(total));
         return new Generation(text.toString(), tokens, Arrays.copyOf(logprobs, n), finish, cost, trace);
+    }
+
+    private static boolean stopRequested(BooleanSupplier cancelled) {
+        return Thread.currentThread().isInterrupted() || cancelled.getAsBoolean();
     }
 
     /**
@@ -202,10 +258,6 @@ public final class SamplingGenerator implements Generator {
         if (n < 1 || n > 4096) {
             throw new MetagenException("the number of parallel samples must be in [1, 4096], got " + n);
         }
-        if (!adapters.isEmpty() && n > 1) {
-            throw new MetagenException("parallel samples cannot share sequence-following adapters"
-                    + " (guidance, contrastive decoding): generate them one at a time");
-        }
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
         }
@@ -222,19 +274,19 @@ public final class SamplingGenerator implements Generator {
             return empty;
         }
         Tokenizer tok = model.tokenizer();
-        SamplingConfig base = config != null ? config : SamplingConfig.from(params);
         long t0 = System.nanoTime();
         List<Lane> lanes = new ArrayList<>(n);
         try (ModelState root = model.newState()) {
             Logits first = model.forward(root, promptIds);
             long prefillNanos = System.nanoTime() - t0;
             for (int i = 0; i < n; i++) {
-                SamplingConfig cfg = base.copy().seed(base.seed() + i);
-                Lane lane = new Lane(SamplerChain.build(cfg, tok, adapters), cfg, tok.streamingDecoder(),
-                        new StopStrings(params.stop()), promptIds, params.maxTokens(), root.fork());
+                GenerationParams p = params.withSeed(params.seed() + i);
+                LogitsProcessors lp = processorsFor(p, promptIds);
+                Lane lane = new Lane(SamplerChain.build(p.sampling(), tok, lp.chainHead()), p, lp,
+                        tok.streamingDecoder(), new StopStrings(params.stop()), promptIds, params.maxTokens(), root.fork());
+                lanes.add(lane);
                 lane.chain.begin(promptIds);
                 lane.logits = first;
-                lanes.add(lane);
             }
             long steps = 0;
             while (true) {
@@ -274,6 +326,7 @@ public final class SamplingGenerator implements Generator {
         } finally {
             for (Lane lane : lanes) {
                 lane.state.close();
+                lane.processors.close();
             }
         }
     }
@@ -282,6 +335,9 @@ public final class SamplingGenerator implements Generator {
     private static final class Lane {
         final SamplerChain chain;
         final SamplingConfig cfg;
+        final GenerationParams params;
+        final LogitsProcessors processors;
+        final List<Object> tops = new ArrayList<>();
         final StreamingDecoder decoder;
         final StopStrings stops;
         final int[] promptIds;
@@ -296,10 +352,12 @@ public final class SamplingGenerator implements Generator {
         boolean done;
         FinishReason finish = FinishReason.LENGTH;
 
-        Lane(SamplerChain chain, SamplingConfig cfg, StreamingDecoder decoder, StopStrings stops, int[] promptIds,
-             int maxTokens, ModelState state) {
+        Lane(SamplerChain chain, GenerationParams params, LogitsProcessors processors, StreamingDecoder decoder,
+             StopStrings stops, int[] promptIds, int maxTokens, ModelState state) {
             this.chain = chain;
-            this.cfg = cfg;
+            this.cfg = params.sampling();
+            this.params = params;
+            this.processors = processors;
             this.decoder = decoder;
             this.stops = stops;
             this.promptIds = promptIds;
@@ -311,6 +369,15 @@ public final class SamplingGenerator implements Generator {
 
         /** Samples one token from {@link #logits}; true when the lane wants a forward of it. */
         boolean step(Tokenizer tok, int ctx) {
+            OutputMask mask = processors.mask();
+            if (mask != null) {
+                if (mask.mustEnd()) {
+                    finish = FinishReason.STOP;
+                    done = true;
+                    return false;
+                }
+                mask.progress(n, out.length);
+            }
             int next = chain.sample(logits.values(), Arrays.copyOf(history, promptIds.length + n), n);
             if (tok.special().isEndOfGeneration(next) || cfg.stopTokens().contains(next)) {
                 finish = FinishReason.STOP;
@@ -318,11 +385,15 @@ public final class SamplingGenerator implements Generator {
                 return false;
             }
             out[n] = next;
-            logprobs[n] = logits.logProbabilities()[next];
+            double[] lps = logits.logProbabilities();
+            logprobs[n] = lps[next];
+            if (params.logprobs() > 0) {
+                tops.add(TopLogprobs.of(lps, params.logprobs(), tok));
+            }
             history[promptIds.length + n] = next;
             n++;
             text.append(stops.accept(decoder.accept(next)));
-            if (stops.stopped()) {
+            if (stops.stopped() || (mask != null && mask.mustEnd())) {
                 finish = FinishReason.STOP;
                 done = true;
                 return false;
@@ -347,6 +418,13 @@ public final class SamplingGenerator implements Generator {
             trace.put("batched_steps", steps);
             trace.put("prompt_ids", promptIds);
             trace.put("sampling", cfg.describe());
+            if (processors.mask() != null) {
+                trace.put("constraint", processors.mask().describe());
+                trace.put("complete", processors.mask().isComplete());
+            }
+            if (params.logprobs() > 0) {
+                trace.put("top_logprobs", tops);
+            }
             Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
             return new Generation(text.toString(), Arrays.copyOf(out, n), Arrays.copyOf(logprobs, n), finish, cost, trace);
         }

@@ -3,7 +3,7 @@
  *
  * <ul>
  *   <li>{@link dev.metagen.decoding.sampling}: sampling adapters, one class each, composed by
- *       {@link dev.metagen.decoding.sampling.SamplerChain} from a {@link dev.metagen.decoding.sampling.SamplingConfig}
+ *       {@link dev.metagen.decoding.sampling.SamplerChain} from a {@link dev.metagen.core.SamplingConfig}
  *       in llama.cpp's {@code --samplers} order;</li>
  *   <li>{@link dev.metagen.decoding.SamplingGenerator}: greedy decoding and ancestral sampling with the chain,
  *       stop strings and tokens, per-token log-probabilities and top alternatives;</li>

@@ -8,7 +8,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.Hypothesis;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.TestModels;
 import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
@@ -46,9 +46,11 @@ class DecodingSpecTest {
                 {"strategy": "sample", "temperature": 0.9, "top_k": 20, "min_p": 0.05, "repeat_penalty": 1.1,
                  "logit_bias": {"13": "-inf"}, "samplers": "penalties;top_k;min_p;temperature", "seed": 3}"""));
         Generation a = g.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(20));
-        Generation b = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(0.9).topK(20).minP(0.05)
+        Generation b = new SamplingGenerator(model).generate(Prompt.of("Once upon a time"), (GenerationParams.greedy(20)).withSampling(new SamplingConfig().temperature(0.9).topK(20).minP(0.05)
                 .penalties(1.1, 0, 0, 64).logitBias(Map.of(13, Float.NEGATIVE_INFINITY))
-                .samplers("penalties;top_k;min_p;temperature").seed(3)).generate(Prompt.of("Once upon a time"), GenerationParams.greedy(20));
+                .samplers("penalties;top_k;min_p;temperature").seed(3)).withSeed((new SamplingConfig().temperature(0.9).topK(20).minP(0.05)
+                .penalties(1.1, 0, 0, 64).logitBias(Map.of(13, Float.NEGATIVE_INFINITY))
+                .samplers("penalties;top_k;min_p;temperature").seed(3)).seed()));
         assertArrayEquals(b.tokens(), a.tokens());
         assertFalse(java.util.Arrays.stream(a.tokens()).anyMatch(t -> t == 13));
     }
@@ -78,8 +80,8 @@ class DecodingSpecTest {
         Generation a = DecodingSpec.generator(model, spec("""
                 {"strategy": "sample", "temperature": 0, "cfg_scale": 2.0}""")).generate(Prompt.of("The cat"), GenerationParams.greedy(10));
         try (var cfg = new dev.metagen.decoding.guidance.ClassifierFreeGuidance(model, new int[] {1}, 2.0)) {
-            Generation b = new SamplingGenerator(model).withSampling(SamplingConfig.greedy()).withAdapters(List.of(cfg))
-                    .generate(Prompt.of("The cat"), GenerationParams.greedy(10));
+            Generation b = new SamplingGenerator(model).withAdapters(List.of(cfg))
+                    .generate(Prompt.of("The cat"), (GenerationParams.greedy(10)).withSampling(SamplingConfig.greedy()));
             assertArrayEquals(b.tokens(), a.tokens());
         }
     }
@@ -112,17 +114,17 @@ class DecodingSpecTest {
             Generation cd = DecodingSpec.generator(model, spec("""
                     {"strategy": "greedy", "amateur": "%s", "cd_alpha": 0.2}""".formatted(other)), open)
                     .generate(Prompt.of("Once upon a time"), params);
-            Generation cdJava = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(0))
+            Generation cdJava = new SamplingGenerator(model)
                     .withAdapters(List.of(new dev.metagen.decoding.guidance.ContrastiveDecoding(aux, 0.2)))
-                    .generate(Prompt.of("Once upon a time"), params);
+                    .generate(Prompt.of("Once upon a time"), (params).withSampling(new SamplingConfig().temperature(0)).withSeed((new SamplingConfig().temperature(0)).seed()));
             assertArrayEquals(cdJava.tokens(), cd.tokens());
 
             Generation poe = DecodingSpec.generator(model, spec("""
                     {"strategy": "greedy", "experts": ["%s"], "expert_weights": [-0.5]}""".formatted(other)), open)
                     .generate(Prompt.of("Once upon a time"), params);
-            Generation poeJava = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(0))
+            Generation poeJava = new SamplingGenerator(model)
                     .withAdapters(List.of(new dev.metagen.decoding.guidance.ProductOfExperts(1.0, List.of(aux), List.of(-0.5))))
-                    .generate(Prompt.of("Once upon a time"), params);
+                    .generate(Prompt.of("Once upon a time"), (params).withSampling(new SamplingConfig().temperature(0)).withSeed((new SamplingConfig().temperature(0)).seed()));
             assertArrayEquals(poeJava.tokens(), poe.tokens());
         } finally {
             opened.forEach(TransformerModel::close);

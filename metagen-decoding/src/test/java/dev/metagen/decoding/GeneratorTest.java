@@ -4,7 +4,7 @@ import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Tokenizer;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.ScriptedModel;
 import dev.metagen.decoding.testing.TestModels;
 import dev.metagen.engine.model.ModelOptions;
@@ -45,11 +45,11 @@ class GeneratorTest {
         int eos = tok.special().eos();
         // EOS is always the most likely token, token 300 the second
         ScriptedModel m = new ScriptedModel(tok, t -> ScriptedModel.ranked(tok.vocabSize(), eos, 300));
-        Generation plain = new SamplingGenerator(m).withSampling(SamplingConfig.greedy()).generate(new int[] {1}, GenerationParams.greedy(10), x -> {});
+        Generation plain = new SamplingGenerator(m).generate(new int[] {1}, (GenerationParams.greedy(10)).withSampling(SamplingConfig.greedy()), x -> {});
         assertEquals(0, plain.tokens().length);
         assertEquals(FinishReason.STOP, plain.finish());
-        Generation min3 = new SamplingGenerator(m).withSampling(SamplingConfig.greedy().minTokens(3))
-                .generate(new int[] {1}, GenerationParams.greedy(10), x -> {});
+        Generation min3 = new SamplingGenerator(m)
+                .generate(new int[] {1}, (GenerationParams.greedy(10)).withSampling(SamplingConfig.greedy().minTokens(3)).withSeed((SamplingConfig.greedy().minTokens(3)).seed()), x -> {});
         assertArrayEquals(new int[] {300, 300, 300}, min3.tokens());
         assertEquals(FinishReason.STOP, min3.finish());
     }
@@ -58,8 +58,8 @@ class GeneratorTest {
     void stopTokensEndGenerationAndAreNotEmitted() {
         int[] script = {300, 301, 302, 303};
         ScriptedModel m = new ScriptedModel(tok, t -> ScriptedModel.ranked(tok.vocabSize(), script[Math.min(t.length - 1, 3)]));
-        Generation g = new SamplingGenerator(m).withSampling(SamplingConfig.greedy().stopTokens(Set.of(302)))
-                .generate(new int[] {1}, GenerationParams.greedy(10), x -> {});
+        Generation g = new SamplingGenerator(m)
+                .generate(new int[] {1}, (GenerationParams.greedy(10)).withSampling(SamplingConfig.greedy().stopTokens(Set.of(302))).withSeed((SamplingConfig.greedy().stopTokens(Set.of(302))).seed()), x -> {});
         assertArrayEquals(new int[] {300, 301}, g.tokens());
         assertEquals(FinishReason.STOP, g.finish());
     }
@@ -74,15 +74,15 @@ class GeneratorTest {
         }
         ScriptedModel m = new ScriptedModel(tok, t -> ScriptedModel.ranked(tok.vocabSize(), script[Math.min(t.length - 1, script.length - 1)]));
         StringBuilder streamed = new StringBuilder();
-        Generation g = new SamplingGenerator(m).withSampling(SamplingConfig.greedy())
-                .generate(new int[] {1}, GenerationParams.greedy(20).withStop(List.of("\u00e9!")), streamed::append);
+        Generation g = new SamplingGenerator(m)
+                .generate(new int[] {1}, (GenerationParams.greedy(20).withStop(List.of("\u00e9!"))).withSampling(SamplingConfig.greedy()), streamed::append);
         assertEquals("caf", g.text());
         assertEquals("caf", streamed.toString());
         assertEquals(FinishReason.STOP, g.finish());
         assertEquals(bytes.length, g.tokens().length);
         // a stop string that only matches a prefix of "é"'s bytes never fires on half a character
-        Generation h = new SamplingGenerator(m).withSampling(SamplingConfig.greedy())
-                .generate(new int[] {1}, GenerationParams.greedy(bytes.length).withStop(List.of("\u00e8")), x -> {});
+        Generation h = new SamplingGenerator(m)
+                .generate(new int[] {1}, (GenerationParams.greedy(bytes.length).withStop(List.of("\u00e8"))).withSampling(SamplingConfig.greedy()), x -> {});
         assertEquals("caf\u00e9!", h.text());
         assertFalse(h.text().contains("\ufffd"));
     }
@@ -91,14 +91,14 @@ class GeneratorTest {
     void sameSeedSameTokensOnOneAndTwoThreads() {
         SamplingConfig c = new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77);
         int[] prompt = tok.encode("Once upon a time", true);
-        Generation one = new SamplingGenerator(stories).withSampling(c).generate(prompt, GenerationParams.greedy(40), x -> {});
+        Generation one = new SamplingGenerator(stories).generate(prompt, (GenerationParams.greedy(40)).withSampling(c).withSeed((c).seed()), x -> {});
         try (TransformerModel two = TransformerModel.load(TestModels.stories260kPath(), new ModelOptions(2, 512))) {
-            Generation other = new SamplingGenerator(two).withSampling(new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77))
-                    .generate(prompt, GenerationParams.greedy(40), x -> {});
+            Generation other = new SamplingGenerator(two)
+                    .generate(prompt, (GenerationParams.greedy(40)).withSampling(new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77)).withSeed((new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77)).seed()), x -> {});
             assertArrayEquals(one.tokens(), other.tokens());
         }
-        Generation different = new SamplingGenerator(stories).withSampling(new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(78))
-                .generate(prompt, GenerationParams.greedy(40), x -> {});
+        Generation different = new SamplingGenerator(stories)
+                .generate(prompt, (GenerationParams.greedy(40)).withSampling(new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(78)).withSeed((new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(78)).seed()), x -> {});
         assertFalse(java.util.Arrays.equals(one.tokens(), different.tokens()), "another seed should give another sample");
     }
 

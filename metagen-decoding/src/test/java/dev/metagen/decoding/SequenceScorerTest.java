@@ -4,7 +4,7 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.TestModels;
 import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
@@ -33,8 +33,8 @@ class SequenceScorerTest {
     @Test
     void scoringASampledContinuationGivesTheLogprobsItWasGeneratedWith() {
         int[] prompt = model.tokenizer().encode("Once upon a time", true);
-        Generation g = new SamplingGenerator(model).withSampling(new SamplingConfig().temperature(1.0).seed(4)).withTopLogprobs(3)
-                .generate(prompt, GenerationParams.greedy(20), x -> {});
+        Generation g = new SamplingGenerator(model)
+                .generate(prompt, ((GenerationParams.greedy(20)).withSampling(new SamplingConfig().temperature(1.0).seed(4)).withSeed((new SamplingConfig().temperature(1.0).seed(4)).seed())).withLogprobs(3), x -> {});
         SequenceScorer.Scored s = new SequenceScorer(model).score(prompt, g.tokens(), 3);
         assertArrayEquals(g.logprobs(), s.logprobs(), 1e-5);
         assertEquals(g.sumLogprob(), s.logprob(), 1e-4);
@@ -45,7 +45,7 @@ class SequenceScorerTest {
     @Test
     void topAlternativesAreSortedAndTheGreedyTokenIsFirst() {
         int[] prompt = model.tokenizer().encode("Once upon a time", true);
-        Generation g = new SamplingGenerator(model).withTopLogprobs(5).generate(prompt, GenerationParams.greedy(8), x -> {});
+        Generation g = new SamplingGenerator(model).generate(prompt, (GenerationParams.greedy(8)).withLogprobs(5), x -> {});
         @SuppressWarnings("unchecked")
         List<List<Map<String, Object>>> top = (List<List<Map<String, Object>>>) g.trace().get("top_logprobs");
         assertEquals(8, top.size());
@@ -66,6 +66,6 @@ class SequenceScorerTest {
         assertThrows(MetagenException.class, () -> s.score(new int[0], new int[] {5}, 0));
         MetagenException e = assertThrows(MetagenException.class, () -> s.score(new int[] {1}, new int[] {600}, 0));
         assertTrue(e.getMessage().contains("600"));
-        assertThrows(MetagenException.class, () -> new SamplingGenerator(model).withTopLogprobs(-1));
+        assertThrows(MetagenException.class, () -> GenerationParams.greedy(1).withLogprobs(-1));
     }
 }

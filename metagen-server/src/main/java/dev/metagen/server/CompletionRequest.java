@@ -1,7 +1,7 @@
 package dev.metagen.server;
 
 import dev.metagen.control.TokenConstraint;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 
 import java.util.List;
 import java.util.function.LongFunction;

@@ -10,7 +10,7 @@ import dev.metagen.core.LanguageModel;
 import dev.metagen.core.Prompt;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.Budget;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
@@ -213,8 +213,9 @@ final class Completions {
     private Generation generate(CompletionRequest r, int promptIndex, int index, Consumer<String> onText, RequestContext ctx) {
         long seed = r.seed() + index;
         SamplingConfig cfg = r.sampling().apply(seed);
-        GenerationParams params = new GenerationParams(r.maxTokens(), cfg.temperature(), cfg.topK(), cfg.topP(), seed,
-                r.addSpecial(), r.stop());
+        // the one parameter model: a strategy's leaves inherit every sampling field of the request
+        GenerationParams params = new GenerationParams(r.maxTokens(), seed, r.addSpecial(), r.stop(), cfg,
+                Math.max(r.logprobs(), 0), null, dev.metagen.core.Guidance.NONE);
         int[] ids = r.prompts().get(promptIndex);
         if (r.strategy() != null) {
             StrategySpecs.Strategy s = RequestParser.specs(model, r.chat()).parse(r.strategy());
@@ -230,18 +231,13 @@ final class Completions {
             return s.generator().generate(prompt, params);
         }
         if (r.constraint() != null) {
-            TokenBytesStream streamed = new TokenBytesStream(model.tokenizer(), r.stop(), onText);
-            IntConsumer onToken = t -> {
+            Consumer<String> checked = t -> {
                 ctx.check();
-                streamed.accept(t);
+                onText.accept(t);
             };
-            Generation g = new ConstrainedGenerator(model, r.constraint()).withSampling(cfg)
-                    .generate(ids, params, r.constraint().start(), onToken);
-            streamed.finish(g.text());
-            return g;
+            return new ConstrainedGenerator(model, r.constraint()).generate(ids, params, r.constraint().start(), checked);
         }
-        return new SamplingGenerator(model).withSampling(cfg).withTopLogprobs(Math.max(r.logprobs(), 0))
-                .generate(ids, params, onText);
+        return new SamplingGenerator(model).generate(ids, params, onText);
     }
 
     private ObjectNode header(String id, String object) {

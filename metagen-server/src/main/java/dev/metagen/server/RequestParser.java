@@ -1,5 +1,6 @@
 package dev.metagen.server;
 
+import dev.metagen.runtime.LeafGenerators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metagen.control.ConstraintSpec;
@@ -8,7 +9,7 @@ import dev.metagen.core.ChatMessage;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.spec.StrategySpecs;
 
 import java.util.ArrayList;
@@ -198,7 +199,7 @@ final class RequestParser {
         SamplingConfig c = new SamplingConfig().temperature(temperature).topK(Math.max(topK, 0)).topP(topP).minP(minP)
                 .typicalP(typicalP).penalties(repetition, frequency, presence, -1).logitBias(bias).minTokens(minTokens).seed(seed);
         if (samplers != null) {
-            c.samplers(samplers);
+            c = c.samplers(samplers);
         }
         return c;
     }

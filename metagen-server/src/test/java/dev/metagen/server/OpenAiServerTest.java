@@ -3,7 +3,7 @@ package dev.metagen.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,8 +36,8 @@ class OpenAiServerTest {
     private static String greedyReference(String prompt, int maxTokens) {
         var m = TestServer.stories();
         int[] ids = m.tokenizer().encode(prompt, true, false);
-        return new SamplingGenerator(m).withSampling(SamplingConfig.greedy())
-                .generate(ids, GenerationParams.greedy(maxTokens), t -> {}).text();
+        return new SamplingGenerator(m)
+                .generate(ids, (GenerationParams.greedy(maxTokens)).withSampling(SamplingConfig.greedy()), t -> {}).text();
     }
 
     @Test

@@ -5,7 +5,7 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.server.client.RemoteGenerator;
@@ -41,7 +41,7 @@ class RemoteAgainstServerTest {
     void greedyRemoteEqualsLocalInBothTransports() {
         var m = TestServer.stories();
         int[] ids = m.tokenizer().encode("Once upon a time", true, false);
-        Generation local = new SamplingGenerator(m).withSampling(SamplingConfig.greedy()).generate(ids, GenerationParams.greedy(20), t -> {});
+        Generation local = new SamplingGenerator(m).generate(ids, (GenerationParams.greedy(20)).withSampling(SamplingConfig.greedy()), t -> {});
         for (boolean stream : new boolean[] {false, true}) {
             try (RemoteGenerator g = RemoteGenerator.builder().endpoint(java.net.URI.create(url())).model("stories260K").stream(stream).logprobs(true).build()) {
                 Generation remote = g.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(20));

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -72,8 +72,8 @@ class ServerFuzzTest {
             var r = TestServer.post(s, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"temperature\":0}");
             assertEquals(200, r.status());
             var m = TestServer.stories();
-            String expected = new SamplingGenerator(m).withSampling(SamplingConfig.greedy())
-                    .generate(m.tokenizer().encode("Once upon a time", true, false), GenerationParams.greedy(8), t -> {}).text();
+            String expected = new SamplingGenerator(m)
+                    .generate(m.tokenizer().encode("Once upon a time", true, false), (GenerationParams.greedy(8)).withSampling(SamplingConfig.greedy()), t -> {}).text();
             assertEquals(expected, r.json().path("choices").path(0).path("text").asText());
         }
     }

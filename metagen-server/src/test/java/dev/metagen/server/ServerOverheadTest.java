@@ -2,7 +2,7 @@ package dev.metagen.server;
 
 import dev.metagen.core.GenerationParams;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -53,7 +53,7 @@ class ServerOverheadTest {
     }
 
     private static String direct(dev.metagen.core.LanguageModel m, String prompt, int tokens) {
-        return new SamplingGenerator(m).withSampling(SamplingConfig.greedy())
-                .generate(m.tokenizer().encode(prompt, true, false), GenerationParams.greedy(tokens), t -> {}).text();
+        return new SamplingGenerator(m)
+                .generate(m.tokenizer().encode(prompt, true, false), (GenerationParams.greedy(tokens)).withSampling(SamplingConfig.greedy()), t -> {}).text();
     }
 }

@@ -1,5 +1,6 @@
 package dev.metagen.decoding.sampling;
 
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Tokenizer;
 

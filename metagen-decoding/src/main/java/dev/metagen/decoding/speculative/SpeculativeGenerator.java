@@ -13,7 +13,7 @@ import dev.metagen.core.Prompt;
 import dev.metagen.core.StreamingDecoder;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.StopStrings;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 
 import java.time.Duration;
 import java.util.Arrays;
@@ -41,30 +41,33 @@ public final class SpeculativeGenerator implements Generator {
     private final LanguageModel target;
     private final Supplier<DraftSource> drafts;
     private final int k;
-    private final SamplingConfig config;
 
     /**
      * @param drafts a new draft source per generation (sources keep per-sequence state)
      * @param k      the most tokens drafted per round, in [1, 64]
      */
     public SpeculativeGenerator(LanguageModel target, Supplier<DraftSource> drafts, int k) {
-        this(target, drafts, k, null);
-    }
-
-    private SpeculativeGenerator(LanguageModel target, Supplier<DraftSource> drafts, int k, SamplingConfig config) {
         if (k < 1 || k > 64) {
             throw new MetagenException("draft length k must be in [1, 64], got " + k);
         }
         this.target = target;
         this.drafts = drafts;
         this.k = k;
-        this.config = config;
     }
 
-    /** Samples with {@code config} instead of each call's params (only temperature, top-k, top-p, min-p, seed). */
-    public SpeculativeGenerator withSampling(SamplingConfig config) {
-        TargetDistribution.of(config); // reject unsupported adapters now
-        return new SpeculativeGenerator(target, drafts, k, config);
+    /**
+     * Fails unless speculative decoding can honour every setting of {@code params}: temperature, top-k, top-p and
+     * min-p sampling or greedy, stops and the seed; no other adapter, constraint, guidance or top logprobs.
+     */
+    public static void checkSupported(GenerationParams params) {
+        if (params.constraint() != null || !params.guidance().isNone() || params.logprobs() > 0) {
+            throw new MetagenException("speculative decoding cannot apply "
+                    + (params.constraint() != null ? "an output constraint" : params.logprobs() > 0 ? "logprobs (top alternatives)" : "guidance"));
+        }
+        if (!params.sampling().stopTokens().isEmpty()) {
+            throw new MetagenException("speculative decoding cannot apply stop_tokens");
+        }
+        TargetDistribution.of(params.sampling()); // refuses the adapters speculative sampling cannot reproduce
     }
 
     @Override
@@ -82,7 +85,8 @@ public final class SpeculativeGenerator implements Generator {
         if (promptIds.length >= ctx) {
             throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
         }
-        SamplingConfig cfg = config != null ? config : SamplingConfig.from(params);
+        checkSupported(params);
+        SamplingConfig cfg = params.sampling();
         boolean greedy = cfg.temperature() == 0 && cfg.dynatempRange() == 0;
         TargetDistribution dist = greedy ? null : TargetDistribution.of(cfg);
         SplittableRandom random = new SplittableRandom(cfg.seed());

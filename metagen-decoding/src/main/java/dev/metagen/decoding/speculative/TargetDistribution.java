@@ -5,7 +5,7 @@ import dev.metagen.decoding.sampling.Candidates;
 import dev.metagen.decoding.sampling.MinPSampler;
 import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.decoding.sampling.SamplerChain;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.sampling.TemperatureSampler;
 import dev.metagen.decoding.sampling.TopKSampler;
 import dev.metagen.decoding.sampling.TopPSampler;

@@ -10,7 +10,7 @@ import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.decoding.sampling.Candidates;
 import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.decoding.sampling.SamplerChain;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.TestModels;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -156,8 +156,8 @@ class GuidanceTest {
     @Test
     void adaptersWorkInsideTheGenerator() {
         try (ProductOfExperts poe = new ProductOfExperts(1.0, List.of(other), List.of(0.5))) {
-            Generation g = new SamplingGenerator(main).withSampling(new SamplingConfig().temperature(0.7).seed(3))
-                    .withAdapters(List.of(poe)).generate(dev.metagen.core.Prompt.of("Once upon a time"), GenerationParams.greedy(10));
+            Generation g = new SamplingGenerator(main)
+                    .withAdapters(List.of(poe)).generate(dev.metagen.core.Prompt.of("Once upon a time"), (GenerationParams.greedy(10)).withSampling(new SamplingConfig().temperature(0.7).seed(3)).withSeed((new SamplingConfig().temperature(0.7).seed(3)).seed()));
             assertEquals(10, g.tokens().length);
         }
     }

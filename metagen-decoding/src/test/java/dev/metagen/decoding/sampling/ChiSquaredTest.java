@@ -1,5 +1,6 @@
 package dev.metagen.decoding.sampling;
 
+import dev.metagen.core.SamplingConfig;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;

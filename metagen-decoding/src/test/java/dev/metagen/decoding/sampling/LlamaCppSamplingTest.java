@@ -1,5 +1,6 @@
 package dev.metagen.decoding.sampling;
 
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.core.Logits;
 import dev.metagen.core.ModelState;
 import dev.metagen.decoding.testing.LlamaCppSampling;

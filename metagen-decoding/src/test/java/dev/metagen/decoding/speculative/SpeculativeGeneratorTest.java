@@ -7,7 +7,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.sampling.SamplingConfig;
+import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.TestModels;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -106,7 +106,7 @@ class SpeculativeGeneratorTest {
     void unsupportedAdaptersAndBadSettingsAreRejected() {
         SpeculativeGenerator g = new SpeculativeGenerator(target, () -> new PromptLookupSource(2), 4);
         MetagenException e = assertThrows(MetagenException.class,
-                () -> g.withSampling(new SamplingConfig().temperature(1).penalties(1.3, 0, 0, 64)));
+                () -> g.generate(new int[] {1}, GenerationParams.greedy(4).withSampling(new SamplingConfig().temperature(1).penalties(1.3, 0, 0, 64))));
         assertTrue(e.getMessage().contains("PenaltySampler"), e.getMessage());
         assertThrows(MetagenException.class, () -> new SpeculativeGenerator(target, () -> new PromptLookupSource(2), 0));
         assertThrows(MetagenException.class, () -> new PromptLookupSource(0));
@@ -142,8 +142,8 @@ class SpeculativeGeneratorTest {
         for (int i = 0; i < draws; i++) {
             long seed = i;
             Generation gen = new SpeculativeGenerator(target, () -> new DraftModelSource(draftModel, seed * 7919 + 1), 2)
-                    .withSampling(config(seed))
-                    .generate(ids, GenerationParams.greedy(3));
+                    
+                    .generate(ids, (GenerationParams.greedy(3)).withSampling(config(seed)).withSeed((config(seed)).seed()));
             assertTrue(gen.tokens().length >= 2, "ended early: " + gen.text());
             counts.merge(key(gen.tokens()[0], gen.tokens()[1]), 1, Integer::sum);
             accepted += (long) gen.trace().get("accepted_tokens");

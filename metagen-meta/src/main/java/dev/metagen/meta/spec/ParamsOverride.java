@@ -1,30 +1,29 @@
 package dev.metagen.meta.spec;
 
 import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationFields;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.Prompt;
 
-import java.util.List;
+import java.util.Map;
 
 /**
- * A leaf generator with some generation parameters fixed by the spec (e.g. {@code "temperature": 0.7}); the seed
- * always comes from the caller, stop strings are added to the caller's, so that parallel strategies can vary it. Null fields keep the caller's value.
+ * A leaf generator with generation fields fixed by its spec (e.g. {@code "temperature": 0.7, "min_p": 0.1}): they
+ * override the caller's parameters by the rules of {@link GenerationFields} ({@code max_tokens} only lowers the
+ * caller's limit, {@code stop} strings are added to the caller's); the seed always comes from the caller, so that
+ * parallel strategies can vary it.
+ *
+ * @param fields plain JSON values by field name
+ * @param path   the JSON path of the leaf, for error messages
  */
-public record ParamsOverride(Generator inner, Integer maxTokens, Double temperature, Integer topK, Double topP,
-                             List<String> stop) implements Generator {
+public record ParamsOverride(Generator inner, Map<String, Object> fields, String path) implements Generator {
+    public ParamsOverride {
+        fields = Map.copyOf(fields);
+    }
+
     @Override
     public Generation generate(Prompt prompt, GenerationParams p) {
-        GenerationParams q = p.withSampling(temperature != null ? temperature : p.temperature(),
-                topK != null ? topK : p.topK(), topP != null ? topP : p.topP(), p.seed());
-        if (maxTokens != null) {
-            q = q.withMaxTokens(Math.min(maxTokens, p.maxTokens()));
-        }
-        if (stop != null) {
-            List<String> all = new java.util.ArrayList<>(p.stop()); // the caller's stops (e.g. a step delimiter) stay
-            all.addAll(stop);
-            q = q.withStop(all);
-        }
-        return inner.generate(prompt, q);
+        return inner.generate(prompt, GenerationFields.apply(p, fields, path));
     }
 }

@@ -175,6 +175,36 @@ public final class SpecNode {
     }
 
     /**
+     * The fields of {@code names} present here, as plain JSON values (maps, lists, strings, numbers, booleans), now
+     * marked read; an object or array given for a field that takes JSON text ({@code json_schema}) is kept as a
+     * value, and {@link #jsonText} writes it.
+     */
+    public java.util.Map<String, Object> values(java.util.Set<String> names) {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        Iterator<String> it = json.fieldNames();
+        while (it.hasNext()) {
+            String f = it.next();
+            if (names.contains(f) && !json.get(f).isNull()) {
+                used.add(f);
+                out.put(f, MAPPER.convertValue(json.get(f), Object.class));
+            }
+        }
+        return out;
+    }
+
+    /** {@code value} as JSON text: a string stays as it is, anything else is written as JSON. */
+    public static String jsonText(Object value) {
+        if (value instanceof String s) {
+            return s;
+        }
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    /**
      * The fields nobody has read yet, as plain JSON values, now marked read: lets a leaf factory hand its
      * parameters to a parser of its own (e.g. a decoding spec) that checks them itself.
      */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.metagen.core.GenerationFields;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.Scorer;
@@ -117,17 +118,28 @@ public final class StrategySpecs {
         return g;
     }
 
+    /**
+     * A leaf: the factory builds it from its own fields ({@code beams}, {@code model} ...); the generation fields
+     * ({@link GenerationFields}: every sampling knob, {@code max_tokens}, {@code stop}, {@code logprobs}, a constraint,
+     * guidance) override the caller's parameters on every call. Bad values are reported now, with their path.
+     */
     private Generator leaf(String type, SpecNode node) {
-        Integer maxTokens = node.has("max_tokens") ? node.integer("max_tokens", 0, 0) : null;
-        Double temperature = node.has("temperature") ? node.number("temperature", 0, 0, 100) : null;
-        Integer topK = node.has("top_k") ? node.integer("top_k", 0, 0) : null;
-        Double topP = node.has("top_p") ? node.number("top_p", 1, Double.MIN_VALUE, 1) : null;
-        List<String> stop = node.has("stop") ? node.strings("stop") : null;
+        java.util.Map<String, Object> fields = node.values(GenerationFields.ALL);
+        if (fields.containsKey("json_schema")) {
+            fields.put("json_schema", SpecNode.jsonText(fields.get("json_schema")));
+        }
+        try {
+            GenerationFields.apply(GenerationParams.greedy(1), fields, node.path());
+        } catch (GenerationFields.FieldError e) {
+            throw new StrategySpecException(e.field(), e.getMessage().substring(e.field().length() + 2));
+        } catch (dev.metagen.core.MetagenException e) {
+            throw new StrategySpecException(node.path(), e.getMessage());
+        }
         Generator g = leaves.create(type, node);
-        if (maxTokens == null && temperature == null && topK == null && topP == null && stop == null) {
+        if (fields.isEmpty()) {
             return g;
         }
-        return new ParamsOverride(g, maxTokens, temperature, topK, topP, stop);
+        return new ParamsOverride(g, fields, node.path());
     }
 
     private Generator inner(SpecNode node) {

@@ -1,7 +1,5 @@
-package dev.metagen.decoding.sampling;
+package dev.metagen.core;
 
-import dev.metagen.core.GenerationParams;
-import dev.metagen.core.MetagenException;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,9 +10,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Every sampling knob, named after llama.cpp's and vLLM's parameters; each setter checks its value. Neutral
- * values switch an adapter off (top-k 0, top-p 1, min-p 0, penalties 1/0 ...). {@link SamplerChain#build} turns
- * a config into a chain.
+ * Every sampling knob of a generation, named after llama.cpp's and vLLM's parameters: an immutable value whose
+ * {@code with}-style setters return a checked copy (the value is part of {@link GenerationParams}, the one parameter
+ * model, so a caller's settings never change under it). Neutral values switch an adapter off (top-k 0, top-p 1,
+ * min-p 0, penalties 1/0 ...); the decoding module's {@code SamplerChain.build} turns a config into a chain.
  */
 public final class SamplingConfig implements Cloneable {
     /** llama.cpp's default {@code --samplers} order, with epsilon and eta placed after min-p. */
@@ -53,9 +52,9 @@ public final class SamplingConfig implements Cloneable {
     private List<String> samplers = DEFAULT_ORDER;
     private long seed;
 
-    /** Temperature, top-k, top-p and seed from {@code p}; everything else off. */
+    /** The sampling settings of {@code p} (every knob, with the call's seed). */
     public static SamplingConfig from(GenerationParams p) {
-        return new SamplingConfig().temperature(p.temperature()).topK(p.topK()).topP(p.topP()).seed(p.seed());
+        return p.sampling();
     }
 
     public static SamplingConfig greedy() {
@@ -74,8 +73,9 @@ public final class SamplingConfig implements Cloneable {
 
     public SamplingConfig temperature(double t) {
         finite("temperature", t, 0);
-        temperature = t;
-        return this;
+        SamplingConfig c = copy();
+        c.temperature = t;
+        return c;
     }
 
     public SamplingConfig dynatemp(double range, double exponent) {
@@ -83,63 +83,71 @@ public final class SamplingConfig implements Cloneable {
         if (!(exponent > 0) || Double.isInfinite(exponent)) {
             throw bad("dynatemp exponent", exponent, "a finite number > 0");
         }
-        dynatempRange = range;
-        dynatempExponent = exponent;
-        return this;
+        SamplingConfig c = copy();
+        c.dynatempRange = range;
+        c.dynatempExponent = exponent;
+        return c;
     }
 
     public SamplingConfig topK(int k) {
         if (k < 0) {
             throw bad("top-k", k, ">= 0 (0 disables it)");
         }
-        topK = k;
-        return this;
+        SamplingConfig c = copy();
+        c.topK = k;
+        return c;
     }
 
     public SamplingConfig topP(double p) {
         if (!(p > 0 && p <= 1)) {
             throw bad("top-p", p, "in (0, 1]");
         }
-        topP = p;
-        return this;
+        SamplingConfig c = copy();
+        c.topP = p;
+        return c;
     }
 
     public SamplingConfig minP(double p) {
         if (!(p >= 0 && p <= 1)) {
             throw bad("min-p", p, "in [0, 1]");
         }
-        minP = p;
-        return this;
+        SamplingConfig c = copy();
+        c.minP = p;
+        return c;
     }
 
     public SamplingConfig typicalP(double p) {
         if (!(p > 0 && p <= 1)) {
             throw bad("typical-p", p, "in (0, 1]");
         }
-        typicalP = p;
-        return this;
+        SamplingConfig c = copy();
+        c.typicalP = p;
+        return c;
     }
 
     public SamplingConfig epsilon(double e) {
         if (!(e >= 0 && e < 1)) {
             throw bad("epsilon", e, "in [0, 1) (0 disables it)");
         }
-        epsilon = e;
-        return this;
+        SamplingConfig c = copy();
+        c.epsilon = e;
+        return c;
     }
 
     public SamplingConfig eta(double e) {
         if (!(e >= 0 && e < 1)) {
             throw bad("eta", e, "in [0, 1) (0 disables it)");
         }
-        eta = e;
-        return this;
+        SamplingConfig c = copy();
+        c.eta = e;
+        return c;
     }
 
     public SamplingConfig topNSigma(double n) {
         finite("top-n-sigma", n, 0);
-        topNSigma = n;
-        return this;
+        SamplingConfig c = copy();
+        c.topNSigma = n;
+        return c;
     }
 
     public SamplingConfig mirostat(int version, double tau, double eta) {
@@ -152,10 +160,11 @@ public final class SamplingConfig implements Cloneable {
         if (!(eta > 0) || Double.isInfinite(eta)) {
             throw bad("mirostat eta", eta, "a finite number > 0");
         }
-        mirostat = version;
-        mirostatTau = tau;
-        mirostatEta = eta;
-        return this;
+        SamplingConfig c = copy();
+        c.mirostat = version;
+        c.mirostatTau = tau;
+        c.mirostatEta = eta;
+        return c;
     }
 
     public SamplingConfig xtc(double probability, double threshold) {
@@ -165,9 +174,10 @@ public final class SamplingConfig implements Cloneable {
         if (!(threshold >= 0 && threshold <= 1)) {
             throw bad("xtc threshold", threshold, "in [0, 1]");
         }
-        xtcProbability = probability;
-        xtcThreshold = threshold;
-        return this;
+        SamplingConfig c = copy();
+        c.xtcProbability = probability;
+        c.xtcThreshold = threshold;
+        return c;
     }
 
     public SamplingConfig dry(double multiplier, double base, int allowedLength, int lastN) {
@@ -179,16 +189,18 @@ public final class SamplingConfig implements Cloneable {
         if (lastN < -1) {
             throw bad("dry penalty last n", lastN, ">= -1 (-1 = whole history)");
         }
-        dryMultiplier = multiplier;
-        dryBase = base;
-        dryAllowedLength = allowedLength;
-        dryLastN = lastN;
-        return this;
+        SamplingConfig c = copy();
+        c.dryMultiplier = multiplier;
+        c.dryBase = base;
+        c.dryAllowedLength = allowedLength;
+        c.dryLastN = lastN;
+        return c;
     }
 
     public SamplingConfig dryBreakers(List<String> breakers) {
-        dryBreakers = List.copyOf(breakers);
-        return this;
+        SamplingConfig c = copy();
+        c.dryBreakers = List.copyOf(breakers);
+        return c;
     }
 
     public SamplingConfig penalties(double repeat, double frequency, double presence, int lastN) {
@@ -204,32 +216,44 @@ public final class SamplingConfig implements Cloneable {
         if (lastN < -1) {
             throw bad("repeat-last-n", lastN, ">= -1 (-1 = whole history, 0 = off)");
         }
-        repeatPenalty = repeat;
-        frequencyPenalty = frequency;
-        presencePenalty = presence;
-        repeatLastN = lastN;
-        return this;
+        SamplingConfig c = copy();
+        c.repeatPenalty = repeat;
+        c.frequencyPenalty = frequency;
+        c.presencePenalty = presence;
+        c.repeatLastN = lastN;
+        return c;
     }
 
     public SamplingConfig noRepeatNgram(int n) {
         if (n < 0) {
             throw bad("no-repeat-ngram", n, ">= 0 (0 disables it)");
         }
-        noRepeatNgram = n;
-        return this;
+        SamplingConfig c = copy();
+        c.noRepeatNgram = n;
+        return c;
     }
 
     public SamplingConfig logitBias(Map<Integer, Float> bias) {
-        logitBias = Map.copyOf(new LogitBiasSampler(bias).bias());
-        return this;
+        SamplingConfig c = copy();
+        for (Map.Entry<Integer, Float> e : bias.entrySet()) {
+            if (e.getKey() == null || e.getKey() < 0) {
+                throw new MetagenException("logit bias token id must be >= 0, got " + e.getKey());
+            }
+            if (e.getValue() == null || Float.isNaN(e.getValue()) || e.getValue() == Float.POSITIVE_INFINITY) {
+                throw new MetagenException("logit bias for token " + e.getKey() + " must be a number or -inf, got " + e.getValue());
+            }
+        }
+        c.logitBias = Map.copyOf(bias);
+        return c;
     }
 
     public SamplingConfig minTokens(int n) {
         if (n < 0) {
             throw bad("min-tokens", n, ">= 0");
         }
-        minTokens = n;
-        return this;
+        SamplingConfig c = copy();
+        c.minTokens = n;
+        return c;
     }
 
     /** Extra token ids that end generation like EOS (they are not part of the output). */
@@ -239,8 +263,9 @@ public final class SamplingConfig implements Cloneable {
                 throw bad("stop token id", id, ">= 0");
             }
         }
-        stopTokens = Set.copyOf(ids);
-        return this;
+        SamplingConfig c = copy();
+        c.stopTokens = Set.copyOf(ids);
+        return c;
     }
 
     /** The chain order, as llama.cpp's {@code --samplers}: names from {@link #DEFAULT_ORDER}. */
@@ -249,8 +274,9 @@ public final class SamplingConfig implements Cloneable {
         for (String n : names) {
             out.add(canonicalName(n));
         }
-        samplers = List.copyOf(out);
-        return this;
+        SamplingConfig c = copy();
+        c.samplers = List.copyOf(out);
+        return c;
     }
 
     /** Parses a llama.cpp-style list: names separated by ';' or ','. */
@@ -268,12 +294,13 @@ public final class SamplingConfig implements Cloneable {
     }
 
     public SamplingConfig seed(long s) {
-        seed = s;
-        return this;
+        SamplingConfig c = copy();
+        c.seed = s;
+        return c;
     }
 
-    /** An independent copy (every field is a value or an immutable collection, so a shallow copy suffices). */
-    public SamplingConfig copy() {
+    /** A copy to change before it is returned (every field is a value or an immutable collection, so a shallow copy suffices). */
+    private SamplingConfig copy() {
         try {
             return (SamplingConfig) super.clone();
         } catch (CloneNotSupportedException e) {
@@ -330,6 +357,28 @@ public final class SamplingConfig implements Cloneable {
     public Set<Integer> stopTokens() { return stopTokens; }
     public List<String> samplers() { return samplers; }
     public long seed() { return seed; }
+
+    private List<Object> key() {
+        return java.util.Arrays.asList(temperature, dynatempRange, dynatempExponent, topK, topP, minP, typicalP, epsilon,
+                eta, topNSigma, mirostat, mirostatTau, mirostatEta, xtcProbability, xtcThreshold, dryMultiplier, dryBase,
+                dryAllowedLength, dryLastN, dryBreakers, repeatPenalty, frequencyPenalty, presencePenalty, repeatLastN,
+                noRepeatNgram, logitBias, minTokens, stopTokens, samplers, seed);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SamplingConfig c && key().equals(c.key());
+    }
+
+    @Override
+    public int hashCode() {
+        return key().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "SamplingConfig" + describe();
+    }
 
     /** The non-default settings, JSON-friendly (for traces). */
     public Map<String, Object> describe() {

@@ -1,0 +1,315 @@
+package dev.metagen.core;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The JSON front end of {@link GenerationParams}: every generation field by its snake_case name (llama.cpp's and
+ * vLLM's parameter names), read from plain JSON values (maps, lists, strings, numbers, booleans) onto a caller's
+ * parameters. Strategy-spec leaves, decoding specs and the server's request fields all go through here, so a field
+ * means the same everywhere. The override rules: a field given here replaces the caller's value, except
+ * {@code max_tokens}, which can only lower the caller's limit, and {@code stop}, whose strings are added to the
+ * caller's. Errors name the field's path.
+ */
+public final class GenerationFields {
+    /** Fields of the sampler chain. */
+    public static final Set<String> SAMPLING = Set.of("temperature", "dynatemp_range", "dynatemp_exponent", "top_k",
+            "top_p", "min_p", "typical_p", "epsilon", "eta", "top_n_sigma", "mirostat", "mirostat_tau", "mirostat_eta",
+            "xtc_probability", "xtc_threshold", "dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
+            "dry_sequence_breakers", "repeat_penalty", "frequency_penalty", "presence_penalty", "repeat_last_n",
+            "no_repeat_ngram", "logit_bias", "min_tokens", "stop_tokens", "samplers");
+    /** Fields of the output constraint (at most one language, plus {@code best_effort}). */
+    public static final Set<String> CONSTRAINT = Set.of("regex", "grammar", "json_schema", "json_object", "choice",
+            "contains", "best_effort");
+    /** Fields of guidance. */
+    public static final Set<String> GUIDANCE = Set.of("cfg_scale", "cfg_negative_prompt", "amateur", "cd_alpha",
+            "experts", "expert_weights");
+    /** Fields of the call. */
+    public static final Set<String> CALL = Set.of("max_tokens", "stop", "logprobs");
+    /** Every field. */
+    public static final Set<String> ALL;
+
+    static {
+        Set<String> all = new LinkedHashSet<>();
+        all.addAll(CALL);
+        all.addAll(SAMPLING);
+        all.addAll(CONSTRAINT);
+        all.addAll(GUIDANCE);
+        ALL = Set.copyOf(all);
+    }
+
+    private GenerationFields() {}
+
+    /**
+     * {@code base} with the fields of {@code fields} applied (fields not in {@link #ALL} are an error).
+     *
+     * @param path the JSON path of the object, for error messages (e.g. {@code $.inner})
+     */
+    public static GenerationParams apply(GenerationParams base, Map<String, ?> fields, String path) {
+        for (String k : fields.keySet()) {
+            if (!ALL.contains(k)) {
+                throw new MetagenException(path + "." + k + ": unknown generation field");
+            }
+        }
+        try {
+            return applyChecked(base, fields, path);
+        } catch (FieldError e) {
+            throw e;
+        } catch (MetagenException e) {
+            throw new MetagenException(path + ": " + e.getMessage());
+        }
+    }
+
+    private static GenerationParams applyChecked(GenerationParams base, Map<String, ?> f, String path) {
+        GenerationParams p = base;
+        if (f.containsKey("max_tokens")) {
+            p = p.withMaxTokens(Math.min(p.maxTokens(), intOf(f, "max_tokens", path, 0)));
+        }
+        if (f.containsKey("stop")) {
+            List<String> all = new ArrayList<>(p.stop()); // the caller's stops (e.g. a step delimiter) stay
+            all.addAll(strings(f, "stop", path));
+            p = p.withStop(all);
+        }
+        if (f.containsKey("logprobs")) {
+            p = p.withLogprobs(intOf(f, "logprobs", path, 0));
+        }
+        SamplingConfig s = p.sampling();
+        if (f.containsKey("temperature")) s = s.temperature(num(f, "temperature", path));
+        if (f.containsKey("dynatemp_range") || f.containsKey("dynatemp_exponent")) {
+            s = s.dynatemp(num(f, "dynatemp_range", path, s.dynatempRange()), num(f, "dynatemp_exponent", path, s.dynatempExponent()));
+        }
+        if (f.containsKey("top_k")) s = s.topK(intOf(f, "top_k", path, 0));
+        if (f.containsKey("top_p")) s = s.topP(num(f, "top_p", path));
+        if (f.containsKey("min_p")) s = s.minP(num(f, "min_p", path));
+        if (f.containsKey("typical_p")) s = s.typicalP(num(f, "typical_p", path));
+        if (f.containsKey("epsilon")) s = s.epsilon(num(f, "epsilon", path));
+        if (f.containsKey("eta")) s = s.eta(num(f, "eta", path));
+        if (f.containsKey("top_n_sigma")) s = s.topNSigma(num(f, "top_n_sigma", path));
+        if (f.containsKey("mirostat") || f.containsKey("mirostat_tau") || f.containsKey("mirostat_eta")) {
+            s = s.mirostat(f.containsKey("mirostat") ? intOf(f, "mirostat", path, 0) : s.mirostat(),
+                    num(f, "mirostat_tau", path, s.mirostatTau()), num(f, "mirostat_eta", path, s.mirostatEta()));
+        }
+        if (f.containsKey("xtc_probability") || f.containsKey("xtc_threshold")) {
+            s = s.xtc(num(f, "xtc_probability", path, s.xtcProbability()), num(f, "xtc_threshold", path, s.xtcThreshold()));
+        }
+        if (f.containsKey("dry_multiplier") || f.containsKey("dry_base") || f.containsKey("dry_allowed_length")
+                || f.containsKey("dry_penalty_last_n")) {
+            s = s.dry(num(f, "dry_multiplier", path, s.dryMultiplier()), num(f, "dry_base", path, s.dryBase()),
+                    f.containsKey("dry_allowed_length") ? intOf(f, "dry_allowed_length", path, 1) : s.dryAllowedLength(),
+                    f.containsKey("dry_penalty_last_n") ? intOf(f, "dry_penalty_last_n", path, -1) : s.dryLastN());
+        }
+        if (f.containsKey("dry_sequence_breakers")) s = s.dryBreakers(strings(f, "dry_sequence_breakers", path));
+        if (f.containsKey("repeat_penalty") || f.containsKey("frequency_penalty") || f.containsKey("presence_penalty")
+                || f.containsKey("repeat_last_n")) {
+            s = s.penalties(num(f, "repeat_penalty", path, s.repeatPenalty()), num(f, "frequency_penalty", path, s.frequencyPenalty()),
+                    num(f, "presence_penalty", path, s.presencePenalty()),
+                    f.containsKey("repeat_last_n") ? intOf(f, "repeat_last_n", path, -1) : s.repeatLastN());
+        }
+        if (f.containsKey("no_repeat_ngram")) s = s.noRepeatNgram(intOf(f, "no_repeat_ngram", path, 0));
+        if (f.containsKey("logit_bias")) s = s.logitBias(logitBias(f.get("logit_bias"), path + ".logit_bias"));
+        if (f.containsKey("min_tokens")) s = s.minTokens(intOf(f, "min_tokens", path, 0));
+        if (f.containsKey("stop_tokens")) {
+            Set<Integer> ids = new HashSet<>();
+            for (Object o : list(f, "stop_tokens", path)) {
+                ids.add(toInt(o, path + ".stop_tokens", 0));
+            }
+            s = s.stopTokens(ids);
+        }
+        if (f.containsKey("samplers")) {
+            Object v = f.get("samplers");
+            s = v instanceof List<?> l ? s.samplers(l.stream().map(String::valueOf).toList()) : s.samplers(String.valueOf(v));
+        }
+        p = p.withSampling(s);
+        OutputConstraint c = constraint(f, path);
+        if (c != null) {
+            p = p.withConstraint(c);
+        }
+        p = p.withGuidance(guidance(p.guidance(), f, path));
+        return p;
+    }
+
+    /** The constraint the fields name, or null; at most one language may be given. */
+    public static OutputConstraint constraint(Map<String, ?> f, String path) {
+        List<String> given = new ArrayList<>();
+        for (String k : CONSTRAINT) {
+            if (!k.equals("best_effort") && f.containsKey(k)) {
+                given.add(k);
+            }
+        }
+        if (given.isEmpty()) {
+            if (f.containsKey("best_effort")) {
+                throw new FieldError(path + ".best_effort", "applies to json_schema only");
+            }
+            return null;
+        }
+        if (given.size() > 1) {
+            given.sort(null);
+            throw new FieldError(path, "give one output constraint, got " + given);
+        }
+        String k = given.getFirst();
+        Object v = f.get(k);
+        boolean bestEffort = false;
+        if (f.containsKey("best_effort")) {
+            if (!k.equals("json_schema")) {
+                throw new FieldError(path + ".best_effort", "applies to json_schema only");
+            }
+            bestEffort = Boolean.TRUE.equals(f.get("best_effort"));
+        }
+        return switch (k) {
+            case "regex" -> OutputConstraint.regex(text(v, path + ".regex"));
+            case "grammar" -> OutputConstraint.grammar(text(v, path + ".grammar"));
+            case "json_schema" -> OutputConstraint.jsonSchema(text(v, path + ".json_schema"), bestEffort); // front ends write an object as JSON text
+            case "json_object" -> {
+                if (!Boolean.TRUE.equals(v)) {
+                    throw new FieldError(path + ".json_object", "must be true");
+                }
+                yield OutputConstraint.jsonObject();
+            }
+            case "choice" -> OutputConstraint.choice(words(v, path + ".choice"));
+            default -> OutputConstraint.contains(words(v, path + ".contains"));
+        };
+    }
+
+    private static Guidance guidance(Guidance g, Map<String, ?> f, String path) {
+        if (f.containsKey("cfg_scale") || f.containsKey("cfg_negative_prompt")) {
+            g = g.withCfg(num(f, "cfg_scale", path, g.cfgScale()),
+                    f.containsKey("cfg_negative_prompt") ? text(f.get("cfg_negative_prompt"), path + ".cfg_negative_prompt") : g.cfgNegativePrompt());
+        }
+        if (f.containsKey("amateur") || f.containsKey("cd_alpha")) {
+            String amateur = f.containsKey("amateur") ? text(f.get("amateur"), path + ".amateur") : g.amateur();
+            if (amateur == null) {
+                throw new FieldError(path + ".cd_alpha", "needs an amateur model (\"amateur\": a model name or path)");
+            }
+            g = g.withAmateur(amateur, num(f, "cd_alpha", path, g.cdAlpha()));
+        }
+        if (f.containsKey("experts") || f.containsKey("expert_weights")) {
+            if (!f.containsKey("experts") && g.experts().isEmpty()) {
+                throw new FieldError(path + ".expert_weights", "needs experts (\"experts\": [model names or paths])");
+            }
+            List<String> experts = f.containsKey("experts") ? words(f.get("experts"), path + ".experts") : g.experts();
+            List<Double> weights = new ArrayList<>();
+            if (f.containsKey("expert_weights")) {
+                for (Object o : list(f, "expert_weights", path)) {
+                    if (!(o instanceof Number n)) {
+                        throw new FieldError(path + ".expert_weights", "expected numbers, got " + o);
+                    }
+                    weights.add(n.doubleValue());
+                }
+            }
+            g = g.withExperts(experts, weights);
+        }
+        return g;
+    }
+
+    /** Token id to bias; a bias may be a number or {@code "-inf"}. */
+    public static Map<Integer, Float> logitBias(Object v, String path) {
+        if (!(v instanceof Map<?, ?> m)) {
+            throw new FieldError(path, "expected an object of token id to bias, got " + v);
+        }
+        Map<Integer, Float> bias = new HashMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            int id = toInt(String.valueOf(e.getKey()).strip(), path, 0);
+            Object b = e.getValue();
+            String str = String.valueOf(b).strip().toLowerCase(Locale.ROOT);
+            float value;
+            if (str.equals("-inf") || str.equals("-infinity")) {
+                value = Float.NEGATIVE_INFINITY;
+            } else if (b instanceof Number n) {
+                value = n.floatValue();
+            } else {
+                try {
+                    value = Float.parseFloat(str);
+                } catch (NumberFormatException ex) {
+                    throw new FieldError(path + "." + e.getKey(), "a bias is a number or \"-inf\", got '" + b + "'");
+                }
+            }
+            bias.put(id, value);
+        }
+        return bias;
+    }
+
+    private static double num(Map<String, ?> f, String k, String path) {
+        Object v = f.get(k);
+        if (!(v instanceof Number n)) {
+            throw new FieldError(path + "." + k, "expected a number, got " + describe(v));
+        }
+        return n.doubleValue();
+    }
+
+    private static double num(Map<String, ?> f, String k, String path, double fallback) {
+        return f.containsKey(k) ? num(f, k, path) : fallback;
+    }
+
+    private static int intOf(Map<String, ?> f, String k, String path, int min) {
+        return toInt(f.get(k), path + "." + k, min);
+    }
+
+    private static int toInt(Object v, String path, int min) {
+        long x;
+        if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
+            x = n.longValue();
+        } else if (v instanceof String s) {
+            try {
+                x = Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                throw new FieldError(path, "expected an integer, got '" + s + "'");
+            }
+        } else {
+            throw new FieldError(path, "expected an integer, got " + describe(v));
+        }
+        if (x < min || x > Integer.MAX_VALUE) {
+            throw new FieldError(path, "must be an integer in [" + min + ", " + Integer.MAX_VALUE + "], got " + x);
+        }
+        return (int) x;
+    }
+
+    private static List<?> list(Map<String, ?> f, String k, String path) {
+        if (!(f.get(k) instanceof List<?> l)) {
+            throw new FieldError(path + "." + k, "expected an array, got " + describe(f.get(k)));
+        }
+        return l;
+    }
+
+    private static List<String> strings(Map<String, ?> f, String k, String path) {
+        return words(f.get(k), path + "." + k);
+    }
+
+    private static String text(Object v, String path) {
+        if (!(v instanceof String s)) {
+            throw new FieldError(path, "expected a string, got " + describe(v));
+        }
+        return s;
+    }
+
+    private static List<String> words(Object v, String path) {
+        if (!(v instanceof List<?> l) || !l.stream().allMatch(x -> x instanceof String)) {
+            throw new FieldError(path, "expected an array of strings, got " + describe(v));
+        }
+        return l.stream().map(String.class::cast).toList();
+    }
+
+    private static String describe(Object v) {
+        return v == null ? "null" : v instanceof String s ? "string \"" + s + "\"" : v.getClass().getSimpleName().toLowerCase(Locale.ROOT) + " " + v;
+    }
+
+    /** An error that already names its field's path. */
+    public static final class FieldError extends MetagenException {
+        private final String field;
+
+        FieldError(String field, String message) {
+            super(field + ": " + message);
+            this.field = field;
+        }
+
+        /** The JSON path of the field. */
+        public String field() {
+            return field;
+        }
+    }
+}

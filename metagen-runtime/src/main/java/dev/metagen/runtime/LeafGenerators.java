@@ -1,0 +1,202 @@
+package dev.metagen.runtime;
+
+import dev.metagen.core.GenerationFields;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.Generator;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.SamplingConfig;
+import dev.metagen.decoding.ContrastiveSearch;
+import dev.metagen.decoding.beam.BeamGenerator;
+import dev.metagen.decoding.beam.BeamSearch;
+import dev.metagen.decoding.beam.StochasticBeamSearch;
+import dev.metagen.decoding.speculative.DraftModelSource;
+import dev.metagen.decoding.speculative.DraftSource;
+import dev.metagen.decoding.speculative.PromptLookupSource;
+import dev.metagen.decoding.speculative.SpeculativeGenerator;
+import dev.metagen.meta.spec.LeafFactory;
+import dev.metagen.meta.spec.SpecNode;
+import dev.metagen.meta.spec.StrategySpecException;
+import dev.metagen.meta.spec.StrategySpecs;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The leaf generators of strategy specs over the run's {@link ModelRegistry}: every token-level generator of the
+ * project is a spec type. {@code sample} and {@code greedy} are {@link ModelLeaf}s (the whole parameter model:
+ * sampler chain, logit bias, constraint, guidance, logprobs); {@code constrained} is a sample leaf that must name a
+ * constraint; {@code beam}, {@code stochastic_beam} and {@code contrastive} are the decoding module's searches;
+ * {@code speculative} is speculative decoding with a draft model or prompt lookup. A leaf inherits the caller's
+ * {@link GenerationParams}; the generation fields of the spec ({@link GenerationFields}) override them, and
+ * {@code "model": "NAME"} picks a model of the registry. A leaf refuses a parameter it cannot honour, at the call.
+ */
+public final class LeafGenerators implements LeafFactory {
+    public static final Set<String> TYPES = Set.of("sample", "greedy", "constrained", "beam", "stochastic_beam",
+            "contrastive", "speculative");
+
+    private final ModelRegistry models;
+    private final boolean parseSpecial;
+
+    public LeafGenerators(LanguageModel model) {
+        this(model, false);
+    }
+
+    /**
+     * @param parseSpecial whether the sampling leaves read special-token text in the prompt as those tokens: a prompt
+     *                     rendered by a chat template carries {@code <|im_start|>} and the like
+     */
+    public LeafGenerators(LanguageModel model, boolean parseSpecial) {
+        this(ModelRegistry.of(model), parseSpecial);
+    }
+
+    public LeafGenerators(ModelRegistry models, boolean parseSpecial) {
+        this.models = models;
+        this.parseSpecial = parseSpecial;
+    }
+
+    /** A parser whose leaves are not built yet: used to check a spec before the model is loaded. */
+    public static StrategySpecs validator() {
+        return new StrategySpecs(new LeafFactory() {
+            @Override
+            public Set<String> types() {
+                return TYPES;
+            }
+
+            @Override
+            public Generator create(String type, SpecNode node) {
+                if (type.equals("constrained")) {
+                    requireConstraint(node);
+                }
+                node.remainingFields(); // checked again when the leaf is built over the model
+                return (p, params) -> {
+                    throw new IllegalStateException("validation only");
+                };
+            }
+        });
+    }
+
+    @Override
+    public Set<String> types() {
+        return TYPES;
+    }
+
+    @Override
+    public Generator create(String type, SpecNode node) {
+        LanguageModel model = node.has("model") ? model(node) : models.defaultModel();
+        try {
+            return switch (type) {
+                case "sample" -> new ModelLeaf(model, models, parseSpecial);
+                case "greedy" -> {
+                    ModelLeaf leaf = new ModelLeaf(model, models, parseSpecial);
+                    yield (p, params) -> leaf.generate(p, params.withSampling(params.sampling().temperature(0)));
+                }
+                case "constrained" -> {
+                    requireConstraint(node);
+                    yield new ModelLeaf(model, models, parseSpecial);
+                }
+                case "beam" -> {
+                    BeamSearch.Settings s = new BeamSearch.Settings(node.integer("beams", 4, 1),
+                            node.number("length_penalty", 1.0, -100, 100), node.bool("early_stopping", false),
+                            node.integer("num_return_sequences", 1, 1), node.integer("diverse_groups", 1, 1),
+                            node.number("diversity_penalty", 0, 0, 1e6));
+                    yield (p, params) -> {
+                        requireSearchable(params, "beam search");
+                        return BeamGenerator.of(model, new BeamSearch(model, s, params.sampling().stopTokens())).generate(p, params);
+                    };
+                }
+                case "stochastic_beam" -> {
+                    int beams = node.integer("beams", 4, 1);
+                    yield (p, params) -> {
+                        requireSearchable(params, "stochastic beam search");
+                        double t = params.temperature() > 0 ? params.temperature() : 1.0;
+                        return BeamGenerator.of(model, new StochasticBeamSearch(model, beams, t, params.seed(),
+                                params.sampling().stopTokens())).generate(p, params);
+                    };
+                }
+                case "contrastive" -> {
+                    ContrastiveSearch search = new ContrastiveSearch(model, node.integer("k", 4, 1), node.number("alpha", 0.6, 0, 1));
+                    yield (p, params) -> {
+                        requireSearchable(params, "contrastive search");
+                        if (!params.sampling().stopTokens().isEmpty()) {
+                            throw new MetagenException("contrastive search cannot apply stop_tokens");
+                        }
+                        return search.generate(p, params);
+                    };
+                }
+                case "speculative" -> speculative(model, node);
+                default -> throw new IllegalArgumentException("not a leaf: " + type);
+            };
+        } catch (StrategySpecException e) {
+            throw e;
+        } catch (MetagenException e) {
+            throw new StrategySpecException(node.path(), e.getMessage());
+        }
+    }
+
+    private Generator speculative(LanguageModel model, SpecNode node) {
+        int k = node.integer("draft_k", 4, 1);
+        boolean lookup = node.bool("lookup", false);
+        String draftRef = node.has("draft") ? node.string("draft") : null;
+        if (lookup == (draftRef != null)) {
+            throw new StrategySpecException(node.path(), "a speculative leaf needs one of \"draft\" (a model) or \"lookup\": true");
+        }
+        Supplier<DraftSource> drafts;
+        if (lookup) {
+            int ngram = new PromptLookupSource(node.integer("lookup_ngram", 3, 1)).maxNgram();
+            drafts = () -> new PromptLookupSource(ngram);
+        } else {
+            LanguageModel draft = models.get(draftRef);
+            new DraftModelSource(draft, 0).checkVocabulary(model);
+            drafts = () -> new DraftModelSource(draft, 0x9E3779B97F4A7C15L);
+        }
+        SpeculativeGenerator g = new SpeculativeGenerator(model, drafts, k);
+        return (p, params) -> {
+            SpeculativeGenerator.checkSupported(params);
+            return g.generate(p, params);
+        };
+    }
+
+    private LanguageModel model(SpecNode node) {
+        try {
+            return models.get(node.string("model"));
+        } catch (MetagenException e) {
+            throw new StrategySpecException(node.path("model"), e.getMessage());
+        }
+    }
+
+    private static void requireConstraint(SpecNode node) {
+        for (String f : GenerationFields.CONSTRAINT) {
+            if (!f.equals("best_effort") && node.has(f)) {
+                return;
+            }
+        }
+        throw new StrategySpecException(node.path(), "a constrained leaf needs one of regex, choice, grammar, json_schema, json_object, contains");
+    }
+
+    /**
+     * Beam and contrastive search rank continuations by log-probability: temperature and the truncation samplers
+     * (top-k, top-p, min-p, typical-p, epsilon, eta, top-n-sigma) are sampling settings they do not use; every other
+     * setting that changes the distribution is refused rather than dropped.
+     */
+    public static void requireSearchable(GenerationParams params, String what) {
+        SamplingConfig s = params.sampling();
+        List<String> refused = new java.util.ArrayList<>();
+        if (!s.logitBias().isEmpty()) refused.add("logit_bias");
+        if (s.repeatPenalty() != 1 || s.frequencyPenalty() != 0 || s.presencePenalty() != 0) refused.add("penalties");
+        if (s.dryMultiplier() > 0) refused.add("dry_multiplier");
+        if (s.xtcProbability() > 0) refused.add("xtc_probability");
+        if (s.mirostat() > 0) refused.add("mirostat");
+        if (s.noRepeatNgram() > 0) refused.add("no_repeat_ngram");
+        if (s.minTokens() > 0) refused.add("min_tokens");
+        if (params.constraint() != null) refused.add("an output constraint");
+        if (!params.guidance().isNone()) refused.add("guidance");
+        if (params.logprobs() > 0) refused.add("logprobs (top alternatives)");
+        if (!refused.isEmpty()) {
+            throw new MetagenException(what + " cannot apply " + String.join(", ", new HashSet<>(refused).stream().sorted().toList())
+                    + " (use a sample or greedy leaf)");
+        }
+    }
+}
