@@ -238,6 +238,7 @@ final class GenerateCommand implements Callable<Integer> {
                 Map<String, Object> o = toJson(g, m.info().name(), s);
                 if (parallel > 1) {
                     o.put("sequences", parallelSequences(all));
+                    o.put("usage", parallelUsage(all));
                 }
                 out.println(Json.write(o));
             } else {
@@ -320,6 +321,20 @@ final class GenerateCommand implements Callable<Integer> {
             seqs.add(m);
         }
         return seqs;
+    }
+
+    /** Usage of {@code --parallel}: the shared prompt once, the completion tokens of every sequence. */
+    static Map<String, Object> parallelUsage(List<Generation> all) {
+        long prompt = all.getFirst().cost().promptTokens();
+        long completion = 0;
+        for (Generation x : all) {
+            completion += x.cost().generatedTokens();
+        }
+        Map<String, Object> usage = new LinkedHashMap<>();
+        usage.put("prompt_tokens", prompt);
+        usage.put("completion_tokens", completion);
+        usage.put("total_tokens", prompt + completion);
+        return usage;
     }
 
     private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T resource) {

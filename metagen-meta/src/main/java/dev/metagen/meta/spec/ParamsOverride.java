@@ -15,6 +15,21 @@ public record ParamsOverride(Generator inner, Integer maxTokens, Double temperat
                              List<String> stop) implements Generator {
     @Override
     public Generation generate(Prompt prompt, GenerationParams p) {
+        return inner.generate(prompt, apply(p));
+    }
+
+    /** The inner generator's bounds under the parameters it will really get. */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams p) {
+        return inner.maxModelCalls(prompt, apply(p));
+    }
+
+    @Override
+    public long maxGeneratedTokens(Prompt prompt, GenerationParams p) {
+        return inner.maxGeneratedTokens(prompt, apply(p));
+    }
+
+    private GenerationParams apply(GenerationParams p) {
         GenerationParams q = p.withSampling(temperature != null ? temperature : p.temperature(),
                 topK != null ? topK : p.topK(), topP != null ? topP : p.topP(), p.seed());
         if (maxTokens != null) {
@@ -25,6 +40,6 @@ public record ParamsOverride(Generator inner, Integer maxTokens, Double temperat
             all.addAll(stop);
             q = q.withStop(all);
         }
-        return inner.generate(prompt, q);
+        return q;
     }
 }
