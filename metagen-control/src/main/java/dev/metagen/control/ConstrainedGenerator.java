@@ -142,6 +142,10 @@ public final class ConstrainedGenerator implements Generator {
                     }
                     break;
                 }
+                if (Thread.currentThread().isInterrupted()) {
+                    finish = FinishReason.CANCELLED; // cancellation or a time budget: end before the next forward
+                    break;
+                }
                 logits = model.forward(state, next);
                 calls++;
             }
