@@ -103,7 +103,8 @@ class AccountingTest {
         assertEquals(1, g.calls.get(), "one sample, cut to 3 tokens; no other sample started");
         for (long calls = 1; calls <= 40; calls += 3) {
             CategoricalGenerator h = new CategoricalGenerator(new String[]{"1", "2"}, new double[]{0.5, 0.5}, 5);
-            Generation x = new BestOfN(h, 8, LogprobScorer.sum()).generate(Q, P, Budget.calls(calls), new Cancellation());
+            // max tokens = what a sample needs: a reservation holds the caller's whole max tokens while a sample runs
+            Generation x = new BestOfN(h, 8, LogprobScorer.sum()).generate(Q, P.withMaxTokens(5), Budget.calls(calls), new Cancellation());
             assertTrue(x.cost().modelCalls() <= calls, calls + " allowed, " + x.cost().modelCalls() + " spent");
             assertEquals(calls >= 40 ? FinishReason.STOP : FinishReason.BUDGET, x.finish(), calls + " calls");
         }

@@ -133,8 +133,10 @@ class LeafStrategyPropertiesTest {
                         check(failures, what + ": at most 5 tokens (" + g.cost().generatedTokens() + ")", true, g.cost().generatedTokens() <= 5);
                     }
                     boolean binding = budget.contains("calls") ? freeCalls > 7 : free.cost().generatedTokens() > 5;
+                    // a budget the free run fits in may still refuse a call: running siblings hold their worst case
                     check(failures, what + ": finish (without the budget: " + freeCalls + " calls, "
-                            + free.cost().generatedTokens() + " tokens)", binding ? FinishReason.BUDGET : free.finish(), g.finish());
+                            + free.cost().generatedTokens() + " tokens; got " + g.finish() + ")", true,
+                            g.finish() == FinishReason.BUDGET || (!binding && g.finish() == free.finish()));
                 }
             }
         }
