@@ -31,11 +31,24 @@ class EfficiencyCliTest {
         CliTest.Result lone = CliTest.run("generate", "-m", stories.toString(), "-p", "Once upon a time", "-n", "12",
                 "--seed", "5", "--json");
         assertEquals(lone.json().get("tokens"), j.get("tokens"));
+        long completion = 0;
+        for (JsonNode seq : j.get("sequences")) {
+            completion += seq.get("tokens").size();
+        }
+        assertEquals(completion, j.at("/usage/completion_tokens").asLong(), "usage counts every sequence");
+        assertEquals(lone.json().at("/usage/prompt_tokens"), j.at("/usage/prompt_tokens"), "the shared prompt once");
         CliTest.Result bad = CliTest.run("generate", "-m", stories.toString(), "-p", "x", "--parallel", "0");
         assertEquals(2, bad.exit());
         assertTrue(bad.err().contains("--parallel"), bad.err());
         CliTest.Result mixed = CliTest.run("generate", "-m", stories.toString(), "-p", "x", "--parallel", "2", "--beams", "2");
         assertEquals(2, mixed.exit());
+    }
+
+    @Test
+    void beamOutputKeepsTheSpaceBeforeTheFirstWord() throws Exception {
+        CliTest.Result r = CliTest.run("generate", "-m", stories.toString(), "-p", "Once upon a", "-n", "5", "--beams", "2", "--echo");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("Once upon a "), r.out());
     }
 
     @Test

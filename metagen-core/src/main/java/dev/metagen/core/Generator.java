@@ -4,4 +4,24 @@ package dev.metagen.core;
 @FunctionalInterface
 public interface Generator {
     Generation generate(Prompt prompt, GenerationParams params);
+
+    /**
+     * The most model calls ({@link Cost#modelCalls()}: batched forwards of a local model, requests to a remote one)
+     * that one {@link #generate} with these arguments can make. Budgets reserve this much before a call starts, so
+     * a call budget holds under concurrency. The default, {@code params.maxTokens()}, fits every decoder that
+     * prefills the prompt in one forward and makes at most one forward per generated token after the first
+     * (sampling, greedy, constrained, beam search); generators that make more override it.
+     */
+    default long maxModelCalls(Prompt prompt, GenerationParams params) {
+        return params.maxTokens();
+    }
+
+    /**
+     * The most generated tokens ({@link Cost#generatedTokens()}) that one {@link #generate} with these arguments
+     * can report; token budgets reserve this much. The default is {@code params.maxTokens()}; a search that reports
+     * several sequences (beam search with several returned sequences) overrides it.
+     */
+    default long maxGeneratedTokens(Prompt prompt, GenerationParams params) {
+        return params.maxTokens();
+    }
 }

@@ -48,6 +48,12 @@ public final class ContrastiveSearch implements Generator {
         return generate(model.tokenizer().encode(prompt.text(), params.addSpecial()), params);
     }
 
+    /** The prompt goes in one forward per token (each position's hidden state is kept), then one per token. */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+        return model.tokenizer().encode(prompt.text(), params.addSpecial()).length + (long) params.maxTokens();
+    }
+
     /** The contrastive score of every candidate (for tests and traces): {@code (1-alpha) p - alpha * maxSim}. */
     public static double score(double alpha, double p, float[] candidate, List<float[]> context) {
         double maxSim = Double.NEGATIVE_INFINITY;
@@ -90,11 +96,20 @@ public final class ContrastiveSearch implements Generator {
             // the prompt token by token: every position's hidden state joins the context
             Logits logits = null;
             for (int id : promptIds) {
+                if (Thread.currentThread().isInterrupted()) {
+                    break;
+                }
                 logits = model.forward(state, id);
                 context.add(model.lastHiddenState(state));
                 calls++;
             }
             while (out.size() < params.maxTokens()) {
+                if (Thread.currentThread().isInterrupted()) {
+                    // the caller (a meta-generator's cancellation or time budget) stops this generation before its
+                    // next forward; the flag stays set for the caller to see
+                    finish = FinishReason.CANCELLED;
+                    break;
+                }
                 double[] lp = logits.logProbabilities();
                 int[] top = TopLogprobs.topIndices(lp, k);
                 int chosen = top[0];

@@ -44,7 +44,9 @@ public final class TopLogprobs {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("token", id);
             if (tokenizer != null) {
-                m.put("text", tokenizer.decode(new int[] {id}));
+                // the token's own bytes, as the generated text carries them: decode() would drop the leading space
+                // of a SentencePiece word token
+                m.put("text", new String(tokenizer.tokenBytes(id), java.nio.charset.StandardCharsets.UTF_8));
             }
             m.put("logprob", logprobs[id]);
             out.add(m);

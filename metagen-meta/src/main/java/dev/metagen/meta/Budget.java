@@ -7,12 +7,10 @@ import java.time.Duration;
 /**
  * A limit on what a whole tree of meta-generation calls may spend (Welleck et al., 2024, section 4: token budgets).
  *
- * @param generatedTokens at most this many generated tokens over all leaf calls: each leaf call's {@code maxTokens}
- *                        is capped by what is left, which is strict for samplers (a beam leaf that reports
- *                        several hypotheses is charged all their tokens and can overrun by that much); a call
- *                        holds its whole {@code maxTokens} while it runs, so concurrent siblings may be refused
- *                        tokens that an early-stopping call later gives back
- * @param modelCalls      no new inner call starts once this many model calls (as counted in {@code Cost}) were spent
+ * @param generatedTokens at most this many generated tokens over all leaf calls
+ * @param modelCalls      at most this many model calls (as counted in {@code Cost}) over all leaf calls; both limits
+ *                        are kept by reserving each leaf call's declared worst case before it starts and cutting
+ *                        its {@code maxTokens} to fit (see {@link Run}), so a reported total never exceeds them
  * @param time            no new inner call starts after this much wall time
  */
 public record Budget(long generatedTokens, long modelCalls, Duration time) {

@@ -7,13 +7,29 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** The shared state of one top-level strategy call: its budget, what was spent so far, and its cancellation. */
+/**
+ * The shared state of one top-level strategy call: its budget, what was spent so far, and its cancellation.
+ *
+ * <p>Budgets of generated tokens and model calls are kept by <em>reservation</em>: before a leaf call starts,
+ * {@link #reserve} takes its worst case ({@link dev.metagen.core.Generator#maxModelCalls} and
+ * {@link dev.metagen.core.Generator#maxGeneratedTokens}) from what is left, capping the call's {@code maxTokens}
+ * so that the worst case fits; when the call returns, {@link #settle} gives back what it did not use. Concurrent
+ * siblings therefore can never spend more than the budget between them, whatever the thread order. The
+ * alternative, checking the budget at every forward, would need every decoder (and every remote server) to consult
+ * the run inside its loop, and still could not stop a batched forward or an HTTP request already sent; a
+ * reservation needs only an honest upper bound from each generator. Its price is that a running call holds its
+ * whole worst case, so a sibling may be refused (or get a shorter {@code maxTokens}) although the running call
+ * later gives part of it back.
+ */
 public final class Run {
     private final Budget budget;
     private final Cancellation cancellation;
     private final long deadlineNanos;
-    // tokens already generated plus tokens reserved by leaf calls still running
-    private final AtomicLong tokensCommitted = new AtomicLong();
+    // guarded by this: spent plus reserved by leaf calls still running
+    private long tokensCommitted;
+    private long callsCommitted;
+    // what was really spent (reported)
+    private final AtomicLong tokensSpent = new AtomicLong();
     private final AtomicLong modelCalls = new AtomicLong();
     private final AtomicLong toolCalls = new AtomicLong();
     private volatile String stopReason;
@@ -103,40 +119,92 @@ public final class Run {
         if (cancellation.isCancelled()) {
             throw stop("cancelled", true);
         }
-        if (modelCalls.get() >= budget.modelCalls()) {
-            throw stop("calls", false);
+        if (interrupting || System.nanoTime() - deadlineNanos >= 0) {
+            throw interrupted();
         }
-        if (System.nanoTime() - deadlineNanos >= 0) {
-            throw stop("time", false);
-        }
-    }
-
-    /** Reserves up to {@code wanted} generated tokens; throws {@link Stopped} when none are left. */
-    long reserveTokens(long wanted) {
-        while (true) {
-            long used = tokensCommitted.get();
-            long left = budget.generatedTokens() - used;
-            if (left <= 0) {
+        synchronized (this) {
+            if (callsCommitted >= budget.modelCalls()) {
+                throw stop("calls", false);
+            }
+            if (tokensCommitted >= budget.generatedTokens()) {
                 throw stop("tokens", false);
             }
-            long take = Math.min(wanted, left);
-            if (tokensCommitted.compareAndSet(used, used + take)) {
-                return take;
-            }
         }
     }
 
-    /** Settles a reservation: the call generated {@code actual <= reserved} tokens. */
-    void settleTokens(long reserved, long actual) {
-        tokensCommitted.addAndGet(actual - reserved);
+    /** What a leaf call may use: its (possibly capped) {@code maxTokens} and the tokens and calls held for it. */
+    record Reservation(int maxTokens, long tokens, long calls, String cappedBy) {
+    }
+
+    /**
+     * Reserves the worst case of a leaf call that wants {@code wanted} tokens: {@code tokensFor(m)} generated
+     * tokens and {@code callsFor(m)} model calls for {@code maxTokens = m}, both non-decreasing in {@code m}. When
+     * they do not fit what is left, {@code m} is cut to the largest value that fits; {@code cappedBy} then names the
+     * binding limit. Throws {@link Stopped} when not even {@code m = 1} (or the {@code m = 0} a caller asked for) fits.
+     */
+    synchronized Reservation reserve(int wanted, java.util.function.IntToLongFunction tokensFor,
+                                     java.util.function.IntToLongFunction callsFor) {
+        long tokensLeft = budget.generatedTokens() - tokensCommitted;
+        long callsLeft = budget.modelCalls() - callsCommitted;
+        if (callsLeft <= 0) {
+            throw stop("calls", false);
+        }
+        if (tokensLeft <= 0) {
+            throw stop("tokens", false);
+        }
+        int m = wanted;
+        String capped = null;
+        if (tokensFor.applyAsLong(m) > tokensLeft || callsFor.applyAsLong(m) > callsLeft) {
+            // the largest m in [0, wanted) that fits, by bisection (both bounds grow with m)
+            int lo = -1;
+            int hi = wanted;
+            while (hi - lo > 1) {
+                int mid = (int) (((long) lo + hi) >>> 1);
+                if (tokensFor.applyAsLong(mid) <= tokensLeft && callsFor.applyAsLong(mid) <= callsLeft) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            capped = tokensFor.applyAsLong(wanted) > tokensLeft ? "tokens" : "calls";
+            if (lo < 1) {
+                throw stop(capped, false);
+            }
+            m = lo;
+        }
+        long t = tokensFor.applyAsLong(m);
+        long c = callsFor.applyAsLong(m);
+        tokensCommitted += t;
+        callsCommitted += c;
+        return new Reservation(m, t, c, capped);
+    }
+
+    /** Settles a reservation with what the call really spent (more than reserved only if a generator under-declared). */
+    void settle(Reservation r, long tokens, long calls) {
+        synchronized (this) {
+            tokensCommitted += tokens - r.tokens();
+            callsCommitted += calls - r.calls();
+        }
+        tokensSpent.addAndGet(tokens);
+        modelCalls.addAndGet(calls);
+    }
+
+    /** Records that a budget cut a call short: the run then finishes with {@code budget}, not {@code length}. */
+    void budgetBound(String reason) {
+        stop(reason, false);
     }
 
     void abort() {
         aborted = true;
     }
 
-    void addModelCalls(long n) {
-        modelCalls.addAndGet(n);
+    /** Charges calls made outside a reservation (tools, scorers that ran on their own). */
+    void charge(long calls, long tools) {
+        synchronized (this) {
+            callsCommitted += calls;
+        }
+        modelCalls.addAndGet(calls);
+        toolCalls.addAndGet(tools);
     }
 
     void addToolCalls(long n) {
@@ -144,7 +212,7 @@ public final class Run {
     }
 
     public long generatedTokens() {
-        return tokensCommitted.get();
+        return tokensSpent.get();
     }
 
     public long modelCalls() {

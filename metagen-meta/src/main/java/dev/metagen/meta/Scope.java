@@ -45,13 +45,23 @@ public final class Scope {
         synchronized (this) {
             spent = spent.plus(c);
         }
-        run.addModelCalls(c.modelCalls());
-        run.addToolCalls(c.toolCalls());
+        run.charge(c.modelCalls(), c.toolCalls());
     }
 
     /**
-     * Calls an inner generator. A {@link MetaGenerator} shares this run's budget and cancellation; a leaf
-     * generator gets its {@code maxTokens} capped by the tokens left in the budget.
+     * Throws {@link Stopped} when the run was cancelled, is out of time or budget: strategies call it in loops
+     * that may go on without starting an inner call (so a cancellation ends them within one step).
+     */
+    public void checkpoint() {
+        run.check();
+    }
+
+    /**
+     * Calls an inner generator. A {@link MetaGenerator} shares this run's budget and cancellation. A leaf
+     * generator first reserves its worst case of generated tokens and model calls
+     * ({@link Generator#maxGeneratedTokens}, {@link Generator#maxModelCalls}) from what the budget has left, with its
+     * {@code maxTokens} cut so that the worst case fits; a call cut short by the budget marks the run as stopped
+     * by it (the result finishes with {@code budget}).
      *
      * @throws Stopped when the budget is spent or the run was cancelled before the call
      */
@@ -69,26 +79,30 @@ public final class Scope {
             }
             return g;
         }
-        long reserved = run.reserveTokens(params.maxTokens());
+        Run.Reservation r = run.reserve(params.maxTokens(),
+                m -> inner.maxGeneratedTokens(prompt, params.withMaxTokens(m)),
+                m -> inner.maxModelCalls(prompt, params.withMaxTokens(m)));
+        GenerationParams limited = r.maxTokens() == params.maxTokens() ? params : params.withMaxTokens(r.maxTokens());
         Generation[] out = new Generation[1];
         boolean interrupted;
         try {
             // a leaf that is running when the run is cancelled or out of time is interrupted and ends at its
             // next token (the generators of metagen-decoding check the thread's interrupt flag)
-            interrupted = run.runLeaf(() -> out[0] = inner.generate(prompt, params.withMaxTokens((int) reserved)));
+            interrupted = run.runLeaf(() -> out[0] = inner.generate(prompt, limited));
         } finally {
-            // a sampler generates at most maxTokens; a beam leaf reports all its hypotheses and may pass it,
-            // and then the budget is charged what was really generated (it can overrun by that much)
-            run.settleTokens(reserved, out[0] == null ? 0 : out[0].cost().generatedTokens());
+            // a failed call is settled as spending nothing: its cost is unknown, and the failure ends the run
+            run.settle(r, out[0] == null ? 0 : out[0].cost().generatedTokens(), out[0] == null ? 0 : out[0].cost().modelCalls());
         }
         g = out[0];
-        run.addModelCalls(g.cost().modelCalls());
         run.addToolCalls(g.cost().toolCalls());
         synchronized (this) {
             spent = spent.plus(g.cost());
         }
         if (interrupted) {
             throw run.interrupted(); // the cut-off candidate is paid for but not used
+        }
+        if (r.cappedBy() != null && g.finish() == FinishReason.LENGTH) {
+            run.budgetBound(r.cappedBy()); // the budget, not the caller's limit, ended this candidate
         }
         return g;
     }

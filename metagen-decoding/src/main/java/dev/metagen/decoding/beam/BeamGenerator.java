@@ -7,6 +7,7 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.Prompt;
+import dev.metagen.core.StreamingDecoder;
 import dev.metagen.core.Tokenizer;
 
 import java.time.Duration;
@@ -39,10 +40,23 @@ public final class BeamGenerator implements Generator {
         return generateAll(model.tokenizer().encode(prompt.text(), params.addSpecial()), params).getFirst();
     }
 
+    /** One forward for the prompt, then one batched forward per step but the last. */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+        return Search.maxModelCalls(params.maxTokens());
+    }
+
+    /** Every returned sequence is charged its tokens. */
+    @Override
+    public long maxGeneratedTokens(Prompt prompt, GenerationParams params) {
+        return (long) search.maxReturned() * params.maxTokens();
+    }
+
     /** Every returned hypothesis as a generation, best first; the first also carries all in its trace. */
     public List<Generation> generateAll(int[] promptIds, GenerationParams params) {
         long t0 = System.nanoTime();
-        List<Hypothesis> hs = search.search(promptIds, params.maxTokens());
+        Search.Result r = search.run(promptIds, params.maxTokens());
+        List<Hypothesis> hs = r.hypotheses();
         Duration wall = Duration.ofNanos(System.nanoTime() - t0);
         Tokenizer tok = model.tokenizer();
         List<Generation> out = new ArrayList<>();
@@ -61,8 +75,8 @@ public final class BeamGenerator implements Generator {
             m.put("finish_reason", g.finish().apiName());
             sequences.add(m);
         }
-        // the search's cost is shared: it is reported once, on the best generation
-        Cost cost = new Cost(promptIds.length, generated, search.modelCalls(), 0, wall);
+        // the search's cost is shared by its hypotheses: it is reported once, on the best generation
+        Cost cost = new Cost(promptIds.length, generated, r.modelCalls(), 0, wall);
         List<Generation> result = new ArrayList<>();
         for (int i = 0; i < out.size(); i++) {
             Generation g = out.get(i);
@@ -77,16 +91,25 @@ public final class BeamGenerator implements Generator {
                 trace.put("prefill_tokens_per_s", 0.0);
                 trace.put("decode_tokens_per_s", ms == 0 ? 0.0 : generated / (ms / 1000));
             }
-            result.add(new Generation(g.text(), g.tokens(), g.logprobs(), g.finish(), i == 0 ? cost : Cost.ZERO, trace));
+            // an interrupted search ranked incomplete beams: its answer is marked cancelled, as a sampler's is
+            FinishReason finish = r.cancelled() ? FinishReason.CANCELLED : g.finish();
+            result.add(new Generation(g.text(), g.tokens(), g.logprobs(), finish, i == 0 ? cost : Cost.ZERO, trace));
         }
         return result;
     }
 
-    /** The hypothesis as a generation, cut at the first stop string. */
+    /**
+     * The hypothesis as a generation, cut at the first stop string. The text is the continuation's own bytes, as
+     * the sampling generator streams them: {@link Tokenizer#decode} would drop the leading space that a
+     * SentencePiece vocabulary folds into the first word's token ("Once upon a" + " time").
+     */
     static Generation cut(Tokenizer tok, Hypothesis h, List<String> stops) {
         int[] tokens = h.tokens();
+        StreamingDecoder decoder = tok.streamingDecoder();
+        StringBuilder sb = new StringBuilder();
         for (int n = 1; n <= tokens.length && !stops.isEmpty(); n++) {
-            String text = tok.decode(Arrays.copyOf(tokens, n));
+            sb.append(decoder.accept(tokens[n - 1]));
+            String text = n == tokens.length ? sb + decoder.flush() : sb.toString();
             int at = -1;
             for (String s : stops) {
                 int i = s.isEmpty() ? -1 : text.indexOf(s);
@@ -99,6 +122,16 @@ public final class BeamGenerator implements Generator {
                         FinishReason.STOP, Cost.ZERO, Map.of());
             }
         }
-        return new Generation(tok.decode(tokens), tokens, h.logprobs(), h.finish(), Cost.ZERO, Map.of());
+        return new Generation(continuation(tok, tokens), tokens, h.logprobs(), h.finish(), Cost.ZERO, Map.of());
+    }
+
+    /** The text of generated {@code tokens} that follow a prompt, leading space included. */
+    public static String continuation(Tokenizer tok, int[] tokens) {
+        StreamingDecoder decoder = tok.streamingDecoder();
+        StringBuilder sb = new StringBuilder();
+        for (int t : tokens) {
+            sb.append(decoder.accept(t));
+        }
+        return sb.append(decoder.flush()).toString();
     }
 }

@@ -57,7 +57,6 @@ public final class BeamSearch implements Search {
     private final LanguageModel model;
     private final Settings settings;
     private final Set<Integer> endTokens;
-    private long calls;
 
     public BeamSearch(LanguageModel model, Settings settings) {
         this(model, settings, Set.of());
@@ -81,14 +80,14 @@ public final class BeamSearch implements Search {
         return sum / Math.pow(Math.max(1, length), settings.lengthPenalty());
     }
 
-    /** The best {@code numReturn} hypotheses after {@code promptIds}, best first. */
     @Override
-    public long modelCalls() {
-        return calls;
+    public int maxReturned() {
+        return settings.numReturn();
     }
 
+    /** The best {@code numReturn} hypotheses after {@code promptIds}, best first. */
     @Override
-    public List<Hypothesis> search(int[] promptIds, int maxTokens) {
+    public Result run(int[] promptIds, int maxTokens) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: beam search needs at least one token (e.g. BOS)");
         }
@@ -104,7 +103,9 @@ public final class BeamSearch implements Search {
         List<List<Beam>> running = new ArrayList<>();
         List<List<Hypothesis>> finished = new ArrayList<>();
         boolean[] done = new boolean[groups];
-        calls = 1;
+        // counted per call (not on the instance): concurrent searches share this object
+        long calls = 1;
+        boolean cancelled = false;
         ModelState root = model.newState();
         double[] rootNext = model.forward(root, promptIds).logProbabilities();
         for (int g = 0; g < groups; g++) {
@@ -144,7 +145,9 @@ public final class BeamSearch implements Search {
                     }
                     parents.addAll(running.get(g));
                 }
-                boolean last = t == maxTokens - 1 || promptIds.length + t + 1 >= ctx;
+                // an interrupt (cancellation, time budget) makes this step the last: no further forward starts
+                cancelled = Thread.currentThread().isInterrupted();
+                boolean last = cancelled || t == maxTokens - 1 || promptIds.length + t + 1 >= ctx;
                 // fork each chosen parent and advance all new beams in one batched forward
                 List<ModelState> states = new ArrayList<>();
                 List<int[]> feed = new ArrayList<>();
@@ -193,14 +196,14 @@ public final class BeamSearch implements Search {
                     break;
                 }
             }
-            // beams still running at the limit become hypotheses (finish: length)
+            // beams still running at the limit become hypotheses (finish: length, or cancelled)
             for (int g = 0; g < groups; g++) {
                 if (done[g]) {
                     continue;
                 }
                 for (Beam b : running.get(g)) {
                     addHypothesis(finished.get(g), new Hypothesis(b.tokens(), b.logprobs(), b.sum(),
-                            normalise(b.sum(), b.tokens().length), FinishReason.LENGTH), groupSize);
+                            normalise(b.sum(), b.tokens().length), cancelled ? FinishReason.CANCELLED : FinishReason.LENGTH), groupSize);
                 }
             }
         } finally {
@@ -213,7 +216,7 @@ public final class BeamSearch implements Search {
         List<Hypothesis> all = new ArrayList<>();
         finished.forEach(all::addAll);
         all.sort(Comparator.comparingDouble(Hypothesis::score).reversed());
-        return List.copyOf(all.subList(0, Math.min(settings.numReturn(), all.size())));
+        return new Result(all.subList(0, Math.min(settings.numReturn(), all.size())), calls, cancelled);
     }
 
     /** The {@code n} best (beam, token) extensions of a group by objective, lowest token id on ties. */

@@ -27,7 +27,6 @@ public final class StochasticBeamSearch implements Search {
     private final double temperature;
     private final long seed;
     private final Set<Integer> endTokens;
-    private long calls;
 
     public StochasticBeamSearch(LanguageModel model, int k, double temperature, long seed) {
         this(model, k, temperature, seed, Set.of());
@@ -60,12 +59,12 @@ public final class StochasticBeamSearch implements Search {
 
     /** {@code k} sequences sampled without replacement, highest key first. */
     @Override
-    public long modelCalls() {
-        return calls;
+    public int maxReturned() {
+        return k;
     }
 
     @Override
-    public List<Hypothesis> search(int[] promptIds, int maxTokens) {
+    public Result run(int[] promptIds, int maxTokens) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: stochastic beam search needs at least one token (e.g. BOS)");
         }
@@ -77,7 +76,9 @@ public final class StochasticBeamSearch implements Search {
             throw new MetagenException("the prompt has " + promptIds.length + " tokens, but the context holds only " + ctx);
         }
         SplittableRandom random = new SplittableRandom(seed);
-        calls = 1;
+        // counted per call (not on the instance): concurrent searches share this object
+        long calls = 1;
+        boolean cancelled = false;
         ModelState root = model.newState();
         Logits l = model.forward(root, promptIds);
         List<Node> beam = new ArrayList<>(List.of(new Node(root, new int[0], new double[0], 0, 0, 0,
@@ -98,7 +99,9 @@ public final class StochasticBeamSearch implements Search {
                 pool.addAll(finishedKept);
                 pool.sort(Comparator.comparingDouble(o -> -(o instanceof Child c ? c.key() : ((Node) o).key())));
                 List<Object> top = pool.subList(0, Math.min(k, pool.size()));
-                boolean last = t == maxTokens - 1 || promptIds.length + t + 1 >= ctx;
+                // an interrupt (cancellation, time budget) makes this step the last: no further forward starts
+                cancelled = Thread.currentThread().isInterrupted();
+                boolean last = cancelled || t == maxTokens - 1 || promptIds.length + t + 1 >= ctx;
                 List<Node> next = new ArrayList<>();
                 List<ModelState> states = new ArrayList<>();
                 List<int[]> feed = new ArrayList<>();
@@ -121,7 +124,8 @@ public final class StochasticBeamSearch implements Search {
                     double[] lps = Arrays.copyOf(p.logprobs(), p.logprobs().length + 1);
                     lps[lps.length - 1] = lp;
                     if (last) {
-                        next.add(new Node(null, tokens, lps, p.logprob() + lp, phi, c.key(), null, null, FinishReason.LENGTH));
+                        next.add(new Node(null, tokens, lps, p.logprob() + lp, phi, c.key(), null, null,
+                                cancelled ? FinishReason.CANCELLED : FinishReason.LENGTH));
                         continue;
                     }
                     states.add(p.state().fork());
@@ -162,7 +166,7 @@ public final class StochasticBeamSearch implements Search {
                     n.finish() != null ? n.finish() : FinishReason.LENGTH));
         }
         result.sort(Comparator.comparingDouble(Hypothesis::score).reversed());
-        return result;
+        return new Result(result, calls, cancelled);
     }
 
     private double[] tempered(Logits l) {

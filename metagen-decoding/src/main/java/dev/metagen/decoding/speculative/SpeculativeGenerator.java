@@ -76,6 +76,12 @@ public final class SpeculativeGenerator implements Generator {
         return generate(ids, params);
     }
 
+    /** A prefill of all but the last prompt token, then one target forward per round, each round yielding >= 1 token. */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+        return params.maxTokens() == 0 ? 0 : params.maxTokens() + 1L;
+    }
+
     /** Generates from prompt token ids. */
     public Generation generate(int[] promptIds, GenerationParams params) {
         if (promptIds.length == 0) {

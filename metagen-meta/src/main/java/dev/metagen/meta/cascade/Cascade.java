@@ -66,7 +66,7 @@ public final class Cascade extends MetaGenerator {
                 tried.add(row);
                 if (ok) {
                     trace.put("chosen_stage", i);
-                    return chosen(last, trace);
+                    return result(scope, last, trace); // a budget-cut answer finishes budget
                 }
             }
         } catch (Stopped s) {

@@ -54,6 +54,8 @@ public class MajorityVote extends MetaGenerator {
         List<Map<String, Object>> rows = Sampling.rows(samples);
         Votes votes = new Votes();
         String[] answers = new String[samples.size()];
+        double[] scores = new double[samples.size()];
+        double maxScore = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < samples.size(); i++) {
             Generation g = samples.get(i).generation();
             Optional<String> a = extractor.extract(g.text());
@@ -61,14 +63,25 @@ public class MajorityVote extends MetaGenerator {
             if (a.isEmpty()) {
                 continue;
             }
+            answers[i] = a.get();
+            if (weights != null) {
+                scores[i] = scope.score(weights, prompt, g);
+                rows.get(i).put("score", scores[i]);
+                maxScore = Math.max(maxScore, scores[i]);
+            }
+        }
+        for (int i = 0; i < samples.size(); i++) {
+            if (answers[i] == null) {
+                continue;
+            }
             double w = 1;
             if (weights != null) {
-                double s = scope.score(weights, prompt, g);
-                w = expWeights ? Math.exp(s) : Math.max(0, s);
+                // exp weights relative to the best sample: exp(s - max) has the ratios of exp(s) without underflow
+                w = expWeights ? (maxScore == Double.NEGATIVE_INFINITY ? 1 : Math.exp(scores[i] - maxScore))
+                        : Math.max(0, scores[i]);
                 rows.get(i).put("weight", w);
             }
-            answers[i] = a.get();
-            votes.add(a.get(), w);
+            votes.add(answers[i], w);
         }
         Map<String, Object> trace = new LinkedHashMap<>();
         trace.put("n", n);

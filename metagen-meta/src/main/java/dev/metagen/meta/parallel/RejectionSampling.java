@@ -62,7 +62,7 @@ public final class RejectionSampling extends MetaGenerator {
                 if (v.accepted()) {
                     trace.put("accepted", true);
                     trace.put("samples", rows.size());
-                    return chosen(s.generation(), trace);
+                    return result(scope, s.generation(), trace); // budget-cut candidates finish budget
                 }
             }
             if (samples.size() < k) {

@@ -63,7 +63,7 @@ public final class Refine extends MetaGenerator {
                 rounds.add(row);
                 if (v.accepted()) {
                     trace.put("accepted", true);
-                    return chosen(current, trace);
+                    return result(scope, current, trace); // a budget-cut answer finishes budget
                 }
                 if (round == maxRounds) {
                     break;

@@ -54,6 +54,7 @@ public final class BestFirstSearch extends MetaGenerator {
         int expansions = 0;
         try {
             while (!open.isEmpty() && found == null) {
+                scope.checkpoint();
                 Node n = open.poll();
                 if (n.terminal) {
                     found = n;

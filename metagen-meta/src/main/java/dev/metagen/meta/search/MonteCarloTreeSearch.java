@@ -55,6 +55,7 @@ public final class MonteCarloTreeSearch extends MetaGenerator {
         int done = 0;
         try {
             for (; done < iterations; done++) {
+                scope.checkpoint(); // iterations that reach a terminal node start no call: check here too
                 Node leaf = select(tree.root);
                 if (leaf.terminal) {
                     backup(leaf, leaf.score);

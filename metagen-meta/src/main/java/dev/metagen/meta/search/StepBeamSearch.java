@@ -72,6 +72,7 @@ public final class StepBeamSearch extends MetaGenerator {
     static void beamSearch(Scope scope, Tree tree, List<Node> start, int width, int expand, List<List<Integer>> beams) {
         List<Node> beam = new ArrayList<>(start);
         while (!beam.isEmpty()) {
+            scope.checkpoint(); // a cancellation or spent budget ends the search between steps
             List<Node> children = new ArrayList<>();
             // generate concurrently, then add nodes in beam order so ids and tie-breaks are reproducible
             List<Expansion> perParent = scope.parallel(beam.size(), i -> new Expansion(beam.get(i), tree.steps(scope, beam.get(i), expand)));

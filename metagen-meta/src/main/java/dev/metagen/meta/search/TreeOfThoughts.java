@@ -103,6 +103,7 @@ public final class TreeOfThoughts extends MetaGenerator {
         while (!frontier.isEmpty()) {
             List<Node> next = new ArrayList<>();
             for (Node n : frontier) {
+                scope.checkpoint();
                 next.addAll(expandAndEvaluate(scope, tree, n, prompt, params));
             }
             next.sort(Comparator.comparingDouble((Node c) -> c.score).reversed());
@@ -124,6 +125,7 @@ public final class TreeOfThoughts extends MetaGenerator {
         List<Node> children = new ArrayList<>(expandAndEvaluate(scope, tree, n, prompt, params));
         children.sort(Comparator.comparingDouble((Node c) -> c.score).reversed());
         for (Node c : children) {
+            scope.checkpoint(); // backtracking visits many states: stop between them
             if (c.score < threshold) {
                 break; // pruned, and so are the worse siblings
             }

@@ -24,6 +24,21 @@ public record ParamsOverride(Generator inner, Map<String, Object> fields, String
 
     @Override
     public Generation generate(Prompt prompt, GenerationParams p) {
-        return inner.generate(prompt, GenerationFields.apply(p, fields, path));
+        return inner.generate(prompt, apply(p));
+    }
+
+    /** The inner generator's bounds under the parameters it will really get. */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams p) {
+        return inner.maxModelCalls(prompt, apply(p));
+    }
+
+    @Override
+    public long maxGeneratedTokens(Prompt prompt, GenerationParams p) {
+        return inner.maxGeneratedTokens(prompt, apply(p));
+    }
+
+    private GenerationParams apply(GenerationParams p) {
+        return GenerationFields.apply(p, fields, path);
     }
 }

@@ -201,8 +201,21 @@ public final class StrategySpecs {
     private void registerStrategies() {
         strategies.put("best_of_n", n -> new BestOfN(inner(n), n.integer("n", 4, 1), scorer(n.requireChild("scorer"))));
         strategies.put("majority_vote", n -> new MajorityVote(inner(n), n.integer("n", 5, 1), extractor(n.child("extractor"))));
-        strategies.put("weighted_vote", n -> new WeightedMajorityVote(inner(n), n.integer("n", 5, 1),
-                extractor(n.child("extractor")), scorer(n.requireChild("scorer")), n.bool("exp_weights", false)));
+        strategies.put("weighted_vote", n -> {
+            Generator inner = inner(n);
+            int count = n.integer("n", 5, 1);
+            AnswerExtractor extractor = extractor(n.child("extractor"));
+            Scorer weights = scorer(n.requireChild("scorer"));
+            if (!n.has("exp_weights")) {
+                return new WeightedMajorityVote(inner, count, extractor, weights); // exp weights for log-prob scorers
+            }
+            boolean exp = n.bool("exp_weights", false);
+            try {
+                return new WeightedMajorityVote(inner, count, extractor, weights, exp);
+            } catch (dev.metagen.core.MetagenException e) {
+                throw new StrategySpecException(n.path("exp_weights"), e.getMessage());
+            }
+        });
         strategies.put("mbr", n -> new MinimumBayesRisk(inner(n), n.integer("n", 5, 1), utility(n.child("utility"))));
         strategies.put("usc", n -> {
             Generator inner = inner(n);
