@@ -270,6 +270,14 @@ public final class GgufFile implements AutoCloseable {
         return file;
     }
 
+    /**
+     * An error about this file's content that the caller found ({@code problem} names the key or tensor): the message
+     * starts with the file's path and stays on one line even when it quotes text from the file.
+     */
+    public GgufFormatException invalid(String problem) {
+        return new GgufFormatException(path + ": " + oneLine(problem));
+    }
+
     private GgufFormatException typeError(String key, String expected, GgufValue v) {
         String got = v.type() == GgufValueType.ARRAY ? "array of " + v.elementType() : v.type().name();
         return new GgufFormatException(path + ": " + oneLine("metadata " + key + " should be " + expected + " but is " + got));

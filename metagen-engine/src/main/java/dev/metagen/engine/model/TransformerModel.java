@@ -69,6 +69,12 @@ public final class TransformerModel implements LanguageModel {
                     + Arrays.toString(embd.shape()) + ", expected [n_embd, n_vocab]");
         }
         this.config = ModelConfig.read(file, Math.toIntExact(embd.shape()[1]));
+        // llama.cpp sizes token_embd and output by the token list; a model without one still runs from token ids
+        int tokens = GgufTokenizers.validate(file);
+        if (tokens >= 0 && tokens != config.vocab()) {
+            throw file.invalid("tensor token_embd.weight has " + config.vocab() + " rows (n_vocab) but"
+                    + " tokenizer.ggml.tokens has " + tokens + " tokens");
+        }
         if (options.contextLength() > config.contextLength()) {
             throw new MetagenException(file.path() + ": requested context length " + options.contextLength()
                     + " exceeds the model's context_length " + config.contextLength());
@@ -107,7 +113,10 @@ public final class TransformerModel implements LanguageModel {
         return load(gguf, ModelOptions.DEFAULTS);
     }
 
-    /** Maps {@code gguf} and checks its metadata and tensors; the tokenizer is built on first use. */
+    /**
+     * Maps {@code gguf} and checks its metadata, vocabulary and tensors against each other (see
+     * {@link GgufTokenizers#validate}); the tokenizer is built on first use.
+     */
     public static TransformerModel load(Path gguf, ModelOptions options) {
         GgufFile f = GgufFile.open(gguf);
         try {

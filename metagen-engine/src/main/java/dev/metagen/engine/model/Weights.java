@@ -3,9 +3,16 @@ package dev.metagen.engine.model;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.gguf.GgufTensorInfo;
+import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
+import dev.metagen.engine.tensor.TypeKernels;
+import dev.metagen.engine.tensor.UnsupportedTensorTypeException;
 
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The tensors of a Llama-family GGUF (llama.cpp tensor names), checked against the {@link ModelConfig} shapes.
@@ -19,12 +26,13 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
 
     static Weights load(GgufFile f, ModelConfig c) {
         Loader l = new Loader(f);
-        Matrix embd = l.matrix("token_embd.weight", c.embd(), c.vocab());
-        float[] outNorm = l.vector("output_norm.weight", c.embd());
+        Matrix embd = l.matrix("token_embd.weight", "n_embd x n_vocab", c.embd(), c.vocab());
+        float[] outNorm = l.vector("output_norm.weight", NORM, "n_embd", c.embd());
         // tied embeddings: llama.cpp falls back to token_embd when there is no output.weight
-        Matrix output = f.tensorInfo("output.weight") != null ? l.matrix("output.weight", c.embd(), c.vocab()) : embd;
+        Matrix output = f.tensorInfo("output.weight") != null
+                ? l.matrix("output.weight", "n_embd x n_vocab", c.embd(), c.vocab()) : embd;
         float[] ropeFactors = f.tensorInfo("rope_freqs.weight") != null
-                ? l.vector("rope_freqs.weight", c.ropeDim() / 2) : null;
+                ? l.vector("rope_freqs.weight", "rope frequency factors", "rope.dimension_count / 2", c.ropeDim() / 2) : null;
         // every layer has several tensors: a larger block_count is corrupt and must not size an allocation
         if (c.layers() > f.tensors().size()) {
             throw new MetagenException(f.path() + ": block_count " + c.layers() + " is more than the file's "
@@ -36,52 +44,95 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
             boolean bias = c.arch().qkvBias;
             boolean qkNorm = c.arch().qkNorm;
             layers[i] = new Layer(
-                    l.vector(b + "attn_norm.weight", c.embd()),
-                    l.matrix(b + "attn_q.weight", c.embd(), c.qDim()),
-                    l.matrix(b + "attn_k.weight", c.embd(), c.kvDim()),
-                    l.matrix(b + "attn_v.weight", c.embd(), c.vDim()),
-                    l.matrix(b + "attn_output.weight", c.attnDim(), c.embd()),
-                    bias ? l.vector(b + "attn_q.bias", c.qDim()) : null,
-                    bias ? l.vector(b + "attn_k.bias", c.kvDim()) : null,
-                    bias ? l.vector(b + "attn_v.bias", c.vDim()) : null,
-                    qkNorm ? l.vector(b + "attn_q_norm.weight", c.headDim()) : null,
-                    qkNorm ? l.vector(b + "attn_k_norm.weight", c.headDim()) : null,
-                    l.vector(b + "ffn_norm.weight", c.embd()),
-                    l.matrix(b + "ffn_gate.weight", c.embd(), c.ffn()),
-                    l.matrix(b + "ffn_up.weight", c.embd(), c.ffn()),
-                    l.matrix(b + "ffn_down.weight", c.ffn(), c.embd()));
+                    l.vector(b + "attn_norm.weight", NORM, "n_embd", c.embd()),
+                    l.matrix(b + "attn_q.weight", "n_embd x n_head * head_dim", c.embd(), c.qDim()),
+                    l.matrix(b + "attn_k.weight", "n_embd x n_head_kv * head_dim", c.embd(), c.kvDim()),
+                    l.matrix(b + "attn_v.weight", "n_embd x n_head_kv * head_dim", c.embd(), c.vDim()),
+                    l.matrix(b + "attn_output.weight", "n_head * head_dim x n_embd", c.attnDim(), c.embd()),
+                    bias ? l.vector(b + "attn_q.bias", BIAS, "n_head * head_dim", c.qDim()) : null,
+                    bias ? l.vector(b + "attn_k.bias", BIAS, "n_head_kv * head_dim", c.kvDim()) : null,
+                    bias ? l.vector(b + "attn_v.bias", BIAS, "n_head_kv * head_dim", c.vDim()) : null,
+                    qkNorm ? l.vector(b + "attn_q_norm.weight", NORM, "head_dim", c.headDim()) : null,
+                    qkNorm ? l.vector(b + "attn_k_norm.weight", NORM, "head_dim", c.headDim()) : null,
+                    l.vector(b + "ffn_norm.weight", NORM, "n_embd", c.embd()),
+                    l.matrix(b + "ffn_gate.weight", "n_embd x n_ff", c.embd(), c.ffn()),
+                    l.matrix(b + "ffn_up.weight", "n_embd x n_ff", c.embd(), c.ffn()),
+                    l.matrix(b + "ffn_down.weight", "n_ff x n_embd", c.ffn(), c.embd()));
         }
+        l.checkAllUsed(c);
         return new Weights(embd, outNorm, output, ropeFactors, layers);
     }
 
-    /** Looks tensors up by name and checks their ggml shape ({@code [cols, rows]}). */
-    private record Loader(GgufFile f) {
-        GgufTensorInfo info(String name, long... shape) {
+    private static final String NORM = "norm weights";
+    private static final String BIAS = "biases";
+    private static final Pattern LAYER_TENSOR = Pattern.compile("blk\\.(\\d+)\\..*");
+
+    /** Looks tensors up by name, checks their ggml shape ({@code [cols, rows]}) and type, and remembers which were used. */
+    private record Loader(GgufFile f, Set<String> used) {
+        Loader(GgufFile f) {
+            this(f, new HashSet<>());
+        }
+
+        GgufTensorInfo info(String name, String meaning, long... shape) {
             GgufTensorInfo t = f.tensorInfo(name);
             if (t == null) {
                 throw new MetagenException(f.path() + ": missing tensor " + name + " (expected shape "
-                        + Arrays.toString(shape) + ")");
+                        + Arrays.toString(shape) + ", " + meaning + ")");
             }
             if (!Arrays.equals(t.shape(), shape)) {
                 throw new MetagenException(f.path() + ": tensor " + name + " has shape " + Arrays.toString(t.shape())
-                        + ", expected " + Arrays.toString(shape));
+                        + ", expected " + Arrays.toString(shape) + " (" + meaning + ")");
             }
             if (t.type() == null) {
                 throw new MetagenException(f.path() + ": tensor " + name + " has unknown ggml type id " + t.typeId());
+            }
+            if (!TypeKernels.isSupported(t.type())) {
+                throw f.invalid(new UnsupportedTensorTypeException(name, t.type().name()).getMessage());
             }
             if (t.elementCount() % t.type().blockSize != 0 || shape[0] % t.type().blockSize != 0) {
                 throw new MetagenException(f.path() + ": tensor " + name + " row length " + shape[0]
                         + " is not a multiple of the " + t.type() + " block size " + t.type().blockSize);
             }
+            used.add(name);
             return t;
         }
 
-        Matrix matrix(String name, int cols, int rows) {
-            return Matrix.of(f, info(name, cols, rows));
+        Matrix matrix(String name, String meaning, int cols, int rows) {
+            return Matrix.of(f, info(name, meaning, cols, rows));
         }
 
-        float[] vector(String name, int n) {
-            return Matrix.of(f, info(name, n)).toFloatArray();
+        /**
+         * A 1-D tensor as floats. llama.cpp multiplies or adds these to F32 activations with ggml_mul / ggml_add,
+         * which take them only as F32 (any other type aborts on the CPU), and converters always write them so.
+         */
+        float[] vector(String name, String role, String meaning, int n) {
+            GgufTensorInfo t = info(name, meaning, n);
+            if (t.type() != GgmlType.F32) {
+                throw f.invalid("tensor " + name + " has type " + t.type() + ", but " + role + " must be F32");
+            }
+            float[] v = Matrix.of(f, t).toFloatArray();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw f.invalid("tensor " + name + " holds " + v[i] + " at index " + i);
+                }
+            }
+            return v;
+        }
+
+        /** Every tensor of the file must have been used: one that is not would silently be left out of the model. */
+        void checkAllUsed(ModelConfig c) {
+            for (String name : f.tensors().keySet()) {
+                if (used.contains(name)) {
+                    continue;
+                }
+                Matcher m = LAYER_TENSOR.matcher(name);
+                if (m.matches() && (m.group(1).length() > 9 || Long.parseLong(m.group(1)) >= c.layers())) {
+                    throw f.invalid("tensor " + name + " belongs to layer " + m.group(1) + " but "
+                            + c.arch().ggufName() + ".block_count is " + c.layers());
+                }
+                throw f.invalid("tensor " + name + " is not part of a " + c.arch().ggufName()
+                        + " model as metagen runs it; running without it would give wrong results");
+            }
         }
     }
 }

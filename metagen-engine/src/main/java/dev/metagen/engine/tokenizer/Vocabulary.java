@@ -251,7 +251,10 @@ final class Vocabulary {
         return id >= 0 && id < n ? id : -1;
     }
 
-    /** llama.cpp keeps the previous id when the metadata value is out of range (e.g. 4294967295 for "none"). */
+    /**
+     * llama.cpp keeps the previous id when the metadata value is out of range; GgufTokenizers.validate lets only the
+     * "none" values (4294967295, -1) through, so those are the out-of-range values that reach here.
+     */
     private static int override(Long value, int previous, int n) {
         if (value == null) {
             return previous;

@@ -51,11 +51,12 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits SentenceP
         }
         if ((attr & Vocabulary.ATTR_BYTE) != 0) {
             // a corrupt vocabulary may mark any text as a byte token
-            if (text.length() != 6 || !text.startsWith("<0x") || text.charAt(5) != '>'
-                    || Character.digit(text.charAt(3), 16) < 0 || Character.digit(text.charAt(4), 16) < 0) {
-                throw new MetagenException("tokenizer.ggml.tokens[" + id + "] is a byte token but its text is not <0xHH>");
+            int b = GgufTokenizers.byteOf(text);
+            if (b < 0) {
+                throw new MetagenException(vocab.source + ": tokenizer.ggml.tokens[" + id
+                        + "] is a byte token but its text is not <0xHH>");
             }
-            return new byte[]{(byte) Integer.parseInt(text, 3, 5, 16)};
+            return new byte[]{(byte) b};
         }
         return new byte[0]; // unused or undefined
     }

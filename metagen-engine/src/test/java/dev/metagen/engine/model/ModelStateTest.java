@@ -152,14 +152,14 @@ class ModelStateTest {
     void missingTensorIsAClearError() {
         Path bad = rewrite("missing.gguf", Map.of(), n -> !n.equals("blk.1.ffn_up.weight"), Map.of());
         MetagenException e = assertThrows(MetagenException.class, () -> TransformerModel.load(bad));
-        assertEquals(bad + ": missing tensor blk.1.ffn_up.weight (expected shape [64, 128])", e.getMessage());
+        assertEquals(bad + ": missing tensor blk.1.ffn_up.weight (expected shape [64, 128], n_embd x n_ff)", e.getMessage());
     }
 
     @Test
     void wrongShapeIsAClearError() {
         Path bad = rewrite("shape.gguf", Map.of(), n -> true, Map.of("blk.0.attn_k_norm.weight", new long[]{16}));
         MetagenException e = assertThrows(MetagenException.class, () -> TransformerModel.load(bad));
-        assertEquals(bad + ": tensor blk.0.attn_k_norm.weight has shape [16], expected [32]", e.getMessage());
+        assertEquals(bad + ": tensor blk.0.attn_k_norm.weight has shape [16], expected [32] (head_dim)", e.getMessage());
     }
 
     /** A copy of the tiny model with some metadata replaced, some tensors dropped and some (1-D F32) reshaped. */
