@@ -10,7 +10,7 @@ import dev.metagen.meta.Budget;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
-import dev.metagen.server.LeafGenerators;
+import dev.metagen.runtime.LeafGenerators;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
