@@ -200,6 +200,16 @@ final class GenerateCommand implements Callable<Integer> {
             // the one parameter model: every flag lands here, and every generator below reads it or refuses it
             params = new GenerationParams(maxTokens, s, !noBos, stop, samplingOptions.config(s), logprobs,
                     constraint.outputConstraint(), guidance);
+            // a generator that cannot honour a setting refuses it now, before the model is loaded
+            if (speculative.enabled()) {
+                SpeculativeGenerator.checkSupported(params);
+            } else if (beamSettings != null) {
+                LeafGenerators.requireSearchable(params, "beam search");
+            } else if (stochasticBeams > 0) {
+                LeafGenerators.requireSearchable(params, "stochastic beam search");
+            } else if (contrastiveAlpha > 0) {
+                LeafGenerators.requireSearchable(params, "contrastive search");
+            }
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -221,17 +231,13 @@ final class GenerateCommand implements Callable<Integer> {
             List<Generation> all;
             boolean streamed = false;
             if (speculative.enabled()) {
-                SpeculativeGenerator.checkSupported(params);
                 all = List.of(speculative.generate(m, promptIds, params, params.sampling(), modelOptions()));
             } else if (beamSettings != null) {
-                LeafGenerators.requireSearchable(params, "beam search");
                 all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, params.sampling().stopTokens())).generateAll(promptIds, params);
             } else if (stochasticBeams > 0) {
-                LeafGenerators.requireSearchable(params, "stochastic beam search");
                 double t = params.temperature() > 0 ? params.temperature() : 1.0;
                 all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, params.sampling().stopTokens())).generateAll(promptIds, params);
             } else if (contrastiveAlpha > 0) {
-                LeafGenerators.requireSearchable(params, "contrastive search");
                 all = List.of(new ContrastiveSearch(m, contrastiveK, contrastiveAlpha).generate(promptIds, params));
             } else if (parallel > 1) {
                 all = leaf.generateN(promptIds, params, parallel);

@@ -79,7 +79,7 @@ class ConstrainedGenerateCliTest {
         assertTrue(r.err().strip().startsWith("metagen: error: regex /a(b/"), r.err());
         assertEquals(1, r.err().strip().lines().count());
         r = CliTest.run("generate", "-m", m, "-p", "x", "--regex", "a", "--choice", "b");
-        assertEquals(1, r.exit());
+        assertEquals(2, r.exit(), "two constraints are a usage error, found before the model is loaded");
         assertTrue(r.err().contains("only one of"), r.err());
     }
 }

@@ -51,7 +51,7 @@ public final class ConstrainedGenerator implements Generator {
 
     /** The processors of one constrained generation: the mask, after {@code first} (e.g. guidance adapters). */
     public LogitsProcessors processors(ConstraintState start, LogitsProcessors first) {
-        return new LogitsProcessors(first.first(), new ConstraintSampler(constraint, start, closeAfter), first.resources());
+        return new LogitsProcessors(first.first(), new ConstraintSampler(constraint, start, closeAfter), first.then(), first.resources());
     }
 
     @Override

@@ -150,7 +150,7 @@ public final class GenerationFields {
         }
         if (given.size() > 1) {
             given.sort(null);
-            throw new FieldError(path, "give one output constraint, got " + given);
+            throw new FieldError(path, "give exactly one of regex, grammar, json_schema, json_object, choice, contains; got " + given);
         }
         String k = given.getFirst();
         Object v = f.get(k);

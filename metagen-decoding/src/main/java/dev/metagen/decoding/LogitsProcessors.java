@@ -11,22 +11,36 @@ import java.util.List;
  *
  * @param first adapters that run first, in order
  * @param mask  the output mask, or null
+ * @param then  adapters that run after the mask, on the tokens it allows (e.g. a FUDGE discriminator)
  */
-public record LogitsProcessors(List<Sampler> first, OutputMask mask, AutoCloseable resources) implements AutoCloseable {
+public record LogitsProcessors(List<Sampler> first, OutputMask mask, List<Sampler> then, AutoCloseable resources)
+        implements AutoCloseable {
     public static final LogitsProcessors NONE = new LogitsProcessors(List.of(), null, () -> {});
 
     public LogitsProcessors {
         first = List.copyOf(first);
+        then = List.copyOf(then);
         resources = resources == null ? () -> {} : resources;
     }
 
-    /** The processors in chain order: the adapters, then the mask. */
+    public LogitsProcessors(List<Sampler> first, OutputMask mask, AutoCloseable resources) {
+        this(first, mask, List.of(), resources);
+    }
+
+    /** The same processors with {@code more} after the mask. */
+    public LogitsProcessors followedBy(List<Sampler> more) {
+        List<Sampler> all = new java.util.ArrayList<>(then);
+        all.addAll(more);
+        return new LogitsProcessors(first, mask, all, resources);
+    }
+
+    /** The processors in chain order: the adapters, the mask, then the adapters that follow it. */
     public List<Sampler> chainHead() {
-        if (mask == null) {
-            return first;
-        }
         List<Sampler> all = new java.util.ArrayList<>(first);
-        all.add(mask);
+        if (mask != null) {
+            all.add(mask);
+        }
+        all.addAll(then);
         return all;
     }
 

@@ -235,8 +235,18 @@ public final class SamplingGenerator implements Generator {
             trace.put("top_logprobs", tops);
         }
         int[] tokens = Arrays.copyOf(out, n);
-        Cost cost = new Cost(calls > 0 ? promptIds.length - cached : 0, n, calls, 0, Duration.ofNanos(total));
+        // the adapters' own model contexts (guidance) and scorer calls are part of what this generation cost
+        Cost cost = new Cost(calls > 0 ? promptIds.length - cached : 0, n, calls, 0, Duration.ofNanos(total))
+                .plus(adapterCost(chain));
         return new Generation(text.toString(), tokens, Arrays.copyOf(logprobs, n), finish, cost, trace);
+    }
+
+    private static Cost adapterCost(SamplerChain chain) {
+        Cost c = Cost.ZERO;
+        for (Sampler s : chain.samplers()) {
+            c = c.plus(s.cost());
+        }
+        return c;
     }
 
     private static boolean stopRequested(BooleanSupplier cancelled) {
@@ -425,7 +435,7 @@ public final class SamplingGenerator implements Generator {
             if (params.logprobs() > 0) {
                 trace.put("top_logprobs", tops);
             }
-            Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
+            Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total)).plus(adapterCost(chain));
             return new Generation(text.toString(), Arrays.copyOf(out, n), Arrays.copyOf(logprobs, n), finish, cost, trace);
         }
     }

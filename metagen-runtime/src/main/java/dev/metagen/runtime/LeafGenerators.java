@@ -1,10 +1,12 @@
 package dev.metagen.runtime;
 
+import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationFields;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
+import dev.metagen.core.Prompt;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.ContrastiveSearch;
 import dev.metagen.decoding.beam.BeamGenerator;
@@ -14,6 +16,13 @@ import dev.metagen.decoding.speculative.DraftModelSource;
 import dev.metagen.decoding.speculative.DraftSource;
 import dev.metagen.decoding.speculative.PromptLookupSource;
 import dev.metagen.decoding.speculative.SpeculativeGenerator;
+import dev.metagen.control.TokenConstraint;
+import dev.metagen.control.TokenHealing;
+import dev.metagen.control.sequence.FudgeSampler;
+import dev.metagen.control.sequence.SmcGenerator;
+import dev.metagen.core.Scorer;
+import dev.metagen.meta.ScopedScorer;
+import dev.metagen.meta.score.Verifier;
 import dev.metagen.meta.spec.LeafFactory;
 import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.StrategySpecException;
@@ -22,7 +31,9 @@ import dev.metagen.meta.spec.StrategySpecs;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The leaf generators of strategy specs over the run's {@link ModelRegistry}: every token-level generator of the
@@ -35,7 +46,7 @@ import java.util.function.Supplier;
  */
 public final class LeafGenerators implements LeafFactory {
     public static final Set<String> TYPES = Set.of("sample", "greedy", "constrained", "beam", "stochastic_beam",
-            "contrastive", "speculative");
+            "contrastive", "speculative", "fudge", "smc", "token_healing");
 
     private final ModelRegistry models;
     private final boolean parseSpecial;
@@ -70,7 +81,13 @@ public final class LeafGenerators implements LeafFactory {
                 if (type.equals("constrained")) {
                     requireConstraint(node);
                 }
-                node.remainingFields(); // checked again when the leaf is built over the model
+                if (Set.of("sample", "greedy", "constrained").contains(type)) {
+                    if (node.has("model")) {
+                        node.string("model"); // its only own field: anything else is a typo, found now
+                    }
+                } else {
+                    node.remainingFields(); // checked again when the leaf is built over the model
+                }
                 return (p, params) -> {
                     throw new IllegalStateException("validation only");
                 };
@@ -85,13 +102,18 @@ public final class LeafGenerators implements LeafFactory {
 
     @Override
     public Generator create(String type, SpecNode node) {
+        return create(type, node, null);
+    }
+
+    @Override
+    public Generator create(String type, SpecNode node, StrategySpecs specs) {
         LanguageModel model = node.has("model") ? model(node) : models.defaultModel();
         try {
             return switch (type) {
                 case "sample" -> new ModelLeaf(model, models, parseSpecial);
                 case "greedy" -> {
                     ModelLeaf leaf = new ModelLeaf(model, models, parseSpecial);
-                    yield (p, params) -> leaf.generate(p, params.withSampling(params.sampling().temperature(0)));
+                    yield new Leaf(params -> params.withSampling(params.sampling().temperature(0)), params -> leaf);
                 }
                 case "constrained" -> {
                     requireConstraint(node);
@@ -102,31 +124,39 @@ public final class LeafGenerators implements LeafFactory {
                             node.number("length_penalty", 1.0, -100, 100), node.bool("early_stopping", false),
                             node.integer("num_return_sequences", 1, 1), node.integer("diverse_groups", 1, 1),
                             node.number("diversity_penalty", 0, 0, 1e6));
-                    yield (p, params) -> {
-                        requireSearchable(params, "beam search");
-                        return BeamGenerator.of(model, new BeamSearch(model, s, params.sampling().stopTokens())).generate(p, params);
-                    };
+                    yield new Leaf(params -> searchable(params, "beam search"),
+                            params -> BeamGenerator.of(model, new BeamSearch(model, s, params.sampling().stopTokens())));
                 }
                 case "stochastic_beam" -> {
                     int beams = node.integer("beams", 4, 1);
-                    yield (p, params) -> {
-                        requireSearchable(params, "stochastic beam search");
-                        double t = params.temperature() > 0 ? params.temperature() : 1.0;
-                        return BeamGenerator.of(model, new StochasticBeamSearch(model, beams, t, params.seed(),
-                                params.sampling().stopTokens())).generate(p, params);
-                    };
+                    yield new Leaf(params -> searchable(params, "stochastic beam search"),
+                            params -> BeamGenerator.of(model, new StochasticBeamSearch(model, beams,
+                                    params.temperature() > 0 ? params.temperature() : 1.0, params.seed(), params.sampling().stopTokens())));
                 }
                 case "contrastive" -> {
                     ContrastiveSearch search = new ContrastiveSearch(model, node.integer("k", 4, 1), node.number("alpha", 0.6, 0, 1));
-                    yield (p, params) -> {
-                        requireSearchable(params, "contrastive search");
+                    yield new Leaf(params -> {
                         if (!params.sampling().stopTokens().isEmpty()) {
                             throw new MetagenException("contrastive search cannot apply stop_tokens");
                         }
-                        return search.generate(p, params);
-                    };
+                        return searchable(params, "contrastive search");
+                    }, params -> search);
                 }
                 case "speculative" -> speculative(model, node);
+                case "fudge" -> fudge(model, node, specs);
+                case "smc" -> smc(model, node, specs);
+                case "token_healing" -> {
+                    int backOff = node.integer("back_off", 1, 1);
+                    yield new Leaf(params -> {
+                        if (params.constraint() != null) {
+                            throw new MetagenException("token healing constrains the output to start with the healed bytes: it cannot apply another output constraint");
+                        }
+                        if (!params.guidance().isNone()) {
+                            throw new MetagenException("token healing cannot apply guidance");
+                        }
+                        return params;
+                    }, params -> (p, q) -> TokenHealing.generate(model, p, q, backOff));
+                }
                 default -> throw new IllegalArgumentException("not a leaf: " + type);
             };
         } catch (StrategySpecException e) {
@@ -153,10 +183,96 @@ public final class LeafGenerators implements LeafFactory {
             drafts = () -> new DraftModelSource(draft, 0x9E3779B97F4A7C15L);
         }
         SpeculativeGenerator g = new SpeculativeGenerator(model, drafts, k);
-        return (p, params) -> {
+        return new Leaf(params -> {
             SpeculativeGenerator.checkSupported(params);
-            return g.generate(p, params);
-        };
+            return params;
+        }, params -> g);
+    }
+
+    /**
+     * FUDGE (Yang and Klein, 2021): a sample leaf whose chain reweights the {@code candidates} most likely tokens by
+     * {@code lambda} times a discriminator's log-score of the continued text; the discriminator is a scorer spec that
+     * calls no model (its score is read as a log-probability; a verifier's 1/0 as log 1 / log 0).
+     */
+    private Generator fudge(LanguageModel model, SpecNode node, StrategySpecs specs) {
+        Scorer scorer = partialScorer(node, "scorer", specs);
+        int candidates = node.integer("candidates", 10, 1);
+        double lambda = node.number("lambda", 1.0, -1e6, 1e6);
+        return new ModelLeaf(model, models, parseSpecial, (params, ids) -> List.of(new FudgeSampler(model.tokenizer(),
+                text -> logScore(scorer, model.tokenizer().decode(ids), text), candidates, lambda)));
+    }
+
+    /**
+     * Sequential Monte Carlo (Lew et al. 2023): {@code particles} samples extend in lock step and are resampled every
+     * {@code tokens_per_step} tokens by a {@code potential} (a scorer spec that calls no model, optional) and the
+     * call's output constraint; it proposes from the model's distribution at the call's temperature.
+     */
+    private Generator smc(LanguageModel model, SpecNode node, StrategySpecs specs) {
+        int particles = node.integer("particles", 8, 1);
+        int perStep = node.integer("tokens_per_step", 4, 1);
+        Scorer potential = node.has("potential") ? partialScorer(node, "potential", specs) : null;
+        ModelLeaf constraints = new ModelLeaf(model, models, parseSpecial);
+        return new Leaf(params -> {
+            if (params.temperature() == 0) {
+                throw new MetagenException("sequential Monte Carlo samples: it needs a temperature > 0");
+            }
+            if (!params.stop().isEmpty()) {
+                throw new MetagenException("sequential Monte Carlo cannot apply stop strings");
+            }
+            return searchable(params.withConstraint(null), "sequential Monte Carlo").withConstraint(params.constraint());
+        }, params -> {
+            TokenConstraint c = params.constraint() == null ? null : constraints.constraint(params.constraint());
+            return new SmcGenerator(model, (text, finished) -> potential == null ? 0
+                    : logScore(potential, "", text), particles, perStep, c);
+        });
+    }
+
+    private static Scorer partialScorer(SpecNode node, String field, StrategySpecs specs) {
+        if (specs == null) {
+            throw new StrategySpecException(node.path(field), "needs a strategy spec parser for its scorer");
+        }
+        Scorer s = specs.scorer(node.requireChild(field));
+        if (s instanceof ScopedScorer) {
+            throw new StrategySpecException(node.path(field), "a scorer that calls a model cannot guide token by token"
+                    + " (its calls could not be charged): use regex, contains or threshold");
+        }
+        return s;
+    }
+
+    private static double logScore(Scorer scorer, String prompt, String text) {
+        double s = scorer.score(Prompt.of(prompt), new Generation(text, new int[0], new double[0],
+                dev.metagen.core.FinishReason.LENGTH, dev.metagen.core.Cost.ZERO, java.util.Map.of()));
+        return scorer instanceof Verifier ? Math.log(s) : s;
+    }
+
+    private static GenerationParams searchable(GenerationParams params, String what) {
+        requireSearchable(params, what);
+        return params;
+    }
+
+    /**
+     * A leaf whose parameters are checked or adjusted before each call ({@code prepare} throws for a setting the
+     * generator cannot honour) and whose generator may depend on them; its worst-case bounds are the generator's
+     * under the prepared parameters, so budgets reserve what the call can really spend.
+     */
+    private record Leaf(UnaryOperator<GenerationParams> prepare, Function<GenerationParams, Generator> build) implements Generator {
+        @Override
+        public Generation generate(Prompt prompt, GenerationParams params) {
+            GenerationParams p = prepare.apply(params);
+            return build.apply(p).generate(prompt, p);
+        }
+
+        @Override
+        public long maxModelCalls(Prompt prompt, GenerationParams params) {
+            GenerationParams p = prepare.apply(params);
+            return build.apply(p).maxModelCalls(prompt, p);
+        }
+
+        @Override
+        public long maxGeneratedTokens(Prompt prompt, GenerationParams params) {
+            GenerationParams p = prepare.apply(params);
+            return build.apply(p).maxGeneratedTokens(prompt, p);
+        }
     }
 
     private LanguageModel model(SpecNode node) {

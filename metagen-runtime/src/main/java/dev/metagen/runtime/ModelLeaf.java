@@ -43,10 +43,20 @@ public final class ModelLeaf implements Generator {
      *                     a chat template carries {@code <|im_start|>} and the like)
      */
     public ModelLeaf(LanguageModel model, ModelRegistry models, boolean parseSpecial) {
+        this(model, models, parseSpecial, (params, ids) -> java.util.List.of());
+    }
+
+    /**
+     * @param then builds, for each generation, processors that run after the constraint mask on the tokens it
+     *             allows (e.g. a FUDGE discriminator)
+     */
+    public ModelLeaf(LanguageModel model, ModelRegistry models, boolean parseSpecial,
+                     java.util.function.BiFunction<GenerationParams, int[], java.util.List<dev.metagen.decoding.sampling.Sampler>> then) {
         this.model = model;
         this.parseSpecial = parseSpecial;
         GuidanceProcessors guidance = new GuidanceProcessors(model, models::get);
-        this.loop = new SamplingGenerator(model).withProcessors((params, ids) -> processors(guidance, params, ids));
+        this.loop = new SamplingGenerator(model).withProcessors(
+                (params, ids) -> processors(guidance, params, ids).followedBy(then.apply(params, ids)));
     }
 
     public LanguageModel model() {
@@ -92,6 +102,14 @@ public final class ModelLeaf implements Generator {
             constraint(params.constraint()); // a constraint that does not compile fails before the prefill
         }
         return loop.generate(promptIds, params, onText);
+    }
+
+    /** Every step may also run the guidance contexts (unconditional, amateur, experts) one forward each. */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+        dev.metagen.core.Guidance g = params.guidance();
+        long contexts = 1 + (g.cfgScale() != 1.0 ? 1 : 0) + (g.amateur() != null ? 1 : 0) + g.experts().size();
+        return contexts * params.maxTokens();
     }
 
     /** {@code n} samples of one prompt, computed once and forked (sample {@code i} draws with seed {@code seed + i}). */

@@ -14,6 +14,8 @@ final class AuxiliaryModel implements AutoCloseable {
     private final String role;
     private ModelState state;
     private double[] logprobs;
+    private long promptTokens;
+    private long forwards;
 
     AuxiliaryModel(LanguageModel model, String role) {
         this.model = model;
@@ -35,6 +37,8 @@ final class AuxiliaryModel implements AutoCloseable {
         close();
         state = model.newState();
         logprobs = model.forward(state, prefix).logProbabilities();
+        promptTokens += prefix.length;
+        forwards++;
     }
 
     void advance(int token) {
@@ -42,6 +46,12 @@ final class AuxiliaryModel implements AutoCloseable {
             throw new MetagenException("the " + role + " model was used before the prompt was given (begin was not called)");
         }
         logprobs = model.forward(state, token).logProbabilities();
+        forwards++;
+    }
+
+    /** The prompt tokens and forwards this context has cost. */
+    dev.metagen.core.Cost cost() {
+        return new dev.metagen.core.Cost(promptTokens, 0, forwards, 0, java.time.Duration.ZERO);
     }
 
     /** Its next-token log-probabilities, checked against the candidate set's vocabulary. */

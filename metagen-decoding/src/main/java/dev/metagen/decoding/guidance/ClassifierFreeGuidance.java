@@ -54,4 +54,9 @@ public final class ClassifierFreeGuidance implements Sampler, AutoCloseable {
     public void close() {
         unconditional.close();
     }
+
+    @Override
+    public dev.metagen.core.Cost cost() {
+        return unconditional.cost();
+    }
 }

@@ -51,4 +51,9 @@ public final class ContrastiveDecoding implements Sampler, AutoCloseable {
     public void close() {
         amateur.close();
     }
+
+    @Override
+    public dev.metagen.core.Cost cost() {
+        return amateur.cost();
+    }
 }

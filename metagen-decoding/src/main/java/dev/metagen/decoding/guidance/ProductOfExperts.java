@@ -73,4 +73,13 @@ public final class ProductOfExperts implements Sampler, AutoCloseable {
     public void close() {
         others.forEach(AuxiliaryModel::close);
     }
+
+    @Override
+    public dev.metagen.core.Cost cost() {
+        dev.metagen.core.Cost c = dev.metagen.core.Cost.ZERO;
+        for (AuxiliaryModel m : others) {
+            c = c.plus(m.cost());
+        }
+        return c;
+    }
 }

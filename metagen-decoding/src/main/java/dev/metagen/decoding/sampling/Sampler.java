@@ -14,4 +14,12 @@ public interface Sampler {
 
     /** Called with the chosen token and the final candidate set it was drawn from. */
     default void accept(int token, Candidates chosenFrom) {}
+
+    /**
+     * What this adapter spent of its own so far: forwards of the model contexts it follows (guidance, contrastive
+     * decoding, experts) or calls of an external scorer; the decode loop adds it to the generation's cost.
+     */
+    default dev.metagen.core.Cost cost() {
+        return dev.metagen.core.Cost.ZERO;
+    }
 }

@@ -14,4 +14,12 @@ public interface LeafFactory {
 
     /** Builds leaf {@code type}; reads its own extra fields from {@code node} (e.g. a beam width). */
     Generator create(String type, SpecNode node);
+
+    /**
+     * Builds leaf {@code type} whose fields may hold specs of other parts (a FUDGE discriminator, an SMC potential),
+     * which {@code specs} parses.
+     */
+    default Generator create(String type, SpecNode node, StrategySpecs specs) {
+        return create(type, node);
+    }
 }

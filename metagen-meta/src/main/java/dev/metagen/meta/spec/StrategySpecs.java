@@ -135,7 +135,7 @@ public final class StrategySpecs {
         } catch (dev.metagen.core.MetagenException e) {
             throw new StrategySpecException(node.path(), e.getMessage());
         }
-        Generator g = leaves.create(type, node);
+        Generator g = leaves.create(type, node, this);
         if (fields.isEmpty()) {
             return g;
         }
