@@ -379,14 +379,25 @@ public final class Sandbox implements Tool {
     }
 
     /**
-     * Kills the outermost process, which takes the whole sandbox with it (see the class comment), and its
-     * descendants directly too; waits for the exit. Returns true when the wait was interrupted.
+     * Kills the sandbox and waits for it. Killing PID 1 of the outer namespace (the only child of the process the
+     * JVM started) takes every process of the sandbox with it, and its parent then reaps it and exits, so no
+     * zombie is left for the host's init to collect; the rest is a fallback. Returns true when the wait was interrupted.
      */
     private static boolean killTree(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
+        p.children().forEach(ProcessHandle::destroyForcibly);
+        boolean interrupted = waitFor(p, 2);
+        if (p.isAlive()) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            interrupted |= waitFor(p, 5);
+        }
+        return interrupted;
+    }
+
+    /** Waits up to {@code seconds} for the process to exit, not giving up on an interrupt; returns true if there was one. */
+    private static boolean waitFor(Process p, int seconds) {
         boolean interrupted = false;
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (p.isAlive() && System.nanoTime() - until < 0) {
             try {
                 p.waitFor(50, TimeUnit.MILLISECONDS);

@@ -22,4 +22,20 @@ public final class SandboxRequired {
         }
         Assumptions.assumeTrue(why == null, why);
     }
+
+    /**
+     * Whether a process still runs: alive and not a zombie (a killed process whose parent died with it waits, dead,
+     * for the host's init to collect it).
+     */
+    public static boolean running(ProcessHandle h) {
+        if (!h.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + h.pid() + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.io.IOException e) {
+            return false; // gone
+        }
+    }
 }

@@ -378,10 +378,10 @@ class SandboxSecurityTest {
             jvm.destroyForcibly(); // SIGKILL
             assertTrue(jvm.waitFor(10, TimeUnit.SECONDS));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (System.nanoTime() - deadline < 0 && all.stream().anyMatch(ProcessHandle::isAlive)) {
+            while (System.nanoTime() - deadline < 0 && all.stream().anyMatch(SandboxRequired::running)) {
                 Thread.sleep(50);
             }
-            assertEquals(List.of(), all.stream().filter(ProcessHandle::isAlive).map(h -> h.pid() + " " + h.info().command().orElse("?")).toList(),
+            assertEquals(List.of(), all.stream().filter(SandboxRequired::running).map(h -> h.pid() + " " + h.info().command().orElse("?")).toList(),
                     "processes of the sandbox outlived the JVM");
         } finally {
             jvm.destroyForcibly();
