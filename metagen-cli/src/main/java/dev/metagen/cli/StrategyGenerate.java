@@ -9,6 +9,7 @@ import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
+import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.server.LeafGenerators;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
@@ -27,15 +28,15 @@ final class StrategyGenerate {
     }
 
     static int run(CommandSpec spec, Path modelPath, String strategy, String prompt, GenerationParams params,
-                   ModelOptions options, boolean json) {
+                   ModelOptions options, boolean json, Sandbox.Limits sandboxLimits) {
         try {
-            LeafGenerators.validator().parse(strategy); // a bad spec is a usage error, found before loading the model
+            LeafGenerators.validator(sandboxLimits).parse(strategy); // a bad spec is a usage error, found before loading the model
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(modelPath, options)) {
-            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(m)).parse(strategy);
+            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(m), sandboxLimits).parse(strategy);
             Cancellation cancel = new Cancellation();
             Generation g = s.generator() instanceof MetaGenerator meta
                     ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)

@@ -7,6 +7,7 @@ import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.meta.spec.LeafFactory;
 import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.StrategySpecs;
+import dev.metagen.meta.tools.Sandbox;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,6 +40,11 @@ public final class LeafGenerators implements LeafFactory {
 
     /** A parser whose leaves are not built yet: used to check a spec before the model is loaded. */
     public static StrategySpecs validator() {
+        return validator(Sandbox.Limits.DEFAULT);
+    }
+
+    /** {@link #validator()} for specs whose code tools run within the operator's {@code sandboxLimits}. */
+    public static StrategySpecs validator(Sandbox.Limits sandboxLimits) {
         return new StrategySpecs(new LeafFactory() {
             @Override
             public Set<String> types() {
@@ -52,7 +58,7 @@ public final class LeafGenerators implements LeafFactory {
                     throw new IllegalStateException("validation only");
                 };
             }
-        });
+        }, sandboxLimits);
     }
 
     public static final Set<String> TYPES = Set.of("sample", "greedy", "beam", "contrastive", "constrained");
