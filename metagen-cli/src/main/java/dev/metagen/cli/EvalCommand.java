@@ -99,6 +99,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's (default: ${DEFAULT-VALUE}).")
     int contextLength;
 
+    @Mixin
+    SandboxOptions sandbox;
+
     @Option(names = "--json", description = "Print summary.json's content on stdout as one JSON object.")
     boolean json;
 
@@ -116,9 +119,9 @@ final class EvalCommand implements Callable<Integer> {
             params = new GenerationParams(maxTokens, temperature, topK, topP, seed, true, stop);
             String source = endpoint != null ? endpoint : model.model();
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
-                    resume, params, source, parallel, !noReuse));
+                    resume, params, source, parallel, !noReuse, sandbox.limits(spec)));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
-            var validator = LeafGenerators.validator();
+            var validator = LeafGenerators.validator(plan.options().sandbox());
             plan.task().verifier(plan.problems().getFirst())
                     .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
             for (var s : plan.strategies()) {

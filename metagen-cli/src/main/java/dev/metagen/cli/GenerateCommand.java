@@ -14,6 +14,7 @@ import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.meta.tools.Sandbox;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -134,6 +135,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--strategy", paramLabel = "FILE_OR_JSON", description = "Run a meta-generation strategy spec (JSON text or a file); --json adds cost and trace.")
     String strategy;
 
+    // the operator's limits on the code tools of a --strategy
+    @Mixin
+    SandboxOptions sandboxOptions;
+
     // speculative decoding (issue #6): --draft / --lookup live in SpeculativeOptions
     @Mixin
     SpeculativeOptions speculative;
@@ -213,8 +218,9 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        Sandbox.Limits sandboxLimits = sandboxOptions.limits(spec, strategy != null, "with --strategy");
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model, strategy, prompt, params, modelOptions(), json);
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, modelOptions(), json, sandboxLimits);
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(model.resolveDefault(), modelOptions());

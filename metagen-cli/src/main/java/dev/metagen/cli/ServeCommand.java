@@ -3,6 +3,7 @@ package dev.metagen.cli;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.server.OpenAiServer;
 import dev.metagen.server.ServerConfig;
 import picocli.CommandLine.Command;
@@ -57,6 +58,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--allow-code-tools", description = "Let strategy specs run Python tools and test verifiers on this machine.")
     boolean allowCodeTools;
 
+    @Mixin
+    SandboxOptions sandbox;
+
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
 
@@ -73,11 +77,16 @@ final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
         }
         String key = apiKey != null ? apiKey : System.getenv("METAGEN_API_KEY");
+        Sandbox.Limits sandboxLimits = sandbox.limits(spec, allowCodeTools, "with --allow-code-tools");
         ServerConfig config;
         try {
-            config = new ServerConfig(host, port, key, maxConcurrent, queue, maxBody, maxTokensLimit, maxN, deadlineMs, allowCodeTools);
+            config = new ServerConfig(host, port, key, maxConcurrent, queue, maxBody, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
+                    sandboxLimits == null ? Sandbox.Limits.DEFAULT : sandboxLimits);
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (allowCodeTools && !Sandbox.available()) {
+            throw new ParameterException(spec.commandLine(), "--allow-code-tools: " + Sandbox.unavailableReason());
         }
         if (key == null && !host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
             spec.commandLine().getErr().println("metagen: warning: listening on " + host + " without --api-key: anyone who reaches this address can use the model");

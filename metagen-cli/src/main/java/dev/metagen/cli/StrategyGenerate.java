@@ -9,6 +9,7 @@ import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
+import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.runtime.LeafGenerators;
 import dev.metagen.runtime.ModelRegistry;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,9 +29,9 @@ final class StrategyGenerate {
     }
 
     static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
-                   ModelOptions options, boolean json) {
+                   ModelOptions options, boolean json, Sandbox.Limits sandboxLimits) {
         try {
-            LeafGenerators.validator().parse(strategy); // a bad spec is a usage error, found before loading the model
+            LeafGenerators.validator(sandboxLimits).parse(strategy); // a bad spec is a usage error, found before loading the model
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }
@@ -38,7 +39,7 @@ final class StrategyGenerate {
         try (TransformerModel m = TransformerModel.load(models.resolveDefault(), options);
              ModelRegistry registry = ModelRegistry.of(m, models.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options))) {
             // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
-            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false)).parse(strategy);
+            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits).parse(strategy);
             Cancellation cancel = new Cancellation();
             Generation g = s.generator() instanceof MetaGenerator meta
                     ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)

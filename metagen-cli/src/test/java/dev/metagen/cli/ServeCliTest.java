@@ -27,6 +27,12 @@ class ServeCliTest {
         CliTest.Result k = CliTest.run("serve", "--api-key", "");
         assertEquals(2, k.exit());
         assertTrue(k.err().contains("--api-key must not be empty"), k.err());
+        CliTest.Result t = CliTest.run("serve", "--sandbox-timeout-ms", "60000");
+        assertEquals(2, t.exit());
+        assertTrue(t.err().contains("--sandbox-timeout-ms applies only with --allow-code-tools"), t.err());
+        CliTest.Result m = CliTest.run("serve", "--allow-code-tools", "--sandbox-memory-mb", "8");
+        assertEquals(2, m.exit());
+        assertTrue(m.err().contains("--sandbox-memory-mb must be in [16, 1073741824], got 8"), m.err());
     }
 
     @Test

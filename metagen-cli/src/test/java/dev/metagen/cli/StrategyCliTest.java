@@ -1,6 +1,7 @@
 package dev.metagen.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.metagen.meta.tools.Sandbox;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -31,6 +32,32 @@ class StrategyCliTest {
         cl.setErr(new PrintWriter(err, true));
         int code = cl.execute(args);
         return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void sandboxFlagsCapTheSpecsCodeTools() throws Exception {
+        String spec = "{\"type\":\"chain\",\"links\":[{\"kind\":\"tool\",\"as\":\"out\",\"template\":\"print(6 * 7)\","
+                + "\"tool\":{\"type\":\"python\",\"timeout_ms\":8000}}]}";
+        Result over = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy", spec);
+        assertEquals(2, over.exit());
+        assertTrue(over.err().contains("--strategy $.links[0].tool.timeout_ms: 8000 is above the operator's limit of 5000 (--sandbox-timeout-ms)"), over.err());
+        Result lower = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy", spec, "--sandbox-timeout-ms", "7000");
+        assertEquals(2, lower.exit());
+        assertTrue(lower.err().contains("limit of 7000 (--sandbox-timeout-ms)"), lower.err());
+        Result alone = run("generate", "-m", STORIES.toString(), "-p", "x", "--sandbox-cpu-seconds", "3");
+        assertEquals(2, alone.exit());
+        assertTrue(alone.err().contains("--sandbox-cpu-seconds applies only with --strategy"), alone.err());
+        // running the code needs bubblewrap (run-tests installs it); only a kernel without user namespaces skips, loudly
+        assertTrue(Sandbox.toolsInstalled(), Sandbox.unavailableReason());
+        if (!Sandbox.available()) {
+            System.err.println("\n***** SKIPPED the sandboxed part of StrategyCliTest: " + Sandbox.unavailableReason() + " *****\n");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(Sandbox.available(), Sandbox.unavailableReason());
+        Result ok = run("generate", "-m", STORIES.toString(), "-p", "x", "--strategy", spec, "--sandbox-timeout-ms", "9000", "--json");
+        assertEquals(0, ok.exit(), ok.err());
+        JsonNode o = Json.MAPPER.readTree(ok.out());
+        assertEquals("42", o.get("text").asText());
+        assertEquals(1, o.get("cost").get("tool_calls").asInt());
     }
 
     @Test

@@ -16,6 +16,7 @@ import dev.metagen.eval.sweep.SweepListener;
 import dev.metagen.eval.task.Problem;
 import dev.metagen.eval.task.Task;
 import dev.metagen.eval.task.Tasks;
+import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.meta.spec.LeafFactory;
 
 import java.io.IOException;
@@ -42,10 +43,18 @@ public final class Evaluation {
      * @param grader the custom task's grader ({@code regex:...} / {@code command:...}), else null
      * @param parallel problems evaluated at once (not part of the run's settings: a resume may change it)
      * @param reuse    sample reuse across budgets (off: every point computed from scratch, same results)
+     * @param sandbox  the operator's limits on sandboxed code: humaneval's tests run with them, and the code tools of
+     *                 the strategies may only lower them
      */
     public record Options(Path dataset, String task, String grader, List<String> strategies, List<Integer> budgets,
                           Integer limit, Path out, long seed, boolean resume, GenerationParams params, String model,
-                          int parallel, boolean reuse) {
+                          int parallel, boolean reuse, Sandbox.Limits sandbox) {
+        /** Options whose sandboxed code runs within {@link Sandbox.Limits#DEFAULT}. */
+        public Options(Path dataset, String task, String grader, List<String> strategies, List<Integer> budgets,
+                       Integer limit, Path out, long seed, boolean resume, GenerationParams params, String model,
+                       int parallel, boolean reuse) {
+            this(dataset, task, grader, strategies, budgets, limit, out, seed, resume, params, model, parallel, reuse, Sandbox.Limits.DEFAULT);
+        }
     }
 
     /** What a finished evaluation wrote. */
@@ -78,7 +87,7 @@ public final class Evaluation {
         if (o.limit() != null && o.limit() < 1) {
             throw new MetagenException("--limit must be >= 1, got " + o.limit());
         }
-        Task task = Tasks.byName(o.task(), o.grader());
+        Task task = Tasks.byName(o.task(), o.grader(), o.sandbox());
         List<Problem> problems = task.read(o.dataset());
         if (o.limit() != null && problems.size() > o.limit()) {
             problems = problems.subList(0, o.limit());
@@ -122,7 +131,7 @@ public final class Evaluation {
         try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
                 : ResultStore.create(out.resolve("results.jsonl"))) {
             SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
-                    o.parallel(), o.reuse());
+                    o.parallel(), o.reuse(), o.sandbox());
             totals = new Sweep(config, leaves, store, listener).run();
         }
         return report(out, run, totals);

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * The calls one strategy invocation makes: every inner generator, scorer and tool call goes through here, so
@@ -105,6 +106,28 @@ public final class Scope {
             run.budgetBound(r.cappedBy()); // the budget, not the caller's limit, ended this candidate
         }
         return g;
+    }
+
+    /**
+     * Runs one tool call (a sandboxed program, a calculator): it does not start when the run is cancelled or out of
+     * budget ({@link Stopped}), it is interrupted like a leaf generation when the run is cancelled or its time runs
+     * out (then {@link Stopped} is thrown once the tool has returned), and it is charged as one tool call with its
+     * wall time.
+     */
+    public <T> T tool(Supplier<T> call) {
+        run.check();
+        long t0 = System.nanoTime();
+        List<T> out = new ArrayList<>(1);
+        boolean interrupted;
+        try {
+            interrupted = run.runLeaf(() -> out.add(call.get()));
+        } finally {
+            charge(new Cost(0, 0, 0, 1, Duration.ofNanos(System.nanoTime() - t0)));
+        }
+        if (interrupted) {
+            throw run.interrupted();
+        }
+        return out.getFirst();
     }
 
     /** Scores a candidate; scorers that call models (LM judges) charge their cost here. */

@@ -24,6 +24,7 @@ import dev.metagen.core.Scorer;
 import dev.metagen.meta.ScopedScorer;
 import dev.metagen.meta.score.Verifier;
 import dev.metagen.meta.spec.LeafFactory;
+import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.StrategySpecException;
 import dev.metagen.meta.spec.StrategySpecs;
@@ -70,6 +71,11 @@ public final class LeafGenerators implements LeafFactory {
 
     /** A parser whose leaves are not built yet: used to check a spec before the model is loaded. */
     public static StrategySpecs validator() {
+        return validator(Sandbox.Limits.DEFAULT);
+    }
+
+    /** {@link #validator()} for specs whose code tools run within the operator's {@code sandboxLimits}. */
+    public static StrategySpecs validator(Sandbox.Limits sandboxLimits) {
         return new StrategySpecs(new LeafFactory() {
             @Override
             public Set<String> types() {
@@ -92,7 +98,7 @@ public final class LeafGenerators implements LeafFactory {
                     throw new IllegalStateException("validation only");
                 };
             }
-        });
+        }, sandboxLimits);
     }
 
     @Override

@@ -15,6 +15,7 @@ import dev.metagen.meta.Budget;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
+import dev.metagen.meta.tools.Sandbox;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,10 +44,12 @@ final class Completions {
 
     private final LanguageModel model;
     private final String modelId;
+    private final Sandbox.Limits sandboxLimits;
 
-    Completions(LanguageModel model, String modelId) {
+    Completions(LanguageModel model, String modelId, Sandbox.Limits sandboxLimits) {
         this.model = model;
         this.modelId = modelId;
+        this.sandboxLimits = sandboxLimits;
     }
 
     /** One choice's result, with which prompt it continued. */
@@ -218,7 +221,7 @@ final class Completions {
                 Math.max(r.logprobs(), 0), null, dev.metagen.core.Guidance.NONE);
         int[] ids = r.prompts().get(promptIndex);
         if (r.strategy() != null) {
-            StrategySpecs.Strategy s = RequestParser.specs(model, r.chat()).parse(r.strategy());
+            StrategySpecs.Strategy s = RequestParser.specs(model, r.chat(), sandboxLimits).parse(r.strategy());
             Prompt prompt = Prompt.of(r.promptTexts().get(promptIndex));
             if (s.generator() instanceof MetaGenerator meta) {
                 Budget b = s.budget();

@@ -47,7 +47,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.modelId = modelId;
         this.model = model;
         this.parser = new RequestParser(model, config, chat);
-        this.completions = new Completions(model, modelId);
+        this.completions = new Completions(model, modelId, config.sandboxLimits());
         this.admission = new Admission(config.maxConcurrent(), config.queue());
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);

@@ -11,6 +11,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.spec.StrategySpecs;
+import dev.metagen.meta.tools.Sandbox;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -503,7 +504,7 @@ final class RequestParser {
         }
         String text = tree.toString();
         try {
-            LeafGenerators.validator().parse(text);
+            LeafGenerators.validator(config.sandboxLimits()).parse(text);
         } catch (MetagenException e) {
             throw ApiException.invalid("strategy", "strategy " + e.getMessage());
         } catch (RuntimeException e) {
@@ -552,9 +553,12 @@ final class RequestParser {
         return null;
     }
 
-    /** Strategy parsing for a request: chat prompts carry special-token text that the leaves must read as tokens. */
-    static StrategySpecs specs(LanguageModel model, boolean chat) {
-        return new StrategySpecs(new LeafGenerators(model, chat));
+    /**
+     * Strategy parsing for a request: chat prompts carry special-token text that the leaves must read as tokens;
+     * code tools run within the operator's sandbox limits.
+     */
+    static StrategySpecs specs(LanguageModel model, boolean chat, Sandbox.Limits sandboxLimits) {
+        return new StrategySpecs(new LeafGenerators(model, chat), sandboxLimits);
     }
 
     static boolean isObject(JsonNode n) {

@@ -1,6 +1,7 @@
 package dev.metagen.server;
 
 import dev.metagen.core.MetagenException;
+import dev.metagen.meta.tools.Sandbox;
 
 /**
  * The limits and binding of {@link OpenAiServer}.
@@ -15,10 +16,18 @@ import dev.metagen.core.MetagenException;
  * @param maxN            largest n
  * @param deadlineMs      a request that runs longer is stopped (504); 0 = no deadline
  * @param allowCodeTools  whether strategy specs may run code (python tools and test verifiers) on this machine
+ * @param sandboxLimits   the most a code tool of a request may use; a spec may ask for less, a request asking for more gets 400
  */
 public record ServerConfig(String host, int port, String apiKey, int maxConcurrent, int queue, long maxBodyBytes,
-                           int maxTokensLimit, int maxN, long deadlineMs, boolean allowCodeTools) {
+                           int maxTokensLimit, int maxN, long deadlineMs, boolean allowCodeTools, Sandbox.Limits sandboxLimits) {
+    /** A configuration whose code tools run within {@link Sandbox.Limits#DEFAULT}. */
+    public ServerConfig(String host, int port, String apiKey, int maxConcurrent, int queue, long maxBodyBytes,
+                        int maxTokensLimit, int maxN, long deadlineMs, boolean allowCodeTools) {
+        this(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools, Sandbox.Limits.DEFAULT);
+    }
+
     public ServerConfig {
+        java.util.Objects.requireNonNull(sandboxLimits, "sandboxLimits");
         if (port < 0 || port > 65535) {
             throw new MetagenException("--port must be in [0, 65535], got " + port);
         }
@@ -36,14 +45,18 @@ public record ServerConfig(String host, int port, String apiKey, int maxConcurre
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools);
+        return new ServerConfig(host, p, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools, sandboxLimits);
     }
 
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, key, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools);
+        return new ServerConfig(host, port, key, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools, sandboxLimits);
+    }
+
+    public ServerConfig withSandboxLimits(Sandbox.Limits limits) {
+        return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools, limits);
     }
 
     public ServerConfig withLimits(int concurrent, int queueLength, long deadline) {
-        return new ServerConfig(host, port, apiKey, concurrent, queueLength, maxBodyBytes, maxTokensLimit, maxN, deadline, allowCodeTools);
+        return new ServerConfig(host, port, apiKey, concurrent, queueLength, maxBodyBytes, maxTokensLimit, maxN, deadline, allowCodeTools, sandboxLimits);
     }
 }

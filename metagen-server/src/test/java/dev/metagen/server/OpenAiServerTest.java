@@ -296,4 +296,23 @@ class OpenAiServerTest {
             assertEquals(400, post(s, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":65}".getBytes(), "Bearer sekret").status());
         }
     }
+
+    @Test
+    void codeToolLimitsAboveTheOperatorsAre400() throws Exception {
+        ServerConfig c = new ServerConfig("127.0.0.1", 0, null, 2, 2, 1 << 20, 64, 2, 30_000, true)
+                .withSandboxLimits(new dev.metagen.meta.tools.Sandbox.Limits(java.time.Duration.ofSeconds(2), 128L << 20, 2, 4096));
+        try (OpenAiServer s = TestServer.start(TestServer.stories(), c)) {
+            var over = post(s, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2,\"strategy\":{\"type\":\"best_of_n\",\"n\":2,"
+                    + "\"scorer\":{\"type\":\"python_tests\",\"tests\":\"assert True\",\"timeout_ms\":60000},\"inner\":{\"type\":\"sample\"}}}");
+            assertEquals(400, over.status(), over.body());
+            assertEquals("strategy", over.json().path("error").path("param").asText());
+            assertEquals("strategy $.scorer.timeout_ms: 60000 is above the operator's limit of 2000 (--sandbox-timeout-ms); a spec may only lower the sandbox's limits",
+                    over.json().path("error").path("message").asText());
+            var memory = post(s, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2,\"strategy\":{\"type\":\"chain\",\"links\":[{\"kind\":\"tool\","
+                    + "\"as\":\"out\",\"template\":\"print(1)\",\"tool\":{\"type\":\"python\",\"memory_mb\":4096}}]}}");
+            assertEquals(400, memory.status(), memory.body());
+            assertTrue(memory.json().path("error").path("message").asText().contains("$.links[0].tool.memory_mb: 4096 is above the operator's limit of 128"), memory.body());
+            assertEquals(0, s.serverErrors());
+        }
+    }
 }

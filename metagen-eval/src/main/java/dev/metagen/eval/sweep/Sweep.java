@@ -153,7 +153,7 @@ public final class Sweep {
     }
 
     private StrategySpecs specs(SampleCache cache, Problem problem) {
-        StrategySpecs specs = new StrategySpecs(cache.wrap(leaves));
+        StrategySpecs specs = new StrategySpecs(cache.wrap(leaves), config.sandbox());
         Optional<Verifier> v = config.task().verifier(problem);
         v.ifPresent(verifier -> specs.registerScorer(config.task().name(), node -> verifier));
         return specs;

@@ -3,7 +3,6 @@ package dev.metagen.eval.task;
 import dev.metagen.core.Generation;
 import dev.metagen.core.Prompt;
 import dev.metagen.meta.Scope;
-import dev.metagen.meta.ScopedScorer;
 import dev.metagen.meta.score.ScopedVerifier;
 import dev.metagen.meta.score.Verifier;
 import dev.metagen.meta.tools.Sandbox;
@@ -21,8 +20,8 @@ import java.util.regex.Pattern;
 /**
  * HumanEval (Chen et al., 2021): rows {@code {"task_id", "prompt", "test", "entry_point"}}; the completion (cut at the
  * paper's stop sequences, or the last fenced code block when the output writes one) is appended to the prompt and run
- * with the tests and {@code check(entry_point)} in the {@link Sandbox} (no network, own PID namespace, memory, CPU,
- * wall-clock and output limits). Specs may verify with {@code {"type": "humaneval"}}, which runs the problem's tests.
+ * with the tests and {@code check(entry_point)} in the {@link Sandbox} (docs/security.md) under the operator's limits.
+ * Specs may verify with {@code {"type": "humaneval"}}, which runs the problem's tests.
  */
 public final class HumanEvalTask implements Task {
     /** The stop sequences of the HumanEval paper's sampling. */
@@ -85,26 +84,11 @@ public final class HumanEvalTask implements Task {
     }
 
     /** The problem's unit tests as a verifier and as a scorer (1 / 0); the sandbox runs are charged to the caller's scope either way. */
-    private record TestsVerifier(Sandbox sandbox, Problem problem) implements ScopedVerifier, ScopedScorer {
+    private record TestsVerifier(Sandbox sandbox, Problem problem) implements ScopedVerifier {
         @Override
         public Verdict verify(Prompt prompt, Generation candidate, Scope scope) {
             ToolResult r = Tools.call(scope, sandbox, program(problem, candidate.text()));
             return new Verdict(r.ok(), r.ok() ? "all tests passed" : r.error());
-        }
-
-        @Override
-        public double score(Prompt prompt, Generation candidate, Scope scope) {
-            return verify(prompt, candidate, scope).accepted() ? 1.0 : 0.0;
-        }
-
-        @Override
-        public double score(Prompt prompt, Generation candidate) {
-            return ScopedScorer.super.score(prompt, candidate);
-        }
-
-        @Override
-        public Verdict verify(Prompt prompt, Generation candidate) {
-            return ScopedVerifier.super.verify(prompt, candidate);
         }
     }
 }

@@ -16,13 +16,21 @@ public final class Tasks {
      * @param grader for {@code custom}: {@code regex:PATTERN} or {@code command:SHELL COMMAND}; null elsewhere
      */
     public static Task byName(String name, String grader) {
+        return byName(name, grader, Sandbox.Limits.DEFAULT);
+    }
+
+    /**
+     * @param grader        for {@code custom}: {@code regex:PATTERN} or {@code command:SHELL COMMAND}; null elsewhere
+     * @param sandboxLimits the limits humaneval's tests run under
+     */
+    public static Task byName(String name, String grader, Sandbox.Limits sandboxLimits) {
         if (grader != null && !name.equals("custom")) {
             throw new MetagenException("--grader is only for --task custom");
         }
         return switch (name) {
             case "gsm8k" -> new Gsm8kTask();
             case "math500" -> new Math500Task();
-            case "humaneval" -> new HumanEvalTask(Sandbox.Limits.DEFAULT);
+            case "humaneval" -> new HumanEvalTask(sandboxLimits);
             case "json" -> new JsonSchemaTask();
             case "lexical" -> new LexicalTask();
             case "custom" -> custom(grader);

@@ -6,10 +6,25 @@ import dev.metagen.meta.Budget;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.Run;
 import dev.metagen.meta.Scope;
+import dev.metagen.meta.ScopedScorer;
 
-/** A verifier that calls tools or models itself (unit tests in a sandbox, an LM critic): its cost goes to the caller's scope. */
-public interface ScopedVerifier extends Verifier {
+/**
+ * A verifier that calls tools or models itself (unit tests in a sandbox, an LM critic): its cost goes to the caller's
+ * scope, also when it is used as a scorer (1 for accepted, 0 for rejected).
+ */
+public interface ScopedVerifier extends Verifier, ScopedScorer {
     Verdict verify(Prompt prompt, Generation candidate, Scope scope);
+
+    @Override
+    default double score(Prompt prompt, Generation candidate, Scope scope) {
+        return verify(prompt, candidate, scope).accepted() ? 1.0 : 0.0;
+    }
+
+    /** Standalone use: an unlimited budget of its own. */
+    @Override
+    default double score(Prompt prompt, Generation candidate) {
+        return ScopedScorer.super.score(prompt, candidate);
+    }
 
     @Override
     default Verdict verify(Prompt prompt, Generation candidate) {

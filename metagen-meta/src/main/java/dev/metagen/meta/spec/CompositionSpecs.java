@@ -22,18 +22,32 @@ final class CompositionSpecs {
     private CompositionSpecs() {
     }
 
-    static Sandbox.Limits limits(SpecNode n) {
-        Sandbox.Limits d = Sandbox.Limits.DEFAULT;
-        return new Sandbox.Limits(Duration.ofMillis(n.longValue("timeout_ms", d.wall().toMillis(), 1)),
-                n.longValue("memory_mb", d.memoryBytes() >> 20, 16) << 20,
-                n.integer("cpu_seconds", d.cpuSeconds(), 1), n.integer("max_output_bytes", d.maxOutputBytes(), 1));
+    /**
+     * A code tool's limits: each field the spec gives must be within the operator's ceiling (else an error naming
+     * the field, the ceiling and the flag that sets it); a field it leaves out is the default, lowered to the ceiling.
+     */
+    static Sandbox.Limits limits(SpecNode n, Sandbox.Limits ceiling) {
+        Sandbox.Limits d = Sandbox.Limits.DEFAULT.atMost(ceiling);
+        long timeoutMs = capped(n, "timeout_ms", n.longValue("timeout_ms", d.wall().toMillis(), 1), ceiling.wall().toMillis(), "--sandbox-timeout-ms");
+        long memoryMb = capped(n, "memory_mb", n.longValue("memory_mb", d.memoryBytes() >> 20, 16), ceiling.memoryBytes() >> 20, "--sandbox-memory-mb");
+        int cpu = (int) capped(n, "cpu_seconds", n.integer("cpu_seconds", d.cpuSeconds(), 1), ceiling.cpuSeconds(), "--sandbox-cpu-seconds");
+        int output = (int) capped(n, "max_output_bytes", n.integer("max_output_bytes", d.maxOutputBytes(), 1), ceiling.maxOutputBytes(), "--sandbox-max-output-bytes");
+        return new Sandbox.Limits(Duration.ofMillis(timeoutMs), memoryMb << 20, cpu, output, ceiling.processes(), ceiling.fileBytes());
     }
 
-    static Tool tool(SpecNode n) {
+    private static long capped(SpecNode n, String field, long value, long ceiling, String flag) {
+        if (value > ceiling) {
+            throw new StrategySpecException(n.path(field), value + " is above the operator's limit of " + ceiling
+                    + " (" + flag + "); a spec may only lower the sandbox's limits");
+        }
+        return value;
+    }
+
+    static Tool tool(SpecNode n, Sandbox.Limits ceiling) {
         String type = n.type("tool");
         Tool t = switch (type) {
             case "calculator" -> new Calculator();
-            case "python" -> Sandbox.python(limits(n));
+            case "python" -> Sandbox.python(limits(n, ceiling));
             default -> throw new StrategySpecException(n.path("type"), "unknown tool '" + type + "' (known: calculator, python)");
         };
         n.requireAllUsed();
@@ -50,7 +64,7 @@ final class CompositionSpecs {
     }
 
     static void register(StrategySpecs specs) {
-        specs.registerScorer("python_tests", n -> new CodeTestVerifier(Sandbox.python(limits(n)), n.string("tests"),
+        specs.registerScorer("python_tests", n -> new CodeTestVerifier(Sandbox.python(limits(n, specs.sandboxCeiling())), n.string("tests"),
                 n.bool("prefix_prompt", false)));
         specs.registerStrategy("refine", n -> new Refine(specs.generator(n.requireChild("inner")),
                 specs.verifier(n.requireChild("verifier")), n.integer("max_rounds", 2, 0), n.string("template", Refine.DEFAULT_TEMPLATE)));
@@ -80,7 +94,7 @@ final class CompositionSpecs {
                     case "template" -> new Chain.Template(as, s.string("template"));
                     case "generate" -> new Chain.Generate(as, specs.generator(s.requireChild("generator")), s.string("template", "{prompt}"));
                     case "parse" -> new Chain.Parse(as, s.string("from"), specs.extractor(s.requireChild("extractor")), s.string("fallback", ""));
-                    case "tool" -> new Chain.CallTool(as, tool(s.requireChild("tool")), s.string("template"));
+                    case "tool" -> new Chain.CallTool(as, tool(s.requireChild("tool"), specs.sandboxCeiling()), s.string("template"));
                     default -> throw new StrategySpecException(s.path("kind"), "unknown link kind '" + kind + "' (known: generate, parse, template, tool)");
                 };
                 s.requireAllUsed();

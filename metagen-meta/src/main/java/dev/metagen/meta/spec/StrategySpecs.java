@@ -25,6 +25,7 @@ import dev.metagen.meta.score.RegexVerifier;
 import dev.metagen.meta.score.Utilities;
 import dev.metagen.meta.score.Utility;
 import dev.metagen.meta.score.Verifier;
+import dev.metagen.meta.tools.Sandbox;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,13 +53,25 @@ public final class StrategySpecs {
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
 
     private final LeafFactory leaves;
+    private final Sandbox.Limits sandboxCeiling;
     private final Map<String, Function<SpecNode, Generator>> strategies = new LinkedHashMap<>();
     private final Map<String, Function<SpecNode, Scorer>> scorers = new LinkedHashMap<>();
     private final Map<String, Function<SpecNode, AnswerExtractor>> extractors = new LinkedHashMap<>();
     private final Map<String, Function<SpecNode, Utility>> utilities = new LinkedHashMap<>();
 
+    /** Specs whose code tools run within {@link Sandbox.Limits#DEFAULT}. */
     public StrategySpecs(LeafFactory leaves) {
+        this(leaves, Sandbox.Limits.DEFAULT);
+    }
+
+    /**
+     * @param sandboxCeiling the operator's limits on code tools ({@code python}, {@code python_tests}): a spec's
+     *                       {@code timeout_ms}, {@code memory_mb}, {@code cpu_seconds} and {@code max_output_bytes}
+     *                       may lower them; a value above is refused, naming the field and the limit
+     */
+    public StrategySpecs(LeafFactory leaves, Sandbox.Limits sandboxCeiling) {
         this.leaves = leaves;
+        this.sandboxCeiling = java.util.Objects.requireNonNull(sandboxCeiling, "sandboxCeiling");
         registerStrategies();
         registerScorers();
         registerExtractors();
@@ -66,6 +79,11 @@ public final class StrategySpecs {
         utilities.put("token_f1", n -> Utilities.tokenF1());
         utilities.put("rouge_l", n -> Utilities.rougeL());
         utilities.put("chrf", n -> Utilities.chrF(n.integer("n", 6, 1), n.number("beta", 2, 0, 100)));
+    }
+
+    /** The operator's limits on code tools, which specs may only lower. */
+    public Sandbox.Limits sandboxCeiling() {
+        return sandboxCeiling;
     }
 
     /** A spec given as inline JSON (starting with '{') or as the path of a JSON file. */

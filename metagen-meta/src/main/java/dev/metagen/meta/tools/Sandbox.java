@@ -4,39 +4,107 @@ import dev.metagen.core.MetagenException;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
- * Runs untrusted code in a subprocess (as for program-aided reasoning, Gao et al., 2023, and unit-test feedback,
- * Chen et al., 2023): a fresh temporary working directory, no network (a new empty network namespace via
- * {@code unshare -n}, verified to work before first use), its own PID namespace (so killing it kills every process
- * it started, detached or not), an address-space limit and a CPU-time limit ({@code prlimit}), a wall-clock limit
- * and a cap on captured output, past which it is killed. Every stop is reported in the {@link ToolResult}, never thrown.
+ * Runs untrusted code (as for program-aided reasoning, Gao et al., 2023, and unit-test feedback, Chen et al., 2023)
+ * in a bubblewrap ({@code bwrap}) sandbox; docs/security.md states what it promises and what it does not.
+ *
+ * <p>The program runs as an unprivileged user (uid 65534, no capabilities, no new privileges, no user namespaces of
+ * its own) in new user, PID, network, IPC, UTS and mount namespaces: no network but its own loopback, a fresh
+ * {@code /proc} that shows only its own processes, a minimal {@code /dev}, a read-only root holding {@code /usr}
+ * (and the {@code /bin}, {@code /lib*} links into it) plus two files of {@code /etc} ({@code ld.so.cache},
+ * {@code localtime}), and one writable tmpfs of limited size, {@code /tmp}, its working directory, where the code is
+ * written as {@code main.py}. Resource limits: address space, CPU seconds, processes (counted per user namespace,
+ * so per sandbox), file size and the tmpfs size, a wall clock and a cap on captured output; past any of them it is
+ * stopped and the {@link ToolResult} says why (never thrown). When {@code bwrap} is missing or the kernel refuses the
+ * namespaces, {@link #run} refuses with a one-line {@link MetagenException}: code never runs unsandboxed.
+ *
+ * <p>The sandbox dies with the JVM, even one killed with SIGKILL, whatever the code does: the bwrap process runs as
+ * PID 1 of an outer PID namespace, which the code cannot see or signal, and that namespace's PID 1 dies with the
+ * JVM by a parent-death signal; the kernel then kills every process in it and in the sandbox's nested namespace.
  */
 public final class Sandbox implements Tool {
-    /** Limits of one run. */
-    public record Limits(Duration wall, long memoryBytes, int cpuSeconds, int maxOutputBytes) {
-        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(5), 512L << 20, 5, 64 << 10);
+    /**
+     * Limits of one run.
+     *
+     * @param wall           wall-clock time, after which the whole sandbox is killed
+     * @param memoryBytes    address space of each process (RLIMIT_AS)
+     * @param cpuSeconds     CPU time of each process (RLIMIT_CPU)
+     * @param maxOutputBytes bytes kept of stdout and of stderr each; printing more stops the run
+     * @param processes      processes and threads in the sandbox at once (RLIMIT_NPROC), at least 4: its init process
+     *                       and the shell that starts the program count
+     * @param fileBytes      largest file it may write (RLIMIT_FSIZE); its writable {@code /tmp} holds twice that
+     */
+    public record Limits(Duration wall, long memoryBytes, int cpuSeconds, int maxOutputBytes, int processes, long fileBytes) {
+        public static final int DEFAULT_PROCESSES = 64;
+        public static final long DEFAULT_FILE_BYTES = 16L << 20;
+        /** What a run gets unless the operator or a spec says otherwise; also the operator's default ceiling. */
+        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(5), 512L << 20, 5, 64 << 10, DEFAULT_PROCESSES, DEFAULT_FILE_BYTES);
+
+        public Limits {
+            if (wall == null || wall.isNegative() || wall.isZero() || memoryBytes < 1 || cpuSeconds < 1 || maxOutputBytes < 1
+                    || processes < 4 || fileBytes < 1) {
+                throw new MetagenException("sandbox limits must be positive, got wall " + wall + ", memory " + memoryBytes
+                        + " bytes, cpu " + cpuSeconds + " s, output " + maxOutputBytes + " bytes, processes " + processes
+                        + ", file size " + fileBytes + " bytes");
+            }
+        }
+
+        /** Limits with the default process count and file size. */
+        public Limits(Duration wall, long memoryBytes, int cpuSeconds, int maxOutputBytes) {
+            this(wall, memoryBytes, cpuSeconds, maxOutputBytes, DEFAULT_PROCESSES, DEFAULT_FILE_BYTES);
+        }
+
+        /** Each limit the smaller of this one's and {@code ceiling}'s. */
+        public Limits atMost(Limits ceiling) {
+            return new Limits(wall.compareTo(ceiling.wall) <= 0 ? wall : ceiling.wall, Math.min(memoryBytes, ceiling.memoryBytes),
+                    Math.min(cpuSeconds, ceiling.cpuSeconds), Math.min(maxOutputBytes, ceiling.maxOutputBytes),
+                    Math.min(processes, ceiling.processes), Math.min(fileBytes, ceiling.fileBytes));
+        }
     }
 
-    private static volatile Boolean isolationWorks;
+    /** The user and group the code runs as, inside the sandbox and (when the JVM is root) outside it. */
+    static final int SANDBOX_UID = 65534;
+    /** Where the host tools are looked up: never the JVM's PATH, which may point at user-writable folders. */
+    private static final List<String> SYSTEM_DIRS = List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin");
+    private static final List<String> HOST_TOOLS = List.of("bwrap", "setpriv", "unshare", "timeout");
+    private static final String SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+    /**
+     * Starts every sandbox process. A parent-death signal fires when the <em>thread</em> that started the process
+     * ends, not only the JVM, so processes are started from this one thread that lives as long as the JVM.
+     */
+    private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "metagen-sandbox-launcher");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private static volatile String unavailable; // null: not checked yet; "": works
     private final List<String> interpreter;
     private final String fileName;
     private final Limits limits;
 
-    /** @param interpreter the command that runs a source file, e.g. {@code ["python3"]}; the file name is appended */
+    /** @param interpreter the command that runs a source file, e.g. {@code ["python3", "-I"]}; the file name is appended */
     public Sandbox(List<String> interpreter, String fileName, Limits limits) {
+        if (!fileName.matches("[A-Za-z0-9_.-]+")) {
+            throw new MetagenException("sandbox: the source file name must be a plain file name, got '" + fileName + "'");
+        }
         this.interpreter = List.copyOf(interpreter);
         this.fileName = fileName;
         this.limits = limits;
@@ -46,63 +114,220 @@ public final class Sandbox implements Tool {
         return new Sandbox(List.of("python3", "-I"), "main.py", limits);
     }
 
+    public Limits limits() {
+        return limits;
+    }
+
     @Override
     public String name() {
         return fileName.endsWith(".py") ? "python" : "code";
     }
 
-    /** True when {@code unshare} can create an empty network namespace and a PID namespace here (checked once). */
-    public static boolean networkIsolationAvailable() {
-        Boolean ok = isolationWorks;
-        if (ok == null) {
-            try {
-                Process p = new ProcessBuilder("unshare", "-n", "-p", "-f", "--kill-child", "true").redirectErrorStream(true).start();
-                p.getInputStream().readAllBytes();
-                ok = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-            } catch (IOException e) {
-                ok = false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                ok = false;
-            }
-            isolationWorks = ok;
+    /** True when code can run sandboxed here (checked once). */
+    public static boolean available() {
+        return unavailableReason() == null;
+    }
+
+    /** True when bwrap and the util-linux and coreutils programs the sandbox uses are installed. */
+    public static boolean toolsInstalled() {
+        return HOST_TOOLS.stream().allMatch(t -> hostTool(t) != null);
+    }
+
+    /** Why code cannot run sandboxed here (one line), or null when it can; checked once by starting an empty sandbox. */
+    public static String unavailableReason() {
+        String u = unavailable;
+        if (u == null) {
+            u = probe();
+            unavailable = u;
         }
-        return ok;
+        return u.isEmpty() ? null : u;
+    }
+
+    private static String probe() {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            return "sandbox: running code needs Linux with bubblewrap; refusing to run code on " + System.getProperty("os.name");
+        }
+        for (String t : HOST_TOOLS) {
+            if (hostTool(t) == null) {
+                String pkg = t.equals("bwrap") ? "bubblewrap" : t.equals("timeout") ? "coreutils" : "util-linux";
+                return "sandbox: '" + t + "' is not installed (package " + pkg + "); refusing to run code";
+            }
+        }
+        try {
+            Process p = start(new ProcessBuilder(command(Limits.DEFAULT, "exit 0")).redirectErrorStream(true));
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readNBytes(4096);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "sandbox: bubblewrap did not start within 30 s; refusing to run code";
+            }
+            if (p.exitValue() != 0) {
+                String msg = new String(out, StandardCharsets.UTF_8).strip().lines().findFirst().orElse("exit " + p.exitValue());
+                return "sandbox: cannot create the sandbox's namespaces here (" + msg + "); refusing to run code";
+            }
+            return "";
+        } catch (IOException e) {
+            return "sandbox: cannot start bubblewrap (" + e.getMessage() + "); refusing to run code";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MetagenException("sandbox: interrupted while checking that bubblewrap works");
+        }
+    }
+
+    private static String hostTool(String name) {
+        for (String dir : SYSTEM_DIRS) {
+            Path p = Path.of(dir, name);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        return null;
+    }
+
+    private static boolean jvmIsRoot() {
+        try {
+            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The whole command line, outermost first:
+     * <ol>
+     * <li>{@code setpriv --pdeathsig KILL}: the outer namespace's parent dies with the JVM (the launcher thread);</li>
+     * <li>{@code unshare --pid --fork --kill-child}: an outer PID namespace (with a user namespace when the JVM is not
+     *     root, which unshare needs for it) whose PID 1 is killed when that parent dies, taking every process in it
+     *     and in the namespaces nested in it; the code cannot see this PID 1, so it cannot ptrace it or change
+     *     its parent-death signal;</li>
+     * <li>{@code timeout -s KILL}: that PID 1 itself, a second wall clock independent of the JVM;</li>
+     * <li>{@code setpriv --reuid 65534} when the JVM is root: the kernel exempts uid 0 from RLIMIT_NPROC, so the
+     *     sandbox's processes must belong to another user to be counted;</li>
+     * <li>{@code bwrap}: the sandbox proper;</li>
+     * <li>{@code prlimit}: the per-process limits, then {@code sh} writes stdin to the source file and execs the
+     *     interpreter.</li>
+     * </ol>
+     */
+    private static List<String> command(Limits limits, String script) {
+        List<String> cmd = new ArrayList<>(List.of(hostTool("setpriv"), "--pdeathsig", "KILL", "--",
+                hostTool("unshare"), "--pid", "--fork", "--kill-child", "--mount-proc"));
+        boolean root = jvmIsRoot();
+        if (!root) {
+            cmd.add("--map-current-user");
+        }
+        // the JVM's own clock stops the run at `wall`; this one only matters if the JVM cannot
+        long backstopMs = limits.wall().toMillis() + 2000;
+        cmd.addAll(List.of("--", hostTool("timeout"), "-s", "KILL", String.format(Locale.ROOT, "%.3f", backstopMs / 1000.0)));
+        if (root) {
+            cmd.addAll(List.of(hostTool("setpriv"), "--reuid=" + SANDBOX_UID, "--regid=" + SANDBOX_UID, "--clear-groups", "--"));
+        }
+        cmd.addAll(List.of(hostTool("bwrap"),
+                "--unshare-all", "--unshare-user", "--disable-userns",
+                "--uid", String.valueOf(SANDBOX_UID), "--gid", String.valueOf(SANDBOX_UID), "--hostname", "sandbox",
+                "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--ro-bind", "/usr", "/usr"));
+        for (String top : List.of("bin", "sbin", "lib", "lib32", "lib64", "libx32")) {
+            Path p = Path.of("/", top);
+            try {
+                if (Files.isSymbolicLink(p)) {
+                    cmd.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), p.toString()));
+                } else if (Files.isDirectory(p)) {
+                    cmd.addAll(List.of("--ro-bind", p.toString(), p.toString()));
+                }
+            } catch (IOException e) {
+                throw new MetagenException("sandbox: cannot read " + p + ": " + e.getMessage());
+            }
+        }
+        cmd.addAll(List.of(
+                "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+                "--proc", "/proc",
+                "--dev", "/dev",
+                "--size", "1048576", "--tmpfs", "/dev/shm",
+                "--size", String.valueOf(2 * limits.fileBytes()), "--tmpfs", "/tmp",
+                "--remount-ro", "/dev",
+                "--remount-ro", "/",
+                "--chdir", "/tmp",
+                "--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
+                "--setenv", "LANG", "C.UTF-8", "--setenv", "USER", "nobody",
+                "--",
+                "/usr/bin/prlimit",
+                "--as=" + limits.memoryBytes(), "--cpu=" + limits.cpuSeconds(), "--nproc=" + limits.processes(),
+                "--fsize=" + limits.fileBytes(), "--core=0", "--nofile=256",
+                "--", "/bin/sh", "-c", script));
+        return cmd;
+    }
+
+    private static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    /** Starts a process from the launcher thread; the caller's interrupt is kept for after the start. */
+    private static Process start(ProcessBuilder pb) throws IOException {
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        Future<Process> f = LAUNCHER.submit(pb::start);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return f.get();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the start is under way: wait for it, so the caller can stop what it started
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new MetagenException("sandbox: cannot start: " + e.getCause(), e.getCause());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     @Override
     public ToolResult run(String code) {
-        if (!networkIsolationAvailable()) {
-            throw new MetagenException("sandbox: cannot isolate the network and processes here ('unshare -n -p -f' failed); refusing to run code");
+        String why = unavailableReason();
+        if (why != null) {
+            throw new MetagenException(why);
         }
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("metagen-sandbox-");
-            Files.writeString(dir.resolve(fileName), code);
-        } catch (IOException e) {
-            throw new UncheckedIOException("sandbox: cannot create a temporary directory", e);
+        StringBuilder script = new StringBuilder("cat > ").append(quote(fileName)).append(" && exec");
+        for (String a : interpreter) {
+            script.append(' ').append(quote(a));
         }
-        List<String> cmd = new ArrayList<>(List.of("unshare", "-n", "-p", "-f", "--kill-child", "--",
-                "prlimit", "--as=" + limits.memoryBytes(), "--cpu=" + limits.cpuSeconds(), "--nproc=256", "--"));
-        cmd.addAll(interpreter);
-        cmd.add(fileName);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(false);
-        pb.environment().clear();
-        pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
-        pb.environment().put("HOME", dir.toString());
-        pb.environment().put("TMPDIR", dir.toString());
+        script.append(' ').append(quote(fileName));
+        if (Thread.currentThread().isInterrupted()) {
+            return ToolResult.failed("stopped: interrupted before it started");
+        }
+        ProcessBuilder pb = new ProcessBuilder(command(limits, script.toString())).redirectErrorStream(false);
         long t0 = System.nanoTime();
+        Process p;
         try {
-            Process p = pb.start();
-            p.getOutputStream().close();
-            Capture out = new Capture(p.getInputStream(), limits.maxOutputBytes());
-            Capture err = new Capture(p.getErrorStream(), limits.maxOutputBytes());
-            Thread to = Thread.ofVirtual().start(out);
-            Thread te = Thread.ofVirtual().start(err);
-            boolean timedOut = false;
-            long deadline = t0 + limits.wall().toNanos();
+            p = start(pb);
+        } catch (IOException e) {
+            return ToolResult.failed("cannot start the sandbox: " + e.getMessage());
+        }
+        Capture out = new Capture(p.getInputStream(), limits.maxOutputBytes());
+        Capture err = new Capture(p.getErrorStream(), limits.maxOutputBytes());
+        Thread to = Thread.ofVirtual().start(out);
+        Thread te = Thread.ofVirtual().start(err);
+        Thread feeder = Thread.ofVirtual().start(() -> {
+            try (OutputStream in = p.getOutputStream()) {
+                in.write(code.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // the sandbox ended before reading all of it: its exit status says why
+            }
+        });
+        boolean timedOut = false;
+        boolean interrupted = Thread.currentThread().isInterrupted();
+        Thread.interrupted(); // the flag is set again on the way out
+        long deadline = t0 + limits.wall().toNanos();
+        try {
             // poll so that an output flood is stopped as soon as it passes the cap
-            while (!p.waitFor(20, TimeUnit.MILLISECONDS)) {
+            while (!interrupted && !p.waitFor(20, TimeUnit.MILLISECONDS)) {
                 if (out.overflowed() || err.overflowed()) {
                     break;
                 }
@@ -111,39 +336,40 @@ public final class Sandbox implements Tool {
                     break;
                 }
             }
-            boolean killed = p.isAlive();
-            if (killed) {
-                killTree(p);
-            }
-            to.join(2000);
-            te.join(2000);
-            int exit = p.exitValue();
-            boolean flooded = out.overflowed() || err.overflowed();
-            Map<String, Object> detail = new LinkedHashMap<>();
-            detail.put("exit_code", exit);
-            detail.put("timed_out", timedOut);
-            detail.put("output_truncated", flooded);
-            detail.put("stderr", err.text());
-            detail.put("wall_ms", (System.nanoTime() - t0) / 1_000_000);
-            String error = "";
-            if (timedOut) {
-                error = "stopped: ran longer than " + limits.wall().toMillis() + " ms";
-            } else if (flooded) {
-                error = "stopped: printed more than " + limits.maxOutputBytes() + " bytes";
-            } else if (exit == 137 || exit == 152 || exit == -9 || (exit > 128 && killed)) {
-                error = "stopped: killed by a resource limit (exit " + exit + ")";
-            } else if (exit != 0) {
-                error = "exit " + exit + ": " + lastLine(err.text());
-            }
-            return new ToolResult(error.isEmpty(), out.text(), error, detail);
-        } catch (IOException e) {
-            return ToolResult.failed("cannot start " + interpreter.getFirst() + ": " + e.getMessage());
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return ToolResult.failed("interrupted");
-        } finally {
-            deleteTree(dir);
+            interrupted = true; // cancellation or the run's time budget: the sandbox goes now
         }
+        boolean killed = p.isAlive();
+        if (killed) {
+            interrupted |= killTree(p);
+        }
+        interrupted |= joinQuietly(to) | joinQuietly(te) | joinQuietly(feeder);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        int exit = p.isAlive() ? -1 : p.exitValue();
+        boolean flooded = out.overflowed() || err.overflowed();
+        Map<String, Object> detail = new LinkedHashMap<>();
+        detail.put("exit_code", exit);
+        detail.put("timed_out", timedOut);
+        detail.put("output_truncated", flooded);
+        detail.put("stderr", err.text());
+        detail.put("wall_ms", (System.nanoTime() - t0) / 1_000_000);
+        String error = "";
+        if (interrupted && killed) {
+            error = "stopped: interrupted (the run was cancelled or ran out of time)";
+        } else if (timedOut) {
+            error = "stopped: ran longer than " + limits.wall().toMillis() + " ms";
+        } else if (flooded) {
+            error = "stopped: printed more than " + limits.maxOutputBytes() + " bytes";
+        } else if (exit == 128 + 24) {
+            error = "stopped: used more than " + limits.cpuSeconds() + " CPU seconds";
+        } else if (exit == 137 || exit == -9 || (exit > 128 && killed)) {
+            error = "stopped: killed by a resource limit (exit " + exit + ")";
+        } else if (exit != 0) {
+            error = "exit " + exit + ": " + lastLine(err.text());
+        }
+        return new ToolResult(error.isEmpty(), out.text(), error, detail);
     }
 
     private static String lastLine(String s) {
@@ -152,18 +378,47 @@ public final class Sandbox implements Tool {
         return nl < 0 ? t : t.substring(nl + 1);
     }
 
-    private static void killTree(Process p) throws InterruptedException {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor(5, TimeUnit.SECONDS);
+    /**
+     * Kills the sandbox and waits for it. Killing PID 1 of the outer namespace (the only child of the process the
+     * JVM started) takes every process of the sandbox with it, and its parent then reaps it and exits, so no
+     * zombie is left for the host's init to collect; the rest is a fallback. Returns true when the wait was interrupted.
+     */
+    private static boolean killTree(Process p) {
+        p.children().forEach(ProcessHandle::destroyForcibly);
+        boolean interrupted = waitFor(p, 2);
+        if (p.isAlive()) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            interrupted |= waitFor(p, 5);
+        }
+        return interrupted;
     }
 
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException ignored) {
-            // a leftover temp dir is harmless
+    /** Waits up to {@code seconds} for the process to exit, not giving up on an interrupt; returns true if there was one. */
+    private static boolean waitFor(Process p, int seconds) {
+        boolean interrupted = false;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (p.isAlive() && System.nanoTime() - until < 0) {
+            try {
+                p.waitFor(50, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
         }
+        return interrupted;
+    }
+
+    private static boolean joinQuietly(Thread t) {
+        boolean interrupted = false;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (t.isAlive() && System.nanoTime() - until < 0) {
+            try {
+                t.join(Duration.ofMillis(50));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        return interrupted;
     }
 
     /** Reads a stream up to a cap, then keeps draining (so the child never blocks) but stops storing. */

@@ -7,11 +7,14 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.testing.CategoricalGenerator;
+import dev.metagen.meta.tools.CodeTestVerifier;
+import dev.metagen.meta.tools.Sandbox;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 
@@ -110,5 +113,35 @@ class StrategySpecsTest {
         assertEquals(10, s.budget().modelCalls());
         assertEquals(5000, s.budget().time().toMillis());
         assertTrue(error("{\"type\":\"majority_vote\",\"budget\":{\"token\":3},\"inner\":{\"type\":\"sample\"}}").startsWith("$.budget.token: unknown field"));
+    }
+
+    static Sandbox.Limits pythonTestsLimits(StrategySpecs specs, String fields) throws Exception {
+        var node = new SpecNode(new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                "{\"type\":\"python_tests\",\"tests\":\"pass\"" + fields + "}"), "$.scorer");
+        return assertInstanceOf(CodeTestVerifier.class, specs.scorer(node)).sandbox().limits();
+    }
+
+    @Test
+    void codeToolLimitsMayOnlyLowerTheOperatorsCeiling() throws Exception {
+        Sandbox.Limits ceiling = new Sandbox.Limits(Duration.ofSeconds(3), 256L << 20, 2, 1000);
+        StrategySpecs capped = new StrategySpecs(LEAVES, ceiling);
+        // unset fields: the default, lowered to the ceiling
+        assertEquals(ceiling, pythonTestsLimits(capped, ""));
+        assertEquals(Sandbox.Limits.DEFAULT, pythonTestsLimits(specs(), ""));
+        Sandbox.Limits lower = pythonTestsLimits(capped, ",\"timeout_ms\":500,\"memory_mb\":64,\"cpu_seconds\":1,\"max_output_bytes\":10");
+        assertEquals(new Sandbox.Limits(Duration.ofMillis(500), 64L << 20, 1, 10), lower);
+        for (String[] f : new String[][]{{"timeout_ms", "3001", "3000", "--sandbox-timeout-ms"}, {"memory_mb", "257", "256", "--sandbox-memory-mb"},
+                {"cpu_seconds", "3", "2", "--sandbox-cpu-seconds"}, {"max_output_bytes", "1001", "1000", "--sandbox-max-output-bytes"}}) {
+            String msg = assertThrows(StrategySpecException.class, () -> pythonTestsLimits(capped, ",\"" + f[0] + "\":" + f[1])).getMessage();
+            assertEquals("$.scorer." + f[0] + ": " + f[1] + " is above the operator's limit of " + f[2] + " (" + f[3]
+                    + "); a spec may only lower the sandbox's limits", msg);
+        }
+        // the python tool of a chain obeys the same ceiling
+        String chain = "{\"type\":\"chain\",\"links\":[{\"kind\":\"tool\",\"as\":\"out\",\"template\":\"print(1)\","
+                + "\"tool\":{\"type\":\"python\",\"timeout_ms\":60000}}]}";
+        assertEquals("$.links[0].tool.timeout_ms: 60000 is above the operator's limit of 3000 (--sandbox-timeout-ms); a spec may only lower the sandbox's limits",
+                assertThrows(StrategySpecException.class, () -> capped.parse(chain)).getMessage());
+        assertEquals("$.links[0].tool.timeout_ms: 60000 is above the operator's limit of 5000 (--sandbox-timeout-ms); a spec may only lower the sandbox's limits",
+                assertThrows(StrategySpecException.class, () -> specs().parse(chain)).getMessage());
     }
 }
