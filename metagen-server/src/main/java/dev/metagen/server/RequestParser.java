@@ -517,7 +517,13 @@ final class RequestParser {
             }
         }
         try {
-            return compileBudget(config, ctx).run(() -> ConstraintSpec.fromFields(spec, tok));
+            return compileBudget(config, ctx).run(() -> {
+                TokenConstraint c = ConstraintSpec.fromFields(spec, tok);
+                // the first token's mask walks the vocabulary through the automaton: a state explosion shows here,
+                // as a 400 naming the field, rather than in the middle of generation
+                c.start().allowed();
+                return c;
+            });
         } catch (CompileBudget.TooComplex e) {
             throw ApiException.invalid(field, field + ": " + e.getMessage());
         } catch (CompileBudget.Aborted e) {
