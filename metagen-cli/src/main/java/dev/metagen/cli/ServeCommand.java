@@ -37,7 +37,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--served-model-name", description = "The model id clients see (default: the file name without .gguf).")
     String servedName;
 
-    @Option(names = "--max-concurrent", defaultValue = "8", description = "Requests generating at once (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-concurrent", defaultValue = "8", description = "Requests worked on at once, each on a worker thread (default: ${DEFAULT-VALUE}).")
     int maxConcurrent;
 
     @Option(names = "--queue", defaultValue = "64", description = "Requests waiting beyond those; more get 503 + Retry-After (default: ${DEFAULT-VALUE}).")
@@ -61,6 +61,38 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     SandboxOptions sandbox;
 
+    @Option(names = "--max-constraint-bytes", defaultValue = "" + ServerConfig.DEFAULT_MAX_CONSTRAINT_BYTES,
+            description = "Largest JSON schema, grammar or regex text of a request, in bytes (default: ${DEFAULT-VALUE}).")
+    int maxConstraintBytes;
+
+    @Option(names = "--max-constraint-work", defaultValue = "" + ServerConfig.DEFAULT_MAX_CONSTRAINT_WORK,
+            description = "Compile work (grammar rules and elements) one constraint may cost; more is a 400 (default: ${DEFAULT-VALUE}).")
+    long maxConstraintWork;
+
+    @Option(names = "--max-constraint-states", defaultValue = "" + ServerConfig.DEFAULT_MAX_CONSTRAINT_STATES,
+            description = "States a constraint's automaton may reach (default: ${DEFAULT-VALUE}).")
+    int maxConstraintStates;
+
+    @Option(names = "--max-strategy-calls", defaultValue = "" + ServerConfig.DEFAULT_MAX_STRATEGY_CALLS,
+            description = "Worst-case model and tool calls of a strategy spec, per choice (default: ${DEFAULT-VALUE}).")
+    long maxStrategyCalls;
+
+    @Option(names = "--max-strategy-tokens", defaultValue = "" + ServerConfig.DEFAULT_MAX_STRATEGY_TOKENS,
+            description = "Worst-case generated tokens of a strategy spec, per choice (default: ${DEFAULT-VALUE}).")
+    long maxStrategyTokens;
+
+    @Option(names = "--max-strategy-depth", defaultValue = "" + ServerConfig.DEFAULT_MAX_STRATEGY_DEPTH,
+            description = "How deep strategies may nest in a spec (default: ${DEFAULT-VALUE}).")
+    int maxStrategyDepth;
+
+    @Option(names = "--max-template-growth", defaultValue = "" + ServerConfig.DEFAULT_MAX_TEMPLATE_GROWTH,
+            description = "How many copies of its inputs one chain template may expand to (default: ${DEFAULT-VALUE}).")
+    int maxTemplateGrowth;
+
+    @Option(names = "--heartbeat-ms", defaultValue = "" + ServerConfig.DEFAULT_HEARTBEAT_MS,
+            description = "Keep-alive interval while a request runs, to notice clients that went away; 0 = none (default: ${DEFAULT-VALUE}).")
+    long heartbeatMs;
+
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
 
@@ -81,7 +113,8 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig config;
         try {
             config = new ServerConfig(host, port, key, maxConcurrent, queue, maxBody, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
-                    sandboxLimits == null ? Sandbox.Limits.DEFAULT : sandboxLimits);
+                    maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens,
+                    maxStrategyDepth, maxTemplateGrowth, heartbeatMs, sandboxLimits == null ? Sandbox.Limits.DEFAULT : sandboxLimits);
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

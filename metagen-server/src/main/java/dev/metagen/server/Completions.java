@@ -12,7 +12,6 @@ import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.Budget;
-import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.tools.Sandbox;
@@ -44,12 +43,12 @@ final class Completions {
 
     private final LanguageModel model;
     private final String modelId;
-    private final Sandbox.Limits sandboxLimits;
+    private final ServerConfig config;
 
-    Completions(LanguageModel model, String modelId, Sandbox.Limits sandboxLimits) {
+    Completions(LanguageModel model, String modelId, ServerConfig config) {
         this.model = model;
         this.modelId = modelId;
-        this.sandboxLimits = sandboxLimits;
+        this.config = config;
     }
 
     /** One choice's result, with which prompt it continued. */
@@ -182,33 +181,49 @@ final class Completions {
             return List.of(new Choice(0, 0, generate(r, 0, 0, sinks.create(0, 0), ctx)));
         }
         List<Future<Generation>> futures = new ArrayList<>();
-        try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+        // platform threads (at most max-n per request): sampling is CPU work that would pin a virtual thread's carrier
+        try (ExecutorService ex = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("metagen-choice").factory())) {
             for (int i = 0; i < total; i++) {
                 int index = i;
                 int p = i / r.n();
                 futures.add(ex.submit(() -> {
                     try {
                         return generate(r, p, index, sinks.create(index, p), ctx);
-                    } catch (RuntimeException e) {
-                        ctx.clientGone(); // one choice failing stops its siblings at their next token
+                    } catch (RuntimeException | Error e) {
+                        if (!(e instanceof RequestContext.Stopped)) {
+                            ctx.fail(); // one choice failing stops its siblings at their next token
+                        }
                         throw e;
                     }
                 }));
             }
             List<Choice> out = new ArrayList<>();
+            Throwable failure = null;
             for (int i = 0; i < total; i++) {
-                out.add(new Choice(i, i / r.n(), futures.get(i).get()));
+                try {
+                    out.add(new Choice(i, i / r.n(), futures.get(i).get()));
+                } catch (ExecutionException e) {
+                    // the root cause wins over the siblings it stopped
+                    if (failure == null || failure instanceof RequestContext.Stopped && !(e.getCause() instanceof RequestContext.Stopped)) {
+                        failure = e.getCause();
+                    }
+                }
+            }
+            if (failure instanceof RuntimeException re) {
+                throw re;
+            }
+            if (failure instanceof Error err) {
+                throw err;
+            }
+            if (failure != null) {
+                throw new IllegalStateException(failure);
             }
             return out;
         } catch (InterruptedException e) {
+            // the connection thread gave up on the request (disconnect or deadline)
             Thread.currentThread().interrupt();
-            ctx.clientGone();
+            ctx.fail();
             throw new RequestContext.Stopped("interrupted", false);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
         }
     }
 
@@ -221,7 +236,9 @@ final class Completions {
                 Math.max(r.logprobs(), 0), null, dev.metagen.core.Guidance.NONE);
         int[] ids = r.prompts().get(promptIndex);
         if (r.strategy() != null) {
-            StrategySpecs.Strategy s = RequestParser.specs(model, r.chat(), sandboxLimits).parse(r.strategy());
+            // constrained leaves compile here: under the same ceilings and deadline as a request's own constraint
+            StrategySpecs.Strategy s = RequestParser.compileBudget(config, ctx).run(
+                    () -> RequestParser.specs(model, r.chat(), config.sandboxLimits()).parse(r.strategy()));
             Prompt prompt = Prompt.of(r.promptTexts().get(promptIndex));
             if (s.generator() instanceof MetaGenerator meta) {
                 Budget b = s.budget();
@@ -229,7 +246,8 @@ final class Completions {
                 if (left != Long.MAX_VALUE && (b.time() == null || b.time().toMillis() > left)) {
                     b = b.withTime(Duration.ofMillis(left));
                 }
-                return meta.generate(prompt, params, b, new Cancellation());
+                // the request's cancellation: a client that goes away stops every leaf of the tree at its next token
+                return meta.generate(prompt, params, b, ctx.cancellation());
             }
             return s.generator().generate(prompt, params);
         }

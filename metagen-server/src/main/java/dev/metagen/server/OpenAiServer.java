@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.metagen.control.grammar.CompileBudget;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.chat.ChatTemplate;
@@ -11,33 +12,54 @@ import dev.metagen.engine.model.TransformerModel;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server over one local model: {@code GET /health}, {@code GET /v1/models},
  * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events.
  *
- * <p>Built on the JDK's {@code com.sun.net.httpserver} with one virtual thread per exchange rather than Javalin:
- * generation is blocking code (the engine's forward calls, sampler loops), which virtual threads run without
- * tying up platform threads, SSE is just a chunked response we flush per event, and no dependency (Jetty,
- * Kotlin, servlet API) enters the shaded CLI jar. What a framework would add (routing, body limits, auth) is a
- * few dozen lines here, tested by the fuzz and load tests.
+ * <p>Built on the JDK's {@code com.sun.net.httpserver} rather than Javalin: generation is blocking code, SSE is just
+ * a chunked response we flush per event, and no dependency (Jetty, Kotlin, servlet API) enters the shaded CLI jar.
+ * What a framework would add (routing, body limits, auth) is a few dozen lines here, tested by the fuzz, load and
+ * abuse tests. Three kinds of threads, so that no request can stall the server:
+ * <ul>
+ *   <li>a few platform threads take every exchange from the HTTP dispatcher; they answer {@code /health},
+ *       {@code /v1/models} and refusals (auth, method, route) themselves and hand completions on at once;</li>
+ *   <li>one virtual thread per completion reads the body (a slow client costs a parked virtual thread, nothing
+ *       more), queues the work in {@link Admission} (503 at once when full), then writes keep-alives and watches
+ *       the deadline until the work is done;</li>
+ *   <li>a bounded pool of platform workers ({@link Admission}) does all the request's work: JSON parsing,
+ *       tokenization, chat templates, constraint and strategy compilation under operator ceilings, generation.</li>
+ * </ul>
+ * Every admitted request ends with an answer or an error: an error event and {@code data: [DONE]} in a stream.
  */
 public final class OpenAiServer implements AutoCloseable {
+    /** How long past its deadline a worker may take to stop by itself before the connection thread answers for it. */
+    private static final long DEADLINE_GRACE_MS = 500;
+
     private final HttpServer http;
-    private final ExecutorService executor;
+    private final ExecutorService front;
     private final ServerConfig config;
     private final String modelId;
     private final LanguageModel model;
     private final RequestParser parser;
     private final Completions completions;
     private final Admission admission;
+    // completions holding a body in memory (read, queued or running): bounds what bodies can take of the heap
+    private final Semaphore inFlight;
     private final byte[] apiKey;
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong serverErrors = new AtomicLong();
@@ -47,12 +69,14 @@ public final class OpenAiServer implements AutoCloseable {
         this.modelId = modelId;
         this.model = model;
         this.parser = new RequestParser(model, config, chat);
-        this.completions = new Completions(model, modelId, config.sandboxLimits());
+        this.completions = new Completions(model, modelId, config);
         this.admission = new Admission(config.maxConcurrent(), config.queue());
+        this.inFlight = new Semaphore(config.maxConcurrent() + config.queue());
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
-        this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        http.setExecutor(executor);
+        AtomicInteger ids = new AtomicInteger();
+        this.front = Executors.newFixedThreadPool(4, r -> Thread.ofPlatform().daemon().name("metagen-http-" + ids.incrementAndGet()).unstarted(r));
+        http.setExecutor(front);
         http.createContext("/", this::handle);
     }
 
@@ -93,131 +117,198 @@ public final class OpenAiServer implements AutoCloseable {
     @Override
     public void close() {
         http.stop(0);
-        executor.shutdownNow();
+        admission.close();
+        front.shutdownNow();
     }
 
+    /** On a front thread: quick answers here, completions handed to their own connection thread. */
     private void handle(HttpExchange ex) {
-        try (ex) {
-            served.incrementAndGet();
-            String path = ex.getRequestURI().getPath();
-            String method = ex.getRequestMethod();
-            try {
-                if (path.equals("/health")) {
+        served.incrementAndGet();
+        String path = ex.getRequestURI().getPath();
+        String method = ex.getRequestMethod();
+        boolean handedOn = false;
+        try {
+            if (path.equals("/health")) {
+                requireMethod(method, "GET");
+                ObjectNode o = Json.MAPPER.createObjectNode().put("status", "ok").put("model", modelId);
+                o.put("running", admission.running());
+                o.put("waiting", admission.waiting());
+                sendJson(ex, 200, o);
+                return;
+            }
+            authorize(ex);
+            switch (path) {
+                case "/v1/models" -> {
                     requireMethod(method, "GET");
-                    ObjectNode o = Json.MAPPER.createObjectNode().put("status", "ok").put("model", modelId);
-                    o.put("waiting", admission.waiting());
-                    sendJson(ex, 200, o);
+                    sendJson(ex, 200, models());
+                }
+                case "/v1/completions", "/v1/chat/completions" -> {
+                    requireMethod(method, "POST");
+                    boolean chat = path.equals("/v1/chat/completions");
+                    Thread.ofVirtual().name("metagen-conn").start(() -> completion(ex, chat));
+                    handedOn = true;
+                }
+                default -> {
+                    if (path.startsWith("/v1/models/")) {
+                        requireMethod(method, "GET");
+                        String id = path.substring("/v1/models/".length());
+                        if (!id.equals(modelId)) {
+                            throw new ApiException(404, "invalid_request_error", "model", "model_not_found", "no model '" + id + "' here; this server has '" + modelId + "'");
+                        }
+                        sendJson(ex, 200, (ObjectNode) models().path("data").path(0));
+                        return;
+                    }
+                    throw new ApiException(404, "invalid_request_error", null, "not_found", "no route " + method + " " + path);
+                }
+            }
+        } catch (ApiException e) {
+            fail(new Reply(ex), e);
+        } catch (IOException | RuntimeException e) {
+            // the client went away while we answered
+        } finally {
+            if (!handedOn) {
+                ex.close();
+            }
+        }
+    }
+
+    /** On the connection's virtual thread: reads the body, queues the work, then keeps the connection and watches. */
+    private void completion(HttpExchange ex, boolean chat) {
+        Reply reply = new Reply(ex);
+        if (!inFlight.tryAcquire()) {
+            fail(reply, Admission.overloaded("the server is busy (" + (config.maxConcurrent() + config.queue()) + " requests in flight); retry later"));
+            ex.close();
+            return;
+        }
+        try (ex) {
+            byte[] body;
+            try {
+                body = readBody(ex);
+            } catch (ApiException e) {
+                fail(reply, e);
+                return;
+            } catch (IOException e) {
+                return; // the client went away while sending
+            }
+            RequestContext ctx = new RequestContext(config.deadlineMs());
+            AtomicBoolean started = new AtomicBoolean();
+            Future<?> job;
+            try {
+                job = admission.submit(() -> {
+                    started.set(true);
+                    work(body, chat, ctx, reply);
+                });
+            } catch (ApiException e) {
+                fail(reply, e);
+                return;
+            }
+            watch(job, ctx, reply, started);
+        } finally {
+            inFlight.release();
+        }
+    }
+
+    /**
+     * Waits for the work, writing a keep-alive every heartbeat so that a client that went away is noticed (and the
+     * work cancelled, a strategy's whole tree with it); answers for a worker that overran its deadline.
+     */
+    private void watch(Future<?> job, RequestContext ctx, Reply reply, AtomicBoolean started) {
+        long beat = config.heartbeatMs();
+        while (true) {
+            long wait = beat > 0 ? beat : 1000;
+            if (ctx.deadlineNanos() != Long.MAX_VALUE) {
+                wait = Math.max(1, Math.min(wait, ctx.remainingMs() + DEADLINE_GRACE_MS));
+            }
+            try {
+                job.get(wait, TimeUnit.MILLISECONDS);
+                return;
+            } catch (TimeoutException e) {
+                if (ctx.deadlineNanos() != Long.MAX_VALUE && System.nanoTime() - ctx.deadlineNanos() > DEADLINE_GRACE_MS * 1_000_000) {
+                    // the work did not stop at its deadline by itself (or never got a worker): stop it and answer
+                    job.cancel(true);
+                    fail(reply, started.get()
+                            ? new ApiException(504, "timeout", null, "deadline_exceeded", ctx.deadlineExceeded().getMessage())
+                            : Admission.overloaded("the server is busy: no worker freed within the request deadline of " + ctx.deadlineMs() + " ms"));
+                    reply.abandon();
                     return;
                 }
-                authorize(ex);
-                switch (path) {
-                    case "/v1/models" -> {
-                        requireMethod(method, "GET");
-                        sendJson(ex, 200, models());
-                    }
-                    case "/v1/completions" -> {
-                        requireMethod(method, "POST");
-                        complete(ex, false);
-                    }
-                    case "/v1/chat/completions" -> {
-                        requireMethod(method, "POST");
-                        complete(ex, true);
-                    }
-                    default -> {
-                        if (path.startsWith("/v1/models/")) {
-                            requireMethod(method, "GET");
-                            String id = path.substring("/v1/models/".length());
-                            if (!id.equals(modelId)) {
-                                throw new ApiException(404, "invalid_request_error", "model", "model_not_found", "no model '" + id + "' here; this server has '" + modelId + "'");
-                            }
-                            sendJson(ex, 200, (ObjectNode) models().path("data").path(0));
-                            return;
-                        }
-                        throw new ApiException(404, "invalid_request_error", null, "not_found", "no route " + method + " " + path);
-                    }
+                if (beat > 0 && !reply.heartbeat()) {
+                    ctx.clientGone();
+                    job.cancel(true);
+                    reply.abandon();
+                    return;
                 }
-            } catch (ApiException e) {
-                sendError(ex, e);
-            } catch (RequestContext.Stopped e) {
-                if (e.deadline) {
-                    sendError(ex, new ApiException(504, "timeout", null, "deadline_exceeded", e.getMessage()));
-                }
-                // a client that went away gets nothing more
-            } catch (MetagenException e) {
-                // the algorithms' own checks (a prompt too long for a strategy leaf, a spec limit ...): the request's fault
-                sendError(ex, ApiException.invalid(null, e.getMessage()));
-            } catch (RuntimeException | StackOverflowError e) {
-                sendError(ex, new ApiException(500, "server_error", null, null, "internal error: " + e));
+            } catch (CancellationException | ExecutionException e) {
+                return; // work() answers for itself; nothing escapes it but a cancellation
+            } catch (InterruptedException e) {
+                job.cancel(true);
+                Thread.currentThread().interrupt();
+                return;
             }
-        } catch (IOException ignored) {
-            // the client went away while we answered
         }
     }
 
-    private void complete(HttpExchange ex, boolean chat) throws IOException {
-        // the Content-Type is not checked: curl -d sends form-urlencoded, and the body must parse as JSON anyway
-        JsonNode body = Json.parseBody(readBody(ex));
-        CompletionRequest r = parser.parse(body, chat);
-        RequestContext ctx = new RequestContext(config.deadlineMs());
-        admission.enter(config.deadlineMs());
+    /** On a worker: everything the request costs, and its answer. */
+    private void work(byte[] body, boolean chat, RequestContext ctx, Reply reply) {
         try {
+            if (ctx.pastDeadline()) {
+                throw Admission.overloaded("the server is busy: no worker freed within the request deadline of " + ctx.deadlineMs() + " ms");
+            }
+            // the Content-Type is not checked: curl -d sends form-urlencoded, and the body must parse as JSON anyway
+            JsonNode json = Json.parseBody(body);
+            CompletionRequest r = parser.parse(json, chat, ctx);
+            reply.kind(r.stream());
             if (r.stream()) {
-                stream(ex, r, ctx);
+                completions.stream(r, ctx, ev -> reply.event(Json.MAPPER.writeValueAsString(ev)));
+                reply.done();
             } else {
                 ObjectNode out = completions.run(r, ctx);
-                sendJson(ex, 200, out);
+                reply.json(200, Json.MAPPER.writeValueAsBytes(out));
             }
-        } finally {
-            admission.leave();
+        } catch (Throwable t) {
+            ApiException e = ctx.isClientGone() ? null : toApi(t);
+            if (e != null) {
+                fail(reply, e);
+            } else {
+                reply.abandon(); // nobody left to answer
+            }
         }
     }
 
-    private void stream(HttpExchange ex, CompletionRequest r, RequestContext ctx) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        boolean[] started = {false};
-        OutputStream os = ex.getResponseBody();
-        Completions.EventSink sink = ev -> {
-            if (!started[0]) {
-                ex.sendResponseHeaders(200, 0);
-                started[0] = true;
-            }
-            os.write(("data: " + Json.MAPPER.writeValueAsString(ev) + "\n\n").getBytes(StandardCharsets.UTF_8));
-            os.flush();
+    /** What the client is told about a failure; null when it is gone. */
+    static ApiException toApi(Throwable t) {
+        return switch (t) {
+            case ApiException e -> e;
+            case RequestContext.Stopped s -> s.deadline ? new ApiException(504, "timeout", null, "deadline_exceeded", s.getMessage()) : null;
+            case CompileBudget.Aborted a -> a.deadline
+                    ? new ApiException(504, "timeout", null, "deadline_exceeded", "the request ran past its deadline while compiling its constraint")
+                    : null;
+            case MetagenException e when isKvExhausted(e) -> new ApiException(503, "server_overloaded", null, "kv_cache_exhausted",
+                    "the server ran out of KV-cache memory for this request; retry later or ask for fewer or shorter choices ("
+                            + e.getMessage() + ")");
+            // the algorithms' own checks (a prompt too long for a strategy leaf, a spec limit ...): the request's fault
+            case MetagenException e -> ApiException.invalid(null, e.getMessage());
+            case OutOfMemoryError e -> new ApiException(503, "server_overloaded", null, "out_of_memory", "the server ran out of memory; retry later");
+            default -> new ApiException(500, "server_error", null, null, "internal error: " + t);
         };
-        try {
-            completions.stream(r, ctx, sink);
-        } catch (RequestContext.Stopped e) {
-            if (!started[0] || !e.deadline) {
-                throw e;
-            }
-            // headers already went out: report the deadline in the stream, as OpenAI does for mid-stream errors
-            writeQuietly(os, "data: " + errorJson(new ApiException(504, "timeout", null, "deadline_exceeded", e.getMessage())) + "\n\n");
-            writeQuietly(os, "data: [DONE]\n\n");
-            return;
-        } catch (ApiException | MetagenException e) {
-            if (!started[0]) {
-                throw e;
-            }
-            ApiException a = e instanceof ApiException x ? x : ApiException.invalid(null, e.getMessage());
-            writeQuietly(os, "data: " + errorJson(a) + "\n\n");
-            writeQuietly(os, "data: [DONE]\n\n");
-            return;
-        }
-        if (!started[0]) {
-            ex.sendResponseHeaders(200, 0);
-        }
-        os.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-        os.flush();
     }
 
-    private static void writeQuietly(OutputStream os, String s) {
-        try {
-            os.write(s.getBytes(StandardCharsets.UTF_8));
-            os.flush();
-        } catch (IOException ignored) {
-            // client gone
+    /** A failure of the engine's KV-cache memory (all blocks taken), anywhere in the cause chain. */
+    static boolean isKvExhausted(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = c.getMessage();
+            if (m != null && m.contains("KV cache memory exhausted") || c.getClass().getSimpleName().contains("KvCacheExhausted")) {
+                return true;
+            }
         }
+        return false;
+    }
+
+    private void fail(Reply reply, ApiException e) {
+        if (e.status() >= 500) {
+            serverErrors.incrementAndGet();
+        }
+        reply.error(e);
     }
 
     private ObjectNode models() {
@@ -272,23 +363,6 @@ public final class OpenAiServer implements AutoCloseable {
     private ApiException tooLarge() {
         return new ApiException(413, "invalid_request_error", null, "request_too_large",
                 "the request body is larger than the limit of " + config.maxBodyBytes() + " bytes");
-    }
-
-    private void sendError(HttpExchange ex, ApiException e) throws IOException {
-        if (e.status() >= 500) {
-            serverErrors.incrementAndGet();
-        }
-        if (e.status() == 503) {
-            ex.getResponseHeaders().set("Retry-After", "1");
-        }
-        byte[] b = errorJson(e).getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        try {
-            ex.sendResponseHeaders(e.status(), b.length);
-            ex.getResponseBody().write(b);
-        } catch (IOException | IllegalStateException ignored) {
-            // headers already sent (a stream): nothing more can be said
-        }
     }
 
     static String errorJson(ApiException e) {

@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metagen.control.ConstraintSpec;
 import dev.metagen.control.TokenConstraint;
+import dev.metagen.control.grammar.CompileBudget;
 import dev.metagen.core.ChatMessage;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.core.SamplingConfig;
+import dev.metagen.meta.spec.SpecCost;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.tools.Sandbox;
 
@@ -41,14 +43,30 @@ final class RequestParser {
     private final LanguageModel model;
     private final ServerConfig config;
     private final ChatFormatter chatFormatter;
+    // text longer than this many bytes has at least a context's worth of tokens: refused without tokenizing it
+    private final long promptBytesLimit;
 
     RequestParser(LanguageModel model, ServerConfig config, ChatFormatter chatFormatter) {
         this.model = model;
         this.config = config;
         this.chatFormatter = chatFormatter;
+        Tokenizer tok = model.tokenizer();
+        int longest = 1;
+        for (int id = 0; id < tok.vocabSize(); id++) {
+            longest = Math.max(longest, tok.tokenBytes(id).length);
+        }
+        // every token decodes to at most `longest` bytes, so a text of n bytes needs at least n / longest tokens;
+        // the factor 2 leaves room for normalisation (a prefix space, byte fallback) that changes the byte count
+        this.promptBytesLimit = 2L * longest * model.info().contextLength() + 64;
     }
 
-    CompletionRequest parse(JsonNode body, boolean chat) {
+    /** The compile ceilings for one constraint of a request, ending at its deadline. */
+    static CompileBudget compileBudget(ServerConfig config, RequestContext ctx) {
+        return new CompileBudget(config.maxConstraintWork(), config.maxConstraintStates(), ctx.deadlineNanos(),
+                "server limit --max-constraint-work", "server limit --max-constraint-states");
+    }
+
+    CompletionRequest parse(JsonNode body, boolean chat, RequestContext request) {
         Fields f = Fields.of(body, "");
         Set<String> known = new java.util.HashSet<>(COMMON);
         known.addAll(IGNORED);
@@ -65,6 +83,11 @@ final class RequestParser {
                 throw ApiException.invalid(f.has("tools") ? "tools" : "functions", "tool calling is not supported by this server");
             }
             List<ChatMessage> messages = messages(f);
+            long bytes = 0;
+            for (ChatMessage m : messages) {
+                bytes += utf8Length(m.content());
+            }
+            tooLong(bytes, "messages");
             String rendered;
             try {
                 rendered = chatFormatter.render(messages);
@@ -175,8 +198,8 @@ final class RequestParser {
                 minTokens, bias, samplers, 0);
         probe.describe();
 
-        TokenConstraint constraint = constraint(f, tok);
-        String strategy = strategy(f);
+        TokenConstraint constraint = constraint(f, tok, request);
+        String strategy = strategy(f, maxTokens);
         if (strategy != null) {
             if (constraint != null) {
                 throw ApiException.invalid("strategy", "strategy cannot be combined with a constraint; put it in the strategy's leaf ({\"type\": \"constrained\", ...})");
@@ -205,12 +228,30 @@ final class RequestParser {
         return c;
     }
 
-    private static void prompt(Fields f, Tokenizer tok, List<int[]> prompts, List<String> texts) {
+    /** Refuses text that cannot fit the context, before tokenizing it (a megabyte prompt costs no tokenizer time). */
+    private void tooLong(long bytes, String field) {
+        if (bytes > promptBytesLimit) {
+            throw new ApiException(400, "invalid_request_error", field, "context_length_exceeded", field + " has " + bytes
+                    + " bytes of text: more tokens than the context of " + model.info().contextLength() + " holds");
+        }
+    }
+
+    private static long utf8Length(String s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            n += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3;
+        }
+        return n;
+    }
+
+    private void prompt(Fields f, Tokenizer tok, List<int[]> prompts, List<String> texts) {
         JsonNode p = f.get("prompt");
         if (p == null) {
             throw ApiException.invalid("prompt", "prompt is required");
         }
         if (p.isTextual()) {
+            tooLong(utf8Length(p.textValue()), "prompt");
             prompts.add(tok.encode(p.textValue(), true, false));
             texts.add(p.textValue());
             return;
@@ -228,6 +269,7 @@ final class RequestParser {
         int i = 0;
         for (JsonNode e : p) {
             if (e.isTextual()) {
+                tooLong(utf8Length(e.textValue()), "prompt[" + i + "]");
                 prompts.add(tok.encode(e.textValue(), true, false));
                 texts.add(e.textValue());
             } else if (e.isArray()) {
@@ -406,9 +448,11 @@ final class RequestParser {
     }
 
     /** response_format, grammar, regex or json_schema, compiled through the same spec as strategy leaves. */
-    private TokenConstraint constraint(Fields f, Tokenizer tok) {
+    private TokenConstraint constraint(Fields f, Tokenizer tok, RequestContext ctx) {
         Map<String, Object> spec = new LinkedHashMap<>();
         List<String> given = new ArrayList<>();
+        // the field named in errors: response_format.json_schema rather than response_format
+        String source = null;
         if (f.has("response_format")) {
             Fields rf = Fields.of(f.get("response_format"), "response_format");
             rf.requireKnown(Set.of("type", "json_schema", "schema"));
@@ -439,6 +483,7 @@ final class RequestParser {
                     }
                     spec.put("json_schema", schema.toString());
                     given.add("response_format");
+                    source = rf.has("json_schema") ? "response_format.json_schema" : "response_format.schema";
                 }
                 default -> throw ApiException.invalid("response_format.type",
                         "response_format.type must be text, json_object or json_schema; got '" + type + "'");
@@ -466,8 +511,25 @@ final class RequestParser {
         if (given.size() > 1) {
             throw ApiException.invalid(given.get(1), "give only one of response_format (json), grammar, regex, json_schema; got " + given);
         }
+        String field = source != null ? source : given.getFirst();
+        for (Object v : spec.values()) {
+            if (v instanceof String text && utf8Length(text) > config.maxConstraintBytes()) {
+                throw ApiException.invalid(field, field + ": too large: " + utf8Length(text) + " bytes, more than "
+                        + config.maxConstraintBytes() + " (server limit --max-constraint-bytes)");
+            }
+        }
         try {
-            return ConstraintSpec.fromFields(spec, tok);
+            return compileBudget(config, ctx).run(() -> {
+                TokenConstraint c = ConstraintSpec.fromFields(spec, tok);
+                // the first token's mask walks the vocabulary through the automaton: a state explosion shows here,
+                // as a 400 naming the field, rather than in the middle of generation
+                c.start().allowed();
+                return c;
+            });
+        } catch (CompileBudget.TooComplex e) {
+            throw ApiException.invalid(field, field + ": " + e.getMessage());
+        } catch (CompileBudget.Aborted e) {
+            throw e;
         } catch (MetagenException | IllegalArgumentException | StackOverflowError e) {
             // a schema, grammar or regex that does not compile (or nests beyond reason) is the client's error
             throw ApiException.invalid(given.getFirst(), "invalid " + given.getFirst() + ": " + e.getMessage());
@@ -475,7 +537,7 @@ final class RequestParser {
     }
 
     /** The strategy spec as JSON text (an object, or a string holding one: never a file path on this machine). */
-    private String strategy(Fields f) {
+    private String strategy(Fields f, int maxTokens) {
         JsonNode s = f.get("strategy");
         if (s == null) {
             return null;
@@ -502,6 +564,12 @@ final class RequestParser {
         if (over != null) {
             throw ApiException.invalid("strategy", "strategy " + over + " exceeds the server's max_tokens limit of " + config.maxTokensLimit());
         }
+        try {
+            // before anything is built: n = 2^31-1 or votes nested 25 deep must not allocate or run
+            SpecCost.check(tree, maxTokens, strategyLimits());
+        } catch (MetagenException e) {
+            throw ApiException.invalid("strategy", "strategy " + e.getMessage());
+        }
         String text = tree.toString();
         try {
             LeafGenerators.validator(config.sandboxLimits()).parse(text);
@@ -511,6 +579,12 @@ final class RequestParser {
             throw ApiException.invalid("strategy", "strategy is not a valid spec: " + e.getMessage());
         }
         return text;
+    }
+
+    SpecCost.Limits strategyLimits() {
+        return new SpecCost.Limits(config.maxStrategyCalls(), config.maxStrategyTokens(), config.maxStrategyDepth(),
+                config.maxTemplateGrowth(), "server limit --max-strategy-calls", "server limit --max-strategy-tokens",
+                "server limit --max-strategy-depth", "server limit --max-template-growth");
     }
 
     /** The path of a {@code max_tokens} in the spec above the server's limit (a leaf's own limit overrides the request's). */

@@ -120,7 +120,7 @@ final class TestServer {
     }
 
     /** A model that counts its open sequence states, to see that the server frees every one (KV blocks included). */
-    static final class CountingModel implements LanguageModel {
+    static class CountingModel implements LanguageModel {
         final LanguageModel inner;
         final AtomicInteger open = new AtomicInteger();
         final AtomicInteger created = new AtomicInteger();

@@ -95,12 +95,14 @@ public final class CompiledGrammar {
         final List<long[]> sets = new ArrayList<>();
         final Map<String, Integer> setIds = new HashMap<>();
         final Map<String, Integer> classRules = new HashMap<>();
+        final int[] byteSets = new int[256];
 
         Builder(Grammar g) {
             this.grammar = g;
         }
 
         int newRule(String name) {
+            CompileBudget.tick(1);
             if (names.size() >= 1_000_000) {
                 throw new MetagenException("grammar too large: more than 1000000 rules (near rule '" + name + "')");
             }
@@ -139,12 +141,14 @@ public final class CompiledGrammar {
         void seq(Expr e, List<Atom> out, String where) {
             switch (e) {
                 case Expr.Literal(byte[] bytes) -> {
+                    CompileBudget.tick(bytes.length);
                     for (byte b : bytes) {
                         out.add(new Atom(true, set(b & 0xFF, b & 0xFF)));
                     }
                 }
                 case Expr.CharClass c -> charClass(c, out, where);
                 case Expr.Ref(String name) -> {
+                    CompileBudget.tick(1);
                     Integer id = ids.get(name);
                     if (id == null) {
                         throw new MetagenException("grammar rule '" + where + "' refers to undefined rule '" + name + "'");
@@ -182,6 +186,7 @@ public final class CompiledGrammar {
                 throw new MetagenException("grammar too large: rule '" + where + "' repeats " + x.size() + " elements " + Math.max(min, max) + " times");
             }
             for (int i = 0; i < min; i++) {
+                CompileBudget.tick(x.size());
                 out.addAll(x);
             }
             if (max < 0) {
@@ -195,6 +200,7 @@ public final class CompiledGrammar {
                 // O_k ::= x O_{k-1} | ε, nested so at most (max - min) more copies
                 int prev = -1;
                 for (int k = 1; k <= max - min; k++) {
+                    CompileBudget.tick(x.size());
                     int r = newRule(where + "-opt");
                     List<Atom> body = new ArrayList<>(x);
                     if (prev >= 0) {
@@ -266,11 +272,22 @@ public final class CompiledGrammar {
         }
 
         int set(int lo, int hi) {
+            if (lo == hi && lo >= 0 && lo < 256) {
+                // literals go byte by byte: keep the id of each single-byte set instead of rebuilding its key
+                if (byteSets[lo] == 0) {
+                    byteSets[lo] = set(bits(lo, hi)) + 1;
+                }
+                return byteSets[lo] - 1;
+            }
+            return set(bits(lo, hi));
+        }
+
+        static long[] bits(int lo, int hi) {
             long[] bits = new long[4];
             for (int b = lo; b <= hi; b++) {
                 bits[b >>> 6] |= 1L << (b & 63);
             }
-            return set(bits);
+            return bits;
         }
 
         int set(long[] bits) {
@@ -293,6 +310,7 @@ public final class CompiledGrammar {
             boolean changed = true;
             while (changed) {
                 changed = false;
+                CompileBudget.tick(n);
                 for (int r = 0; r < n; r++) {
                     if (productive[r]) {
                         continue;
@@ -336,6 +354,7 @@ public final class CompiledGrammar {
             boolean changed = true;
             while (changed) {
                 changed = false;
+                CompileBudget.tick(n);
                 for (int r = 0; r < n; r++) {
                     if (nullable[r]) {
                         continue;
@@ -384,6 +403,7 @@ public final class CompiledGrammar {
                 todo.add(e[1]);
                 seen.set(e[1]);
                 while (!todo.isEmpty()) {
+                    CompileBudget.tick(1);
                     int r = todo.poll();
                     if (r == e[0]) {
                         throw new MetagenException("grammar rule '" + names.get(e[0]) + "' is left-recursive (via '"

@@ -118,6 +118,7 @@ public final class GbnfParser {
     }
 
     private Expr sequence(String rule, boolean nested) {
+        CompileBudget.tick(1);
         List<Expr> items = new ArrayList<>();
         while (i < cps.length) {
             int c = cps[i];

@@ -18,7 +18,6 @@ public final class GrammarAutomaton {
     public static final int DEAD = -1;
     private static final int UNKNOWN = -2;
     private static final int MAX_DEPTH = 100_000;
-    private static final int MAX_STATES = 200_000;
     private static final int MAX_NODES = 4_000_000;
 
     private final CompiledGrammar g;
@@ -37,6 +36,9 @@ public final class GrammarAutomaton {
     private final List<int[]> transitions = new ArrayList<>();
     private final Map<StateKey, Integer> stateIds = new HashMap<>();
     private final int start;
+    // fixed when the automaton is built: states are added lazily while decoding, on other threads
+    private final int maxStates = CompileBudget.maxStates();
+    private final String maxStatesName = CompileBudget.statesLimitName();
 
     private record StateKey(int[] nodes, boolean accept) {
         @Override
@@ -173,6 +175,7 @@ public final class GrammarAutomaton {
         }
 
         void expand(int pos, int parent) {
+            CompileBudget.tick(1);
             if (!visited.add(((long) pos << 32) | (parent & 0xFFFFFFFFL))) {
                 return;
             }
@@ -211,8 +214,8 @@ public final class GrammarAutomaton {
             if (id != null) {
                 return id;
             }
-            if (stateNodes.size() >= MAX_STATES) {
-                throw new MetagenException("grammar automaton exceeds " + MAX_STATES + " states");
+            if (stateNodes.size() >= maxStates) {
+                throw CompileBudget.tooManyStates(maxStates, maxStatesName);
             }
             int s = stateNodes.size();
             stateNodes.add(nodes);

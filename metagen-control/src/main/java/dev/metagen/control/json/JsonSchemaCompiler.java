@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.metagen.control.grammar.CompileBudget;
 import dev.metagen.control.grammar.Expr;
 import dev.metagen.control.grammar.Grammar;
 import dev.metagen.control.grammar.Utf8Ranges;
@@ -166,6 +167,7 @@ public final class JsonSchemaCompiler {
     // ---- schemas ------------------------------------------------------------------------------------------
 
     private Expr schema(JsonNode s, String ptr) {
+        CompileBudget.tick(1);
         if (s.isBoolean()) {
             return s.booleanValue() ? ref("value") : NOTHING;
         }

@@ -1,5 +1,6 @@
 package dev.metagen.control.regex;
 
+import dev.metagen.control.grammar.CompileBudget;
 import dev.metagen.control.grammar.Expr;
 import dev.metagen.core.MetagenException;
 import java.util.ArrayList;
@@ -143,6 +144,7 @@ public final class RegexParser {
     }
 
     private Expr atom() {
+        CompileBudget.tick(1);
         int c = cps[i];
         switch (c) {
             case '(' -> {
