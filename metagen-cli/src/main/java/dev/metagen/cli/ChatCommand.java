@@ -103,7 +103,7 @@ final class ChatCommand implements Callable<Integer> {
             try {
                 src = Files.readString(templateFile);
             } catch (IOException e) {
-                throw new MetagenException("--chat-template " + templateFile + ": cannot read it (" + e.getMessage() + ")");
+                throw new MetagenException("--chat-template " + templateFile + ": cannot read it (" + MetagenException.describe(e) + ")");
             }
             return ChatTemplate.of(templateFile.getFileName().toString(), src, m.file());
         }

@@ -71,7 +71,7 @@ public final class LeafGenerators implements LeafFactory {
             try {
                 return DecodingSpec.generator(model, spec);
             } catch (dev.metagen.core.MetagenException e) {
-                throw new dev.metagen.meta.spec.StrategySpecException(node.path(), e.getMessage());
+                throw new dev.metagen.meta.spec.StrategySpecException(node.path(), dev.metagen.core.MetagenException.describe(e));
             }
         }
         if (type.equals("constrained")) {
@@ -80,8 +80,9 @@ public final class LeafGenerators implements LeafFactory {
                 var constraint = dev.metagen.control.ConstraintSpec.fromFields(node.remainingFields(), model.tokenizer());
                 var cg = new dev.metagen.control.ConstrainedGenerator(model, constraint);
                 return parseSpecial ? (p, params) -> cg.generate(encode(p, params), params, constraint.start()) : cg;
-            } catch (dev.metagen.core.MetagenException e) {
-                throw new dev.metagen.meta.spec.StrategySpecException(node.path(), e.getMessage());
+            } catch (dev.metagen.core.MetagenException | IllegalArgumentException | StackOverflowError e) {
+                // a regex, grammar or schema that does not compile (or nests beyond reason) is the spec's error
+                throw new dev.metagen.meta.spec.StrategySpecException(node.path(), dev.metagen.core.MetagenException.describe(e));
             }
         }
         SamplingGenerator sg = new SamplingGenerator(model);

@@ -72,7 +72,7 @@ public final class OpenAiServer implements AutoCloseable {
             s.http.start();
             return s;
         } catch (IOException e) {
-            throw new MetagenException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+            throw new MetagenException("cannot listen on " + config.host() + ":" + config.port() + ": " + MetagenException.describe(e));
         }
     }
 
@@ -140,12 +140,12 @@ public final class OpenAiServer implements AutoCloseable {
                 sendError(ex, e);
             } catch (RequestContext.Stopped e) {
                 if (e.deadline) {
-                    sendError(ex, new ApiException(504, "timeout", null, "deadline_exceeded", e.getMessage()));
+                    sendError(ex, new ApiException(504, "timeout", null, "deadline_exceeded", MetagenException.describe(e)));
                 }
                 // a client that went away gets nothing more
             } catch (MetagenException e) {
                 // the algorithms' own checks (a prompt too long for a strategy leaf, a spec limit ...): the request's fault
-                sendError(ex, ApiException.invalid(null, e.getMessage()));
+                sendError(ex, ApiException.invalid(null, MetagenException.describe(e)));
             } catch (RuntimeException | StackOverflowError e) {
                 sendError(ex, new ApiException(500, "server_error", null, null, "internal error: " + e));
             }
@@ -192,14 +192,14 @@ public final class OpenAiServer implements AutoCloseable {
                 throw e;
             }
             // headers already went out: report the deadline in the stream, as OpenAI does for mid-stream errors
-            writeQuietly(os, "data: " + errorJson(new ApiException(504, "timeout", null, "deadline_exceeded", e.getMessage())) + "\n\n");
+            writeQuietly(os, "data: " + errorJson(new ApiException(504, "timeout", null, "deadline_exceeded", MetagenException.describe(e))) + "\n\n");
             writeQuietly(os, "data: [DONE]\n\n");
             return;
         } catch (ApiException | MetagenException e) {
             if (!started[0]) {
                 throw e;
             }
-            ApiException a = e instanceof ApiException x ? x : ApiException.invalid(null, e.getMessage());
+            ApiException a = e instanceof ApiException x ? x : ApiException.invalid(null, MetagenException.describe(e));
             writeQuietly(os, "data: " + errorJson(a) + "\n\n");
             writeQuietly(os, "data: [DONE]\n\n");
             return;

@@ -137,7 +137,7 @@ public final class Sandbox implements Tool {
             }
             return new ToolResult(error.isEmpty(), out.text(), error, detail);
         } catch (IOException e) {
-            return ToolResult.failed("cannot start " + interpreter.getFirst() + ": " + e.getMessage());
+            return ToolResult.failed("cannot start " + interpreter.getFirst() + ": " + MetagenException.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return ToolResult.failed("interrupted");
