@@ -67,8 +67,9 @@ final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 1, got " + maxTokens);
         }
-        if (threads < 0 || contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        ThreadsOption.check(spec, threads);
+        if (contextLength < 0) {
+            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
         }
         long seed = sampling.seed != null ? sampling.seed : new java.security.SecureRandom().nextLong();
         var config = configOrUsageError(seed);

@@ -50,6 +50,8 @@ final class MetagenCommand implements Runnable {
 
     static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new MetagenCommand());
+        // an argument that starts with '@' is text ("--text @greeting"); --strategy reads @FILE itself
+        cl.setExpandAtFiles(false);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof MetagenException) {
