@@ -428,6 +428,12 @@ public final class ModelResolver {
     /** Atomic where the file system allows it, so a reader never sees a half-written model. */
     private static void move(Path part, Path target) throws IOException {
         try {
+            // temporary files are private (0600); the cache is readable like any other downloaded file
+            Files.setPosixFilePermissions(part, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: its defaults stand
+        }
+        try {
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
