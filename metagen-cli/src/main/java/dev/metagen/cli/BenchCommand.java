@@ -70,9 +70,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (promptTokens < 1 || genTokens < 1 || repetitions < 1 || threads < 0) {
-            throw new ParameterException(spec.commandLine(), "--prompt-tokens, --gen-tokens and --repetitions must be >= 1, --threads >= 0");
+        if (promptTokens < 1 || genTokens < 1 || repetitions < 1) {
+            throw new ParameterException(spec.commandLine(), "--prompt-tokens, --gen-tokens and --repetitions must be >= 1");
         }
+        ThreadsOption.check(spec, threads);
         if (batch < 0 || batch > 1024) {
             throw new ParameterException(spec.commandLine(), "--batch must be in [0, 1024], got " + batch);
         }

@@ -67,8 +67,9 @@ final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 1, got " + maxTokens);
         }
-        if (threads < 0 || contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        ThreadsOption.check(spec, threads);
+        if (contextLength < 0) {
+            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
         }
         long seed = sampling.seed != null ? sampling.seed : new java.security.SecureRandom().nextLong();
         var config = configOrUsageError(seed);
@@ -103,7 +104,7 @@ final class ChatCommand implements Callable<Integer> {
             try {
                 src = Files.readString(templateFile);
             } catch (IOException e) {
-                throw new MetagenException("--chat-template " + templateFile + ": cannot read it (" + e.getMessage() + ")");
+                throw new MetagenException("--chat-template " + templateFile + ": cannot read it (" + MetagenException.describe(e) + ")");
             }
             return ChatTemplate.of(templateFile.getFileName().toString(), src, m.file());
         }

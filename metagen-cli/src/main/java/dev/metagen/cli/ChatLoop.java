@@ -72,7 +72,7 @@ final class ChatLoop {
             }, interrupt);
         } catch (MetagenException e) {
             out.println();
-            err.println("error: " + e.getMessage());
+            err.println("error: " + MetagenException.describe(e));
             err.flush();
             return;
         } finally {

@@ -73,7 +73,7 @@ final class ConstraintBenchOptions {
                     try (Stream<Path> s = Files.list(p)) {
                         s.filter(x -> x.toString().endsWith(".json")).sorted().limit(limit).forEach(files::add);
                     } catch (IOException e) {
-                        throw new MetagenException("cannot list " + p + ": " + e.getMessage());
+                        throw new MetagenException("cannot list " + p + ": " + MetagenException.describe(e));
                     }
                 } else {
                     files.add(p);
@@ -146,7 +146,7 @@ final class ConstraintBenchOptions {
         try {
             return Files.readString(p);
         } catch (IOException e) {
-            throw new MetagenException("cannot read " + p + ": " + e.getMessage());
+            throw new MetagenException("cannot read " + p + ": " + MetagenException.describe(e));
         }
     }
 }

@@ -97,7 +97,7 @@ final class ConstraintOptions {
             try {
                 return Constraints.gbnf(read(grammar, "grammar"), tokenizer);
             } catch (MetagenException e) {
-                throw new MetagenException(grammar + ": " + e.getMessage());
+                throw new MetagenException(grammar + ": " + MetagenException.describe(e));
             }
         }
         if (!choice.isEmpty()) {
@@ -110,7 +110,7 @@ final class ConstraintOptions {
         try {
             return Files.readString(p);
         } catch (IOException e) {
-            throw new MetagenException("cannot read " + what + " file " + p + ": " + e.getMessage());
+            throw new MetagenException("cannot read " + what + " file " + p + ": " + MetagenException.describe(e));
         }
     }
 

@@ -110,8 +110,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (threads < 0 || contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        ThreadsOption.check(spec, threads);
+        if (contextLength < 0) {
+            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
         }
         GenerationParams params;
         Evaluation.Plan plan;

@@ -148,9 +148,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 0, got " + maxTokens);
         }
-        if (threads < 0) {
-            throw new ParameterException(spec.commandLine(), "--threads must be >= 0, got " + threads);
-        }
+        ThreadsOption.check(spec, threads);
         if (contextLength < 0) {
             throw new ParameterException(spec.commandLine(), "--ctx must be >= 0, got " + contextLength);
         }

@@ -43,7 +43,7 @@ final class LlamaCppPeer implements AutoCloseable {
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             return new LlamaCppPeer(p);
         } catch (IOException e) {
-            throw new MetagenException("cannot start node for the llama.cpp peer: " + e.getMessage());
+            throw new MetagenException("cannot start node for the llama.cpp peer: " + MetagenException.describe(e));
         }
     }
 
@@ -76,7 +76,7 @@ final class LlamaCppPeer implements AutoCloseable {
             }
             return n;
         } catch (IOException e) {
-            throw new MetagenException("llama.cpp peer: " + e.getMessage());
+            throw new MetagenException("llama.cpp peer: " + MetagenException.describe(e));
         }
     }
 

@@ -50,10 +50,12 @@ final class MetagenCommand implements Runnable {
 
     static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new MetagenCommand());
+        // an argument that starts with '@' is text ("--text @greeting"); --strategy reads @FILE itself
+        cl.setExpandAtFiles(false);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof MetagenException) {
-                err.println("metagen: error: " + ex.getMessage());
+                err.println("metagen: error: " + MetagenException.describe(ex));
             } else {
                 err.println("metagen: internal error: " + ex);
                 if (System.getenv("METAGEN_DEBUG") != null) {
@@ -65,7 +67,7 @@ final class MetagenCommand implements Runnable {
         });
         cl.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("metagen: " + ex.getMessage());
+            err.println("metagen: " + MetagenException.describe(ex));
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
             err.flush();
             return EXIT_USAGE;

@@ -49,9 +49,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (checkTokens < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--check-tokens must be >= 0, got " + checkTokens);
         }
-        if (threads < 0) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 0, got " + threads);
-        }
+        ThreadsOption.check(spec, threads);
         Quantizer.Result r = Quantizer.quantize(input, output, type, force);
         GreedyAgreement g = checkTokens == 0 ? null : GreedyAgreement.measure(input, output, checkTokens, threads);
         PrintWriter out = spec.commandLine().getOut();

@@ -105,8 +105,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (threads < 0 || contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        ThreadsOption.check(spec, threads);
+        if (contextLength < 0) {
+            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
         }
         String key = apiKey != null ? apiKey : System.getenv("METAGEN_API_KEY");
         Sandbox.Limits sandboxLimits = sandbox.limits(spec, allowCodeTools, "with --allow-code-tools");

@@ -114,7 +114,7 @@ final class SynthCommand implements Callable<Integer> {
             err.printf("wrote %s (%,d bytes, %d tensors) in %.1f s%n", output, Files.size(output),
                     synth.tensorShapes().size(), (System.nanoTime() - t0) / 1e9);
         } catch (java.io.IOException e) {
-            throw new dev.metagen.core.MetagenException("cannot read back " + output + ": " + e.getMessage());
+            throw new dev.metagen.core.MetagenException("cannot read back " + output + ": " + dev.metagen.core.MetagenException.describe(e));
         }
         return 0;
     }

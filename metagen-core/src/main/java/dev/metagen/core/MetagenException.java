@@ -9,4 +9,30 @@ public class MetagenException extends RuntimeException {
     public MetagenException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /**
+     * A one-line description of {@code t} for a message: its own message, or (for exceptions that carry none, such
+     * as a {@link StackOverflowError} or a bare {@code ConnectException}) what its type means, never "null".
+     */
+    public static String describe(Throwable t) {
+        if (t == null) {
+            return "unknown error";
+        }
+        String m = t.getMessage();
+        if (m != null && !m.isBlank()) {
+            return m.strip().replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
+        }
+        return switch (t) {
+            case StackOverflowError e -> "nested too deeply";
+            case OutOfMemoryError e -> "too large (out of memory)";
+            case java.net.ConnectException e -> "connection refused";
+            case java.net.UnknownHostException e -> "unknown host";
+            case java.net.http.HttpTimeoutException e -> "timed out";
+            case java.nio.channels.ClosedChannelException e -> "the channel is closed";
+            case java.io.EOFException e -> "unexpected end of input";
+            case InterruptedException e -> "interrupted";
+            default -> t.getCause() != null && t.getCause() != t ? describe(t.getCause())
+                    : t.getClass().getSimpleName().replaceAll("(Exception|Error)$", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        };
+    }
 }

@@ -8,6 +8,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.eval.report.HtmlReport;
 import dev.metagen.eval.report.Plots;
 import dev.metagen.eval.report.Summary;
+import dev.metagen.eval.store.OutputLock;
 import dev.metagen.eval.store.ResultStore;
 import dev.metagen.eval.sweep.StrategyEntry;
 import dev.metagen.eval.sweep.Sweep;
@@ -123,18 +124,21 @@ public final class Evaluation {
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
-            throw new MetagenException("cannot create " + out + ": " + e.getMessage());
+            throw new MetagenException("cannot create " + out + ": " + MetagenException.describe(e));
         }
-        Map<String, Object> run = manifest(plan);
-        checkManifest(out.resolve("run.json"), run, true);
-        Sweep.Totals totals;
-        try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
-                : ResultStore.create(out.resolve("results.jsonl"))) {
-            SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
-                    o.parallel(), o.reuse(), o.sandbox());
-            totals = new Sweep(config, leaves, store, listener).run();
+        // one run per output directory: two would interleave their lines in results.jsonl
+        try (OutputLock lock = OutputLock.acquire(out)) {
+            Map<String, Object> run = manifest(plan);
+            checkManifest(out.resolve("run.json"), run, true);
+            Sweep.Totals totals;
+            try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
+                    : ResultStore.create(out.resolve("results.jsonl"))) {
+                SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
+                        o.parallel(), o.reuse(), o.sandbox());
+                totals = new Sweep(config, leaves, store, listener).run();
+            }
+            return report(out, run, totals);
         }
-        return report(out, run, totals);
     }
 
     /** Writes summary.json, the plots and report.html from OUT/results.jsonl. */
@@ -153,7 +157,7 @@ public final class Evaluation {
         try {
             Files.writeString(out.resolve("summary.json"), JSON.writeValueAsString(json));
         } catch (IOException e) {
-            throw new MetagenException("cannot write " + out.resolve("summary.json") + ": " + e.getMessage());
+            throw new MetagenException("cannot write " + out.resolve("summary.json") + ": " + MetagenException.describe(e));
         }
         Plots.write(summary, out);
         HtmlReport.write(out, "metagen eval: " + run.get("task") + " on " + Path.of((String) run.get("dataset")).getFileName(),
@@ -204,7 +208,7 @@ public final class Evaluation {
                 Files.writeString(file, JSON.writeValueAsString(now));
             }
         } catch (IOException e) {
-            throw new MetagenException("cannot read or write " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot read or write " + file + ": " + MetagenException.describe(e));
         }
     }
 }

@@ -224,6 +224,12 @@ class GradersTest {
         assertTrue(assertThrows(MetagenException.class, () -> Tasks.byName("nope", null)).getMessage().contains("known: gsm8k"));
         assertTrue(assertThrows(MetagenException.class, () -> new Gsm8kTask().read(dir.resolve("missing.jsonl"))).getMessage()
                 .endsWith("does not exist"));
-        assertTrue(assertThrows(MetagenException.class, () -> CustomTask.regex("(")).getMessage().contains("bad regex"));
+        assertEquals("--grader regex: invalid regular expression: missing closing ): `(`",
+                assertThrows(MetagenException.class, () -> CustomTask.regex("(")).getMessage());
+        // graders run on the linear-time engine: a backreference is refused, (a+)+b on a long output is no hazard
+        assertEquals("--grader regex: invalid regular expression: backreferences are not supported (linear-time engine)",
+                assertThrows(MetagenException.class, () -> CustomTask.regex("^(a+)+\\1b")).getMessage());
+        Problem p = new Problem("p", "q", null, List.of(), Map.of("row", "{}"));
+        assertFalse(CustomTask.regex("^(a+)+b").grade(p, "a".repeat(100_000)).correct());
     }
 }

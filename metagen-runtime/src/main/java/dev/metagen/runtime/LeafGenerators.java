@@ -167,8 +167,9 @@ public final class LeafGenerators implements LeafFactory {
             };
         } catch (StrategySpecException e) {
             throw e;
-        } catch (MetagenException e) {
-            throw new StrategySpecException(node.path(), e.getMessage());
+        } catch (MetagenException | IllegalArgumentException | StackOverflowError e) {
+            // a regex, grammar or schema that does not compile (or nests beyond reason) is the spec's error
+            throw new StrategySpecException(node.path(), MetagenException.describe(e));
         }
     }
 

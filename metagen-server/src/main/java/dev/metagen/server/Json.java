@@ -48,7 +48,7 @@ final class Json {
             throw ApiException.invalid(null, "malformed JSON" + (loc == null ? "" : " at line " + loc.getLineNr() + ", column "
                     + loc.getColumnNr()) + ": " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
-            throw ApiException.invalid(null, "unreadable JSON: " + e.getMessage());
+            throw ApiException.invalid(null, "unreadable JSON: " + dev.metagen.core.MetagenException.describe(e));
         }
     }
 }

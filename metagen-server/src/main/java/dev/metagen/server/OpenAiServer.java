@@ -96,7 +96,7 @@ public final class OpenAiServer implements AutoCloseable {
             s.http.start();
             return s;
         } catch (IOException e) {
-            throw new MetagenException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+            throw new MetagenException("cannot listen on " + config.host() + ":" + config.port() + ": " + MetagenException.describe(e));
         }
     }
 

@@ -93,7 +93,7 @@ final class RequestParser {
                 rendered = chatFormatter.render(messages);
             } catch (MetagenException e) {
                 // templates raise on conversations they do not accept (e.g. roles out of order)
-                throw ApiException.invalid("messages", "the model's chat template rejects these messages: " + e.getMessage());
+                throw ApiException.invalid("messages", "the model's chat template rejects these messages: " + MetagenException.describe(e));
             }
             prompts.add(chatFormatter.encode(rendered));
             texts.add(rendered);
@@ -532,7 +532,7 @@ final class RequestParser {
             throw e;
         } catch (MetagenException | IllegalArgumentException | StackOverflowError e) {
             // a schema, grammar or regex that does not compile (or nests beyond reason) is the client's error
-            throw ApiException.invalid(given.getFirst(), "invalid " + given.getFirst() + ": " + e.getMessage());
+            throw ApiException.invalid(given.getFirst(), "invalid " + given.getFirst() + ": " + MetagenException.describe(e));
         }
     }
 
@@ -574,9 +574,9 @@ final class RequestParser {
         try {
             LeafGenerators.validator(config.sandboxLimits()).parse(text);
         } catch (MetagenException e) {
-            throw ApiException.invalid("strategy", "strategy " + e.getMessage());
+            throw ApiException.invalid("strategy", "strategy " + MetagenException.describe(e));
         } catch (RuntimeException e) {
-            throw ApiException.invalid("strategy", "strategy is not a valid spec: " + e.getMessage());
+            throw ApiException.invalid("strategy", "strategy is not a valid spec: " + MetagenException.describe(e));
         }
         return text;
     }

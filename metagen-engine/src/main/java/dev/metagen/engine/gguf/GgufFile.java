@@ -78,7 +78,7 @@ public final class GgufFile implements AutoCloseable {
             throw new MetagenException("model file not found: " + path);
         } catch (IOException e) {
             arena.close();
-            throw new MetagenException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new MetagenException("cannot read " + path + ": " + MetagenException.describe(e), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

@@ -76,7 +76,7 @@ public final class GgufWriter {
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out), 1 << 20)) {
             write(os);
         } catch (IOException e) {
-            throw new MetagenException("cannot write " + out + ": " + e.getMessage(), e);
+            throw new MetagenException("cannot write " + out + ": " + MetagenException.describe(e), e);
         }
     }
 

@@ -30,7 +30,13 @@ import java.util.regex.Pattern;
  * Resolves a model argument to a local GGUF path: a filesystem path as is, or a Hugging Face Hub reference
  * {@code hf:OWNER/REPO/[path/in/repo/]FILE.gguf} through the cache {@code $METAGEN_HOME/models/OWNER/REPO/...},
  * downloading {@code ENDPOINT/OWNER/REPO/resolve/main/PATH} (HF's file URL scheme) when missing and verifying
- * its sha256 (a built-in table of known files, else the LFS digest HF sends as {@code X-Linked-Etag}/{@code ETag}).
+ * its sha256 (a built-in table of known files, else the LFS digest HF sends as {@code X-Linked-Etag}/{@code ETag});
+ * a download with neither a digest nor a length must at least be a complete GGUF file. A download goes to a
+ * temporary file, moved into place only when it is complete and verified; its size and sha256 are recorded next to
+ * it ({@code FILE.gguf.sha256}), the size checked on every use, and a cached file without that record is verified
+ * (sha256 of a known file, else GGUF completeness) before its first use. A seed directory ({@code metagen.hf.seed})
+ * may hold known files by name: they fill the cache after their sha256 is checked, or are used in place when the
+ * cache cannot be written.
  */
 public final class ModelResolver {
 
@@ -54,6 +60,7 @@ public final class ModelResolver {
     }
 
     private final Path home;
+    private final Path seed;
     private final String endpoint;
     private final HttpClient http;
     private final Duration stallTimeout;
@@ -65,7 +72,13 @@ public final class ModelResolver {
 
     /** @param stallTimeout a download that receives no byte for this long is abandoned (the HTTP client alone would wait forever) */
     public ModelResolver(Path home, String endpoint, Duration stallTimeout) {
+        this(home, endpoint, stallTimeout, null);
+    }
+
+    /** @param seed a directory that may hold known files (by file name) to use instead of downloading them; null: none */
+    public ModelResolver(Path home, String endpoint, Duration stallTimeout, Path seed) {
         this.home = home;
+        this.seed = seed;
         this.stallTimeout = stallTimeout;
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
         this.http = HttpClient.newBuilder()
@@ -76,13 +89,15 @@ public final class ModelResolver {
 
     /**
      * The resolver configured by {@code -Dmetagen.home} or {@code METAGEN_HOME} (default {@code ~/.metagen}) and
-     * {@code -Dmetagen.hf.endpoint} or {@code METAGEN_HF_ENDPOINT}; a system property wins over the variable.
+     * {@code -Dmetagen.hf.endpoint} or {@code METAGEN_HF_ENDPOINT}, and {@code -Dmetagen.hf.seed} or
+     * {@code METAGEN_HF_SEED}; a system property wins over the variable.
      */
     public static ModelResolver fromEnvironment() {
         String h = setting("metagen.home", "METAGEN_HOME");
         Path home = h != null ? Path.of(h) : Path.of(System.getProperty("user.home"), ".metagen");
         String e = setting("metagen.hf.endpoint", "METAGEN_HF_ENDPOINT");
-        return new ModelResolver(home, e != null ? e : DEFAULT_ENDPOINT);
+        String s = setting("metagen.hf.seed", "METAGEN_HF_SEED");
+        return new ModelResolver(home, e != null ? e : DEFAULT_ENDPOINT, Duration.ofSeconds(60), s != null ? Path.of(s) : null);
     }
 
     private static String setting(String property, String variable) {
@@ -149,17 +164,153 @@ public final class ModelResolver {
         HubFile ref = parse(model);
         Path target = cachePath(ref);
         if (Files.isRegularFile(target)) {
-            return target;
+            String damage = checkCached(ref, target);
+            if (damage == null) {
+                return target;
+            }
+            try {
+                Files.delete(target);
+                Files.deleteIfExists(record(target));
+            } catch (IOException e) {
+                throw new MetagenException("the cached " + target + " is damaged (" + damage + ") and cannot be removed ("
+                        + MetagenException.describe(e) + "): delete it to download " + ref.reference() + " again");
+            }
+        }
+        Path seeded = fromSeed(ref, target);
+        if (seeded != null) {
+            return seeded;
         }
         download(ref, target, listener);
         return target;
+    }
+
+    /** The record of a cached file's size and sha256: {@code FILE.gguf.sha256} holding "SHA256 SIZE". */
+    static Path record(Path target) {
+        return target.resolveSibling(target.getFileName() + ".sha256");
+    }
+
+    /** Null when the cached file is whole, else what is wrong with it; records a file that has no record yet. */
+    private String checkCached(HubFile ref, Path target) {
+        String known = KNOWN_SHA256.get(ref.reference());
+        try {
+            long size = Files.size(target);
+            Path rec = record(target);
+            if (Files.isRegularFile(rec)) {
+                String[] f = Files.readString(rec).strip().split("\\s+");
+                if (f.length == 2 && SHA256.matcher(f[0]).matches() && (known == null || known.equals(f[0]))) {
+                    long recorded = Long.parseLong(f[1]);
+                    return recorded == size ? null : "its size is " + size + " bytes, " + recorded + " when it was cached";
+                }
+            }
+            // no (valid) record: a file cached by hand, by an older version or by an interrupted run
+            String actual = sha256(target);
+            if (known != null && !known.equals(actual)) {
+                return "sha256 " + actual + ", expected " + known;
+            }
+            if (known == null) {
+                String bad = incompleteGguf(target);
+                if (bad != null) {
+                    return bad;
+                }
+            }
+            writeRecord(target, actual, size);
+            return null;
+        } catch (IOException | NumberFormatException e) {
+            return "cannot check it: " + MetagenException.describe(e);
+        }
+    }
+
+    /** Records size and sha256 next to the cached file; a cache that cannot be written keeps working without it. */
+    private static void writeRecord(Path target, String sha, long size) {
+        Path rec = record(target);
+        try {
+            Path tmp = Files.createTempFile(target.getParent(), rec.getFileName().toString() + ".", ".part");
+            Files.writeString(tmp, sha + " " + size + "\n");
+            move(tmp, rec);
+        } catch (IOException | UnsupportedOperationException e) {
+            // read-only cache: the file is checked again on its next use
+        }
+    }
+
+    /** Null when {@code file} parses as a GGUF file with every tensor inside it, else why not. */
+    private static String incompleteGguf(Path file) {
+        try (var gguf = dev.metagen.engine.gguf.GgufFile.open(file)) {
+            return null;
+        } catch (RuntimeException e) {
+            return "not a complete GGUF file: " + MetagenException.describe(e);
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int r; (r = in.read(buf)) >= 0; ) {
+                sha.update(buf, 0, r);
+            }
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    /**
+     * A known file found in the seed directory with the right sha256: copied into the cache, or used where it lies
+     * when the cache cannot be written; null when there is none.
+     */
+    private Path fromSeed(HubFile ref, Path target) {
+        String known = KNOWN_SHA256.get(ref.reference());
+        if (seed == null || known == null) {
+            return null;
+        }
+        Path candidate = seed.resolve(target.getFileName().toString());
+        try {
+            if (!Files.isRegularFile(candidate) || !known.equals(sha256(candidate))) {
+                return null;
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        Path part = null;
+        try {
+            Files.createDirectories(target.getParent());
+            part = Files.createTempFile(target.getParent(), target.getFileName().toString() + ".", ".part");
+            Files.copy(candidate, part, StandardCopyOption.REPLACE_EXISTING);
+            if (!known.equals(sha256(part))) {
+                return candidate;
+            }
+            move(part, target);
+            part = null;
+            writeRecord(target, known, Files.size(target));
+            return target;
+        } catch (IOException | UnsupportedOperationException e) {
+            return candidate; // the cache is read-only: the verified seed serves as it is
+        } finally {
+            deleteQuietly(part);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p != null) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // best effort: a stale .part file is harmless, the next download uses a fresh name
+            }
+        }
     }
 
     private void download(HubFile ref, Path target, DownloadListener listener) {
         String url = url(ref);
         Path part = null;
         try {
-            Files.createDirectories(target.getParent());
+            try {
+                Files.createDirectories(target.getParent());
+                Files.delete(Files.createTempFile(target.getParent(), target.getFileName().toString() + ".", ".part"));
+            } catch (IOException | UnsupportedOperationException e) {
+                throw new MetagenException("cannot download " + ref.reference() + ": the model cache " + home
+                        + " cannot be written (" + MetagenException.describe(e) + "); set METAGEN_HOME to a writable directory or pass --model PATH");
+            }
             HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(30)).GET().build();
             HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = resp.body()) {
@@ -207,29 +358,55 @@ public final class ModelResolver {
                 if (expected != null && !expected.equals(actual)) {
                     throw new MetagenException("download of " + url + " is corrupt: sha256 " + actual + ", expected " + expected);
                 }
+                if (expected == null && total < 0) {
+                    // nothing says how much should have come: a connection cut early looks like the end of the file
+                    String bad = incompleteGguf(part);
+                    if (bad != null) {
+                        throw new MetagenException("download of " + url + " is incomplete: the server sent no length and no checksum, and "
+                                + n + " bytes are " + bad);
+                    }
+                }
+                move(part, target);
+                part = null;
+                writeRecord(target, actual, n);
             }
-            move(part, target);
-            part = null;
             listener.onDone();
+        } catch (java.net.http.HttpConnectTimeoutException e) {
+            throw new MetagenException("cannot download " + ref.reference() + " (" + url + "): no network (connection to "
+                    + host(url) + " timed out)");
         } catch (HttpTimeoutException e) {
             throw new MetagenException("cannot download " + url + ": timed out");
+        } catch (java.net.ConnectException e) {
+            throw new MetagenException("cannot download " + ref.reference() + " (" + url + "): no network (" + offline(e, url) + ")");
         } catch (IOException e) {
-            String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-            throw new MetagenException("cannot download " + url + " to " + target + ": " + why.replace('\n', ' '), e);
+            String offline = offline(e, url);
+            if (offline.startsWith("cannot resolve")) {
+                throw new MetagenException("cannot download " + ref.reference() + " (" + url + "): no network (" + offline + ")");
+            }
+            throw new MetagenException("cannot download " + url + " to " + target + ": " + MetagenException.describe(e), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new MetagenException("download of " + url + " was interrupted", e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-256", e);
         } finally {
-            if (part != null) {
-                try {
-                    Files.deleteIfExists(part);
-                } catch (IOException ignored) {
-                    // best effort: a stale .part file is harmless, the next download uses a fresh name
-                }
+            deleteQuietly(part);
+        }
+    }
+
+    private static String host(String url) {
+        URI u = URI.create(url);
+        return u.getPort() < 0 ? u.getHost() : u.getHost() + ":" + u.getPort();
+    }
+
+    /** Why a connection could not be made, from the exception and its causes. */
+    private static String offline(Throwable e, String url) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.UnknownHostException || t instanceof java.nio.channels.UnresolvedAddressException) {
+                return "cannot resolve " + URI.create(url).getHost();
             }
         }
+        return "connection refused to " + host(url);
     }
 
     /** Closing the body stream is the only way to wake a read that waits on a silent server. */
@@ -250,6 +427,12 @@ public final class ModelResolver {
 
     /** Atomic where the file system allows it, so a reader never sees a half-written model. */
     private static void move(Path part, Path target) throws IOException {
+        try {
+            // temporary files are private (0600); the cache is readable like any other downloaded file
+            Files.setPosixFilePermissions(part, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: its defaults stand
+        }
         try {
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {

@@ -55,7 +55,7 @@ public final class Quantizer {
                 throw new MetagenException("quantize: input and output are the same file " + in);
             }
         } catch (IOException e) {
-            throw new MetagenException("quantize: cannot compare " + in + " and " + out + ": " + e.getMessage(), e);
+            throw new MetagenException("quantize: cannot compare " + in + " and " + out + ": " + MetagenException.describe(e), e);
         }
         Path tmp = out.resolveSibling(out.getFileName() + ".part");
         Map<GgmlType, Integer> counts = new EnumMap<>(GgmlType.class);
@@ -94,7 +94,7 @@ public final class Quantizer {
             return new Result(in, out, name, Files.size(in), Files.size(out), tensors, Map.copyOf(counts),
                     (System.nanoTime() - t0) / 1e9);
         } catch (IOException e) {
-            throw new MetagenException("quantize: cannot write " + out + ": " + e.getMessage(), e);
+            throw new MetagenException("quantize: cannot write " + out + ": " + MetagenException.describe(e), e);
         } finally {
             try {
                 Files.deleteIfExists(tmp);

@@ -353,7 +353,7 @@ public final class ModelSynthesizer {
             try {
                 type = QuantPlan.canonical(t);
             } catch (MetagenException e) {
-                throw new MetagenException("synth: " + e.getMessage());
+                throw new MetagenException("synth: " + MetagenException.describe(e));
             }
             return this;
         }

@@ -74,7 +74,7 @@ final class UnicodeFlags {
                 throw new MetagenException("tokenizer resource " + name + " does not end at U+110000");
             }
         } catch (IOException e) {
-            throw new MetagenException("cannot read tokenizer resource " + name + ": " + e.getMessage(), e);
+            throw new MetagenException("cannot read tokenizer resource " + name + ": " + MetagenException.describe(e), e);
         }
         for (int cp : WHITESPACE_CODEPOINTS) {
             flags[cp] |= WHITESPACE;

@@ -213,7 +213,91 @@ class ModelResolverTest {
         }
         ModelResolver r = new ModelResolver(home, "http://127.0.0.1:" + port);
         MetagenException e = assertThrows(MetagenException.class, () -> r.resolve(ModelResolver.DEFAULT_MODEL));
-        assertOneLine(e, "cannot download http://127.0.0.1:" + port + "/ggml-org/tiny-llamas/resolve/main/stories260K.gguf");
+        assertEquals("cannot download hf:ggml-org/tiny-llamas/stories260K.gguf (http://127.0.0.1:" + port
+                + "/ggml-org/tiny-llamas/resolve/main/stories260K.gguf): no network (connection refused to 127.0.0.1:" + port + ")", e.getMessage());
+        // a host name that does not resolve (.invalid is reserved for that)
+        ModelResolver nowhere = new ModelResolver(home, "http://metagen-test.invalid");
+        MetagenException u = assertThrows(MetagenException.class, () -> nowhere.resolve(ModelResolver.DEFAULT_MODEL));
+        assertTrue(u.getMessage().endsWith("): no network (cannot resolve metagen-test.invalid)"), u.getMessage());
+    }
+
+    @Test
+    void aDownloadWithNoLengthAndNoChecksumMustBeACompleteGguf() throws IOException {
+        server.createContext("/mirror/stories/resolve/main/cut.gguf", ex -> {
+            hits.computeIfAbsent("cut", k -> new AtomicInteger()).incrementAndGet();
+            send(ex, 200, java.util.Arrays.copyOf(stories, stories.length / 2), 0); // chunked, ends cleanly: looks complete
+        });
+        server.createContext("/mirror/stories/resolve/main/whole.gguf", ex -> send(ex, 200, stories, 0));
+        ModelResolver r = new ModelResolver(home, endpoint);
+        MetagenException e = assertThrows(MetagenException.class, () -> r.resolve("hf:mirror/stories/cut.gguf"));
+        assertOneLine(e, "download of " + endpoint + "/mirror/stories/resolve/main/cut.gguf is incomplete: the server sent no length and no checksum, and "
+                + stories.length / 2 + " bytes are not a complete GGUF file: ");
+        assertFalse(Files.exists(home.resolve("models/mirror/stories/cut.gguf")), "nothing is cached");
+        assertThrows(MetagenException.class, () -> r.resolve("hf:mirror/stories/cut.gguf"));
+        assertEquals(2, hits.get("cut").get(), "the failed download was not reused");
+        assertNoPartFiles();
+        Path whole = r.resolve("hf:mirror/stories/whole.gguf");
+        assertArrayEquals(stories, Files.readAllBytes(whole));
+        assertEquals(STORIES_SHA256 + " " + stories.length, Files.readString(ModelResolver.record(whole)).strip());
+    }
+
+    @Test
+    void theCacheIsCheckedOnUseAndADamagedFileIsFetchedAgain() throws IOException {
+        ModelResolver r = new ModelResolver(home, endpoint);
+        Path p = r.resolve("hf:mirror/stories/no-digest.gguf");
+        assertEquals(STORIES_SHA256 + " " + stories.length, Files.readString(ModelResolver.record(p)).strip());
+        Files.write(p, java.util.Arrays.copyOf(stories, 1000)); // cut short after it was cached
+        assertEquals(p, r.resolve("hf:mirror/stories/no-digest.gguf"));
+        assertArrayEquals(stories, Files.readAllBytes(p));
+        assertEquals(2, hits.get("/mirror/stories/resolve/main/no-digest.gguf").get());
+        assertNoPartFiles();
+    }
+
+    @Test
+    void aCachedFileWithoutARecordIsVerifiedBeforeItsFirstUse() throws IOException {
+        Path cached = home.resolve("models/ggml-org/tiny-llamas/stories260K.gguf");
+        Files.createDirectories(cached.getParent());
+        byte[] bad = stories.clone();
+        bad[777] ^= 1;
+        Files.write(cached, bad); // put there by hand or by an older version: no record
+        ModelResolver r = new ModelResolver(home, endpoint);
+        assertEquals(cached, r.resolve(ModelResolver.DEFAULT_MODEL));
+        assertArrayEquals(stories, Files.readAllBytes(cached), "the corrupt copy was replaced by a verified download");
+        assertEquals(1, hits.get("/ggml-org/tiny-llamas/resolve/main/stories260K.gguf").get());
+        // a good copy without a record is accepted without a request, and recorded
+        Files.delete(ModelResolver.record(cached));
+        assertEquals(cached, r.resolve(ModelResolver.DEFAULT_MODEL));
+        assertEquals(1, hits.get("/ggml-org/tiny-llamas/resolve/main/stories260K.gguf").get());
+        assertEquals(STORIES_SHA256 + " " + stories.length, Files.readString(ModelResolver.record(cached)).strip());
+    }
+
+    @Test
+    void aSeedDirectoryFillsTheCacheOrServesWhenTheCacheCannotBeWritten(@TempDir Path seeds) throws IOException {
+        Files.write(seeds.resolve("stories260K.gguf"), stories);
+        ModelResolver r = new ModelResolver(home, endpoint, Duration.ofSeconds(60), seeds);
+        Path p = r.resolve(ModelResolver.DEFAULT_MODEL);
+        assertEquals(home.resolve("models/ggml-org/tiny-llamas/stories260K.gguf"), p);
+        assertArrayEquals(stories, Files.readAllBytes(p));
+        assertTrue(hits.isEmpty(), "no download");
+        // a cache that cannot be written (here: METAGEN_HOME lies under a regular file): the verified seed is used in place
+        Path blocker = home.resolve("not-a-dir");
+        Files.writeString(blocker, "x");
+        Path readOnlyHome = blocker.resolve("home");
+        ModelResolver ro = new ModelResolver(readOnlyHome, endpoint, Duration.ofSeconds(60), seeds);
+        assertEquals(seeds.resolve("stories260K.gguf"), ro.resolve(ModelResolver.DEFAULT_MODEL));
+        assertTrue(hits.isEmpty(), "no download");
+        // without a usable seed: a clear error naming the cache, not a stack trace
+        MetagenException e = assertThrows(MetagenException.class, () -> new ModelResolver(readOnlyHome, endpoint).resolve(ModelResolver.DEFAULT_MODEL));
+        assertOneLine(e, "cannot download hf:ggml-org/tiny-llamas/stories260K.gguf: the model cache " + readOnlyHome + " cannot be written (");
+        assertTrue(e.getMessage().endsWith("); set METAGEN_HOME to a writable directory or pass --model PATH"), e.getMessage());
+        // a seed whose content is not the known file is ignored
+        Path other = seeds.resolve("wrong");
+        Files.createDirectories(other);
+        Files.write(other.resolve("stories260K.gguf"), java.util.Arrays.copyOf(stories, 4096));
+        Path fresh = home.resolve("fresh");
+        Path q = new ModelResolver(fresh, endpoint, Duration.ofSeconds(60), other).resolve(ModelResolver.DEFAULT_MODEL);
+        assertArrayEquals(stories, Files.readAllBytes(q));
+        assertEquals(1, hits.get("/ggml-org/tiny-llamas/resolve/main/stories260K.gguf").get(), "downloaded instead");
     }
 
     @Test

@@ -87,7 +87,7 @@ public final class HtmlReport {
         try {
             Files.writeString(dir.resolve("report.html"), h.toString(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new MetagenException("cannot write " + dir.resolve("report.html") + ": " + e.getMessage());
+            throw new MetagenException("cannot write " + dir.resolve("report.html") + ": " + MetagenException.describe(e));
         }
     }
 
@@ -132,7 +132,7 @@ public final class HtmlReport {
             int i = s.indexOf("<svg");
             return i < 0 ? "" : s.substring(i);
         } catch (IOException e) {
-            throw new MetagenException("cannot read " + svg + ": " + e.getMessage());
+            throw new MetagenException("cannot read " + svg + ": " + MetagenException.describe(e));
         }
     }
 

@@ -114,7 +114,7 @@ public final class Plots {
             chart.draw(g2, new Rectangle(0, 0, WIDTH, HEIGHT));
             Files.writeString(dir.resolve(name + ".svg"), g2.getSVGDocument(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new MetagenException("cannot write plot " + dir.resolve(name) + ": " + e.getMessage());
+            throw new MetagenException("cannot write plot " + dir.resolve(name) + ": " + MetagenException.describe(e));
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.metagen.eval.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -14,18 +15,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * {@code results.jsonl}: one JSON object per line, appended and forced to disk line by line, so a run killed at any
- * point loses at most the line being written. Opening for a resume reads every complete line; a last line that is
- * cut off or not valid JSON (the write the kill interrupted) is cut from the file and its work is redone. A bad line
- * anywhere else is not a crash artefact and is an error.
+ * point loses at most the line being written. Opening for a resume verifies every line: a last line without its
+ * newline (the write the kill interrupted) is cut from the file and its work is redone; any complete line that is
+ * not exactly one result object (two records fused on one line, trailing text, a missing field) and any second record
+ * of the same problem x strategy x budget is an error naming its line number. {@link OutputLock} keeps a second run
+ * from appending to the same file.
  */
 public final class ResultStore implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS); // two objects on one line are not one result
 
     private final Path file;
     private final FileChannel channel;
@@ -56,7 +61,7 @@ public final class ResultStore implements AutoCloseable {
             FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             return new ResultStore(file, ch, List.of(), false);
         } catch (IOException e) {
-            throw new MetagenException("cannot create " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot create " + file + ": " + MetagenException.describe(e));
         }
     }
 
@@ -68,6 +73,7 @@ public final class ResultStore implements AutoCloseable {
         try {
             byte[] bytes = Files.readAllBytes(file);
             List<JsonNode> rows = new ArrayList<>();
+            Map<String, Integer> seen = new HashMap<>();
             int start = 0;
             long goodEnd = 0;
             boolean repaired = false;
@@ -75,20 +81,26 @@ public final class ResultStore implements AutoCloseable {
             while (start < bytes.length) {
                 int nl = indexOf(bytes, (byte) '\n', start);
                 lineNo++;
-                boolean last = nl < 0 || nl == bytes.length - 1;
-                int end = nl < 0 ? bytes.length : nl;
-                String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
-                JsonNode node = parse(line);
-                if (node == null || nl < 0) { // unparseable, or the newline never made it to disk
-                    if (!last && node == null) {
-                        throw new MetagenException(file + ":" + lineNo + ": corrupted result line in the middle of the file; not resuming");
-                    }
+                if (nl < 0) { // the newline never made it to disk: the write a kill interrupted
                     repaired = true;
                     break;
                 }
+                String line = new String(bytes, start, nl - start, StandardCharsets.UTF_8);
+                JsonNode node = parse(line);
+                if (node == null) {
+                    throw new MetagenException(file + ":" + lineNo + ": not one result object (a damaged or fused line: "
+                            + preview(line) + "); not resuming");
+                }
+                String key = key(node.path("problem").asText(), node.path("strategy").asText(), node.path("budget").asInt());
+                Integer first = seen.putIfAbsent(key, lineNo);
+                if (first != null) {
+                    throw new MetagenException(file + ":" + lineNo + ": duplicate result for problem '" + node.path("problem").asText()
+                            + "', strategy '" + node.path("strategy").asText() + "', budget " + node.path("budget").asInt()
+                            + " (first at line " + first + "); not resuming");
+                }
                 rows.add(node);
-                goodEnd = end + 1;
-                start = end + 1;
+                goodEnd = nl + 1;
+                start = nl + 1;
             }
             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
             if (goodEnd < bytes.length) {
@@ -98,8 +110,13 @@ public final class ResultStore implements AutoCloseable {
             ch.position(goodEnd);
             return new ResultStore(file, ch, rows, repaired);
         } catch (IOException e) {
-            throw new MetagenException("cannot read " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot read " + file + ": " + MetagenException.describe(e));
         }
+    }
+
+    private static String preview(String line) {
+        String s = line.length() > 60 ? line.substring(0, 60) + "..." : line;
+        return s.isBlank() ? "an empty line" : "'" + s + "'";
     }
 
     private static JsonNode parse(String line) {
@@ -108,7 +125,8 @@ public final class ResultStore implements AutoCloseable {
         }
         try {
             JsonNode n = JSON.readTree(line);
-            return n != null && n.isObject() && n.has("problem") && n.has("strategy") && n.has("budget") ? n : null;
+            return n != null && n.isObject() && n.path("problem").isTextual() && n.path("strategy").isTextual()
+                    && n.path("budget").isInt() ? n : null;
         } catch (JsonProcessingException e) {
             return null;
         }
@@ -148,7 +166,7 @@ public final class ResultStore implements AutoCloseable {
             channel.force(false);
             done.put(key(node.path("problem").asText(), node.path("strategy").asText(), node.path("budget").asInt()), node);
         } catch (IOException e) {
-            throw new MetagenException("cannot append to " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot append to " + file + ": " + MetagenException.describe(e));
         }
     }
 
@@ -163,7 +181,7 @@ public final class ResultStore implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new MetagenException("cannot read " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot read " + file + ": " + MetagenException.describe(e));
         }
         return out;
     }
@@ -173,7 +191,7 @@ public final class ResultStore implements AutoCloseable {
         try {
             channel.close();
         } catch (IOException e) {
-            throw new MetagenException("cannot close " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot close " + file + ": " + MetagenException.describe(e));
         }
     }
 }

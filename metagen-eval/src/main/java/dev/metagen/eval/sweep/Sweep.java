@@ -183,8 +183,8 @@ public final class Sweep {
         } catch (MetagenException e) { // a spec that fails on this problem: recorded as a failed run, the sweep goes on
             row.put("answer", null);
             row.put("correct", false);
-            row.put("detail", "error: " + e.getMessage());
-            row.put("error", e.getMessage());
+            row.put("detail", "error: " + MetagenException.describe(e));
+            row.put("error", MetagenException.describe(e));
             row.put("output", "");
             row.put("cost", costJson(Cost.ZERO));
             return new Outcome(row, Cost.ZERO);

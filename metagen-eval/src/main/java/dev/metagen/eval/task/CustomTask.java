@@ -1,7 +1,10 @@
 package dev.metagen.eval.task;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
 import dev.metagen.core.MetagenException;
+import dev.metagen.meta.score.UserRegex;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,12 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
- * A user-defined grader over rows {@code {"id", "prompt", "answer"?}}: either a regex (correct when it matches the
+ * A user-defined grader over rows {@code {"id", "prompt", "answer"?}}: either a regex (RE2 syntax, linear-time; correct when it matches the
  * output; when the row has an {@code answer} and the regex a group, the first group must equal it) or a shell command
  * (run with {@code sh -c}, the output on stdin and the row in {@code METAGEN_PROBLEM} / {@code METAGEN_ANSWER};
  * exit status 0 means correct; killed after a time limit).
@@ -35,9 +35,9 @@ public final class CustomTask implements Task {
 
     public static CustomTask regex(String pattern) {
         try {
-            return new CustomTask(Pattern.compile(pattern), null, null);
-        } catch (PatternSyntaxException e) {
-            throw new MetagenException("custom grader: bad regex: " + e.getDescription());
+            return new CustomTask(UserRegex.compile(pattern), null, null);
+        } catch (MetagenException e) {
+            throw new MetagenException("--grader regex: " + MetagenException.describe(e));
         }
     }
 
@@ -109,7 +109,7 @@ public final class CustomTask implements Task {
             int rc = p.exitValue();
             return new Grade(rc == 0 ? "accepted" : "rejected", rc == 0, "grader command exited with " + rc);
         } catch (IOException e) {
-            throw new MetagenException("custom grader: cannot run '" + command + "': " + e.getMessage());
+            throw new MetagenException("custom grader: cannot run '" + command + "': " + MetagenException.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new MetagenException("custom grader: interrupted");

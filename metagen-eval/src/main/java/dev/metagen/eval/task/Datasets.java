@@ -47,7 +47,7 @@ public final class Datasets {
         } catch (NoSuchFileException e) {
             throw new MetagenException("dataset " + file + " does not exist");
         } catch (IOException | java.io.UncheckedIOException e) {
-            throw new MetagenException("cannot read dataset " + file + ": " + e.getMessage());
+            throw new MetagenException("cannot read dataset " + file + ": " + MetagenException.describe(e));
         }
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {

@@ -45,7 +45,7 @@ public final class JsonSchemaTask implements Task {
             try (Stream<Path> s = Files.list(dataset)) {
                 files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
             } catch (IOException e) {
-                throw new MetagenException("cannot list " + dataset + ": " + e.getMessage());
+                throw new MetagenException("cannot list " + dataset + ": " + MetagenException.describe(e));
             }
             if (files.isEmpty()) {
                 throw new MetagenException("dataset folder " + dataset + " has no .json schema files");
@@ -56,7 +56,7 @@ public final class JsonSchemaTask implements Task {
                     schema = Files.readString(f);
                     Datasets.JSON.readTree(schema);
                 } catch (IOException e) {
-                    throw new MetagenException("schema " + f + " is not readable JSON: " + e.getMessage());
+                    throw new MetagenException("schema " + f + " is not readable JSON: " + MetagenException.describe(e));
                 }
                 String id = f.getFileName().toString().replaceFirst("\\.json$", "");
                 out.add(new Problem(id, TEMPLATE.formatted(schema.strip()), null, List.of(), Map.of("schema", schema)));
@@ -120,7 +120,7 @@ public final class JsonSchemaTask implements Task {
         try {
             errors = schema((String) problem.fields().get("schema")).validate(json.get());
         } catch (RuntimeException e) { // unresolvable $ref, unsupported keyword: the output cannot be judged valid
-            return new Grade(answer, false, "schema could not be applied: " + e.getMessage());
+            return new Grade(answer, false, "schema could not be applied: " + MetagenException.describe(e));
         }
         return errors.isEmpty() ? new Grade(answer, true, "valid")
                 : new Grade(answer, false, errors.iterator().next().getMessage());

@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
+import com.google.re2j.Pattern;
 
 /**
  * Self-Refine (Madaan et al., 2023): the model drafts an answer, critiques it with {@code feedbackTemplate}, and revises

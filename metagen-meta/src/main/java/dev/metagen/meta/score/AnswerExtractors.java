@@ -72,11 +72,14 @@ public final class AnswerExtractors {
         };
     }
 
-    /** Group {@code group} of the last match of {@code regex}. */
+    /** Group {@code group} of the last match of {@code regex} (RE2 syntax, linear-time: see {@link UserRegex}). */
     public static AnswerExtractor regex(String regex, int group) {
-        Pattern p = Pattern.compile(regex);
+        com.google.re2j.Pattern p = UserRegex.compile(regex);
+        if (p.groupCount() < group) {
+            throw new dev.metagen.core.MetagenException("the pattern has fewer than " + group + " groups");
+        }
         return t -> {
-            Matcher m = p.matcher(t);
+            com.google.re2j.Matcher m = p.matcher(t);
             String last = null;
             while (m.find()) {
                 last = m.group(group);

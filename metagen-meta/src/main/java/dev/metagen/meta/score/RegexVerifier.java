@@ -3,12 +3,12 @@ package dev.metagen.meta.score;
 import dev.metagen.core.Generation;
 import dev.metagen.core.Prompt;
 
-import java.util.regex.Pattern;
+import com.google.re2j.Pattern;
 
-/** Accepts a candidate whose text contains a match of a regular expression (java.util.regex syntax). */
+/** Accepts a candidate whose text contains a match of a regular expression (RE2 syntax, linear-time: see {@link UserRegex}). */
 public record RegexVerifier(Pattern pattern) implements Verifier {
     public static RegexVerifier of(String regex) {
-        return new RegexVerifier(Pattern.compile(regex));
+        return new RegexVerifier(UserRegex.compile(regex));
     }
 
     @Override

@@ -2,13 +2,13 @@ package dev.metagen.meta.search;
 
 import dev.metagen.core.MetagenException;
 
-import java.util.regex.Pattern;
+import com.google.re2j.Pattern;
 
 /**
  * How solutions are split into steps. A step ends at {@code delimiter} (passed to the inner generator as a stop
  * string, then re-appended to the path) or after {@code stepMaxTokens}. A path is complete when a step comes back
  * empty (the model ended the text), when a step ran out of tokens before its limit (context, caller's limit or
- * budget), when the path holds the caller's {@code maxTokens}, when {@code finalPattern} matches the path, or at
+ * budget), when the path holds the caller's {@code maxTokens}, when {@code finalPattern} (RE2/J, see UserRegex) matches the path, or at
  * {@code maxSteps}.
  */
 public record StepConfig(String delimiter, int stepMaxTokens, int maxSteps, Pattern finalPattern) {

@@ -5,6 +5,9 @@ import dev.metagen.meta.cascade.Cascade;
 import dev.metagen.meta.chain.Chain;
 import dev.metagen.meta.refine.Refine;
 import dev.metagen.meta.refine.SelfRefine;
+import com.google.re2j.Pattern;
+import dev.metagen.core.MetagenException;
+import dev.metagen.meta.score.UserRegex;
 import dev.metagen.meta.score.Verifier;
 import dev.metagen.meta.tools.Calculator;
 import dev.metagen.meta.tools.CodeTestVerifier;
@@ -14,8 +17,6 @@ import dev.metagen.meta.tools.Tool;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /** Spec types of refinement, chains, tools and cascades: {@code self_refine}, {@code refine}, {@code chain}, {@code cascade}. */
 final class CompositionSpecs {
@@ -54,12 +55,13 @@ final class CompositionSpecs {
         return t;
     }
 
+    /** A user pattern on the linear-time engine; one it cannot run is refused naming the field. */
     static Pattern regex(SpecNode n, String field, String fallback) {
-        String p = n.string(field, fallback);
+        String p = fallback == null ? n.string(field) : n.string(field, fallback);
         try {
-            return Pattern.compile(p);
-        } catch (PatternSyntaxException e) {
-            throw new StrategySpecException(n.path(field), "invalid regular expression: " + e.getDescription());
+            return UserRegex.compile(p);
+        } catch (MetagenException e) {
+            throw new StrategySpecException(n.path(field), e.getMessage());
         }
     }
 
@@ -103,7 +105,7 @@ final class CompositionSpecs {
             try {
                 return new Chain(links, n.string("output", links.getLast().as()));
             } catch (dev.metagen.core.MetagenException e) {
-                throw new StrategySpecException(n.path("links"), e.getMessage());
+                throw new StrategySpecException(n.path("links"), MetagenException.describe(e));
             }
         });
     }

@@ -9,8 +9,7 @@ import dev.metagen.meta.search.StepBeamSearch;
 import dev.metagen.meta.search.StepConfig;
 import dev.metagen.meta.search.TreeOfThoughts;
 
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
+import com.google.re2j.Pattern;
 
 /** Spec types of the step-level search strategies: {@code step_beam_search}, {@code best_first}, {@code tot}, {@code mcts}, {@code dvts}. */
 final class SearchSpecs {
@@ -19,14 +18,7 @@ final class SearchSpecs {
 
     static StepConfig steps(SpecNode n) {
         String fin = n.has("final_pattern") ? n.string("final_pattern") : null;
-        Pattern p = null;
-        if (fin != null) {
-            try {
-                p = Pattern.compile(fin);
-            } catch (PatternSyntaxException e) {
-                throw new StrategySpecException(n.path("final_pattern"), "invalid regular expression: " + e.getDescription());
-            }
-        }
+        Pattern p = fin == null ? null : CompositionSpecs.regex(n, "final_pattern", fin);
         String delimiter = n.string("delimiter", "\n");
         if (delimiter.isEmpty()) {
             throw new StrategySpecException(n.path("delimiter"), "must not be empty");

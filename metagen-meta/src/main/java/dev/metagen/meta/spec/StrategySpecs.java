@@ -36,8 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.function.Function;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
+import dev.metagen.core.MetagenException;
 
 /**
  * Parses JSON strategy specs ({@code {"type": NAME, ...parameters, "inner": SPEC}}, snake_case) into composed
@@ -86,11 +85,11 @@ public final class StrategySpecs {
         return sandboxCeiling;
     }
 
-    /** A spec given as inline JSON (starting with '{') or as the path of a JSON file. */
+    /** A spec given as inline JSON (starting with '{') or as the path of a JSON file, optionally written {@code @FILE}. */
     public Strategy parse(String fileOrJson) {
         String text = fileOrJson.strip();
         if (!text.startsWith("{") && !text.startsWith("[")) {
-            Path file = Path.of(fileOrJson);
+            Path file = Path.of(text.startsWith("@") ? text.substring(1) : fileOrJson);
             try {
                 text = Files.readString(file);
             } catch (java.nio.file.NoSuchFileException e) {
@@ -254,12 +253,7 @@ public final class StrategySpecs {
         scorers.put("logprob", n -> LogprobScorer.sum());
         scorers.put("mean_logprob", n -> new LogprobScorer(true, n.number("alpha", 1, 0, 10)));
         scorers.put("regex", n -> {
-            String p = n.string("pattern");
-            try {
-                return new RegexVerifier(Pattern.compile(p));
-            } catch (PatternSyntaxException e) {
-                throw new StrategySpecException(n.path("pattern"), "invalid regular expression: " + e.getDescription());
-            }
+            return new RegexVerifier(CompositionSpecs.regex(n, "pattern", null));
         });
         scorers.put("contains", n -> new ContainsWordsVerifier(n.strings("words")));
         scorers.put("threshold", n -> Verifier.threshold(scorer(n.requireChild("scorer")), n.number("threshold", 0, -1e300, 1e300)));
@@ -273,15 +267,12 @@ public final class StrategySpecs {
         extractors.put("boxed", n -> AnswerExtractors.boxed());
         extractors.put("text", n -> AnswerExtractors.text());
         extractors.put("regex", n -> {
-            String p = n.string("pattern");
+            String p = CompositionSpecs.regex(n, "pattern", null).pattern();
             int group = n.integer("group", 1, 0);
             try {
-                if (Pattern.compile(p).matcher("").groupCount() < group) {
-                    throw new StrategySpecException(n.path("group"), "the pattern has fewer than " + group + " groups");
-                }
                 return AnswerExtractors.regex(p, group);
-            } catch (PatternSyntaxException e) {
-                throw new StrategySpecException(n.path("pattern"), "invalid regular expression: " + e.getDescription());
+            } catch (MetagenException e) {
+                throw new StrategySpecException(n.path("group"), e.getMessage());
             }
         });
         extractors.put("json_field", n -> {

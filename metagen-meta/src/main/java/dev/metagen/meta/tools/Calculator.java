@@ -28,7 +28,7 @@ public final class Calculator implements Tool {
             }
             return ToolResult.ok(format(v));
         } catch (IllegalArgumentException e) {
-            return ToolResult.failed(e.getMessage());
+            return ToolResult.failed(dev.metagen.core.MetagenException.describe(e));
         }
     }
 

@@ -210,7 +210,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         } finally {
             inFlight.release();
         }
-        throw new MetagenException("remote generation failed after " + attempts + " attempt(s): " + (last == null ? "no endpoint answered" : last.getMessage()));
+        throw new MetagenException("remote generation failed after " + attempts + " attempt(s): " + (last == null ? "no endpoint answered" : MetagenException.describe(last)));
     }
 
     private void acquire() throws InterruptedException {
@@ -373,7 +373,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         try {
             return JSON.writeValueAsBytes(o);
         } catch (IOException e) {
-            throw new MetagenException("cannot write the request body: " + e.getMessage());
+            throw new MetagenException("cannot write the request body: " + MetagenException.describe(e));
         }
     }
 
