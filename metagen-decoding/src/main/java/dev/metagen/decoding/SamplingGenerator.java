@@ -7,6 +7,7 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.Logits;
+import dev.metagen.core.MemoryReservation;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.core.Prompt;
@@ -119,15 +120,19 @@ public final class SamplingGenerator implements Generator {
         long t0 = System.nanoTime();
         long prefillNanos;
         long decodeForwards = 0;
-        try (ModelState state = model.newState()) {
+        try (ModelState state = model.newState();
+             MemoryReservation kv = KvAdmission.reserve(state, promptIds.length, out.length)) {
+            if (kv == null) {
+                finish = FinishReason.CANCELLED; // interrupted while waiting for KV memory
+            }
             Logits logits = null;
-            if (out.length > 0) {
+            if (out.length > 0 && kv != null) {
                 chain.begin(promptIds);
                 logits = model.forward(state, promptIds);
                 calls++;
             }
             prefillNanos = System.nanoTime() - t0;
-            while (n < out.length) {
+            while (kv != null && n < out.length) {
                 int next = chain.sample(logits.values(), Arrays.copyOf(history, promptIds.length + n), n);
                 if (tok.special().isEndOfGeneration(next) || cfg.stopTokens().contains(next)) {
                     finish = FinishReason.STOP;
@@ -191,7 +196,8 @@ public final class SamplingGenerator implements Generator {
      * Parallel sampling: {@code n} samples of one prompt, which is computed once; the samples are forks of its
      * state (sharing its KV blocks) and every step advances all unfinished samples in one batched forward. Sample
      * {@code i} draws with seed {@code seed + i}, so it equals {@link #generate(int[], GenerationParams, Consumer)}
-     * with that seed (to float rounding of batched versus single-row products).
+     * with that seed (to float rounding of batched versus single-row products). Samples that do not all fit the
+     * model's KV memory at once wait for it and run as memory frees up (see {@link Admission}).
      */
     public List<Generation> generateN(Prompt prompt, GenerationParams params, int n) {
         return generateN(model.tokenizer().encode(prompt.text(), params.addSpecial(), false), params, n);
@@ -225,31 +231,53 @@ public final class SamplingGenerator implements Generator {
         SamplingConfig base = config != null ? config : SamplingConfig.from(params);
         long t0 = System.nanoTime();
         List<Lane> lanes = new ArrayList<>(n);
-        try (ModelState root = model.newState()) {
-            Logits first = model.forward(root, promptIds);
-            long prefillNanos = System.nanoTime() - t0;
-            for (int i = 0; i < n; i++) {
-                SamplingConfig cfg = base.copy().seed(base.seed() + i);
-                Lane lane = new Lane(SamplerChain.build(cfg, tok, adapters), cfg, tok.streamingDecoder(),
-                        new StopStrings(params.stop()), promptIds, params.maxTokens(), root.fork());
-                lane.chain.begin(promptIds);
-                lane.logits = first;
-                lanes.add(lane);
-            }
-            long steps = 0;
-            while (true) {
+        for (int i = 0; i < n; i++) {
+            SamplingConfig cfg = base.copy().seed(base.seed() + i);
+            lanes.add(new Lane(SamplerChain.build(cfg, tok, adapters), cfg, tok.streamingDecoder(),
+                    new StopStrings(params.stop()), promptIds, params.maxTokens()));
+        }
+        Admission admission = new Admission(promptIds, params.maxTokens());
+        long prefillNanos = 0;
+        long steps = 0;
+        try {
+            int started = 0;
+            while (!Thread.currentThread().isInterrupted()) {
+                if (admission.root == null) {
+                    Logits first = admission.openWave(); // null: interrupted while waiting
+                    if (first == null) {
+                        break;
+                    }
+                    if (started == 0) {
+                        prefillNanos = System.nanoTime() - t0;
+                    }
+                    lanes.get(started++).start(admission.root.fork(), first);
+                }
+                for (ModelState fork; started < n && (fork = admission.admitLane()) != null; ) {
+                    lanes.get(started++).start(fork, admission.first);
+                }
                 List<ModelState> states = new ArrayList<>();
                 List<int[]> next = new ArrayList<>();
                 List<Lane> stepping = new ArrayList<>();
-                for (Lane lane : lanes) {
+                for (Lane lane : lanes.subList(0, started)) {
                     if (!lane.done && lane.step(tok, ctx)) {
                         states.add(lane.state);
                         next.add(new int[]{lane.out[lane.n - 1]});
                         stepping.add(lane);
+                    } else {
+                        lane.release(); // its blocks and reservation go back at once, for the lanes still waiting
                     }
                 }
-                if (stepping.isEmpty() || Thread.currentThread().isInterrupted()) {
-                    break;
+                if (stepping.isEmpty()) {
+                    if (started == n) {
+                        break;
+                    }
+                    ModelState fork = admission.admitLane();
+                    if (fork != null) {
+                        lanes.get(started++).start(fork, admission.first);
+                    } else {
+                        admission.closeWave(); // the next wave waits holding nothing, so waiting cannot deadlock
+                    }
+                    continue;
                 }
                 List<Logits> out = model.forward(states, next);
                 steps++;
@@ -273,7 +301,58 @@ public final class SamplingGenerator implements Generator {
             return gens;
         } finally {
             for (Lane lane : lanes) {
-                lane.state.close();
+                lane.release();
+            }
+            admission.closeWave();
+        }
+    }
+
+    /**
+     * KV memory admission of {@link #generateN}: samples run in waves of forks of one prefilled prompt state. A wave
+     * opens by reserving (waiting its turn, holding nothing) the prompt and one sample's worst case; while it runs,
+     * more samples join whenever their own worst case fits without waiting, and when its last sample ends with
+     * samples left, it closes and the next wave waits again (its prompt mostly comes back from the prefix cache).
+     * With a budget that holds all samples this is one wave, the prompt computed once.
+     */
+    private final class Admission {
+        final int[] promptIds;
+        final int maxTokens;
+        ModelState root;
+        MemoryReservation wave;
+        Logits first;
+
+        Admission(int[] promptIds, int maxTokens) {
+            this.promptIds = promptIds;
+            this.maxTokens = maxTokens;
+        }
+
+        /** Prefills a new wave's prompt state; the prompt's logits, or {@code null} if interrupted while waiting. */
+        Logits openWave() {
+            root = model.newState();
+            wave = KvAdmission.reserve(root, promptIds.length, 1, maxTokens);
+            if (wave == null) {
+                return null;
+            }
+            first = model.forward(root, promptIds);
+            return first;
+        }
+
+        /** A fork of the prompt state with its own reservation, or {@code null} if that does not fit now. */
+        ModelState admitLane() {
+            ModelState fork = root.fork();
+            if (fork.tryReserve(maxTokens) == null) {
+                fork.close();
+                return null;
+            }
+            return fork;
+        }
+
+        void closeWave() {
+            if (root != null) {
+                root.close(); // also closes the wave's reservation, which the root made
+                root = null;
+                wave = null;
+                first = null;
             }
         }
     }
@@ -288,16 +367,17 @@ public final class SamplingGenerator implements Generator {
         final int[] history;
         final int[] out;
         final double[] logprobs;
-        final ModelState state;
+        ModelState state;
         final StringBuilder text = new StringBuilder();
         Logits logits;
         int n;
-        long calls = 1; // the shared prompt forward
+        long calls;
         boolean done;
+        private boolean released;
         FinishReason finish = FinishReason.LENGTH;
 
         Lane(SamplerChain chain, SamplingConfig cfg, StreamingDecoder decoder, StopStrings stops, int[] promptIds,
-             int maxTokens, ModelState state) {
+             int maxTokens) {
             this.chain = chain;
             this.cfg = cfg;
             this.decoder = decoder;
@@ -306,7 +386,22 @@ public final class SamplingGenerator implements Generator {
             this.history = Arrays.copyOf(promptIds, promptIds.length + maxTokens);
             this.out = new int[maxTokens];
             this.logprobs = new double[maxTokens];
-            this.state = state;
+        }
+
+        /** Begins sampling on {@code fork}, a fork of the prefilled prompt whose logits are {@code first}. */
+        void start(ModelState fork, Logits first) {
+            state = fork;
+            chain.begin(promptIds);
+            logits = first;
+            calls = 1; // the shared prompt forward
+        }
+
+        /** Closes the lane's state (and the reservation it made); harmless twice. */
+        void release() {
+            if (state != null && !released) {
+                released = true;
+                state.close();
+            }
         }
 
         /** Samples one token from {@link #logits}; true when the lane wants a forward of it. */
