@@ -296,7 +296,7 @@ public final class SamplingGenerator implements Generator {
                 if (!lane.done && Thread.currentThread().isInterrupted()) {
                     lane.finish = FinishReason.CANCELLED;
                 }
-                gens.add(lane.finish(t0, prefillNanos, total, steps, generated, n));
+                gens.add(lane.finish(t0, prefillNanos, total, steps, generated, n, admission.waves));
             }
             return gens;
         } finally {
@@ -320,6 +320,8 @@ public final class SamplingGenerator implements Generator {
         ModelState root;
         MemoryReservation wave;
         Logits first;
+        /** Waves opened: 1 when all samples fit at once or joined as others ended. */
+        int waves;
 
         Admission(int[] promptIds, int maxTokens) {
             this.promptIds = promptIds;
@@ -334,6 +336,7 @@ public final class SamplingGenerator implements Generator {
                 return null;
             }
             first = model.forward(root, promptIds);
+            waves++;
             return first;
         }
 
@@ -429,7 +432,7 @@ public final class SamplingGenerator implements Generator {
             return true;
         }
 
-        Generation finish(long t0, long prefillNanos, long total, long steps, long generatedAll, int lanes) {
+        Generation finish(long t0, long prefillNanos, long total, long steps, long generatedAll, int lanes, int waves) {
             if (!stops.stopped()) {
                 text.append(stops.accept(decoder.flush())).append(stops.flush());
             }
@@ -440,6 +443,7 @@ public final class SamplingGenerator implements Generator {
             trace.put("decode_tokens_per_s", rate(generatedAll, total - prefillNanos));
             trace.put("parallel", lanes);
             trace.put("batched_steps", steps);
+            trace.put("kv_waves", waves);
             trace.put("prompt_ids", promptIds);
             trace.put("sampling", cfg.describe());
             Cost cost = new Cost(promptIds.length, n, calls, 0, Duration.ofNanos(total));
