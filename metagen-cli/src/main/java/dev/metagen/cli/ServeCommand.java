@@ -63,6 +63,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
     int contextLength;
 
+    @Option(names = "--kv-budget-mib", defaultValue = "0", description = "Bound on the paged KV cache in MiB; 0 = default (8 full-context sequences, at most half the heap). Generations wait in arrival order for their share (default: ${DEFAULT-VALUE}).")
+    long kvBudgetMib;
+
     /** Counted down on shutdown (Ctrl-C), or by a test that runs the command in-process. */
     final CountDownLatch stop = new CountDownLatch(1);
     volatile OpenAiServer running;
@@ -71,6 +74,9 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         if (threads < 0 || contextLength < 0) {
             throw new ParameterException(spec.commandLine(), "--threads and --ctx must be >= 0");
+        }
+        if (kvBudgetMib < 0 || kvBudgetMib > (1L << 30)) {
+            throw new ParameterException(spec.commandLine(), "--kv-budget-mib must be in [0, 2^30], got " + kvBudgetMib);
         }
         String key = apiKey != null ? apiKey : System.getenv("METAGEN_API_KEY");
         ServerConfig config;
@@ -82,7 +88,8 @@ final class ServeCommand implements Callable<Integer> {
         if (key == null && !host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
             spec.commandLine().getErr().println("metagen: warning: listening on " + host + " without --api-key: anyone who reaches this address can use the model");
         }
-        TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+        TransformerModel m = TransformerModel.load(model.resolve(),
+                new ModelOptions(threads, contextLength).withKvBudgetBytes(kvBudgetMib << 20));
         OpenAiServer server;
         try {
             server = OpenAiServer.start(m, servedName, config);

@@ -119,7 +119,7 @@ final class KvBlockPool {
         }
         KvReservation r = new KvReservation(this, blocks);
         synchronized (this) {
-            if (waiting.isEmpty() && fitsLocked(blocks)) {
+            if (blocks == 0 || waiting.isEmpty() && fitsLocked(blocks)) {
                 admitLocked(r);
                 return r;
             }
