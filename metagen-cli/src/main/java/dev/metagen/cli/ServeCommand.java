@@ -99,6 +99,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
     int contextLength;
 
+    @Option(names = "--kv-budget-mib", defaultValue = "0", description = "Bound on the paged KV cache in MiB; 0 = default (8 full-context sequences, at most half the heap). Generations wait in arrival order for their share (default: ${DEFAULT-VALUE}).")
+    long kvBudgetMib;
+
     /** Counted down on shutdown (Ctrl-C), or by a test that runs the command in-process. */
     final CountDownLatch stop = new CountDownLatch(1);
     volatile OpenAiServer running;
@@ -108,6 +111,9 @@ final class ServeCommand implements Callable<Integer> {
         ThreadsOption.check(spec, threads);
         if (contextLength < 0) {
             throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
+        }
+        if (kvBudgetMib < 0 || kvBudgetMib > (1L << 30)) {
+            throw new ParameterException(spec.commandLine(), "--kv-budget-mib must be in [0, 2^30], got " + kvBudgetMib);
         }
         String key = apiKey != null ? apiKey : System.getenv("METAGEN_API_KEY");
         Sandbox.Limits sandboxLimits = sandbox.limits(spec, allowCodeTools, "with --allow-code-tools");
@@ -125,7 +131,8 @@ final class ServeCommand implements Callable<Integer> {
         if (key == null && !host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
             spec.commandLine().getErr().println("metagen: warning: listening on " + host + " without --api-key: anyone who reaches this address can use the model");
         }
-        TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+        TransformerModel m = TransformerModel.load(model.resolve(),
+                new ModelOptions(threads, contextLength).withKvBudgetBytes(kvBudgetMib << 20));
         OpenAiServer server;
         try {
             server = OpenAiServer.start(m, servedName, config);

@@ -18,6 +18,37 @@ public interface ModelState extends AutoCloseable {
     /** Rolls back to the first {@code length} tokens. */
     void truncate(int length);
 
+    /**
+     * Memory admission: waits until the model can promise room for this state to take {@code tokens} more tokens
+     * and for {@code forks} forks of it, made after those tokens are in, to take {@code forkTokens} more each; the
+     * forks draw on this reservation unless they reserve their own. Reservations are granted strictly in arrival
+     * order (a large one is never overtaken by a stream of small ones), so a caller should reserve the worst case
+     * of a whole generation before its first forward and hold no other memory while it waits: a holder then never
+     * waits again and always finishes, which makes waiting free of deadlock. Closing this state also closes the
+     * reservations it made. Models that do not limit memory return {@link MemoryReservation#NONE} at once.
+     *
+     * @throws MetagenException     if the request can never fit the model's whole memory budget (at once)
+     * @throws InterruptedException if the caller is interrupted while waiting; it leaves the queue holding nothing
+     */
+    default MemoryReservation reserve(int tokens, int forks, int forkTokens) throws InterruptedException {
+        return MemoryReservation.NONE;
+    }
+
+    /** {@link #reserve(int, int, int)} for this state alone. */
+    default MemoryReservation reserve(int tokens) throws InterruptedException {
+        return reserve(tokens, 0, 0);
+    }
+
+    /**
+     * {@link #reserve(int)} without waiting: {@code null} when the reservation does not fit now or others are
+     * waiting ahead of it (a caller that already holds memory adds work this way, never by waiting).
+     *
+     * @throws MetagenException if the request can never fit the model's whole memory budget
+     */
+    default MemoryReservation tryReserve(int tokens) {
+        return MemoryReservation.NONE;
+    }
+
     /** Releases the state's cache. */
     @Override
     void close();

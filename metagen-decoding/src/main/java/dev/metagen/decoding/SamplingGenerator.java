@@ -7,6 +7,7 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.Logits;
+import dev.metagen.core.MemoryReservation;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.core.Prompt;
@@ -81,7 +82,14 @@ public final class SamplingGenerator implements Generator {
     /** Generates from prompt token ids. */
     public Generation generate(int[] promptIds, GenerationParams params, Consumer<String> onText) {
         checkPrompt(promptIds);
-        try (ModelState state = model.newState()) {
+        // KV memory admission: the sequence's worst case is reserved (waiting its turn) before the prefill
+        try (ModelState state = model.newState();
+             MemoryReservation kv = KvAdmission.reserve(state, promptIds.length, params.maxTokens())) {
+            if (kv == null) {
+                // interrupted while waiting for KV memory: nothing was computed
+                return new Generation("", new int[0], new double[0], FinishReason.CANCELLED, Cost.ZERO,
+                        Map.of("prompt_ids", promptIds, "stopped", "cancelled while waiting for KV memory"));
+            }
             return generate(state, promptIds, params, onText, () -> false);
         }
     }
@@ -286,32 +294,54 @@ public final class SamplingGenerator implements Generator {
         Tokenizer tok = model.tokenizer();
         long t0 = System.nanoTime();
         List<Lane> lanes = new ArrayList<>(n);
-        try (ModelState root = model.newState()) {
-            Logits first = model.forward(root, promptIds);
-            long prefillNanos = System.nanoTime() - t0;
+        Admission admission = new Admission(promptIds, params.maxTokens());
+        try {
             for (int i = 0; i < n; i++) {
                 GenerationParams p = params.withSeed(params.seed() + i);
                 LogitsProcessors lp = processorsFor(p, promptIds);
-                Lane lane = new Lane(SamplerChain.build(p.sampling(), tok, lp.chainHead()), p, lp,
-                        tok.streamingDecoder(), new StopStrings(params.stop()), promptIds, params.maxTokens(), root.fork());
-                lanes.add(lane);
-                lane.chain.begin(promptIds);
-                lane.logits = first;
+                lanes.add(new Lane(SamplerChain.build(p.sampling(), tok, lp.chainHead()), p, lp,
+                        tok.streamingDecoder(), new StopStrings(params.stop()), promptIds, params.maxTokens()));
             }
+            long prefillNanos = 0;
             long steps = 0;
-            while (true) {
+            int started = 0;
+            while (!Thread.currentThread().isInterrupted()) {
+                if (admission.root == null) {
+                    Logits first = admission.openWave(); // null: interrupted while waiting
+                    if (first == null) {
+                        break;
+                    }
+                    if (started == 0) {
+                        prefillNanos = System.nanoTime() - t0;
+                    }
+                    lanes.get(started++).start(admission.root.fork(), first);
+                }
+                for (ModelState fork; started < n && (fork = admission.admitLane()) != null; ) {
+                    lanes.get(started++).start(fork, admission.first);
+                }
                 List<ModelState> states = new ArrayList<>();
                 List<int[]> next = new ArrayList<>();
                 List<Lane> stepping = new ArrayList<>();
-                for (Lane lane : lanes) {
+                for (Lane lane : lanes.subList(0, started)) {
                     if (!lane.done && lane.step(tok, ctx)) {
                         states.add(lane.state);
                         next.add(new int[]{lane.out[lane.n - 1]});
                         stepping.add(lane);
+                    } else {
+                        lane.release(); // its blocks and reservation go back at once, for the lanes still waiting
                     }
                 }
-                if (stepping.isEmpty() || Thread.currentThread().isInterrupted()) {
-                    break;
+                if (stepping.isEmpty()) {
+                    if (started == n) {
+                        break;
+                    }
+                    ModelState fork = admission.admitLane();
+                    if (fork != null) {
+                        lanes.get(started++).start(fork, admission.first);
+                    } else {
+                        admission.closeWave(); // the next wave waits holding nothing, so waiting cannot deadlock
+                    }
+                    continue;
                 }
                 List<Logits> out = model.forward(states, next);
                 steps++;
@@ -330,13 +360,67 @@ public final class SamplingGenerator implements Generator {
                 if (!lane.done && Thread.currentThread().isInterrupted()) {
                     lane.finish = FinishReason.CANCELLED;
                 }
-                gens.add(lane.finish(t0, prefillNanos, total, steps, generated, n));
+                gens.add(lane.finish(t0, prefillNanos, total, steps, generated, n, admission.waves));
             }
             return gens;
         } finally {
             for (Lane lane : lanes) {
-                lane.state.close();
+                lane.release();
                 lane.processors.close();
+            }
+            admission.closeWave();
+        }
+    }
+
+    /**
+     * KV memory admission of {@link #generateN}: samples run in waves of forks of one prefilled prompt state. A wave
+     * opens by reserving (waiting its turn, holding nothing) the prompt and one sample's worst case; while it runs,
+     * more samples join whenever their own worst case fits without waiting, and when its last sample ends with
+     * samples left, it closes and the next wave waits again (its prompt mostly comes back from the prefix cache).
+     * With a budget that holds all samples this is one wave, the prompt computed once.
+     */
+    private final class Admission {
+        final int[] promptIds;
+        final int maxTokens;
+        ModelState root;
+        MemoryReservation wave;
+        Logits first;
+        /** Waves opened: 1 when all samples fit at once or joined as others ended. */
+        int waves;
+
+        Admission(int[] promptIds, int maxTokens) {
+            this.promptIds = promptIds;
+            this.maxTokens = maxTokens;
+        }
+
+        /** Prefills a new wave's prompt state; the prompt's logits, or {@code null} if interrupted while waiting. */
+        Logits openWave() {
+            root = model.newState();
+            wave = KvAdmission.reserve(root, promptIds.length, 1, maxTokens);
+            if (wave == null) {
+                return null;
+            }
+            first = model.forward(root, promptIds);
+            waves++;
+            return first;
+        }
+
+        /** A fork of the prompt state with its own reservation, or {@code null} if that does not fit now. */
+        ModelState admitLane() {
+            ModelState fork = root.fork();
+            if (fork.tryReserve(maxTokens) == null) {
+                fork.close();
+                return null;
+            }
+            return fork;
+        }
+
+        void closeWave() {
+            if (root != null) {
+                root.close(); // also closes the wave's reservation, which the root made
+                root = null;
+                wave = null;
+                first = null;
             }
         }
     }
@@ -354,16 +438,17 @@ public final class SamplingGenerator implements Generator {
         final int[] history;
         final int[] out;
         final double[] logprobs;
-        final ModelState state;
+        ModelState state;
         final StringBuilder text = new StringBuilder();
         Logits logits;
         int n;
-        long calls = 1; // the shared prompt forward
+        long calls;
         boolean done;
+        private boolean released;
         FinishReason finish = FinishReason.LENGTH;
 
         Lane(SamplerChain chain, GenerationParams params, LogitsProcessors processors, StreamingDecoder decoder,
-             StopStrings stops, int[] promptIds, int maxTokens, ModelState state) {
+             StopStrings stops, int[] promptIds, int maxTokens) {
             this.chain = chain;
             this.cfg = params.sampling();
             this.params = params;
@@ -374,7 +459,22 @@ public final class SamplingGenerator implements Generator {
             this.history = Arrays.copyOf(promptIds, promptIds.length + maxTokens);
             this.out = new int[maxTokens];
             this.logprobs = new double[maxTokens];
-            this.state = state;
+        }
+
+        /** Begins sampling on {@code fork}, a fork of the prefilled prompt whose logits are {@code first}. */
+        void start(ModelState fork, Logits first) {
+            state = fork;
+            chain.begin(promptIds);
+            logits = first;
+            calls = 1; // the shared prompt forward
+        }
+
+        /** Closes the lane's state (and the reservation it made); harmless twice. */
+        void release() {
+            if (state != null && !released) {
+                released = true;
+                state.close();
+            }
         }
 
         /** Samples one token from {@link #logits}; true when the lane wants a forward of it. */
@@ -415,7 +515,7 @@ public final class SamplingGenerator implements Generator {
             return true;
         }
 
-        Generation finish(long t0, long prefillNanos, long total, long steps, long generatedAll, int lanes) {
+        Generation finish(long t0, long prefillNanos, long total, long steps, long generatedAll, int lanes, int waves) {
             if (!stops.stopped()) {
                 text.append(stops.accept(decoder.flush())).append(stops.flush());
             }
@@ -426,6 +526,7 @@ public final class SamplingGenerator implements Generator {
             trace.put("decode_tokens_per_s", rate(generatedAll, total - prefillNanos));
             trace.put("parallel", lanes);
             trace.put("batched_steps", steps);
+            trace.put("kv_waves", waves);
             trace.put("prompt_ids", promptIds);
             trace.put("sampling", cfg.describe());
             if (processors.mask() != null) {

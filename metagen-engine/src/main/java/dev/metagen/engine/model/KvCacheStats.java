@@ -12,7 +12,10 @@ package dev.metagen.engine.model;
  * @param prefixHits     of those, the ones that reused at least one block
  * @param reusedTokens   prompt tokens whose computation a prefix hit saved
  * @param evictions      prefix-cache blocks evicted to make room
+ * @param promisedBlocks blocks promised to admitted generations' reservations and not yet allocated
+ * @param waiting        reservations waiting for admission
  */
 public record KvCacheStats(int blockSize, long blockBytes, int maxBlocks, int liveBlocks, int cachedBlocks,
-                           long prefixLookups, long prefixHits, long reusedTokens, long evictions) {
+                           long prefixLookups, long prefixHits, long reusedTokens, long evictions,
+                           int promisedBlocks, int waiting) {
 }

@@ -1,5 +1,6 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.core.MemoryReservation;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 
@@ -11,7 +12,9 @@ import java.util.List;
  * ({@link KvBlockPool}); position {@code p} lives in block {@code p / BLOCK}, slot {@code p % BLOCK}.
  * {@link #fork()} copies only the table and retains every block; a block is copied on the first write into it
  * while someone else holds it (only the partially filled last block can be written), so forks cost O(blocks)
- * pointer copies and no key/value data. {@link #truncate} releases whole blocks past the new end.
+ * pointer copies and no key/value data. {@link #truncate} releases whole blocks past the new end. New blocks are
+ * drawn from the state's {@link KvReservation} when it has one (its own, or its parent's when it was forked while
+ * that was open), see {@link #reserve(int, int, int)}.
  */
 final class KvState implements ModelState {
     private static final int B = KvBlockPool.BLOCK;
@@ -28,6 +31,10 @@ final class KvState implements ModelState {
     /** Full blocks already offered to the prefix cache. */
     int cachedBlocks;
     private boolean closed;
+    /** Where new blocks are drawn from first; {@code null} = only what no reservation is promised. */
+    private KvReservation reservation;
+    /** The reservation this state made (closed with the state). */
+    private KvReservation own;
 
     KvState(TransformerModel model, KvBlockPool pool) {
         this.model = model;
@@ -47,6 +54,7 @@ final class KvState implements ModelState {
             pool.retain(table[b]);
         }
         this.cachedBlocks = src.cachedBlocks;
+        this.reservation = src.reservation; // a fork grows under its parent's promise until it makes its own
         this.lastHidden = src.lastHidden == null ? null : src.lastHidden.clone();
     }
 
@@ -86,7 +94,60 @@ final class KvState implements ModelState {
             closed = true;
             releaseFrom(0);
             lastHidden = null;
+            if (own != null) {
+                own.close();
+            }
         }
+    }
+
+    /**
+     * Reserves the blocks the growth can take: for this state, the blocks from its last (possibly partially filled
+     * and shared, so copied on write) block up to {@code length + tokens}; for each fork, the same from
+     * {@code length + tokens} up to {@code forkTokens} more. Positions past the context length are never written,
+     * so they are not reserved. A state makes one reservation at a time.
+     */
+    @Override
+    public MemoryReservation reserve(int tokens, int forks, int forkTokens) throws InterruptedException {
+        return reserve(tokens, forks, forkTokens, true);
+    }
+
+    @Override
+    public MemoryReservation tryReserve(int tokens) {
+        try {
+            return reserve(tokens, 0, 0, false);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException("a reservation that does not wait was interrupted", e);
+        }
+    }
+
+    private MemoryReservation reserve(int tokens, int forks, int forkTokens, boolean wait) throws InterruptedException {
+        checkOpen();
+        if (tokens < 0 || forks < 0 || forkTokens < 0) {
+            throw new MetagenException("a KV reservation needs tokens, forks and fork tokens >= 0, got " + tokens
+                    + ", " + forks + " and " + forkTokens);
+        }
+        if (own != null && own.open) {
+            throw new MetagenException("this model state already holds a KV reservation: close it first");
+        }
+        int ctx = model.contextLength();
+        long end = Math.min((long) length + tokens, ctx);
+        long blocks = tokens == 0 ? 0 : blocksBetween(length, end);
+        if (forkTokens > 0) {
+            blocks += forks * blocksBetween(end, Math.min(end + forkTokens, ctx));
+        }
+        String what = forks == 0 ? "a sequence of " + end + " tokens"
+                : "a sequence of " + end + " tokens with " + forks + " forks of " + forkTokens + " more tokens each";
+        KvReservation r = pool.reserve((int) Math.min(Integer.MAX_VALUE, blocks), wait, what);
+        if (r != null) {
+            own = r;
+            reservation = r;
+        }
+        return r;
+    }
+
+    /** Blocks a state of {@code from} positions must obtain to hold {@code to}: its last block may need a copy. */
+    private static long blocksBetween(long from, long to) {
+        return to <= from ? 0 : (to + B - 1) / B - from / B;
     }
 
     /** Releases blocks {@code [keep, blocks)}. */
@@ -122,16 +183,16 @@ final class KvState implements ModelState {
         // filled one keeps its filled slots; spare ones left by a failed forward need no copy)
         for (int b = first; b < Math.min(blocks, last + 1); b++) {
             if (pool.shared(table[b])) {
-                KvBlock own = pool.allocate();
+                KvBlock copy = pool.allocate(reservation);
                 if (b == first && length % B != 0) {
-                    System.arraycopy(table[b].data, 0, own.data, 0, own.data.length);
+                    System.arraycopy(table[b].data, 0, copy.data, 0, copy.data.length);
                 }
                 pool.release(table[b]);
-                table[b] = own;
+                table[b] = copy;
             }
         }
         while (blocks <= last) {
-            table[blocks] = pool.allocate();
+            table[blocks] = pool.allocate(reservation);
             blocks++;
         }
     }

@@ -163,7 +163,8 @@ final class PrefixCache {
     KvCacheStats stats() {
         synchronized (pool) {
             return new KvCacheStats(B, KvBlockPool.blockBytes(pool.layers, pool.kvDim, pool.vDim), pool.maxBlocks,
-                    pool.liveBlocks(), cached, lookups, hits, reusedTokens, evictions);
+                    pool.liveBlocks(), cached, lookups, hits, reusedTokens, evictions, pool.promisedBlocks(),
+                    pool.waitingReservations());
         }
     }
 }
