@@ -116,14 +116,14 @@ public final class LeafGenerators implements LeafFactory {
         LanguageModel model = node.has("model") ? model(node) : models.defaultModel();
         try {
             return switch (type) {
-                case "sample" -> new ModelLeaf(model, models, parseSpecial);
+                case "sample" -> precompiled(new ModelLeaf(model, models, parseSpecial), node);
                 case "greedy" -> {
-                    ModelLeaf leaf = new ModelLeaf(model, models, parseSpecial);
+                    ModelLeaf leaf = precompiled(new ModelLeaf(model, models, parseSpecial), node);
                     yield new Leaf(params -> params.withSampling(params.sampling().temperature(0)), params -> leaf);
                 }
                 case "constrained" -> {
                     requireConstraint(node);
-                    yield new ModelLeaf(model, models, parseSpecial);
+                    yield precompiled(new ModelLeaf(model, models, parseSpecial), node);
                 }
                 case "beam" -> {
                     BeamSearch.Settings s = new BeamSearch.Settings(node.integer("beams", 4, 1),
@@ -250,6 +250,15 @@ public final class LeafGenerators implements LeafFactory {
         double s = scorer.score(Prompt.of(prompt), new Generation(text, new int[0], new double[0],
                 dev.metagen.core.FinishReason.LENGTH, dev.metagen.core.Cost.ZERO, java.util.Map.of()));
         return scorer instanceof Verifier ? Math.log(s) : s;
+    }
+
+    /** Compiles the leaf's own constraint now, so that one that does not compile is an error of the spec. */
+    private static ModelLeaf precompiled(ModelLeaf leaf, SpecNode node) {
+        dev.metagen.core.OutputConstraint c = GenerationFields.constraint(node.peek(GenerationFields.CONSTRAINT), node.path());
+        if (c != null) {
+            leaf.constraint(c);
+        }
+        return leaf;
     }
 
     private static GenerationParams searchable(GenerationParams params, String what) {

@@ -67,7 +67,13 @@ public final class ModelLeaf implements Generator {
     public TokenConstraint constraint(OutputConstraint c) {
         TokenConstraint t = compiled.get(c);
         if (t == null) {
-            t = Constraints.compile(c, model.tokenizer());
+            try {
+                t = Constraints.compile(c, model.tokenizer());
+            } catch (IllegalArgumentException | StackOverflowError e) {
+                // a pattern, grammar or schema that does not compile (or nests beyond reason) is the caller's error
+                throw new dev.metagen.core.MetagenException("invalid " + c.kind().field() + ": "
+                        + dev.metagen.core.MetagenException.describe(e));
+            }
             compiled.put(c, t);
         }
         return t;

@@ -192,6 +192,23 @@ public final class SpecNode {
         return out;
     }
 
+    /**
+     * The fields of {@code names} present here as plain JSON values, without marking them read: lets a leaf factory
+     * look at fields that the parser applies (e.g. compile a leaf's constraint once, when the spec is built).
+     */
+    public java.util.Map<String, Object> peek(java.util.Set<String> names) {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        Iterator<String> it = json.fieldNames();
+        while (it.hasNext()) {
+            String f = it.next();
+            if (names.contains(f) && !json.get(f).isNull()) {
+                Object v = MAPPER.convertValue(json.get(f), Object.class);
+                out.put(f, f.equals("json_schema") ? jsonText(v) : v);
+            }
+        }
+        return out;
+    }
+
     /** {@code value} as JSON text: a string stays as it is, anything else is written as JSON. */
     public static String jsonText(Object value) {
         if (value instanceof String s) {
