@@ -4,6 +4,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.tools.Sandbox;
+import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.server.OpenAiServer;
 import dev.metagen.server.ServerConfig;
 import picocli.CommandLine.Command;
@@ -131,12 +132,15 @@ final class ServeCommand implements Callable<Integer> {
         if (key == null && !host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
             spec.commandLine().getErr().println("metagen: warning: listening on " + host + " without --api-key: anyone who reaches this address can use the model");
         }
-        TransformerModel m = TransformerModel.load(model.resolve(),
-                new ModelOptions(threads, contextLength).withKvBudgetBytes(kvBudgetMib << 20));
+        ModelOptions options = new ModelOptions(threads, contextLength).withKvBudgetBytes(kvBudgetMib << 20);
+        TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
+        // named models (--model NAME=REF) serve strategy leaves, judges and guidance; loaded on first use
+        ModelRegistry models = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options));
         OpenAiServer server;
         try {
-            server = OpenAiServer.start(m, servedName, config);
+            server = OpenAiServer.start(m, servedName, config, models);
         } catch (RuntimeException e) {
+            models.close();
             m.close();
             throw e;
         }
@@ -150,6 +154,7 @@ final class ServeCommand implements Callable<Integer> {
             stop.await();
         } finally {
             server.close();
+            models.close();
             m.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);

@@ -14,6 +14,7 @@ import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.Budget;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
+import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.meta.tools.Sandbox;
 
 import java.io.IOException;
@@ -44,11 +45,13 @@ final class Completions {
     private final LanguageModel model;
     private final String modelId;
     private final ServerConfig config;
+    private final ModelRegistry models;
 
-    Completions(LanguageModel model, String modelId, ServerConfig config) {
+    Completions(LanguageModel model, String modelId, ServerConfig config, ModelRegistry models) {
         this.model = model;
         this.modelId = modelId;
         this.config = config;
+        this.models = models;
     }
 
     /** One choice's result, with which prompt it continued. */
@@ -177,8 +180,12 @@ final class Completions {
 
     private List<Choice> runAll(CompletionRequest r, RequestContext ctx, PieceSinks sinks) {
         int total = r.prompts().size() * r.n();
+        // a strategy is parsed and compiled once per request (its constrained leaves under the same ceilings and
+        // deadline as a request's own constraint); its generators are stateless, so every choice runs the same tree
+        StrategySpecs.Strategy strategy = r.strategy() == null ? null : RequestParser.compileBudget(config, ctx).run(
+                () -> RequestParser.specs(models, r.chat(), config.sandboxLimits()).parse(r.strategy()));
         if (total == 1) {
-            return List.of(new Choice(0, 0, generate(r, 0, 0, sinks.create(0, 0), ctx)));
+            return List.of(new Choice(0, 0, generate(r, strategy, 0, 0, sinks.create(0, 0), ctx)));
         }
         List<Future<Generation>> futures = new ArrayList<>();
         // platform threads (at most max-n per request): sampling is CPU work that would pin a virtual thread's carrier
@@ -188,7 +195,7 @@ final class Completions {
                 int p = i / r.n();
                 futures.add(ex.submit(() -> {
                     try {
-                        return generate(r, p, index, sinks.create(index, p), ctx);
+                        return generate(r, strategy, p, index, sinks.create(index, p), ctx);
                     } catch (RuntimeException | Error e) {
                         if (!(e instanceof RequestContext.Stopped)) {
                             ctx.fail(); // one choice failing stops its siblings at their next token
@@ -228,17 +235,16 @@ final class Completions {
     }
 
     /** One choice: the strategy, the constrained generator or the sampling generator, with the request's chain. */
-    private Generation generate(CompletionRequest r, int promptIndex, int index, Consumer<String> onText, RequestContext ctx) {
+    private Generation generate(CompletionRequest r, StrategySpecs.Strategy strategy, int promptIndex, int index,
+                                Consumer<String> onText, RequestContext ctx) {
         long seed = r.seed() + index;
         SamplingConfig cfg = r.sampling().apply(seed);
         // the one parameter model: a strategy's leaves inherit every sampling field of the request
         GenerationParams params = new GenerationParams(r.maxTokens(), seed, r.addSpecial(), r.stop(), cfg,
                 Math.max(r.logprobs(), 0), null, dev.metagen.core.Guidance.NONE);
         int[] ids = r.prompts().get(promptIndex);
-        if (r.strategy() != null) {
-            // constrained leaves compile here: under the same ceilings and deadline as a request's own constraint
-            StrategySpecs.Strategy s = RequestParser.compileBudget(config, ctx).run(
-                    () -> RequestParser.specs(model, r.chat(), config.sandboxLimits()).parse(r.strategy()));
+        if (strategy != null) {
+            StrategySpecs.Strategy s = strategy;
             Prompt prompt = Prompt.of(r.promptTexts().get(promptIndex));
             if (s.generator() instanceof MetaGenerator meta) {
                 Budget b = s.budget();

@@ -9,6 +9,7 @@ import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.chat.ChatTemplate;
 import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.runtime.ModelRegistry;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -64,12 +65,13 @@ public final class OpenAiServer implements AutoCloseable {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong serverErrors = new AtomicLong();
 
-    private OpenAiServer(LanguageModel model, String modelId, ChatFormatter chat, ServerConfig config) throws IOException {
+    private OpenAiServer(LanguageModel model, String modelId, ChatFormatter chat, ServerConfig config, ModelRegistry models)
+            throws IOException {
         this.config = config;
         this.modelId = modelId;
         this.model = model;
         this.parser = new RequestParser(model, config, chat);
-        this.completions = new Completions(model, modelId, config);
+        this.completions = new Completions(model, modelId, config, models);
         this.admission = new Admission(config.maxConcurrent(), config.queue());
         this.inFlight = new Semaphore(config.maxConcurrent() + config.queue());
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
@@ -85,14 +87,26 @@ public final class OpenAiServer implements AutoCloseable {
      * chat requests are rendered with the model's own chat template, or a plain transcript when it has none.
      */
     public static OpenAiServer start(TransformerModel model, String modelId, ServerConfig config) {
+        return start(model, modelId, config, ModelRegistry.of(model));
+    }
+
+    /**
+     * As {@link #start(TransformerModel, String, ServerConfig)}, with the named models of {@code models} (whose
+     * default is {@code model}) for the leaves, judges and guidance of strategy requests ({@code "model": "NAME"}).
+     */
+    public static OpenAiServer start(TransformerModel model, String modelId, ServerConfig config, ModelRegistry models) {
         String id = modelId != null ? modelId : model.file().path().getFileName().toString().replaceFirst("\\.gguf$", "");
-        return start(model, id, new ChatFormatter(ChatTemplate.forModel(model), model.tokenizer()), config);
+        return start(model, id, new ChatFormatter(ChatTemplate.forModel(model), model.tokenizer()), config, models);
     }
 
     /** Starts serving {@code model}; chat requests are rendered by {@code chat}. */
     static OpenAiServer start(LanguageModel model, String modelId, ChatFormatter chat, ServerConfig config) {
+        return start(model, modelId, chat, config, ModelRegistry.of(model));
+    }
+
+    static OpenAiServer start(LanguageModel model, String modelId, ChatFormatter chat, ServerConfig config, ModelRegistry models) {
         try {
-            OpenAiServer s = new OpenAiServer(model, modelId, chat, config);
+            OpenAiServer s = new OpenAiServer(model, modelId, chat, config, models);
             s.http.start();
             return s;
         } catch (IOException e) {

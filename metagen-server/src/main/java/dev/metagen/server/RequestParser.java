@@ -10,6 +10,8 @@ import dev.metagen.core.ChatMessage;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
+import dev.metagen.core.GenerationFields;
+import dev.metagen.core.GenerationParams;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.meta.spec.SpecCost;
 import dev.metagen.meta.spec.StrategySpecs;
@@ -34,6 +36,20 @@ final class RequestParser {
             "stream_options", "stop", "seed", "logit_bias", "presence_penalty", "frequency_penalty", "response_format",
             "top_k", "min_p", "typical_p", "repetition_penalty", "repeat_penalty", "min_tokens", "ignore_eos", "samplers",
             "grammar", "regex", "json_schema", "strategy", "logprobs");
+    /**
+     * The sampler-chain fields of the parameter model beyond the OpenAI and vLLM names above (DRY, XTC, mirostat,
+     * top-n-sigma, epsilon, eta, dynamic temperature, no-repeat-n-gram, stop tokens, the penalty window): read by
+     * {@link GenerationFields}, as in strategy specs, so a field means the same on every front end.
+     */
+    static final Set<String> SAMPLING_EXTRAS;
+
+    static {
+        Set<String> extras = new java.util.TreeSet<>(GenerationFields.SAMPLING);
+        extras.removeAll(Set.of("temperature", "top_k", "top_p", "min_p", "typical_p", "frequency_penalty",
+                "presence_penalty", "repeat_penalty", "logit_bias", "min_tokens", "samplers"));
+        SAMPLING_EXTRAS = Set.copyOf(extras);
+    }
+
     private static final Set<String> COMPLETIONS_ONLY = Set.of("prompt", "echo", "best_of", "suffix");
     private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs", "tools",
             "tool_choice", "functions", "function_call");
@@ -69,6 +85,7 @@ final class RequestParser {
     CompletionRequest parse(JsonNode body, boolean chat, RequestContext request) {
         Fields f = Fields.of(body, "");
         Set<String> known = new java.util.HashSet<>(COMMON);
+        known.addAll(SAMPLING_EXTRAS);
         known.addAll(IGNORED);
         known.addAll(chat ? CHAT_ONLY : COMPLETIONS_ONLY);
         f.requireKnown(known);
@@ -194,9 +211,24 @@ final class RequestParser {
         }
         List<String> samplers = samplers(f);
         // build once now so that a bad combination is a 400 before anything runs
-        SamplingConfig probe = samplingConfig(temperature, topK, topP, minP, typicalP, presence, frequency, repetition,
+        SamplingConfig base = samplingConfig(temperature, topK, topP, minP, typicalP, presence, frequency, repetition,
                 minTokens, bias, samplers, 0);
-        probe.describe();
+        Map<String, Object> extras = new java.util.LinkedHashMap<>();
+        for (String k : SAMPLING_EXTRAS) {
+            if (f.has(k)) {
+                extras.put(k, Json.MAPPER.convertValue(f.get(k), Object.class));
+            }
+        }
+        if (!extras.isEmpty()) {
+            try {
+                base = GenerationFields.apply(GenerationParams.of(1, base), extras, "$").sampling();
+            } catch (GenerationFields.FieldError e) {
+                String field = e.field().replaceFirst("^\\$\\.", "");
+                throw ApiException.invalid(field.split("\\.")[0], e.getMessage().substring(e.field().length() + 2));
+            } catch (MetagenException e) {
+                throw ApiException.invalid(extras.keySet().iterator().next(), MetagenException.describe(e).replaceFirst("^\\$: ", ""));
+            }
+        }
 
         TokenConstraint constraint = constraint(f, tok, request);
         String strategy = strategy(f, maxTokens);
@@ -208,12 +240,9 @@ final class RequestParser {
                 throw ApiException.invalid("logprobs", "logprobs is not available with strategy");
             }
         }
-        final double t = temperature, tp = topP, mp = minP, yp = typicalP, pp = presence, fp = frequency, rp = repetition;
-        final int tk = topK, mt = minTokens;
-        final Map<Integer, Float> b = Map.copyOf(bias);
+        final SamplingConfig sampling = base;
         return new CompletionRequest(chat, prompts, texts, n, maxTokens, stream, includeUsage, echo, logprobs, seed, stop,
-                s -> samplingConfig(t, tk, tp, mp, yp, pp, fp, rp, mt, b, samplers, s), constraint, strategy,
-                !chat || chatFormatter.addsBos(texts.getFirst()));
+                sampling::seed, constraint, strategy, !chat || chatFormatter.addsBos(texts.getFirst()));
     }
 
     private static SamplingConfig samplingConfig(double temperature, int topK, double topP, double minP, double typicalP,
@@ -632,7 +661,12 @@ final class RequestParser {
      * code tools run within the operator's sandbox limits.
      */
     static StrategySpecs specs(LanguageModel model, boolean chat, Sandbox.Limits sandboxLimits) {
-        return new StrategySpecs(new LeafGenerators(model, chat), sandboxLimits);
+        return specs(dev.metagen.runtime.ModelRegistry.of(model), chat, sandboxLimits);
+    }
+
+    /** As above, with the server's named models for leaves that say {@code "model": "NAME"}. */
+    static StrategySpecs specs(dev.metagen.runtime.ModelRegistry models, boolean chat, Sandbox.Limits sandboxLimits) {
+        return new StrategySpecs(new LeafGenerators(models, chat), sandboxLimits);
     }
 
     static boolean isObject(JsonNode n) {
