@@ -3,6 +3,7 @@ package dev.metagen.cli;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.runtime.LeafGenerators;
+import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.server.client.RemoteGenerator;
 import dev.metagen.server.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
@@ -122,7 +123,8 @@ final class EvalCommand implements Callable<Integer> {
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
                     resume, params, source, parallel, !noReuse, sandbox.limits(spec)));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
-            var validator = LeafGenerators.validator(plan.options().sandbox());
+            var validator = LeafGenerators.validator(plan.options().sandbox(),
+                    endpoint != null ? null : withDefault(model.named().keySet()));
             plan.task().verifier(plan.problems().getFirst())
                     .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
             for (var s : plan.strategies()) {
@@ -132,6 +134,9 @@ final class EvalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Evaluation.Result result;
+        if (endpoint != null && !model.others().isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--model NAME=MODEL names local models for the leaves; with --endpoint every leaf runs on the endpoint");
+        }
         if (endpoint != null) {
             URI uri;
             try {
@@ -150,9 +155,12 @@ final class EvalCommand implements Callable<Integer> {
                 result = Evaluation.run(plan, new RemoteLeaves(remote), progress);
             }
         } else {
-            try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+            ModelOptions options = new ModelOptions(threads, contextLength);
+            // named models (--model NAME=REF) serve the strategies' leaves, judges and guidance; loaded on first use
+            try (TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
+                 ModelRegistry models = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options));
                  Progress progress = new Progress(noProgress)) {
-                result = Evaluation.run(plan, new LeafGenerators(m), progress);
+                result = Evaluation.run(plan, new LeafGenerators(models, false), progress);
             }
         }
         PrintWriter o = spec.commandLine().getOut();
@@ -205,5 +213,11 @@ final class EvalCommand implements Callable<Integer> {
                 bar.close();
             }
         }
+    }
+
+    private static java.util.Set<String> withDefault(java.util.Set<String> names) {
+        java.util.Set<String> all = new java.util.HashSet<>(names);
+        all.add(ModelRegistry.DEFAULT);
+        return all;
     }
 }

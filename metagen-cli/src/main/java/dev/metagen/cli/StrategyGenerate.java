@@ -31,7 +31,9 @@ final class StrategyGenerate {
     static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
                    ModelOptions options, boolean json, Sandbox.Limits sandboxLimits) {
         try {
-            LeafGenerators.validator(sandboxLimits).parse(strategy); // a bad spec is a usage error, found before loading the model
+            java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
+            names.add(ModelRegistry.DEFAULT);
+            LeafGenerators.validator(sandboxLimits, names).parse(strategy); // a bad spec is a usage error, found before loading the model
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }

@@ -214,4 +214,31 @@ class EvalCliTest {
         assertEquals(2, again.exit());
         assertTrue(again.err().contains("pass --resume"), again.err());
     }
+
+    @Test
+    void namedModelsReachTheLeavesOfAnEvaluation(@TempDir Path dir) throws Exception {
+        Path data = dataset(dir);
+        Path copy = Files.copy(STORIES, dir.resolve("other.gguf"));
+        String onOther = "{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"lexical\"},\"inner\":{\"type\":\"sample\",\"model\":\"other\"}}";
+        StrategyCliTest.Result named = StrategyCliTest.run("eval", "-m", STORIES.toString(), "-m", "other=" + copy,
+                "--dataset", data.toString(), "--task", "lexical", "--strategy", onOther, "--budgets", "1,2", "-n", "8",
+                "--limit", "2", "--out", dir.resolve("named").toString(), "--no-progress", "--json", "--seed", "4");
+        assertEquals(0, named.exit(), named.err());
+        StrategyCliTest.Result plain = StrategyCliTest.run("eval", "-m", STORIES.toString(),
+                "--dataset", data.toString(), "--task", "lexical", "--strategy", BON, "--budgets", "1,2", "-n", "8",
+                "--limit", "2", "--out", dir.resolve("plain").toString(), "--no-progress", "--json", "--seed", "4");
+        assertEquals(0, plain.exit(), plain.err());
+        // the same weights under another name: the same samples, so the same accuracies
+        JsonNode a = JSON.readTree(named.out()).path("points");
+        JsonNode b = JSON.readTree(plain.out()).path("points");
+        assertEquals(b.size(), a.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(b.get(i).path("accuracy").asDouble(), a.get(i).path("accuracy").asDouble(), 0.0);
+        }
+        StrategyCliTest.Result unknown = StrategyCliTest.run("eval", "-m", STORIES.toString(), "--dataset", data.toString(),
+                "--task", "lexical", "--strategy", onOther, "--budgets", "1", "--limit", "1", "--out", dir.resolve("u").toString(),
+                "--no-progress");
+        assertEquals(2, unknown.exit(), "a model the run does not name is a usage error, not an error per problem");
+        assertTrue(unknown.err().contains("$.inner.model: unknown model 'other'"), unknown.err());
+    }
 }

@@ -136,8 +136,8 @@ class OneSpineCliTest {
         assertEquals(plain.get("text").asText(), named.get("text").asText(), "the same weights under another name");
         StrategyCliTest.Result unknown = run("generate", "-m", STORIES.toString(), "-p", "Once", "-n", "4",
                 "--strategy", "{\"type\":\"greedy\",\"model\":\"judge\"}");
-        assertEquals(1, unknown.exit());
-        assertTrue(unknown.err().contains("unknown model 'judge'"), unknown.err());
+        assertEquals(2, unknown.exit(), "a model the run does not name is a usage error, found before loading");
+        assertTrue(unknown.err().contains("$.model: unknown model 'judge'"), unknown.err());
         // contrastive decoding against a named amateur equal to the expert: the plausibility mask only
         JsonNode cd = json("-m", "amateur=" + copy, "-n", "10", "--temperature", "0",
                 "--strategy", "{\"type\":\"greedy\",\"amateur\":\"amateur\",\"cd_alpha\":0.5}");

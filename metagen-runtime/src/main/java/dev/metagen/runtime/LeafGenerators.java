@@ -76,6 +76,14 @@ public final class LeafGenerators implements LeafFactory {
 
     /** {@link #validator()} for specs whose code tools run within the operator's {@code sandboxLimits}. */
     public static StrategySpecs validator(Sandbox.Limits sandboxLimits) {
+        return validator(sandboxLimits, null);
+    }
+
+    /**
+     * {@link #validator(Sandbox.Limits)} that also refuses a leaf whose {@code "model"} is neither one of
+     * {@code modelNames} (the run's named models; null: not checked) nor a model path.
+     */
+    public static StrategySpecs validator(Sandbox.Limits sandboxLimits, Set<String> modelNames) {
         return new StrategySpecs(new LeafFactory() {
             @Override
             public Set<String> types() {
@@ -86,6 +94,13 @@ public final class LeafGenerators implements LeafFactory {
             public Generator create(String type, SpecNode node) {
                 if (type.equals("constrained")) {
                     requireConstraint(node);
+                }
+                if (modelNames != null && node.has("model")) {
+                    String name = node.string("model");
+                    if (!modelNames.contains(name) && !ModelRegistry.isReference(name)) {
+                        throw new StrategySpecException(node.path("model"), "unknown model '" + name + "' (named here: "
+                                + String.join(", ", new java.util.TreeSet<>(modelNames)) + ")");
+                    }
                 }
                 if (Set.of("sample", "greedy", "constrained").contains(type)) {
                     if (node.has("model")) {

@@ -81,7 +81,7 @@ public final class ModelRegistry implements AutoCloseable {
             return m;
         }
         String ref = refs.get(key);
-        if (ref == null && !looksLikeReference(key)) {
+        if (ref == null && !isReference(key)) {
             TreeSet<String> names = new TreeSet<>(refs.keySet());
             names.addAll(loaded.keySet());
             throw new MetagenException("unknown model '" + key + "' (named here: " + String.join(", ", names) + ")");
@@ -103,7 +103,8 @@ public final class ModelRegistry implements AutoCloseable {
         return names;
     }
 
-    private static boolean looksLikeReference(String s) {
+    /** Whether {@code s} reads as a model reference (a path or {@code hf:}) rather than a name. */
+    public static boolean isReference(String s) {
         return s.endsWith(".gguf") || s.startsWith("hf:") || s.contains("/");
     }
 
