@@ -66,6 +66,9 @@ final class StrategyGenerate {
         o.put("tokens", g.tokens());
         o.put("finish_reason", g.finish().apiName());
         o.put("logprobs", g.logprobs());
+        if (g.trace().containsKey("top_logprobs")) { // --logprobs K: the chosen candidate's alternatives
+            o.put("top_logprobs", g.trace().get("top_logprobs"));
+        }
         o.put("seed", seed);
         Map<String, Object> usage = new LinkedHashMap<>();
         usage.put("prompt_tokens", g.cost().promptTokens());

@@ -101,6 +101,18 @@ class OneSpineCliTest {
     }
 
     @Test
+    void logprobsReachTheOutputThroughAStrategy() throws Exception {
+        JsonNode plain = json("-n", "6", "--temperature", "0", "--logprobs", "3");
+        JsonNode leaf = json("-n", "6", "--temperature", "0", "--logprobs", "3", "--strategy", GREEDY);
+        JsonNode best = json("-n", "6", "--temperature", "0", "--logprobs", "3", "--strategy",
+                "{\"type\":\"best_of_n\",\"n\":2,\"scorer\":{\"type\":\"logprob\"},\"inner\":" + GREEDY + "}");
+        assertEquals(6, plain.get("top_logprobs").size());
+        assertEquals(plain.get("top_logprobs"), leaf.get("top_logprobs"));
+        assertEquals(plain.get("top_logprobs"), best.get("top_logprobs"));
+        assertEquals(3, best.get("top_logprobs").get(0).size());
+    }
+
+    @Test
     void flagsAGeneratorCannotHonourAreRefusedNotDropped() {
         StrategyCliTest.Result beam = run("generate", "-m", STORIES.toString(), "-p", "Once", "-n", "4", "--beams", "2",
                 "--logit-bias", "5=-inf");

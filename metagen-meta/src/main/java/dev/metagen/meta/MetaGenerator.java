@@ -74,12 +74,26 @@ public abstract class MetaGenerator implements Generator {
         if (best == null) {
             return new Generation("", new int[0], new double[0], f, Cost.ZERO, t);
         }
-        return new Generation(best.text(), best.tokens(), best.logprobs(), f, Cost.ZERO, t);
+        return new Generation(best.text(), best.tokens(), best.logprobs(), f, Cost.ZERO, withTopLogprobs(best, t));
+    }
+
+    /**
+     * The strategy's trace with the chosen candidate's per-token alternatives ({@code top_logprobs}, when the call
+     * asked for {@code logprobs}), so that they reach the caller as for a plain generation.
+     */
+    private static Map<String, Object> withTopLogprobs(Generation chosen, Map<String, Object> trace) {
+        if (chosen.trace().get("top_logprobs") instanceof java.util.List<?> tops && tops.size() == chosen.tokens().length
+                && !trace.containsKey("top_logprobs")) {
+            Map<String, Object> t = new LinkedHashMap<>(trace);
+            t.put("top_logprobs", tops);
+            return t;
+        }
+        return trace;
     }
 
     /** The chosen candidate with a strategy trace (its cost is replaced by the scope's total). */
     protected static Generation chosen(Generation g, Map<String, Object> trace) {
-        return new Generation(g.text(), g.tokens(), g.logprobs(), g.finish(), Cost.ZERO, trace);
+        return new Generation(g.text(), g.tokens(), g.logprobs(), g.finish(), Cost.ZERO, withTopLogprobs(g, trace));
     }
 
     /** A result with no candidate (e.g. every sample was stopped). */

@@ -236,9 +236,6 @@ final class RequestParser {
             if (constraint != null) {
                 throw ApiException.invalid("strategy", "strategy cannot be combined with a constraint; put it in the strategy's leaf ({\"type\": \"constrained\", ...})");
             }
-            if (logprobs >= 0) {
-                throw ApiException.invalid("logprobs", "logprobs is not available with strategy");
-            }
         }
         final SamplingConfig sampling = base;
         return new CompletionRequest(chat, prompts, texts, n, maxTokens, stream, includeUsage, echo, logprobs, seed, stop,

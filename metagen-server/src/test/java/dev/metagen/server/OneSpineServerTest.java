@@ -107,6 +107,19 @@ class OneSpineServerTest {
     }
 
     @Test
+    void logprobsOfAStrategyAreTheChosenCandidates() {
+        JsonNode plain = complete("\"temperature\":0,\"logprobs\":2");
+        JsonNode viaStrategy = complete("\"temperature\":0,\"logprobs\":2,\"strategy\":{\"type\":\"best_of_n\",\"n\":2,"
+                + "\"scorer\":{\"type\":\"logprob\"},\"inner\":{\"type\":\"greedy\"}}");
+        JsonNode a = plain.path("choices").path(0).path("logprobs");
+        JsonNode b = viaStrategy.path("choices").path(0).path("logprobs");
+        assertEquals(12, a.path("tokens").size());
+        assertEquals(a.path("tokens"), b.path("tokens"));
+        assertEquals(a.path("top_logprobs"), b.path("top_logprobs"));
+        assertEquals(2, b.path("top_logprobs").path(0).size());
+    }
+
+    @Test
     void namedModelsReachStrategyLeaves() {
         String plain = text(complete("\"temperature\":0"));
         JsonNode other = complete("\"temperature\":0,\"strategy\":{\"type\":\"greedy\",\"model\":\"other\"}");
