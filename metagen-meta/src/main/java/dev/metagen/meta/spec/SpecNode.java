@@ -180,15 +180,8 @@ public final class SpecNode {
      * value, and {@link #jsonText} writes it.
      */
     public java.util.Map<String, Object> values(java.util.Set<String> names) {
-        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
-        Iterator<String> it = json.fieldNames();
-        while (it.hasNext()) {
-            String f = it.next();
-            if (names.contains(f) && !json.get(f).isNull()) {
-                used.add(f);
-                out.put(f, MAPPER.convertValue(json.get(f), Object.class));
-            }
-        }
+        java.util.Map<String, Object> out = present(names);
+        used.addAll(out.keySet());
         return out;
     }
 
@@ -197,13 +190,18 @@ public final class SpecNode {
      * look at fields that the parser applies (e.g. compile a leaf's constraint once, when the spec is built).
      */
     public java.util.Map<String, Object> peek(java.util.Set<String> names) {
+        java.util.Map<String, Object> out = present(names);
+        out.computeIfPresent("json_schema", (k, v) -> jsonText(v));
+        return out;
+    }
+
+    private java.util.Map<String, Object> present(java.util.Set<String> names) {
         java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
         Iterator<String> it = json.fieldNames();
         while (it.hasNext()) {
             String f = it.next();
             if (names.contains(f) && !json.get(f).isNull()) {
-                Object v = MAPPER.convertValue(json.get(f), Object.class);
-                out.put(f, f.equals("json_schema") ? jsonText(v) : v);
+                out.put(f, MAPPER.convertValue(json.get(f), Object.class));
             }
         }
         return out;
