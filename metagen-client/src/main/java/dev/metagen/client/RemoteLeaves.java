@@ -1,4 +1,4 @@
-package dev.metagen.server.client;
+package dev.metagen.client;
 
 import dev.metagen.core.Generator;
 import dev.metagen.meta.spec.LeafFactory;

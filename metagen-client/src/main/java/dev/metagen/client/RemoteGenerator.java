@@ -1,4 +1,4 @@
-package dev.metagen.server.client;
+package dev.metagen.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
