@@ -3,6 +3,7 @@ package dev.metagen.cli;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.runtime.LeafGenerators;
+import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.client.RemoteGenerator;
 import dev.metagen.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
@@ -122,7 +123,11 @@ final class EvalCommand implements Callable<Integer> {
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
                     resume, params, source, parallel, !noReuse, sandbox.limits(spec)));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
-            var validator = LeafGenerators.validator(plan.options().sandbox());
+            if (endpoint != null && !model.others().isEmpty()) {
+                throw new MetagenException("--endpoint runs every leaf on that endpoint: --model NAME=MODEL names models"
+                        + " beside a local default model (drop --endpoint, or name the endpoint too: --model NAME=URL)");
+            }
+            var validator = LeafGenerators.validator(plan.options().sandbox(), ModelRegistry.remoteNames(model.others()));
             plan.task().verifier(plan.problems().getFirst())
                     .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
             for (var s : plan.strategies()) {
@@ -150,9 +155,12 @@ final class EvalCommand implements Callable<Integer> {
                 result = Evaluation.run(plan, new RemoteLeaves(remote), progress);
             }
         } else {
-            try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength));
+            ModelOptions options = new ModelOptions(threads, contextLength);
+            try (TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
+                 ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
+                         RemoteGenerator::forReference);
                  Progress progress = new Progress(noProgress)) {
-                result = Evaluation.run(plan, new LeafGenerators(m), progress);
+                result = Evaluation.run(plan, new LeafGenerators(registry, false), progress);
             }
         }
         PrintWriter o = spec.commandLine().getOut();
