@@ -143,8 +143,8 @@ public final class ModelRegistry implements AutoCloseable {
             return m;
         }
         if (isRemote(key)) {
-            throw new MetagenException("model '" + key + "' is a remote endpoint (" + refs.get(key) + "): it serves sample,"
-                    + " greedy and constrained leaves; this needs a local model's logits");
+            throw new MetagenException("model '" + key + "' is a remote endpoint: it serves sample, greedy and constrained"
+                    + " leaves; this needs a local model's logits");
         }
         if (isEndpointReference(key)) {
             throw new MetagenException("a remote endpoint must be named (--model NAME=" + key + ") and serves sample, greedy and constrained leaves only");
