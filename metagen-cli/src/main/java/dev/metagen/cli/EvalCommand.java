@@ -4,8 +4,8 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.runtime.LeafGenerators;
 import dev.metagen.runtime.ModelRegistry;
-import dev.metagen.server.client.RemoteGenerator;
-import dev.metagen.server.client.RemoteLeaves;
+import dev.metagen.client.RemoteGenerator;
+import dev.metagen.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.eval.Evaluation;
@@ -123,8 +123,12 @@ final class EvalCommand implements Callable<Integer> {
             plan = Evaluation.plan(new Evaluation.Options(dataset, task, grader, strategies, budgets, limit, out, seed,
                     resume, params, source, parallel, !noReuse, sandbox.limits(spec)));
             // a bad spec is a usage error, found before loading the model; the task's verifier is bound per problem
+            if (endpoint != null && !model.others().isEmpty()) {
+                throw new MetagenException("--endpoint runs every leaf on that endpoint: --model NAME=MODEL names models"
+                        + " beside a local default model (drop --endpoint, or name the endpoint too: --model NAME=URL)");
+            }
             var validator = LeafGenerators.validator(plan.options().sandbox(),
-                    endpoint != null ? null : withDefault(model.named().keySet()));
+                    endpoint != null ? null : withDefault(model.named().keySet()), ModelRegistry.remoteNames(model.others()));
             plan.task().verifier(plan.problems().getFirst())
                     .ifPresent(v -> validator.registerScorer(plan.task().name(), node -> v));
             for (var s : plan.strategies()) {
@@ -134,9 +138,6 @@ final class EvalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Evaluation.Result result;
-        if (endpoint != null && !model.others().isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--model NAME=MODEL names local models for the leaves; with --endpoint every leaf runs on the endpoint");
-        }
         if (endpoint != null) {
             URI uri;
             try {
@@ -156,11 +157,13 @@ final class EvalCommand implements Callable<Integer> {
             }
         } else {
             ModelOptions options = new ModelOptions(threads, contextLength);
-            // named models (--model NAME=REF) serve the strategies' leaves, judges and guidance; loaded on first use
+            // named models (--model NAME=REF, a local model or an endpoint) serve the strategies' leaves, judges
+            // and guidance; loaded on first use
             try (TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
-                 ModelRegistry models = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options));
+                 ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
+                         RemoteGenerator::forReference);
                  Progress progress = new Progress(noProgress)) {
-                result = Evaluation.run(plan, new LeafGenerators(models, false), progress);
+                result = Evaluation.run(plan, new LeafGenerators(registry, false), progress);
             }
         }
         PrintWriter o = spec.commandLine().getOut();

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.client.RemoteGenerator;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Guidance;
@@ -222,7 +223,8 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(model.resolveDefault(), modelOptions());
-             ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), modelOptions()))) {
+             ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), modelOptions()),
+                     RemoteGenerator::forReference)) {
             ModelLeaf leaf = new ModelLeaf(m, registry, false);
             if (params.constraint() != null) {
                 leaf.constraint(params.constraint()); // compiled before generation: errors come first

@@ -20,7 +20,8 @@ final class ModelOption {
     @Option(names = {"-m", "--model"}, paramLabel = "[NAME=]MODEL",
             description = "A .gguf path or hf:OWNER/REPO/FILE.gguf (cached in $METAGEN_HOME, default ~/.metagen); "
                     + "NAME=MODEL names another model for strategy leaves, judges and guidance (\"model\": \"NAME\"; "
-                    + "generate, serve and eval; repeatable). Default: " + DEFAULT_MODEL + ".")
+                    + "generate, serve and eval; repeatable); NAME=http(s)://HOST:PORT/v1[#SERVED_MODEL] names a remote "
+                    + "OpenAI-compatible endpoint for sample, greedy and constrained leaves. Default: " + DEFAULT_MODEL + ".")
     List<String> specs = new ArrayList<>();
 
     /** The default model's reference (the built-in default when none is given). */
@@ -54,6 +55,10 @@ final class ModelOption {
     }
 
     static Path resolve(String spec) {
+        if (ModelRegistry.isEndpointReference(spec)) {
+            throw new MetagenException("--model " + spec + ": a remote endpoint needs a name (--model NAME=" + spec
+                    + ") and serves strategy leaves; the default model is a local one");
+        }
         return ModelResolution.resolve(spec);
     }
 }

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.client.RemoteGenerator;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -135,7 +136,8 @@ final class ServeCommand implements Callable<Integer> {
         ModelOptions options = new ModelOptions(threads, contextLength).withKvBudgetBytes(kvBudgetMib << 20);
         TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
         // named models (--model NAME=REF) serve strategy leaves, judges and guidance; loaded on first use
-        ModelRegistry models = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options));
+        ModelRegistry models = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
+                RemoteGenerator::forReference);
         OpenAiServer server;
         try {
             server = OpenAiServer.start(m, servedName, config, models);

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.client.RemoteGenerator;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
@@ -33,13 +34,15 @@ final class StrategyGenerate {
         try {
             java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
             names.add(ModelRegistry.DEFAULT);
-            LeafGenerators.validator(sandboxLimits, names).parse(strategy); // a bad spec is a usage error, found before loading the model
+            // a bad spec (or a model the run does not name) is a usage error, found before loading the model
+            LeafGenerators.validator(sandboxLimits, names, ModelRegistry.remoteNames(models.others())).parse(strategy);
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(models.resolveDefault(), options);
-             ModelRegistry registry = ModelRegistry.of(m, models.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options))) {
+             ModelRegistry registry = ModelRegistry.of(m, models.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
+                     RemoteGenerator::forReference)) {
             // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
             StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits).parse(strategy);
             Cancellation cancel = new Cancellation();

@@ -30,7 +30,7 @@ class ArchitectureTest {
     void engineNeverImportsAlgorithmsOrFrontEnds() {
         noClasses().that().resideInAPackage("dev.metagen.engine..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.metagen.decoding..", "dev.metagen.control..",
-                        "dev.metagen.meta..", "dev.metagen.server..", "dev.metagen.cli..")
+                        "dev.metagen.meta..", "dev.metagen.server..", "dev.metagen.cli..", "dev.metagen.client..")
                 .check(main);
     }
 
@@ -61,8 +61,34 @@ class ArchitectureTest {
     @Test
     void nothingBelowTheServerImportsIt() {
         noClasses().that().resideInAnyPackage("dev.metagen.core..", "dev.metagen.decoding..", "dev.metagen.control..",
-                        "dev.metagen.meta..", "dev.metagen.engine..")
+                        "dev.metagen.meta..", "dev.metagen.engine..", "dev.metagen.client..", "dev.metagen.runtime..")
                 .should().dependOnClassesThat().resideInAPackage("dev.metagen.server..")
+                .check(main);
+    }
+
+    @Test
+    void clientSeesOnlyCoreMetaAndJackson() {
+        // the remote client speaks HTTP with the JDK's client and JSON with Jackson; meta only for RemoteLeaves,
+        // the LeafFactory of spec leaves over an endpoint
+        classes().that().resideInAPackage("dev.metagen.client..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.metagen.client..", "dev.metagen.core..",
+                        "dev.metagen.meta..", "java..", "com.fasterxml.jackson..")
+                .check(main);
+    }
+
+    @Test
+    void nothingBelowTheRuntimeImportsIt() {
+        noClasses().that().resideInAnyPackage("dev.metagen.core..", "dev.metagen.decoding..", "dev.metagen.control..",
+                        "dev.metagen.meta..", "dev.metagen.engine..", "dev.metagen.eval..", "dev.metagen.client..")
+                .should().dependOnClassesThat().resideInAPackage("dev.metagen.runtime..")
+                .check(main);
+    }
+
+    @Test
+    void runtimeSeesNoFrontEnd() {
+        // the composition root is shared by the server and the CLI: it sits below both
+        noClasses().that().resideInAPackage("dev.metagen.runtime..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.metagen.server..", "dev.metagen.cli..")
                 .check(main);
     }
 
@@ -92,7 +118,7 @@ class ArchitectureTest {
                         "org.jfree..", "com.google.re2j..")
                 .check(main);
         noClasses().that().resideInAnyPackage("dev.metagen.core..", "dev.metagen.engine..", "dev.metagen.decoding..",
-                        "dev.metagen.control..", "dev.metagen.meta..", "dev.metagen.server..")
+                        "dev.metagen.control..", "dev.metagen.meta..", "dev.metagen.server..", "dev.metagen.client..")
                 .should().dependOnClassesThat().resideInAPackage("dev.metagen.eval..")
                 .check(main);
     }

@@ -31,6 +31,7 @@ import dev.metagen.meta.spec.StrategySpecs;
 
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -44,10 +45,18 @@ import java.util.function.UnaryOperator;
  * {@code speculative} is speculative decoding with a draft model or prompt lookup. A leaf inherits the caller's
  * {@link GenerationParams}; the generation fields of the spec ({@link GenerationFields}) override them, and
  * {@code "model": "NAME"} picks a model of the registry. A leaf refuses a parameter it cannot honour, at the call.
+ * A remote endpoint of the registry serves {@code sample}, {@code greedy} and {@code constrained} leaves (every
+ * parameter is sent as a request field or refused); a leaf that needs a model's logits refuses it when the spec is
+ * built, as do guidance adapters and drafts that name it.
  */
 public final class LeafGenerators implements LeafFactory {
     public static final Set<String> TYPES = Set.of("sample", "greedy", "constrained", "beam", "stochastic_beam",
             "contrastive", "speculative", "fudge", "smc", "token_healing");
+    /** The leaf types that a remote endpoint can serve: it returns text, never logits. */
+    public static final Set<String> REMOTE_TYPES = Set.of("sample", "greedy", "constrained");
+    /** The parameters a leaf's own fields are checked against when a remote leaf is built (penalties over the whole text). */
+    private static final GenerationParams REMOTE_CHECK_BASE = GenerationParams.greedy(1)
+            .withSampling(new SamplingConfig().temperature(0).penalties(1, 0, 0, -1));
 
     private final ModelRegistry models;
     private final boolean parseSpecial;
@@ -76,14 +85,22 @@ public final class LeafGenerators implements LeafFactory {
 
     /** {@link #validator()} for specs whose code tools run within the operator's {@code sandboxLimits}. */
     public static StrategySpecs validator(Sandbox.Limits sandboxLimits) {
-        return validator(sandboxLimits, null);
+        return validator(sandboxLimits, Set.of());
     }
 
     /**
-     * {@link #validator(Sandbox.Limits)} that also refuses a leaf whose {@code "model"} is neither one of
-     * {@code modelNames} (the run's named models; null: not checked) nor a model path.
+     * {@link #validator(Sandbox.Limits)} for a run whose registry names the remote endpoints {@code remoteNames}
+     * ({@link ModelRegistry#remoteNames}): a leaf that needs a local model and names one is refused now.
      */
-    public static StrategySpecs validator(Sandbox.Limits sandboxLimits, Set<String> modelNames) {
+    public static StrategySpecs validator(Sandbox.Limits sandboxLimits, Set<String> remoteNames) {
+        return validator(sandboxLimits, null, remoteNames);
+    }
+
+    /**
+     * {@link #validator(Sandbox.Limits, Set)} that also refuses a leaf whose {@code "model"} is neither one of
+     * {@code modelNames} (every name of the run, remote ones included; null: not checked) nor a model path.
+     */
+    public static StrategySpecs validator(Sandbox.Limits sandboxLimits, Set<String> modelNames, Set<String> remoteNames) {
         return new StrategySpecs(new LeafFactory() {
             @Override
             public Set<String> types() {
@@ -92,6 +109,7 @@ public final class LeafGenerators implements LeafFactory {
 
             @Override
             public Generator create(String type, SpecNode node) {
+                checkRemoteUse(type, node, remoteNames::contains);
                 if (type.equals("constrained")) {
                     requireConstraint(node);
                 }
@@ -128,6 +146,10 @@ public final class LeafGenerators implements LeafFactory {
 
     @Override
     public Generator create(String type, SpecNode node, StrategySpecs specs) {
+        checkRemoteUse(type, node, models::isRemote);
+        if (node.has("model") && models.isRemote(node.string("model"))) {
+            return remote(type, node, node.string("model"));
+        }
         LanguageModel model = node.has("model") ? model(node) : models.defaultModel();
         try {
             return switch (type) {
@@ -185,6 +207,55 @@ public final class LeafGenerators implements LeafFactory {
         } catch (MetagenException | IllegalArgumentException | StackOverflowError e) {
             // a regex, grammar or schema that does not compile (or nests beyond reason) is the spec's error
             throw new StrategySpecException(node.path(), MetagenException.describe(e));
+        }
+    }
+
+    /**
+     * A leaf over the remote endpoint {@code name}: the endpoint itself for {@code sample} and {@code constrained},
+     * at temperature 0 for {@code greedy}. The leaf's own fields are checked now against what the endpoint can send;
+     * the caller's parameters, at each call.
+     */
+    private Generator remote(String type, SpecNode node, String name) {
+        if (type.equals("constrained")) {
+            requireConstraint(node);
+        }
+        Generator endpoint;
+        try {
+            endpoint = models.endpoint(name);
+            endpoint.maxModelCalls(Prompt.of(""), GenerationFields.apply(REMOTE_CHECK_BASE, node.peek(GenerationFields.ALL), node.path()));
+        } catch (StrategySpecException e) {
+            throw e;
+        } catch (MetagenException e) {
+            throw new StrategySpecException(node.path(), "model '" + name + "': " + e.getMessage());
+        }
+        if (!type.equals("greedy")) {
+            return endpoint;
+        }
+        return new Leaf(params -> params.withSampling(params.sampling().temperature(0)), params -> endpoint);
+    }
+
+    /**
+     * Refuses, when the spec is built, a remote endpoint where a model's logits are needed: as the model of a leaf
+     * other than {@code sample}, {@code greedy} and {@code constrained}, or as an amateur, expert or draft model.
+     */
+    private static void checkRemoteUse(String type, SpecNode node, java.util.function.Predicate<String> isRemote) {
+        Map<String, Object> f = node.peek(Set.of("model", "amateur", "experts", "draft"));
+        if (f.get("model") instanceof String name && isRemote.test(name) && !REMOTE_TYPES.contains(type)) {
+            throw new StrategySpecException(node.path("model"), "'" + name + "' is a remote endpoint: a " + type
+                    + " leaf needs a local model's logits (a remote endpoint serves sample, greedy and constrained leaves)");
+        }
+        for (String field : List.of("amateur", "draft")) {
+            if (f.get(field) instanceof String name && isRemote.test(name)) {
+                throw new StrategySpecException(node.path(field), "'" + name + "' is a remote endpoint: " + field
+                        + " needs a local model's logits");
+            }
+        }
+        if (f.get("experts") instanceof List<?> experts) {
+            for (Object e : experts) {
+                if (e instanceof String name && isRemote.test(name)) {
+                    throw new StrategySpecException(node.path("experts"), "'" + name + "' is a remote endpoint: experts need a local model's logits");
+                }
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.metagen.server.client;
+package dev.metagen.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,7 +7,7 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
-import dev.metagen.server.client.StubServer.Reply;
+import dev.metagen.client.StubServer.Reply;
 import org.junit.jupiter.api.Test;
 
 import java.net.ServerSocket;
@@ -20,7 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.metagen.server.client.StubServer.fixture;
+import static dev.metagen.client.StubServer.fixture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

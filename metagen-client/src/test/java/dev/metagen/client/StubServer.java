@@ -1,4 +1,4 @@
-package dev.metagen.server.client;
+package dev.metagen.client;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

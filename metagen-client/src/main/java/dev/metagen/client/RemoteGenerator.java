@@ -1,4 +1,4 @@
-package dev.metagen.server.client;
+package dev.metagen.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -122,6 +122,28 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         return new Builder();
     }
 
+    /**
+     * A generator over the endpoint of a named model's reference, {@code http(s)://host:port[/v1][#MODEL]}: the
+     * fragment, when given, is the {@code model} field sent (a server that hosts one model needs none). It asks for
+     * the chosen tokens' log-probabilities, which a local leaf always reports and log-prob scorers read.
+     */
+    public static RemoteGenerator forReference(String reference) {
+        URI u;
+        try {
+            u = new URI(reference);
+        } catch (java.net.URISyntaxException e) {
+            throw new MetagenException("endpoint is not a URL: " + reference + " (" + e.getReason() + ")");
+        }
+        if (u.getRawQuery() != null) {
+            throw new MetagenException("endpoint " + reference + ": a query string is not sent; give http(s)://host:port/v1[#MODEL]");
+        }
+        Builder b = builder().endpoint(u).logprobs(true);
+        if (u.getFragment() != null && !u.getFragment().isBlank()) {
+            b.model(u.getFragment());
+        }
+        return b.build();
+    }
+
     /** {@code http://host:8000}, {@code http://host:8000/} and {@code http://host:8000/v1} all mean the same server. */
     static URI normalize(URI u) {
         if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) {
@@ -172,7 +194,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
                     if (status == 200) {
                         Parsed p;
                         try (InputStream in = resp.body()) {
-                            p = stream ? parseStream(in) : parseJson(JSON.readTree(in));
+                            p = stream ? parseStream(in, params.logprobs()) : parseJson(JSON.readTree(in), params.logprobs());
                         }
                         ep.failures.set(0);
                         return generation(p, t0, attempts, ep);
@@ -211,6 +233,16 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
             inFlight.release();
         }
         throw new MetagenException("remote generation failed after " + attempts + " attempt(s): " + (last == null ? "no endpoint answered" : MetagenException.describe(last)));
+    }
+
+    /**
+     * One request per call (a retry repeats the same request and is not charged again). Checks that every setting of
+     * {@code params} can be sent, so a budget's reservation refuses what the call would refuse.
+     */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+        requestBody(prompt, params);
+        return 1;
     }
 
     private void acquire() throws InterruptedException {
@@ -343,26 +375,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         } else {
             o.put("prompt", prompt.text());
         }
-        o.put("max_tokens", params.maxTokens());
-        o.put("temperature", params.temperature());
-        if (params.topP() < 1) {
-            o.put("top_p", params.topP());
-        }
-        if (params.topK() > 0) {
-            o.put("top_k", params.topK()); // vLLM / llama.cpp extra; not sent when off, so plain OpenAI servers accept the request
-        }
-        o.put("seed", params.seed());
-        if (!params.stop().isEmpty()) {
-            ArrayNode s = o.putArray("stop");
-            params.stop().forEach(s::add);
-        }
-        if (logprobs) {
-            if (chat) {
-                o.put("logprobs", true);
-            } else {
-                o.put("logprobs", 1);
-            }
-        }
+        RequestFields.put(o, params, chat, logprobs);
         if (stream) {
             o.put("stream", true);
             o.putObject("stream_options").put("include_usage", true);
@@ -379,28 +392,30 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
 
     /** What one response said, whichever server wrote it. */
     private record Parsed(String text, String finish, long promptTokens, long completionTokens, boolean usageKnown,
-                          List<Double> logprobs, Map<String, Object> extras) {
+                          List<Double> logprobs, List<List<Map<String, Object>>> tops, Map<String, Object> extras) {
     }
 
-    private Parsed parseJson(JsonNode root) {
+    private Parsed parseJson(JsonNode root, int topK) {
         JsonNode choice = root.path("choices").path(0);
         if (choice.isMissingNode()) {
             throw new MetagenException("the server's answer has no choices: " + abbreviate(root.toString()));
         }
         String text = chat ? choice.path("message").path("content").asText("") : choice.path("text").asText("");
         List<Double> lps = new ArrayList<>();
-        readLogprobs(choice.path("logprobs"), lps);
+        List<List<Map<String, Object>>> tops = new ArrayList<>();
+        readLogprobs(choice.path("logprobs"), lps, tops, topK);
         Map<String, Object> extras = new LinkedHashMap<>();
         readExtras(root, choice, extras);
         Usage u = usage(root, lps.size());
-        return new Parsed(text, finishOf(choice), u.prompt, u.completion, u.known, lps, extras);
+        return new Parsed(text, finishOf(choice), u.prompt, u.completion, u.known, lps, tops, extras);
     }
 
-    private Parsed parseStream(InputStream in) throws IOException {
+    private Parsed parseStream(InputStream in, int topK) throws IOException {
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         StringBuilder text = new StringBuilder();
         String finish = null;
         List<Double> lps = new ArrayList<>();
+        List<List<Map<String, Object>>> tops = new ArrayList<>();
         Map<String, Object> extras = new LinkedHashMap<>();
         Usage u = null;
         String line;
@@ -419,7 +434,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
             JsonNode choice = ev.path("choices").path(0);
             if (!choice.isMissingNode()) {
                 text.append(chat ? choice.path("delta").path("content").asText("") : choice.path("text").asText(""));
-                readLogprobs(choice.path("logprobs"), lps);
+                readLogprobs(choice.path("logprobs"), lps, tops, topK);
                 String f = finishOf(choice);
                 if (f != null) {
                     finish = f;
@@ -438,7 +453,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         if (u == null) {
             u = usage(JSON.valueToTree(Map.of("timings", extras.getOrDefault("timings", Map.of()))), lps.size());
         }
-        return new Parsed(text.toString(), finish, u.prompt, u.completion, u.known, lps, extras);
+        return new Parsed(text.toString(), finish, u.prompt, u.completion, u.known, lps, tops, extras);
     }
 
     private record Usage(long prompt, long completion, boolean known) {
@@ -462,16 +477,48 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         return f.isTextual() ? f.textValue() : null;
     }
 
-    private void readLogprobs(JsonNode lp, List<Double> out) {
+    /**
+     * The chosen tokens' log-probabilities into {@code out} and, when {@code topK > 0}, each step's top {@code topK}
+     * alternatives into {@code tops} as {@code text} and {@code logprob}, most likely first (the API names no token ids).
+     */
+    private static void readLogprobs(JsonNode lp, List<Double> out, List<List<Map<String, Object>>> tops, int topK) {
         if (lp.isObject() && lp.path("content").isArray()) { // chat format
             for (JsonNode t : lp.path("content")) {
                 out.add(t.path("logprob").asDouble());
+                if (topK > 0) {
+                    List<Map<String, Object>> alts = new ArrayList<>();
+                    for (JsonNode a : t.path("top_logprobs")) {
+                        alts.add(alternative(a.path("token").asText(""), a.path("logprob").asDouble()));
+                    }
+                    tops.add(best(alts, topK));
+                }
             }
         } else if (lp.isObject() && lp.path("token_logprobs").isArray()) { // legacy completions format
             for (JsonNode v : lp.path("token_logprobs")) {
                 out.add(v.isNumber() ? v.doubleValue() : Double.NaN); // null for a first echoed token
             }
+            if (topK > 0) {
+                for (JsonNode step : lp.path("top_logprobs")) {
+                    List<Map<String, Object>> alts = new ArrayList<>();
+                    for (Map.Entry<String, JsonNode> a : step.properties()) {
+                        alts.add(alternative(a.getKey(), a.getValue().asDouble()));
+                    }
+                    tops.add(best(alts, topK));
+                }
+            }
         }
+    }
+
+    private static Map<String, Object> alternative(String text, double logprob) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("text", text);
+        m.put("logprob", logprob);
+        return m;
+    }
+
+    private static List<Map<String, Object>> best(List<Map<String, Object>> alts, int k) {
+        alts.sort((a, b) -> Double.compare((double) b.get("logprob"), (double) a.get("logprob")));
+        return List.copyOf(alts.subList(0, Math.min(k, alts.size())));
     }
 
     /** Server-specific fields worth keeping in the trace. */
@@ -503,6 +550,9 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         trace.put("remote_finish_reason", p.finish);
         trace.put("usage_reported", p.usageKnown);
         trace.putAll(p.extras);
+        if (!p.tops.isEmpty()) {
+            trace.put("top_logprobs", p.tops);
+        }
         double[] lps = new double[p.logprobs.size()];
         for (int i = 0; i < lps.length; i++) {
             lps[i] = p.logprobs.get(i);

@@ -1,5 +1,0 @@
-/**
- * The remote client: {@link dev.metagen.server.client.RemoteGenerator}, a generator over any OpenAI-compatible
- * server, so meta-generators fan out over large remote models (DESIGN.md section 7).
- */
-package dev.metagen.server.client;
