@@ -18,6 +18,8 @@ import java.util.Map;
  * {@link FinishReason#CANCELLED} and the best candidate found so far.
  */
 public abstract class MetaGenerator implements Generator {
+    /** The trace key of a generation's top alternatives per token. */
+    public static final String TOP_LOGPROBS = "top_logprobs";
 
     /** The snake_case name used in strategy specs and traces. */
     public abstract String name();
@@ -74,12 +76,23 @@ public abstract class MetaGenerator implements Generator {
         if (best == null) {
             return new Generation("", new int[0], new double[0], f, Cost.ZERO, t);
         }
-        return new Generation(best.text(), best.tokens(), best.logprobs(), f, Cost.ZERO, t);
+        return new Generation(best.text(), best.tokens(), best.logprobs(), f, Cost.ZERO, withTopLogprobs(best, t));
     }
 
     /** The chosen candidate with a strategy trace (its cost is replaced by the scope's total). */
     protected static Generation chosen(Generation g, Map<String, Object> trace) {
-        return new Generation(g.text(), g.tokens(), g.logprobs(), g.finish(), Cost.ZERO, trace);
+        return new Generation(g.text(), g.tokens(), g.logprobs(), g.finish(), Cost.ZERO, withTopLogprobs(g, trace));
+    }
+
+    /** The trace with the candidate's top alternatives per token (asked for with {@code logprobs}), which go with its tokens. */
+    private static Map<String, Object> withTopLogprobs(Generation candidate, Map<String, Object> trace) {
+        Object top = candidate.trace().get(TOP_LOGPROBS);
+        if (top == null || trace.containsKey(TOP_LOGPROBS)) {
+            return trace;
+        }
+        Map<String, Object> t = new LinkedHashMap<>(trace);
+        t.put(TOP_LOGPROBS, top);
+        return t;
     }
 
     /** A result with no candidate (e.g. every sample was stopped). */
