@@ -160,10 +160,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (parallel < 1 || parallel > 4096 || kvBudgetMib < 0 || kvBudgetMib > (1L << 30)) {
             throw new ParameterException(spec.commandLine(), "--parallel must be in [1, 4096] and --kv-budget-mib >= 0");
         }
-        if (strategy != null && (searches > 0 || speculative.enabled() || parallel > 1)) {
-            throw new ParameterException(spec.commandLine(), "--beams, --stochastic-beams, --contrastive-alpha, --draft, --lookup and"
-                    + " --parallel choose the generator; with --strategy, choose it in the spec's leaves ({\"type\": \"beam\", ...})");
-        }
+        checkGeneratorFlags();
         if (parallel > 1 && (searches > 0 || speculative.enabled())) {
             throw new ParameterException(spec.commandLine(), "--parallel works with sampling or greedy (with their adapters and constraints), not with a search or speculative decoding");
         }
@@ -219,7 +216,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Sandbox.Limits sandboxLimits = sandboxOptions.limits(spec, strategy != null, "with --strategy");
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model, strategy, prompt, params, modelOptions(), json, sandboxLimits);
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, modelOptions(), json, echo, sandboxLimits);
         }
         PrintWriter out = spec.commandLine().getOut();
         try (TransformerModel m = TransformerModel.load(model.resolveDefault(), modelOptions());
@@ -279,6 +276,63 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A flag that picks or sets a generator: the generator, in words, and how a strategy spec picks it instead. */
+    record GeneratorFlag(String generator, String inSpec) {
+    }
+
+    /**
+     * The flags that pick the generator, or set one. Beside {@code --strategy} every one of them is refused (the
+     * spec's leaves pick the generator); without it, a setting of a generator that is not chosen is refused too,
+     * rather than dropped.
+     */
+    static final Map<String, GeneratorFlag> GENERATOR_FLAGS = new LinkedHashMap<>();
+
+    static {
+        GeneratorFlag beam = new GeneratorFlag("beam search (--beams)", "a {\"type\": \"beam\", ...} leaf");
+        for (String f : List.of("--beams", "--length-penalty", "--early-stopping", "--num-return-sequences",
+                "--diverse-groups", "--diversity-penalty")) {
+            GENERATOR_FLAGS.put(f, beam);
+        }
+        GENERATOR_FLAGS.put("--stochastic-beams", new GeneratorFlag("stochastic beam search (--stochastic-beams)",
+                "a {\"type\": \"stochastic_beam\", ...} leaf"));
+        GeneratorFlag contrastive = new GeneratorFlag("contrastive search (--contrastive-alpha)", "a {\"type\": \"contrastive\", ...} leaf");
+        GENERATOR_FLAGS.put("--contrastive-alpha", contrastive);
+        GENERATOR_FLAGS.put("--contrastive-k", contrastive);
+        GeneratorFlag speculativeLeaf = new GeneratorFlag("speculative decoding (--draft or --lookup)",
+                "a {\"type\": \"speculative\", ...} leaf");
+        GENERATOR_FLAGS.put("--draft", speculativeLeaf);
+        GENERATOR_FLAGS.put("--draft-k", speculativeLeaf);
+        GeneratorFlag lookup = new GeneratorFlag("prompt lookup decoding (--lookup)", "a {\"type\": \"speculative\", \"lookup\": true, ...} leaf");
+        GENERATOR_FLAGS.put("--lookup", lookup);
+        GENERATOR_FLAGS.put("--lookup-ngram", lookup);
+        GENERATOR_FLAGS.put("--parallel", new GeneratorFlag("parallel sampling (--parallel)",
+                "a parallel strategy such as {\"type\": \"best_of_n\", \"n\": N, ...}"));
+    }
+
+    private void checkGeneratorFlags() {
+        var parsed = spec.commandLine().getParseResult();
+        for (var e : GENERATOR_FLAGS.entrySet()) {
+            String flag = e.getKey();
+            if (!parsed.hasMatchedOption(flag)) {
+                continue;
+            }
+            if (strategy != null) {
+                throw new ParameterException(spec.commandLine(), flag + " picks or sets the generator (" + e.getValue().generator()
+                        + "); with --strategy, choose it in the spec's leaves: " + e.getValue().inSpec());
+            }
+            boolean chosen = switch (flag) {
+                case "--length-penalty", "--early-stopping", "--diversity-penalty" -> beams > 1 || numReturn > 1 || diverseGroups > 1;
+                case "--contrastive-k" -> contrastiveAlpha > 0;
+                case "--draft-k" -> speculative.enabled();
+                case "--lookup-ngram" -> speculative.lookup;
+                default -> true;
+            };
+            if (!chosen) {
+                throw new ParameterException(spec.commandLine(), flag + " applies to " + e.getValue().generator() + ", which is not chosen");
+            }
+        }
     }
 
     /** The usage of {@code --parallel}: the prompt is computed once, and every sequence's tokens count. */

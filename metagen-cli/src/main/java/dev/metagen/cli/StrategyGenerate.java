@@ -30,7 +30,7 @@ final class StrategyGenerate {
     }
 
     static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
-                   ModelOptions options, boolean json, Sandbox.Limits sandboxLimits) {
+                   ModelOptions options, boolean json, boolean echo, Sandbox.Limits sandboxLimits) {
         try {
             java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
             names.add(ModelRegistry.DEFAULT);
@@ -52,7 +52,7 @@ final class StrategyGenerate {
             if (json) {
                 out.println(Json.write(toJson(g, m.info().name(), params.seed(), s.type())));
             } else {
-                out.println(g.text());
+                out.println(echo ? prompt + g.text() : g.text());
                 spec.commandLine().getErr().printf("[strategy %s: %d prompt tokens, %d generated, %d model calls, %d tool calls, %d ms; finish: %s]%n",
                         s.type(), g.cost().promptTokens(), g.cost().generatedTokens(), g.cost().modelCalls(),
                         g.cost().toolCalls(), g.cost().wall().toMillis(), g.finish().apiName());
@@ -69,7 +69,7 @@ final class StrategyGenerate {
         o.put("tokens", g.tokens());
         o.put("finish_reason", g.finish().apiName());
         o.put("logprobs", g.logprobs());
-        if (g.trace().containsKey("top_logprobs")) { // --logprobs K: the chosen candidate's alternatives
+        if (g.trace().containsKey("top_logprobs")) { // --logprobs K: the chosen candidate's top alternatives
             o.put("top_logprobs", g.trace().get("top_logprobs"));
         }
         o.put("seed", seed);

@@ -18,6 +18,8 @@ import java.util.Map;
  * {@link FinishReason#CANCELLED} and the best candidate found so far.
  */
 public abstract class MetaGenerator implements Generator {
+    /** The trace key of a generation's top alternatives per token. */
+    public static final String TOP_LOGPROBS = "top_logprobs";
 
     /** The snake_case name used in strategy specs and traces. */
     public abstract String name();
@@ -77,23 +79,21 @@ public abstract class MetaGenerator implements Generator {
         return new Generation(best.text(), best.tokens(), best.logprobs(), f, Cost.ZERO, withTopLogprobs(best, t));
     }
 
-    /**
-     * The strategy's trace with the chosen candidate's per-token alternatives ({@code top_logprobs}, when the call
-     * asked for {@code logprobs}), so that they reach the caller as for a plain generation.
-     */
-    private static Map<String, Object> withTopLogprobs(Generation chosen, Map<String, Object> trace) {
-        if (chosen.trace().get("top_logprobs") instanceof java.util.List<?> tops && tops.size() == chosen.tokens().length
-                && !trace.containsKey("top_logprobs")) {
-            Map<String, Object> t = new LinkedHashMap<>(trace);
-            t.put("top_logprobs", tops);
-            return t;
-        }
-        return trace;
-    }
-
     /** The chosen candidate with a strategy trace (its cost is replaced by the scope's total). */
     protected static Generation chosen(Generation g, Map<String, Object> trace) {
         return new Generation(g.text(), g.tokens(), g.logprobs(), g.finish(), Cost.ZERO, withTopLogprobs(g, trace));
+    }
+
+    /** The trace with the candidate's top alternatives per token (asked for with {@code logprobs}), which go with its tokens. */
+    private static Map<String, Object> withTopLogprobs(Generation candidate, Map<String, Object> trace) {
+        Object top = candidate.trace().get(TOP_LOGPROBS);
+        // only alternatives that go with the candidate's tokens (not a concatenation's, whose tokens differ)
+        if (!(top instanceof java.util.List<?> tops) || tops.size() != candidate.tokens().length || trace.containsKey(TOP_LOGPROBS)) {
+            return trace;
+        }
+        Map<String, Object> t = new LinkedHashMap<>(trace);
+        t.put(TOP_LOGPROBS, top);
+        return t;
     }
 
     /** A result with no candidate (e.g. every sample was stopped). */

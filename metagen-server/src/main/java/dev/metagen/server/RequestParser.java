@@ -30,9 +30,9 @@ import java.util.Set;
  */
 final class RequestParser {
     /** OpenAI fields accepted and ignored: they change nothing a local model does. */
-    private static final Set<String> IGNORED = Set.of("user", "store", "metadata", "service_tier", "cache_prompt",
+    static final Set<String> IGNORED = Set.of("user", "store", "metadata", "service_tier", "cache_prompt",
             "parallel_tool_calls", "modalities", "reasoning_effort", "prompt_cache_key", "safety_identifier");
-    private static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "n", "stream",
+    static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "n", "stream",
             "stream_options", "stop", "seed", "logit_bias", "presence_penalty", "frequency_penalty", "response_format",
             "top_k", "min_p", "typical_p", "repetition_penalty", "repeat_penalty", "min_tokens", "ignore_eos", "samplers",
             "grammar", "regex", "json_schema", "strategy", "logprobs");
@@ -50,8 +50,8 @@ final class RequestParser {
         SAMPLING_EXTRAS = Set.copyOf(extras);
     }
 
-    private static final Set<String> COMPLETIONS_ONLY = Set.of("prompt", "echo", "best_of", "suffix");
-    private static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs", "tools",
+    static final Set<String> COMPLETIONS_ONLY = Set.of("prompt", "echo", "best_of", "suffix");
+    static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs", "tools",
             "tool_choice", "functions", "function_call");
     /** Strategy parts that run code on the server: refused unless the operator allows them. */
     private static final Set<String> CODE_TYPES = Set.of("python", "python_tests");
@@ -234,7 +234,9 @@ final class RequestParser {
         String strategy = strategy(f, maxTokens);
         if (strategy != null) {
             if (constraint != null) {
-                throw ApiException.invalid("strategy", "strategy cannot be combined with a constraint; put it in the strategy's leaf ({\"type\": \"constrained\", ...})");
+                String field = java.util.stream.Stream.of("response_format", "grammar", "regex", "json_schema")
+                        .filter(f::has).findFirst().orElse("strategy");
+                throw ApiException.invalid(field, field + " cannot be combined with strategy; put the constraint in the strategy's leaf ({\"type\": \"constrained\", ...})");
             }
         }
         final SamplingConfig sampling = base;

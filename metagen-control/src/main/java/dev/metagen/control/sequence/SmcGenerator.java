@@ -103,8 +103,13 @@ public final class SmcGenerator implements Generator {
                 ps.add(p);
             }
         }
+        boolean cancelled = false;
         try {
             for (int step = 0; step < params.maxTokens(); step++) {
+                if (Thread.currentThread().isInterrupted()) {
+                    cancelled = true; // ends with the particles as they are, drawn by their weights
+                    break;
+                }
                 List<ModelState> states = new ArrayList<>();
                 List<int[]> next = new ArrayList<>();
                 List<Particle> advancing = new ArrayList<>();
@@ -185,7 +190,8 @@ public final class SmcGenerator implements Generator {
             trace.put("potential", chosen.lastPotential);
             int[] tokens = chosen.tokens.stream().mapToInt(Integer::intValue).toArray();
             double[] lps = chosen.logprobs.stream().mapToDouble(Double::doubleValue).toArray();
-            FinishReason finish = chosen.done && tokens.length < params.maxTokens() ? FinishReason.STOP : FinishReason.LENGTH;
+            FinishReason finish = cancelled ? FinishReason.CANCELLED
+                    : chosen.done && tokens.length < params.maxTokens() ? FinishReason.STOP : FinishReason.LENGTH;
             Cost cost = new Cost(promptIds.length, generated, calls, 0, Duration.ofNanos(total));
             return new Generation(chosen.text(), tokens, lps, finish, cost, trace);
         } finally {
@@ -193,6 +199,18 @@ public final class SmcGenerator implements Generator {
                 p.state.close();
             }
         }
+    }
+
+    /** Every particle may draw up to {@code maxTokens} tokens, and each is charged. */
+    @Override
+    public long maxGeneratedTokens(Prompt prompt, GenerationParams params) {
+        return (long) particles * params.maxTokens();
+    }
+
+    /** The prompt's forward, then one batched forward per step but the last (the default, spelled out). */
+    @Override
+    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+        return Math.max(1, params.maxTokens());
     }
 
     private static int draw(double[] w, double sum, SplittableRandom rnd) {

@@ -7,7 +7,8 @@ import dev.metagen.decoding.sampling.Candidates;
 
 /**
  * A second model (or a second context of the same model) that follows the generation token by token, so that an
- * adapter can combine its next-token log-probabilities with the main model's.
+ * adapter can combine its next-token log-probabilities with the main model's. A token is fed when the next
+ * distribution is asked for, so the last token of a generation costs no forward (as in the main model's loop).
  */
 final class AuxiliaryModel implements AutoCloseable {
     private final LanguageModel model;
@@ -16,6 +17,7 @@ final class AuxiliaryModel implements AutoCloseable {
     private double[] logprobs;
     private long promptTokens;
     private long forwards;
+    private int pending = -1;
 
     AuxiliaryModel(LanguageModel model, String role) {
         this.model = model;
@@ -35,6 +37,7 @@ final class AuxiliaryModel implements AutoCloseable {
             }
         }
         close();
+        pending = -1;
         state = model.newState();
         logprobs = model.forward(state, prefix).logProbabilities();
         promptTokens += prefix.length;
@@ -45,7 +48,15 @@ final class AuxiliaryModel implements AutoCloseable {
         if (state == null) {
             throw new MetagenException("the " + role + " model was used before the prompt was given (begin was not called)");
         }
-        logprobs = model.forward(state, token).logProbabilities();
+        if (pending >= 0) {
+            feedPending();
+        }
+        pending = token;
+    }
+
+    private void feedPending() {
+        logprobs = model.forward(state, pending).logProbabilities();
+        pending = -1;
         forwards++;
     }
 
@@ -56,6 +67,9 @@ final class AuxiliaryModel implements AutoCloseable {
 
     /** Its next-token log-probabilities, checked against the candidate set's vocabulary. */
     double[] logprobs(Candidates c) {
+        if (pending >= 0 && state != null) {
+            feedPending();
+        }
         if (logprobs == null) {
             throw new MetagenException("the " + role + " model was used before the prompt was given (begin was not called)");
         }

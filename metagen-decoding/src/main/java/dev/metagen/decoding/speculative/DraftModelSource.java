@@ -16,6 +16,8 @@ public final class DraftModelSource implements DraftSource {
     private final LanguageModel draft;
     private final SplittableRandom random;
     private ModelState state;
+    private long forwards;
+    private long promptTokens;
 
     /** Drafts with {@code draft}; {@code seed} drives its own draws when sampling. */
     public DraftModelSource(LanguageModel draft, long seed) {
@@ -55,7 +57,11 @@ public final class DraftModelSource implements DraftSource {
         }
         state.truncate(common);
         int[] rest = java.util.Arrays.copyOfRange(context, common, context.length);
+        if (forwards == 0) {
+            promptTokens += rest.length; // the draft's own prefill of the prompt
+        }
         Logits logits = draft.forward(state, rest);
+        forwards++;
         int[] tokens = new int[k];
         double[][] q = target == null ? null : new double[k][];
         for (int i = 0; i < k; i++) {
@@ -66,7 +72,12 @@ public final class DraftModelSource implements DraftSource {
                 tokens[i] = draw(q[i], random);
             }
             if (i + 1 < k) {
+                if (Thread.currentThread().isInterrupted()) {
+                    // cancelled: the target checks what is drafted so far, then stops
+                    return new Draft(java.util.Arrays.copyOf(tokens, i + 1), q == null ? null : java.util.Arrays.copyOf(q, i + 1));
+                }
                 logits = draft.forward(state, tokens[i]);
+                forwards++;
             }
         }
         return new Draft(tokens, q);
@@ -87,6 +98,17 @@ public final class DraftModelSource implements DraftSource {
             }
         }
         return lastPositive; // rounding left u above the total
+    }
+
+    @Override
+    public dev.metagen.core.Cost cost() {
+        return new dev.metagen.core.Cost(promptTokens, 0, forwards, 0, java.time.Duration.ZERO);
+    }
+
+    /** One forward to catch up with the context (its logits give the first draft), then one per further token. */
+    @Override
+    public long maxCallsPerProposal(int k) {
+        return Math.max(k, 0);
     }
 
     @Override

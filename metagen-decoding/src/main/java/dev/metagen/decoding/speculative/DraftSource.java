@@ -17,6 +17,16 @@ public interface DraftSource extends AutoCloseable {
     /** A short name for the generation trace. */
     String describe();
 
+    /** What the source has cost so far: a draft model's forwards and the prompt tokens it prefilled. */
+    default dev.metagen.core.Cost cost() {
+        return dev.metagen.core.Cost.ZERO;
+    }
+
+    /** The most model calls one {@link #propose} of up to {@code k} tokens makes. */
+    default long maxCallsPerProposal(int k) {
+        return 0;
+    }
+
     /** Releases the source's model state, if any. */
     @Override
     default void close() {

@@ -76,10 +76,20 @@ public final class SpeculativeGenerator implements Generator {
         return generate(ids, params);
     }
 
-    /** A prefill of all but the last prompt token, then one target forward per round, each round yielding >= 1 token. */
+    /**
+     * A prefill of all but the last prompt token, then one target forward per round, each round yielding >= 1 token;
+     * a draft model's forwards of each round's proposal come on top.
+     */
     @Override
     public long maxModelCalls(Prompt prompt, GenerationParams params) {
-        return params.maxTokens() == 0 ? 0 : params.maxTokens() + 1L;
+        if (params.maxTokens() == 0) {
+            return 0;
+        }
+        long perRound;
+        try (DraftSource s = drafts.get()) {
+            perRound = s.maxCallsPerProposal(k);
+        }
+        return params.maxTokens() + 1L + params.maxTokens() * perRound;
     }
 
     /** Generates from prompt token ids. */
@@ -113,6 +123,7 @@ public final class SpeculativeGenerator implements Generator {
         long t0 = System.nanoTime();
         long prefillNanos = 0;
         String source;
+        Cost draftCost;
         try (DraftSource draftSource = drafts.get(); ModelState state = target.newState()) {
             source = draftSource.describe();
             if (promptIds.length > 1 && max > 0) {
@@ -193,6 +204,7 @@ public final class SpeculativeGenerator implements Generator {
                 }
                 pending = extra;
             }
+            draftCost = draftSource.cost();
         }
         if (!stops.stopped()) {
             text.append(stops.accept(decoder.flush())).append(stops.flush());
@@ -213,7 +225,8 @@ public final class SpeculativeGenerator implements Generator {
         trace.put("accepted_tokens", accepted);
         trace.put("acceptance_rate", drafted == 0 ? 0.0 : (double) accepted / drafted);
         trace.put("tokens_per_target_forward", rounds == 0 ? 0.0 : (double) n / rounds);
-        Cost cost = new Cost(promptIds.length, n, forwards, 0, Duration.ofNanos(total));
+        // the draft model's forwards and prefill are calls this generation made
+        Cost cost = new Cost(promptIds.length + draftCost.promptTokens(), n, forwards + draftCost.modelCalls(), 0, Duration.ofNanos(total));
         return new Generation(text.toString(), Arrays.copyOf(out, n), Arrays.copyOf(logprobs, n), finish, cost, trace);
     }
 

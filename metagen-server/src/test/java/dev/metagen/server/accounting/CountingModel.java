@@ -15,7 +15,8 @@ import java.util.function.LongConsumer;
  * Counts what a language model is asked to do: batched {@code forward} calls ({@code Cost.modelCalls} counts
  * these) and prefill tokens. A sequence's prefill is what it is fed before it starts generating: a fresh state's
  * tokens until it is forked (beam and contrastive search fork it to try tokens) or until it is fed a single token
- * after a longer chunk (a sampler's first decode step). A hook runs at the start of every call (given its number).
+ * after a longer chunk (a sampler's first decode step), or a speculative verification ({@code forwardAll}). A prompt
+ * of one token fed alone is not told from decoding: tests give contexts of two tokens or more. A hook runs at the start of every call (given its number).
  */
 final class CountingModel implements LanguageModel {
     private final LanguageModel model;
@@ -109,6 +110,24 @@ final class CountingModel implements LanguageModel {
             inner.add(c.inner);
         }
         return model.forward(inner, tokens);
+    }
+
+    /**
+     * One call that scores every position of {@code tokens} (speculative decoding's verification): it ends the
+     * state's prefill, of which its first token is the last (the prompt's last token is fed with the first draft).
+     */
+    @Override
+    public List<Logits> forwardAll(ModelState state, int... tokens) {
+        onCall.accept(calls.incrementAndGet());
+        Counted c = (Counted) state;
+        synchronized (c) {
+            if (c.prefilling) {
+                prefillTokens.incrementAndGet();
+                c.prefilling = false;
+            }
+            c.lastChunk = tokens.length;
+        }
+        return model.forwardAll(c.inner, tokens);
     }
 
     @Override
