@@ -277,6 +277,39 @@ class LlamaCppModelTest {
         assertEquals(512, theirs.contextLength());
     }
 
+    @Test
+    void concurrentCallersOnOneContextGetTheirOwnResults() throws Exception {
+        LanguageModel m = llama("stories260K");
+        List<int[]> prompts = List.of(new int[]{1, 50}, new int[]{1, 300, 17}, new int[]{1, 260, 42, 9});
+        List<int[]> expected = new ArrayList<>();
+        for (int[] p : prompts) {
+            expected.add(greedy(m, p, 12));
+        }
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(3)) {
+            for (int round = 0; round < 3; round++) {
+                List<java.util.concurrent.Future<int[]>> futures = new ArrayList<>();
+                for (int[] p : prompts) {
+                    futures.add(pool.submit(() -> greedy(m, p, 12)));
+                }
+                for (int i = 0; i < prompts.size(); i++) {
+                    assertArrayEquals(expected.get(i), futures.get(i).get(), "prompt " + i + ", round " + round);
+                }
+            }
+        }
+    }
+
+    private static int[] greedy(LanguageModel m, int[] prompt, int n) {
+        int[] out = new int[n];
+        try (ModelState s = m.newState()) {
+            Logits l = m.forward(s, prompt);
+            for (int i = 0; i < n; i++) {
+                out[i] = l.argmax();
+                l = m.forward(s, out[i]);
+            }
+        }
+        return out;
+    }
+
     private static Logits fresh(LanguageModel m, int[] tokens) {
         try (ModelState s = m.newState()) {
             return m.forward(s, tokens);
