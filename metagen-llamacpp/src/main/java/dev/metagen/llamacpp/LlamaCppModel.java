@@ -1,0 +1,515 @@
+package dev.metagen.llamacpp;
+
+import dev.metagen.core.LanguageModel;
+import dev.metagen.core.Logits;
+import dev.metagen.core.MetagenException;
+import dev.metagen.core.ModelInfo;
+import dev.metagen.core.ModelState;
+import dev.metagen.core.Tokenizer;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static dev.metagen.llamacpp.LlamaLibrary.BATCH;
+import static dev.metagen.llamacpp.LlamaLibrary.CONTEXT_PARAMS;
+import static dev.metagen.llamacpp.LlamaLibrary.MODEL_PARAMS;
+import static dev.metagen.llamacpp.LlamaLibrary.offset;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * A {@link LanguageModel} over llama.cpp (libllama through {@code java.lang.foreign}), CPU only: one llama.cpp
+ * context whose sequence ids are the {@link ModelState}s. Calls into the context are serialised by one lock.
+ */
+public final class LlamaCppModel implements LanguageModel {
+
+    private final LlamaLibrary lib;
+    private final Arena arena = Arena.ofShared();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final MemorySegment model;
+    private final MemorySegment ctx;
+    private final MemorySegment memory;
+    /** One llama_batch (allocated by llama_batch_init), refilled for every decode. */
+    private final MemorySegment batch;
+    private final MemorySegment batchToken;
+    private final MemorySegment batchPos;
+    private final MemorySegment batchNSeqId;
+    private final MemorySegment batchSeqId;
+    private final MemorySegment batchLogits;
+    private final int batchCapacity;
+    private final int contextLength;
+    private final int vocabSize;
+    private final int sequences;
+    private final BitSet usedSequences = new BitSet();
+    private final LlamaCppTokenizer tokenizer;
+    private final ModelInfo info;
+    private boolean closed;
+
+    private LlamaCppModel(LlamaLibrary lib, Path gguf, LlamaCppOptions options) {
+        this.lib = lib;
+        try {
+            MemorySegment modelParams = (MemorySegment) lib.modelDefaultParams.invokeExact((SegmentAllocator) arena);
+            modelParams.set(JAVA_INT, offset(MODEL_PARAMS, "n_gpu_layers"), 0); // CPU only
+            LlamaLibrary.takeLastError();
+            model = (MemorySegment) lib.modelLoadFromFile.invokeExact(
+                    arena.allocateFrom(gguf.toAbsolutePath().toString()), modelParams);
+            if (model.equals(MemorySegment.NULL)) {
+                arena.close();
+                throw new MetagenException("llama.cpp could not load " + gguf + reason());
+            }
+            int trainContext = (int) lib.modelNCtxTrain.invokeExact(model);
+            int nCtx = options.contextLength() > 0 ? options.contextLength()
+                    : Math.min(trainContext > 0 ? trainContext : LlamaCppOptions.DEFAULT_CONTEXT_CAP,
+                    LlamaCppOptions.DEFAULT_CONTEXT_CAP);
+            int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
+
+            MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), nCtx);
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), options.batchSize());
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ubatch"), options.batchSize());
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_seq_max"), options.sequences());
+            // forwardAll asks for logits at every position of one sequence; the default allows one per sequence
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max_per_seq"), 0);
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads"), threads);
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads_batch"), threads);
+            // exact keys and values (the default F16 cache rounds them) and the same attention path for every batch
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_k"), LlamaLibrary.GGML_TYPE_F32);
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_v"), LlamaLibrary.GGML_TYPE_F32);
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "flash_attn_type"), LlamaLibrary.FLASH_ATTN_DISABLED);
+            // one cache shared by all sequences: n_ctx cells in total, and a fork shares its prefix's cells
+            cp.set(JAVA_BOOLEAN, offset(CONTEXT_PARAMS, "kv_unified"), true);
+            ctx = (MemorySegment) lib.initFromModel.invokeExact(model, cp);
+            if (ctx.equals(MemorySegment.NULL)) {
+                String why = reason();
+                lib.modelFree.invokeExact(model);
+                arena.close();
+                throw new MetagenException("llama.cpp could not create a context for " + gguf + why);
+            }
+            memory = (MemorySegment) lib.getMemory.invokeExact(ctx);
+            contextLength = (int) lib.nCtx.invokeExact(ctx);
+            batchCapacity = options.batchSize();
+            sequences = options.sequences();
+            batch = (MemorySegment) lib.batchInit.invokeExact((SegmentAllocator) arena, batchCapacity, 0, 1);
+            batchToken = field(batch, "token", 4L * batchCapacity);
+            batchPos = field(batch, "pos", 4L * batchCapacity);
+            batchNSeqId = field(batch, "n_seq_id", 4L * batchCapacity);
+            batchSeqId = field(batch, "seq_id", 8L * batchCapacity);
+            batchLogits = field(batch, "logits", batchCapacity);
+
+            MemorySegment vocab = (MemorySegment) lib.modelGetVocab.invokeExact(model);
+            tokenizer = new LlamaCppTokenizer(lib, model, vocab);
+            vocabSize = tokenizer.vocabSize();
+            String name = tokenizer.meta("general.name");
+            if (name == null) {
+                String file = gguf.getFileName().toString();
+                name = file.endsWith(".gguf") ? file.substring(0, file.length() - 5) : file;
+            }
+            String arch = tokenizer.meta("general.architecture");
+            int embd = (int) lib.modelNEmbd.invokeExact(model);
+            int layers = (int) lib.modelNLayer.invokeExact(model);
+            long params = (long) lib.modelNParams.invokeExact(model);
+            info = new ModelInfo(name, arch == null ? "unknown" : arch, vocabSize, contextLength, embd, layers, params,
+                    tensorType());
+        } catch (MetagenException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new MetagenException("llama.cpp: loading " + gguf + " failed: " + t);
+        }
+    }
+
+    /** Loads {@code gguf} with {@link LlamaCppOptions#DEFAULTS}. */
+    public static LlamaCppModel load(Path gguf) {
+        return load(gguf, LlamaCppOptions.DEFAULTS);
+    }
+
+    /**
+     * Loads {@code gguf} into a new llama.cpp context.
+     *
+     * @throws MetagenException if the library is missing, the file does not exist or llama.cpp refuses it
+     */
+    public static LlamaCppModel load(Path gguf, LlamaCppOptions options) {
+        if (!Files.isRegularFile(gguf)) {
+            throw new MetagenException("model file not found: " + gguf);
+        }
+        return new LlamaCppModel(LlamaLibrary.get(), gguf, options);
+    }
+
+    /** Whether the llama.cpp library can be found (see {@link LlamaLibrary#locate()}); it is not loaded. */
+    public static boolean libraryAvailable() {
+        try {
+            return LlamaLibrary.locate().isPresent();
+        } catch (MetagenException e) {
+            return false;
+        }
+    }
+
+    private static String reason() {
+        String e = LlamaLibrary.takeLastError();
+        return e.isEmpty() ? "" : ": " + e;
+    }
+
+    private static MemorySegment field(MemorySegment struct, String name, long bytes) {
+        return struct.get(ADDRESS, offset(BATCH, name)).reinterpret(bytes);
+    }
+
+    /** The quantization part of llama_model_desc ("llama 7B Q8_0" gives "Q8_0"). */
+    private String tensorType() throws Throwable {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(256);
+            int n = (int) lib.modelDesc.invokeExact(model, buf, 256L);
+            if (n < 0) {
+                return "unknown";
+            }
+            String[] parts = buf.getString(0).split(" ", 3);
+            return parts.length == 3 ? parts[2] : buf.getString(0);
+        }
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    /** The number of KV cache cells shared by all states. */
+    public int contextLength() {
+        return contextLength;
+    }
+
+    @Override
+    public ModelState newState() {
+        lock.lock();
+        try {
+            checkOpen();
+            return new LlamaState(allocateSequence(), new int[0]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int allocateSequence() {
+        int id = usedSequences.nextClearBit(0);
+        if (id >= sequences) {
+            throw new MetagenException("llama.cpp: all " + sequences
+                    + " sequences are in use (close states, or load with more sequences)");
+        }
+        usedSequences.set(id);
+        return id;
+    }
+
+    @Override
+    public List<Logits> forward(List<ModelState> states, List<int[]> tokens) {
+        List<List<Logits>> out = run(states, tokens, false);
+        List<Logits> last = new ArrayList<>(out.size());
+        for (List<Logits> l : out) {
+            last.add(l.getFirst());
+        }
+        return last;
+    }
+
+    @Override
+    public List<Logits> forwardAll(ModelState state, int... tokens) {
+        if (tokens == null || tokens.length == 0) {
+            throw new MetagenException("forwardAll: no tokens given");
+        }
+        return run(List.of(state), List.of(tokens), true).getFirst();
+    }
+
+    /**
+     * Feeds every state its tokens in as few decodes as the batch size allows (one when they fit) and returns, per
+     * state, the logits at its last new position, or at every new position when {@code all}.
+     */
+    private List<List<Logits>> run(List<ModelState> states, List<int[]> tokens, boolean all) {
+        if (states.size() != tokens.size()) {
+            throw new MetagenException("forward: " + states.size() + " states but " + tokens.size() + " token arrays");
+        }
+        lock.lock();
+        try {
+            checkOpen();
+            IdentityHashMap<LlamaState, Boolean> seen = new IdentityHashMap<>();
+            List<LlamaState> own = new ArrayList<>(states.size());
+            int total = 0;
+            for (int i = 0; i < states.size(); i++) {
+                if (!(states.get(i) instanceof LlamaState s) || s.model() != this) {
+                    throw new MetagenException("forward: state " + i + " does not belong to this llama.cpp model");
+                }
+                if (s.closed) {
+                    throw new MetagenException("forward: state " + i + " is closed");
+                }
+                if (seen.put(s, Boolean.TRUE) != null) {
+                    throw new MetagenException("forward: state " + i + " appears twice in one batch");
+                }
+                int[] t = tokens.get(i);
+                if (t == null || t.length == 0) {
+                    throw new MetagenException("forward: no tokens given for state " + i);
+                }
+                for (int id : t) {
+                    // llama.cpp rejects the whole batch on a bad id; name it here instead
+                    if (id < 0 || id >= vocabSize) {
+                        throw new MetagenException("forward: token id " + id + " is outside the vocabulary [0, "
+                                + vocabSize + ")");
+                    }
+                }
+                if (s.length + t.length > contextLength) {
+                    throw new MetagenException("forward: " + (s.length + t.length)
+                            + " tokens exceed the context length " + contextLength);
+                }
+                total += t.length;
+                own.add(s);
+            }
+            List<List<Logits>> out = new ArrayList<>(own.size());
+            for (int i = 0; i < own.size(); i++) {
+                out.add(new ArrayList<>(all ? tokens.get(i).length : 1));
+            }
+            int[] startLength = new int[own.size()];
+            for (int i = 0; i < own.size(); i++) {
+                startLength[i] = own.get(i).length;
+            }
+            try {
+                decodeAll(own, tokens, total, all, out);
+            } catch (RuntimeException e) {
+                // earlier chunks of a split forward are already in the cache: roll every state back
+                for (int i = 0; i < own.size(); i++) {
+                    seqRm(own.get(i).seqId, startLength[i]);
+                }
+                throw e;
+            }
+            for (int i = 0; i < own.size(); i++) {
+                own.get(i).append(tokens.get(i));
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void decodeAll(List<LlamaState> own, List<int[]> tokens, int total, boolean all, List<List<Logits>> out) {
+        int state = 0;
+        int index = 0;
+        int done = 0;
+        while (done < total) {
+            int n = Math.min(batchCapacity, total - done);
+            int[] outputState = new int[n];
+            int outputs = 0;
+            for (int b = 0; b < n; b++) {
+                int[] t = tokens.get(state);
+                LlamaState s = own.get(state);
+                boolean last = index == t.length - 1;
+                boolean wanted = all || last;
+                batchToken.setAtIndex(JAVA_INT, b, t[index]);
+                batchPos.setAtIndex(JAVA_INT, b, s.length + index);
+                batchNSeqId.setAtIndex(JAVA_INT, b, 1);
+                batchSeqId.getAtIndex(ADDRESS, b).reinterpret(4).set(JAVA_INT, 0, s.seqId);
+                batchLogits.set(JAVA_BYTE, b, (byte) (wanted ? 1 : 0));
+                if (wanted) {
+                    outputState[b] = state;
+                    outputs++;
+                } else {
+                    outputState[b] = -1;
+                }
+                if (last) {
+                    state++;
+                    index = 0;
+                } else {
+                    index++;
+                }
+            }
+            batch.set(JAVA_INT, offset(BATCH, "n_tokens"), n);
+            LlamaLibrary.takeLastError();
+            int rc;
+            try {
+                rc = (int) lib.decode.invokeExact(ctx, batch);
+            } catch (Throwable t) {
+                throw new MetagenException("llama.cpp: llama_decode failed: " + t);
+            }
+            if (rc != 0) {
+                throw new MetagenException("llama.cpp: llama_decode returned " + rc + (rc == 1
+                        ? " (no room in the KV cache of " + contextLength + " cells)" : "") + reason());
+            }
+            for (int b = 0; b < n && outputs > 0; b++) {
+                if (outputState[b] >= 0) {
+                    out.get(outputState[b]).add(new Logits(logits(b)));
+                    outputs--;
+                }
+            }
+            done += n;
+        }
+    }
+
+    private float[] logits(int batchIndex) {
+        MemorySegment p;
+        try {
+            p = (MemorySegment) lib.getLogitsIth.invokeExact(ctx, batchIndex);
+        } catch (Throwable t) {
+            throw new MetagenException("llama.cpp: llama_get_logits_ith failed: " + t);
+        }
+        if (p.equals(MemorySegment.NULL)) {
+            throw new MetagenException("llama.cpp: no logits at batch position " + batchIndex + reason());
+        }
+        return p.reinterpret(4L * vocabSize).toArray(JAVA_FLOAT);
+    }
+
+    /** Removes positions {@code [from, inf)} of sequence {@code seqId}. */
+    private void seqRm(int seqId, int from) {
+        boolean ok;
+        try {
+            ok = (boolean) lib.memorySeqRm.invokeExact(memory, seqId, from, -1);
+        } catch (Throwable t) {
+            throw new MetagenException("llama.cpp: llama_memory_seq_rm failed: " + t);
+        }
+        if (!ok) {
+            throw new MetagenException("llama.cpp cannot remove positions from " + from + " of sequence " + seqId
+                    + " (the model's memory does not support partial removal)");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new MetagenException("the llama.cpp model is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                lib.batchFree.invokeExact(batch);
+                lib.free.invokeExact(ctx);
+                lib.modelFree.invokeExact(model);
+            } catch (Throwable t) {
+                throw new MetagenException("llama.cpp: freeing the model failed: " + t);
+            } finally {
+                arena.close();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A llama.cpp sequence id and the tokens it holds. */
+    private final class LlamaState implements ModelState {
+        private final int seqId;
+        private int[] tokens;
+        private int length;
+        private boolean closed;
+
+        LlamaState(int seqId, int[] prefix) {
+            this.seqId = seqId;
+            this.tokens = Arrays.copyOf(prefix, Math.max(16, prefix.length));
+            this.length = prefix.length;
+        }
+
+        LlamaCppModel model() {
+            return LlamaCppModel.this;
+        }
+
+        void append(int[] t) {
+            if (length + t.length > tokens.length) {
+                tokens = Arrays.copyOf(tokens, Math.max(tokens.length * 2, length + t.length));
+            }
+            System.arraycopy(t, 0, tokens, length, t.length);
+            length += t.length;
+        }
+
+        @Override
+        public int length() {
+            lock.lock();
+            try {
+                return length;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public int[] tokens() {
+            lock.lock();
+            try {
+                return Arrays.copyOf(tokens, length);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public ModelState fork() {
+            lock.lock();
+            try {
+                checkOpen();
+                checkState();
+                int id = allocateSequence();
+                try {
+                    lib.memorySeqCp.invokeExact(memory, seqId, id, -1, -1);
+                } catch (Throwable t) {
+                    usedSequences.clear(id);
+                    throw new MetagenException("llama.cpp: llama_memory_seq_cp failed: " + t);
+                }
+                return new LlamaState(id, Arrays.copyOf(tokens, length));
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void truncate(int newLength) {
+            lock.lock();
+            try {
+                checkOpen();
+                checkState();
+                if (newLength < 0 || newLength > length) {
+                    throw new MetagenException("truncate: length " + newLength + " is outside [0, " + length + "]");
+                }
+                if (newLength < length) {
+                    seqRm(seqId, newLength);
+                    length = newLength;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void checkState() {
+            if (closed) {
+                throw new MetagenException("the model state is closed");
+            }
+        }
+
+        @Override
+        public void close() {
+            lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (!LlamaCppModel.this.closed) {
+                    seqRm(seqId, 0);
+                    usedSequences.clear(seqId);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.metagen.llamacpp;
+
+import dev.metagen.core.MetagenException;
+
+/**
+ * Settings of a {@link LlamaCppModel}'s llama.cpp context.
+ *
+ * @param threads       CPU threads for decoding and batches; 0 = all available processors
+ * @param contextLength KV cache cells shared by all sequences; 0 = the model's training context, capped at
+ *                      {@link #DEFAULT_CONTEXT_CAP}
+ * @param batchSize     most tokens handed to one {@code llama_decode}; longer forwards are split
+ * @param sequences     most live states (llama.cpp sequence ids) at once, forks included
+ */
+public record LlamaCppOptions(int threads, int contextLength, int batchSize, int sequences) {
+    public static final int DEFAULT_CONTEXT_CAP = 4096;
+    public static final LlamaCppOptions DEFAULTS = new LlamaCppOptions(0, 0, 512, 16);
+    /** llama.cpp's LLAMA_MAX_SEQ. */
+    public static final int MAX_SEQUENCES = 256;
+
+    public LlamaCppOptions {
+        if (threads < 0) {
+            throw new MetagenException("llama.cpp threads must be >= 0 (0 = all processors), got " + threads);
+        }
+        if (contextLength < 0) {
+            throw new MetagenException("llama.cpp context length must be >= 0 (0 = the model's), got " + contextLength);
+        }
+        if (batchSize < 1) {
+            throw new MetagenException("llama.cpp batch size must be >= 1, got " + batchSize);
+        }
+        if (sequences < 1 || sequences > MAX_SEQUENCES) {
+            throw new MetagenException("llama.cpp sequences must be in [1, " + MAX_SEQUENCES + "], got " + sequences);
+        }
+    }
+
+    public LlamaCppOptions withThreads(int n) {
+        return new LlamaCppOptions(n, contextLength, batchSize, sequences);
+    }
+
+    public LlamaCppOptions withContextLength(int n) {
+        return new LlamaCppOptions(threads, n, batchSize, sequences);
+    }
+
+    public LlamaCppOptions withBatchSize(int n) {
+        return new LlamaCppOptions(threads, contextLength, n, sequences);
+    }
+
+    public LlamaCppOptions withSequences(int n) {
+        return new LlamaCppOptions(threads, contextLength, batchSize, n);
+    }
+}
