@@ -4,6 +4,8 @@ import dev.metagen.core.Logits;
 import dev.metagen.core.ModelState;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.runtime.ModelLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,6 +31,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption model;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--prompt-tokens", defaultValue = "64", description = "Prompt length (default: ${DEFAULT-VALUE}).")
     int promptTokens;
@@ -86,12 +91,18 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (constraintBench.active() && spec.commandLine().getParseResult().hasMatchedOption("--backend")) {
+            throw new ParameterException(spec.commandLine(), "--backend: the token-mask benchmark (--constraint) runs no model, only its tokenizer");
+        }
         if (constraintBench.active()) {
             return constraintBench.run(model, out, err, json);
         }
+        backend.refuseEngineOnly(spec, model, "--vs-llamacpp", "--batch", "--speculative", "--draft", "--lookup");
         int ctx = promptTokens + Math.max(genTokens, verifyK) + 1;
-        Path file = model.resolve();
-        try (TransformerModel m = load(file, ctx);
+        ModelLoader loader = backend.loader(spec, new ModelOptions(threads, ctx));
+        String ref = model.single();
+        Path file = loader.file(ref);
+        try (LanguageModel m = loader.backendOf(ref) == ModelLoader.Backend.LLAMACPP ? loader.load(ref) : load(file, ctx);
              LlamaCppPeer peer = vsLlamaCpp ? LlamaCppPeer.start(llamaCppDir) : null) {
             int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
             int vocab = m.info().vocabSize();
@@ -141,11 +152,12 @@ final class BenchCommand implements Callable<Integer> {
             o.put("resident_file_bytes", mem.residentFileBytes());
             o.put("resident_anon_bytes", mem.residentAnonBytes());
             o.put("heap_used_bytes", mem.heapUsedBytes());
+            o.put("backend", loader.backendOf(ref).flag());
             if (batch > 0) {
-                o.putAll(EfficiencyBench.batch(m, prompt, genTokens, batch, repetitions, median(decode), err));
+                o.putAll(EfficiencyBench.batch((TransformerModel) m, prompt, genTokens, batch, repetitions, median(decode), err));
             }
             if (speculativeBench) {
-                o.put("speculative", EfficiencyBench.speculative(m, prompt, genTokens, verifyK, repetitions, speculative,
+                o.put("speculative", EfficiencyBench.speculative((TransformerModel) m, prompt, genTokens, verifyK, repetitions, speculative,
                         new ModelOptions(threads, ctx), err));
             }
             if (peer != null) {
@@ -213,8 +225,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One run: prefill of the prompt, then greedy decode of {@code genTokens} tokens; returns both rates. */
-    private double[] run(TransformerModel m, int[] prompt) {
-        m.clearPrefixCache(); // every run computes its prompt: no hit from the previous one
+    private double[] run(LanguageModel m, int[] prompt) {
+        if (m instanceof TransformerModel t) {
+            t.clearPrefixCache(); // every run computes its prompt: no hit from the previous one
+        }
         try (ModelState s = m.newState()) {
             long t0 = System.nanoTime();
             Logits l = m.forward(s, prompt);

@@ -3,7 +3,8 @@ package dev.metagen.cli;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.chat.ChatTemplate;
 import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.runtime.ModelLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,6 +38,9 @@ final class ChatCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption model;
+
+    @Mixin
+    BackendOption backend;
 
     @Mixin
     SamplingOptions sampling;
@@ -75,7 +79,7 @@ final class ChatCommand implements Callable<Integer> {
         var config = configOrUsageError(seed);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (TransformerModel m = TransformerModel.load(model.resolve(), new ModelOptions(threads, contextLength))) {
+        try (LanguageModel m = backend.loader(spec, new ModelOptions(threads, contextLength)).load(model.single())) {
             ChatTemplate template = template(m, err);
             try (ChatSession session = new ChatSession(m, template, system, config, seed, maxTokens, stop);
                  AnswerInterrupt interrupt = AnswerInterrupt.install()) {
@@ -98,7 +102,7 @@ final class ChatCommand implements Callable<Integer> {
         }
     }
 
-    private ChatTemplate template(TransformerModel m, PrintWriter err) {
+    private ChatTemplate template(LanguageModel m, PrintWriter err) {
         if (templateFile != null) {
             String src;
             try {
@@ -106,9 +110,9 @@ final class ChatCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new MetagenException("--chat-template " + templateFile + ": cannot read it (" + MetagenException.describe(e) + ")");
             }
-            return ChatTemplate.of(templateFile.getFileName().toString(), src, m.file());
+            return ModelLoader.chatTemplate(m, templateFile.getFileName().toString(), src);
         }
-        ChatTemplate t = ChatTemplate.forModel(m);
+        ChatTemplate t = ModelLoader.chatTemplate(m);
         if (t.isFallback()) {
             err.println("note: " + m.info().name() + " has no chat template (" + ChatTemplate.GGUF_KEY
                     + "); using a plain transcript: \"System: ...\", \"User: ...\", \"Assistant: ...\"");

@@ -109,7 +109,8 @@ final class EfficiencyBench {
         // decode rates exclude the prompt, so the prefix cache may serve it (it spares minutes on big models)
         for (int r = 0; r < repetitions; r++) {
             Generation p = new SamplingGenerator(m).generate(prompt, params, t -> {});
-            Generation s = options.generate(m, prompt, params, SamplingConfig.greedy(), modelOptions);
+            Generation s = options.generate(m, prompt, params, SamplingConfig.greedy(),
+                    ref -> TransformerModel.load(java.nio.file.Path.of(ref), modelOptions));
             if (r >= 0) {
                 plain[r] = (double) p.trace().get("decode_tokens_per_s");
                 spec[r] = (double) s.trace().get("decode_tokens_per_s");

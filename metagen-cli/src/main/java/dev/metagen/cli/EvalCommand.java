@@ -7,7 +7,8 @@ import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.client.RemoteGenerator;
 import dev.metagen.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.runtime.ModelLoader;
 import dev.metagen.eval.Evaluation;
 import dev.metagen.eval.report.Point;
 import dev.metagen.eval.sweep.SweepListener;
@@ -42,6 +43,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption model;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--dataset", required = true, paramLabel = "FILE", description = "The dataset (JSONL; for --task json also a folder of schema files).")
     Path dataset;
@@ -139,6 +143,9 @@ final class EvalCommand implements Callable<Integer> {
         }
         Evaluation.Result result;
         if (endpoint != null) {
+            if (spec.commandLine().getParseResult().hasMatchedOption("--backend")) {
+                throw new ParameterException(spec.commandLine(), "--backend picks where local models run; with --endpoint the remote server runs the model");
+            }
             URI uri;
             try {
                 uri = URI.create(endpoint);
@@ -159,9 +166,9 @@ final class EvalCommand implements Callable<Integer> {
             ModelOptions options = new ModelOptions(threads, contextLength);
             // named models (--model NAME=REF, a local model or an endpoint) serve the strategies' leaves, judges
             // and guidance; loaded on first use
-            try (TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
-                 ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
-                         RemoteGenerator::forReference);
+            ModelLoader loader = backend.loader(spec, options);
+            try (LanguageModel m = loader.load(model.model());
+                 ModelRegistry registry = ModelRegistry.of(m, model.others(), loader::load, RemoteGenerator::forReference);
                  Progress progress = new Progress(noProgress)) {
                 result = Evaluation.run(plan, new LeafGenerators(registry, false), progress);
             }

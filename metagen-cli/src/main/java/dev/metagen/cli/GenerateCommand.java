@@ -14,7 +14,8 @@ import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
 import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.runtime.ModelLoader;
 import dev.metagen.meta.tools.Sandbox;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,6 +43,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption model;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt text.")
     String prompt;
@@ -161,6 +165,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--parallel must be in [1, 4096] and --kv-budget-mib >= 0");
         }
         checkGeneratorFlags();
+        backend.refuseEngineOnly(spec, model, "--kv-budget-mib", "--no-prefix-cache");
         if (parallel > 1 && (searches > 0 || speculative.enabled())) {
             throw new ParameterException(spec.commandLine(), "--parallel works with sampling or greedy (with their adapters and constraints), not with a search or speculative decoding");
         }
@@ -216,12 +221,12 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Sandbox.Limits sandboxLimits = sandboxOptions.limits(spec, strategy != null, "with --strategy");
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model, strategy, prompt, params, modelOptions(), json, echo, sandboxLimits);
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, backend.loader(spec, modelOptions()), json, echo, sandboxLimits);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (TransformerModel m = TransformerModel.load(model.resolveDefault(), modelOptions());
-             ModelRegistry registry = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), modelOptions()),
-                     RemoteGenerator::forReference)) {
+        ModelLoader loader = backend.loader(spec, modelOptions());
+        try (LanguageModel m = loader.load(model.model());
+             ModelRegistry registry = ModelRegistry.of(m, model.others(), loader::load, RemoteGenerator::forReference)) {
             ModelLeaf leaf = new ModelLeaf(m, registry, false);
             if (params.constraint() != null) {
                 leaf.constraint(params.constraint()); // compiled before generation: errors come first
@@ -234,7 +239,7 @@ final class GenerateCommand implements Callable<Integer> {
             List<Generation> all;
             boolean streamed = false;
             if (speculative.enabled()) {
-                all = List.of(speculative.generate(m, promptIds, params, params.sampling(), modelOptions()));
+                all = List.of(speculative.generate(m, promptIds, params, params.sampling(), loader::load));
             } else if (beamSettings != null) {
                 all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, params.sampling().stopTokens())).generateAll(promptIds, params);
             } else if (stochasticBeams > 0) {

@@ -21,7 +21,8 @@ final class ModelOption {
             description = "A .gguf path or hf:OWNER/REPO/FILE.gguf (cached in $METAGEN_HOME, default ~/.metagen); "
                     + "NAME=MODEL names another model for strategy leaves, judges and guidance (\"model\": \"NAME\"; "
                     + "generate, serve and eval; repeatable); NAME=http(s)://HOST:PORT/v1[#SERVED_MODEL] names a remote "
-                    + "OpenAI-compatible endpoint for sample, greedy and constrained leaves. Default: " + DEFAULT_MODEL + ".")
+                    + "OpenAI-compatible endpoint for sample, greedy and constrained leaves; llamacpp:MODEL runs a model on "
+                    + "llama.cpp. Default: " + DEFAULT_MODEL + ".")
     List<String> specs = new ArrayList<>();
 
     /** The default model's reference (the built-in default when none is given). */
@@ -43,10 +44,15 @@ final class ModelOption {
 
     /** The default model's file; a command that runs one model refuses named ones. */
     Path resolve() {
+        return resolve(single());
+    }
+
+    /** The default model's reference; a command that runs one model refuses named ones. */
+    String single() {
         if (!others().isEmpty()) {
             throw new MetagenException("--model NAME=MODEL names models for strategies: this command runs one model");
         }
-        return resolve(model());
+        return model();
     }
 
     /** The default model's file, with the named models allowed (they are loaded on use). */

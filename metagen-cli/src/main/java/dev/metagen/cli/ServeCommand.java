@@ -3,7 +3,8 @@ package dev.metagen.cli;
 import dev.metagen.client.RemoteGenerator;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.runtime.ModelLoader;
 import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.runtime.ModelRegistry;
 import dev.metagen.server.OpenAiServer;
@@ -26,6 +27,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption model;
+
+    @Mixin
+    BackendOption backend;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}: this machine only).")
     String host;
@@ -133,11 +137,12 @@ final class ServeCommand implements Callable<Integer> {
         if (key == null && !host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
             spec.commandLine().getErr().println("metagen: warning: listening on " + host + " without --api-key: anyone who reaches this address can use the model");
         }
+        backend.refuseEngineOnly(spec, model, "--kv-budget-mib");
         ModelOptions options = new ModelOptions(threads, contextLength).withKvBudgetBytes(kvBudgetMib << 20);
-        TransformerModel m = TransformerModel.load(model.resolveDefault(), options);
+        ModelLoader loader = backend.loader(spec, options);
+        LanguageModel m = loader.load(model.model());
         // named models (--model NAME=REF) serve strategy leaves, judges and guidance; loaded on first use
-        ModelRegistry models = ModelRegistry.of(m, model.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
-                RemoteGenerator::forReference);
+        ModelRegistry models = ModelRegistry.of(m, model.others(), loader::load, RemoteGenerator::forReference);
         OpenAiServer server;
         try {
             server = OpenAiServer.start(m, servedName, config, models);

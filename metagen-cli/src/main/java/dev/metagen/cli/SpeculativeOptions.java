@@ -8,8 +8,8 @@ import dev.metagen.decoding.speculative.DraftModelSource;
 import dev.metagen.decoding.speculative.DraftSource;
 import dev.metagen.decoding.speculative.PromptLookupSource;
 import dev.metagen.decoding.speculative.SpeculativeGenerator;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import java.util.function.Function;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -34,8 +34,8 @@ final class SpeculativeOptions {
     }
 
     /** Runs speculative decoding on {@code target} (no streaming: the text is printed when it is complete). */
-    Generation generate(TransformerModel target, int[] promptIds, GenerationParams params, SamplingConfig sampling,
-                        ModelOptions options) {
+    Generation generate(LanguageModel target, int[] promptIds, GenerationParams params, SamplingConfig sampling,
+                        Function<String, LanguageModel> loader) {
         if (draft != null && lookup) {
             throw new MetagenException("give only one of --draft and --lookup");
         }
@@ -44,7 +44,7 @@ final class SpeculativeOptions {
             return run(new SpeculativeGenerator(target, () -> new PromptLookupSource(check.maxNgram()), draftK),
                     promptIds, params, sampling);
         }
-        try (TransformerModel d = TransformerModel.load(draft, options)) {
+        try (LanguageModel d = loader.apply(draft.toString())) {
             DraftModelSource probe = new DraftModelSource(d, 0);
             probe.checkVocabulary(target);
             long seed = sampling.seed() ^ 0x9E3779B97F4A7C15L; // the draft's own stream, apart from the target's

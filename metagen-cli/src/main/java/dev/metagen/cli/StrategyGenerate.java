@@ -5,8 +5,8 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.runtime.ModelLoader;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
@@ -30,7 +30,7 @@ final class StrategyGenerate {
     }
 
     static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
-                   ModelOptions options, boolean json, boolean echo, Sandbox.Limits sandboxLimits) {
+                   ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits) {
         try {
             java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
             names.add(ModelRegistry.DEFAULT);
@@ -40,9 +40,8 @@ final class StrategyGenerate {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (TransformerModel m = TransformerModel.load(models.resolveDefault(), options);
-             ModelRegistry registry = ModelRegistry.of(m, models.others(), ref -> TransformerModel.load(ModelOption.resolve(ref), options),
-                     RemoteGenerator::forReference)) {
+        try (LanguageModel m = loader.load(models.model());
+             ModelRegistry registry = ModelRegistry.of(m, models.others(), loader::load, RemoteGenerator::forReference)) {
             // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
             StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits).parse(strategy);
             Cancellation cancel = new Cancellation();

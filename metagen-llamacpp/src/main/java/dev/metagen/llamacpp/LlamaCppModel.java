@@ -55,10 +55,12 @@ public final class LlamaCppModel implements LanguageModel {
     private final BitSet usedSequences = new BitSet();
     private final LlamaCppTokenizer tokenizer;
     private final ModelInfo info;
+    private final Path path;
     private boolean closed;
 
     private LlamaCppModel(LlamaLibrary lib, Path gguf, LlamaCppOptions options) {
         this.lib = lib;
+        this.path = gguf;
         try {
             MemorySegment modelParams = (MemorySegment) lib.modelDefaultParams.invokeExact((SegmentAllocator) arena);
             modelParams.set(JAVA_INT, offset(MODEL_PARAMS, "n_gpu_layers"), 0); // CPU only
@@ -175,6 +177,11 @@ public final class LlamaCppModel implements LanguageModel {
             String[] parts = buf.getString(0).split(" ", 3);
             return parts.length == 3 ? parts[2] : buf.getString(0);
         }
+    }
+
+    /** The GGUF file this model was loaded from. */
+    public Path path() {
+        return path;
     }
 
     @Override

@@ -172,9 +172,9 @@ public final class ModelRegistry implements AutoCloseable {
         return names;
     }
 
-    /** Whether {@code s} reads as a model reference (a path or {@code hf:}) rather than a name. */
+    /** Whether {@code s} reads as a model reference (a path, {@code hf:} or {@code llamacpp:}) rather than a name. */
     public static boolean isReference(String s) {
-        return s.endsWith(".gguf") || s.startsWith("hf:") || s.contains("/");
+        return s.endsWith(".gguf") || s.startsWith("hf:") || s.startsWith(ModelLoader.LLAMACPP_PREFIX) || s.contains("/");
     }
 
     @Override

@@ -7,8 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.metagen.control.grammar.CompileBudget;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
-import dev.metagen.engine.chat.ChatTemplate;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.runtime.ModelLoader;
 import dev.metagen.runtime.ModelRegistry;
 
 import java.io.IOException;
@@ -83,20 +82,25 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
-     * Starts serving {@code model} under the name {@code modelId} (null: the file name without {@code .gguf});
-     * chat requests are rendered with the model's own chat template, or a plain transcript when it has none.
+     * Starts serving {@code model} (on either backend) under the name {@code modelId} (null: the file name without
+     * {@code .gguf}); chat requests are rendered with the model's own chat template (read from its GGUF file), or a
+     * plain transcript when it has none.
      */
-    public static OpenAiServer start(TransformerModel model, String modelId, ServerConfig config) {
+    public static OpenAiServer start(LanguageModel model, String modelId, ServerConfig config) {
         return start(model, modelId, config, ModelRegistry.of(model));
     }
 
     /**
-     * As {@link #start(TransformerModel, String, ServerConfig)}, with the named models of {@code models} (whose
+     * As {@link #start(LanguageModel, String, ServerConfig)}, with the named models of {@code models} (whose
      * default is {@code model}) for the leaves, judges and guidance of strategy requests ({@code "model": "NAME"}).
      */
-    public static OpenAiServer start(TransformerModel model, String modelId, ServerConfig config, ModelRegistry models) {
-        String id = modelId != null ? modelId : model.file().path().getFileName().toString().replaceFirst("\\.gguf$", "");
-        return start(model, id, new ChatFormatter(ChatTemplate.forModel(model), model.tokenizer()), config, models);
+    public static OpenAiServer start(LanguageModel model, String modelId, ServerConfig config, ModelRegistry models) {
+        String id = modelId;
+        if (id == null) {
+            java.nio.file.Path file = ModelLoader.fileOf(model);
+            id = file != null ? file.getFileName().toString().replaceFirst("\\.gguf$", "") : model.info().name();
+        }
+        return start(model, id, new ChatFormatter(ModelLoader.chatTemplate(model), model.tokenizer()), config, models);
     }
 
     /** Starts serving {@code model}; chat requests are rendered by {@code chat}. */

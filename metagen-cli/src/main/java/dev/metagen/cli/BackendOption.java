@@ -1,0 +1,60 @@
+package dev.metagen.cli;
+
+import dev.metagen.core.MetagenException;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.llamacpp.LlamaCppOptions;
+import dev.metagen.runtime.ModelLoader;
+import dev.metagen.runtime.ModelLoader.Backend;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * The {@code --backend} option of the commands that run models: where references without a {@code llamacpp:} prefix
+ * run (the pure-Java engine or llama.cpp), and the refusal of the engine's own settings where the model runs on llama.cpp.
+ */
+final class BackendOption {
+    @Option(names = "--backend", defaultValue = "pure-java", paramLabel = "pure-java|llamacpp",
+            description = "Run the models on the pure-Java engine or on llama.cpp (libllama: -Dmetagen.llamacpp.lib, "
+                    + "METAGEN_LLAMA_LIB or node-llama-cpp's build); a llamacpp:MODEL reference runs on llama.cpp "
+                    + "either way (default: ${DEFAULT-VALUE}).")
+    String name;
+
+    Backend backend(CommandSpec spec) {
+        try {
+            return Backend.parse(name);
+        } catch (MetagenException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** Whether the run's default model runs on llama.cpp ({@code --backend llamacpp} or a {@code llamacpp:} reference). */
+    boolean defaultOnLlamaCpp(CommandSpec spec, ModelOption model) {
+        return backend(spec) == Backend.LLAMACPP || model.model().startsWith(ModelLoader.LLAMACPP_PREFIX);
+    }
+
+    /**
+     * Refuses each of {@code flags} that the command line gives when the default model runs on llama.cpp: they are
+     * settings of the pure-Java engine (or comparisons against it) that the llama.cpp backend does not have.
+     */
+    void refuseEngineOnly(CommandSpec spec, ModelOption model, String... flags) {
+        if (!defaultOnLlamaCpp(spec, model)) {
+            return;
+        }
+        var parsed = spec.commandLine().getParseResult();
+        for (String flag : flags) {
+            if (parsed.hasMatchedOption(flag)) {
+                throw new ParameterException(spec.commandLine(), flag + " applies to the pure-Java engine only; the model runs"
+                        + " on llama.cpp here (--backend llamacpp or a llamacpp: model): drop " + flag + " or use --backend pure-java");
+            }
+        }
+    }
+
+    /** The loader of this run's models: {@code --threads} and {@code --ctx} act on both backends. */
+    ModelLoader loader(CommandSpec spec, ModelOptions engine) {
+        // the default number of sequences (live states, forks included): larger counts with a small context abort
+        // inside libllama in this release
+        LlamaCppOptions llama = LlamaCppOptions.DEFAULTS.withThreads(engine.threads()).withContextLength(engine.contextLength());
+        return new ModelLoader(backend(spec), engine, llama, ModelOption::resolve);
+    }
+}
