@@ -152,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("resident_file_bytes", mem.residentFileBytes());
             o.put("resident_anon_bytes", mem.residentAnonBytes());
             o.put("heap_used_bytes", mem.heapUsedBytes());
-            o.put("backend", loader.backendOf(ref).flag());
+            o.put("backend", ModelLoader.Backend.of(m).flag());
             if (batch > 0) {
                 o.putAll(EfficiencyBench.batch((TransformerModel) m, prompt, genTokens, batch, repetitions, median(decode), err));
             }

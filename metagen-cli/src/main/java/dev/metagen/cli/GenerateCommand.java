@@ -259,6 +259,7 @@ final class GenerateCommand implements Callable<Integer> {
             Generation g = all.getFirst();
             if (json) {
                 Map<String, Object> o = toJson(g, m.info().name(), s);
+                o.put("backend", ModelLoader.Backend.of(m).flag());
                 if (parallel > 1) {
                     o.put("sequences", parallelSequences(all));
                     o.put("usage", parallelUsage(all));

@@ -153,8 +153,8 @@ final class ServeCommand implements Callable<Integer> {
         }
         Thread hook = new Thread(stop::countDown);
         Runtime.getRuntime().addShutdownHook(hook);
-        spec.commandLine().getErr().printf("metagen: serving %s on http://%s:%d/v1 (%s; Ctrl-C stops)%n", server.modelId(),
-                host, server.port(), key != null ? "API key required" : "no API key");
+        spec.commandLine().getErr().printf("metagen: serving %s on http://%s:%d/v1 (%s backend; %s; Ctrl-C stops)%n", server.modelId(),
+                host, server.port(), ModelLoader.Backend.of(m).flag(), key != null ? "API key required" : "no API key");
         spec.commandLine().getErr().flush();
         running = server;
         try {

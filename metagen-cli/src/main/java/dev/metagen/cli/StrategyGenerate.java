@@ -49,7 +49,9 @@ final class StrategyGenerate {
                     ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)
                     : s.generator().generate(Prompt.of(prompt), params);
             if (json) {
-                out.println(Json.write(toJson(g, m.info().name(), params.seed(), s.type())));
+                Map<String, Object> o = toJson(g, m.info().name(), params.seed(), s.type());
+                o.put("backend", ModelLoader.Backend.of(m).flag());
+                out.println(Json.write(o));
             } else {
                 out.println(echo ? prompt + g.text() : g.text());
                 spec.commandLine().getErr().printf("[strategy %s: %d prompt tokens, %d generated, %d model calls, %d tool calls, %d ms; finish: %s]%n",

@@ -1,9 +1,18 @@
 package dev.metagen.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.metagen.engine.synth.ModelSynthesizer;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.core.MetagenException;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.llamacpp.LlamaCppModel;
+import dev.metagen.llamacpp.LlamaCppOptions;
+import dev.metagen.runtime.ModelLoader;
+import dev.metagen.runtime.ModelRegistry;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
@@ -12,11 +21,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,6 +71,9 @@ class LlamaCppBackendCliTest {
         JsonNode a = read(ok(StrategyCliTest.run("generate", "-m", "llamacpp:" + STORIES, "-p", PROMPT, "--temperature", "0",
                 "-n", "16", "--json")).out());
         JsonNode b = read(ok(generate("--json")).out());
+        assertEquals("llamacpp", a.path("backend").asText());
+        assertEquals("pure-java", b.path("backend").asText());
+        assertEquals("llamacpp", read(ok(generate("--backend", "llamacpp", "--json")).out()).path("backend").asText());
         assertEquals(b.path("tokens"), a.path("tokens"));
         assertEquals(b.path("text").asText(), a.path("text").asText());
     }
@@ -69,6 +84,7 @@ class LlamaCppBackendCliTest {
         String bestOf = "{\"type\":\"best_of_n\",\"n\":3,\"scorer\":{\"type\":\"logprob\"},\"inner\":{\"type\":\"greedy\"}}";
         String engine = ok(generate("--strategy", bestOf)).out();
         assertEquals(engine, ok(generate("--strategy", bestOf, "--backend", "llamacpp")).out());
+        assertEquals("llamacpp", read(ok(generate("--strategy", bestOf, "--backend", "llamacpp", "--json")).out()).path("backend").asText());
         // a greedy leaf under the command line's --regex, and a constrained leaf with its own regex
         String regex = "( [a-z]{1,4}){3}";
         String underFlag = ok(generate("--strategy", "{\"type\":\"greedy\"}", "--regex", regex)).out();
@@ -94,22 +110,40 @@ class LlamaCppBackendCliTest {
     }
 
     @Test
+    void theLoaderPicksTheBackendPerReference() {
+        requireLibrary();
+        ModelLoader engine = new ModelLoader(ModelLoader.Backend.PURE_JAVA, new ModelOptions(1, 0), LlamaCppOptions.DEFAULTS, Path::of);
+        ModelLoader llama = new ModelLoader(ModelLoader.Backend.LLAMACPP, new ModelOptions(1, 0), LlamaCppOptions.DEFAULTS, Path::of);
+        try (LanguageModel a = engine.load(STORIES); LanguageModel b = engine.load("llamacpp:" + STORIES);
+             LanguageModel c = llama.load(STORIES);
+             ModelRegistry registry = ModelRegistry.of(a, java.util.Map.of("other", "llamacpp:" + STORIES), engine::load)) {
+            assertInstanceOf(TransformerModel.class, a);
+            assertInstanceOf(LlamaCppModel.class, b);
+            assertInstanceOf(LlamaCppModel.class, c);
+            assertInstanceOf(LlamaCppModel.class, registry.get("other"));
+            assertInstanceOf(LlamaCppModel.class, registry.get("llamacpp:" + STORIES));
+            assertEquals(ModelLoader.chatTemplate(a).isFallback(), ModelLoader.chatTemplate(b).isFallback());
+        }
+        assertTrue(assertThrows(MetagenException.class, () -> engine.load("llamacpp:")).getMessage()
+                .contains("the model reference after 'llamacpp:' is empty"));
+    }
+
+    @Test
     void serveAnswersTheEnginesCompletion() throws Exception {
         requireLibrary();
-        String engine = complete("--backend", "pure-java");
-        String llama = complete("--backend", "llamacpp");
+        String engine = complete("pure-java");
+        String llama = complete("llamacpp");
         assertFalse(engine.isBlank());
         assertEquals(engine, llama);
     }
 
-    /** Starts {@code serve} in-process with {@code extra}, asks one greedy completion and stops the server. */
-    private static String complete(String... extra) throws Exception {
+    /** Starts {@code serve} in-process on {@code backend}, asks one greedy completion and stops the server. */
+    private static String complete(String backend) throws Exception {
         ServeCommand cmd = new ServeCommand();
         CommandLine cl = new CommandLine(cmd);
         StringWriter err = new StringWriter();
         cl.setErr(new PrintWriter(err, true));
-        List<String> args = new ArrayList<>(List.of("--model", STORIES, "--port", "0", "--threads", "1"));
-        args.addAll(List.of(extra));
+        List<String> args = List.of("--model", STORIES, "--port", "0", "--threads", "1", "--backend", backend);
         int[] exit = {-1};
         Thread t = Thread.ofVirtual().start(() -> exit[0] = cl.execute(args.toArray(String[]::new)));
         for (int i = 0; i < 400 && cmd.running == null && t.isAlive(); i++) {
@@ -125,6 +159,7 @@ class LlamaCppBackendCliTest {
             JsonNode o = read(r.body());
             assertEquals("stories260K", o.path("model").asText(), r.body());
             assertEquals(16, o.path("usage").path("completion_tokens").asInt(), r.body());
+            assertTrue(err.toString().contains("(" + backend + " backend;"), err.toString());
             return o.path("choices").path(0).path("text").asText();
         } finally {
             cmd.stop.countDown();
@@ -166,6 +201,48 @@ class LlamaCppBackendCliTest {
                 "--temperature", "0", "-n", "8", "--threads", "1");
         assertEquals(0, chat.exit(), chat.err());
         assertTrue(chat.err().contains("has no chat template"), chat.err());
+    }
+
+    @Test
+    void chatReadsTheTemplateFromTheGgufFile(@TempDir Path dir) {
+        requireLibrary();
+        Path shared = StrategyCliTest.STORIES.getParent().getParent();
+        Path phi3 = dir.resolve("tiny-phi3-vocab.gguf");
+        ModelSynthesizer.builder().preset("tiny-llama").context(512)
+                .tokenizerFrom(shared.resolve("tokenizers/ggml-vocab-phi-3.gguf")).seed(3).build().write(phi3);
+        CliTest.Result engine = CliTest.runWithInput("Hi\n/exit\n", "chat", "-m", phi3.toString(), "--temperature", "0", "-n", "6", "--threads", "1");
+        CliTest.Result llama = CliTest.runWithInput("Hi\n/exit\n", "chat", "-m", phi3.toString(), "--backend", "llamacpp",
+                "--temperature", "0", "-n", "6", "--threads", "1");
+        assertEquals(0, engine.exit(), engine.err());
+        assertEquals(0, llama.exit(), llama.err());
+        assertTrue(llama.err().contains("(template: tiny-phi3-vocab.gguf (tokenizer.chat_template)"), llama.err());
+        assertFalse(llama.err().contains("has no chat template"), llama.err());
+        assertEquals(engine.out(), llama.out());
+    }
+
+    @Test
+    void evalRunsOnLlamaCpp(@TempDir Path dir) throws Exception {
+        requireLibrary();
+        Path data = EvalCliTest.dataset(dir);
+        String greedy = "{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"lexical\"},\"inner\":{\"type\":\"greedy\"}}";
+        JsonNode[] points = new JsonNode[2];
+        String[] backends = {"pure-java", "llamacpp"};
+        for (int i = 0; i < 2; i++) {
+            StrategyCliTest.Result r = ok(StrategyCliTest.run("eval", "-m", STORIES, "--backend", backends[i], "--dataset", data.toString(),
+                    "--task", "lexical", "--strategy", greedy, "--budgets", "1,2", "-n", "8", "--limit", "2",
+                    "--out", dir.resolve(backends[i]).toString(), "--no-progress", "--json", "--threads", "1"));
+            points[i] = read(r.out()).path("points");
+        }
+        assertEquals(2, points[0].size());
+        assertEquals(points[0].size(), points[1].size());
+        for (int i = 0; i < points[0].size(); i++) {
+            assertEquals(points[0].get(i).path("accuracy").asDouble(), points[1].get(i).path("accuracy").asDouble(), 0.0);
+            assertEquals(points[0].get(i).path("mean_generated_tokens"), points[1].get(i).path("mean_generated_tokens"));
+        }
+        StrategyCliTest.Result remote = StrategyCliTest.run("eval", "--endpoint", "http://127.0.0.1:9/v1", "--backend", "llamacpp",
+                "--dataset", data.toString(), "--task", "lexical", "--strategy", greedy, "--out", dir.resolve("r").toString());
+        assertEquals(2, remote.exit(), remote.err());
+        assertTrue(remote.err().contains("--backend picks where local models run"), remote.err());
     }
 
     private static JsonNode read(String json) {

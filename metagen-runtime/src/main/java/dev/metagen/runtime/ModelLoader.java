@@ -38,6 +38,11 @@ public final class ModelLoader {
             return flag;
         }
 
+        /** The backend {@code model} runs on, or null for a model of neither (a test double). */
+        public static Backend of(LanguageModel model) {
+            return model instanceof LlamaCppModel ? LLAMACPP : model instanceof TransformerModel ? PURE_JAVA : null;
+        }
+
         /** The backend named {@code name} ({@code pure-java} or {@code llamacpp}). */
         public static Backend parse(String name) {
             for (Backend b : values()) {
