@@ -76,6 +76,14 @@ public final class LlamaCppModel implements LanguageModel {
                     : Math.min(trainContext > 0 ? trainContext : LlamaCppOptions.DEFAULT_CONTEXT_CAP,
                     LlamaCppOptions.DEFAULT_CONTEXT_CAP);
             int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
+            if (options.sequences() > Math.min(nCtx, options.batchSize())) {
+                // libllama sizes its output buffer by min(context, batch) and asserts (aborting the process) when
+                // more sequences than that could each ask for one output
+                lib.modelFree.invokeExact(model);
+                arena.close();
+                throw new MetagenException("llama.cpp: " + options.sequences() + " sequences need a context and a batch of at"
+                        + " least as many tokens (context " + nCtx + ", batch " + options.batchSize() + ")");
+            }
 
             MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), nCtx);

@@ -260,6 +260,10 @@ class LlamaCppModelTest {
             assertThrows(MetagenException.class, () -> m.forward(List.of(s, s), List.of(new int[]{1}, new int[]{2})));
             assertThrows(MetagenException.class, () -> m.forward(s, new int[600]));
         }
+        // more sequences than the context (or batch) holds tokens: libllama would abort the process; refused instead
+        MetagenException tooMany = assertThrows(MetagenException.class, () -> LlamaCppModel.load(FILES.get("stories260K"),
+                LlamaCppOptions.DEFAULTS.withSequences(32).withContextLength(17).withThreads(1)));
+        assertTrue(tooMany.getMessage().contains("32 sequences need a context and a batch"), tooMany.getMessage());
         MetagenException missing = assertThrows(MetagenException.class,
                 () -> LlamaCppModel.load(dir.resolve("absent.gguf")));
         assertTrue(missing.getMessage().contains("model file not found"), missing.getMessage());
