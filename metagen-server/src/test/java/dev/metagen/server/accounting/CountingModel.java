@@ -23,6 +23,14 @@ final class CountingModel implements LanguageModel {
     final AtomicLong calls = new AtomicLong();
     final AtomicLong prefillTokens = new AtomicLong();
     private volatile LongConsumer onCall = n -> {};
+    /**
+     * When set, every call runs alone. The engine's continuous batching merges concurrent calls into one pass, and
+     * a pass of many positions takes the GEMM, whose sums round differently from the single-row dot product: two
+     * seeded runs of a parallel strategy can then differ by float rounding. Serial calls compute each sequence the
+     * same way every time, which is what a test of seeding needs.
+     */
+    volatile boolean serial;
+    private final Object serialLock = new Object();
 
     CountingModel(LanguageModel model) {
         this.model = model;
@@ -36,6 +44,7 @@ final class CountingModel implements LanguageModel {
         calls.set(0);
         prefillTokens.set(0);
         onCall = n -> {};
+        serial = false;
     }
 
     /** A state that remembers whether it is still in its prefill. */
@@ -109,6 +118,11 @@ final class CountingModel implements LanguageModel {
             }
             inner.add(c.inner);
         }
+        if (serial) {
+            synchronized (serialLock) {
+                return model.forward(inner, tokens);
+            }
+        }
         return model.forward(inner, tokens);
     }
 
@@ -126,6 +140,11 @@ final class CountingModel implements LanguageModel {
                 c.prefilling = false;
             }
             c.lastChunk = tokens.length;
+        }
+        if (serial) {
+            synchronized (serialLock) {
+                return model.forwardAll(c.inner, tokens);
+            }
         }
         return model.forwardAll(c.inner, tokens);
     }
