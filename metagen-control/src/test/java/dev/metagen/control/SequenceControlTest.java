@@ -70,7 +70,6 @@ class SequenceControlTest {
             assertEquals(FinishReason.LENGTH, g.finish(), g.text());
             assertTrue(g.text().matches("[a-z ]{0,40}"), g.text());
         }
-        System.out.println("smc under [a-z ]{5,40}\\.: " + g.finish() + " " + g.text());
     }
 
     @Test
