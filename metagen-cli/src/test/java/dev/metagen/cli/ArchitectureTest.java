@@ -1,7 +1,5 @@
 package dev.metagen.cli;
 
-import com.tngtech.archunit.base.DescribedPredicate;
-import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -139,13 +137,6 @@ class ArchitectureTest {
 
     @Test
     void everyPackageIsFreeOfCycles() {
-        // one known exception: DecodingSpec builds the guidance adapters, which implement decoding's
-        // LogitsProcessors.Factory (decoding -> decoding.guidance -> decoding)
-        slices().matching("dev.metagen.(**)").should().beFreeOfCycles()
-                .ignoreDependency(DescribedPredicate.describe("DecodingSpec",
-                                (JavaClass c) -> c.getName().equals("dev.metagen.decoding.DecodingSpec")),
-                        DescribedPredicate.describe("GuidanceProcessors",
-                                (JavaClass c) -> c.getName().equals("dev.metagen.decoding.guidance.GuidanceProcessors")))
-                .check(main);
+        slices().matching("dev.metagen.(**)").should().beFreeOfCycles().check(main);
     }
 }
