@@ -8,8 +8,9 @@ import org.junit.jupiter.api.Test;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-/** Keeps the dependency arrows of DESIGN.md section 2 one-way. */
+/** Keeps the dependency arrows of DESIGN.md section 2 one-way, between modules and between the packages inside them. */
 class ArchitectureTest {
     private static JavaClasses main;
 
@@ -121,5 +122,21 @@ class ArchitectureTest {
                         "dev.metagen.control..", "dev.metagen.meta..", "dev.metagen.server..", "dev.metagen.client..")
                 .should().dependOnClassesThat().resideInAPackage("dev.metagen.eval..")
                 .check(main);
+    }
+
+    @Test
+    void modulesAreFreeOfCycles() {
+        slices().matching("dev.metagen.(*)..").should().beFreeOfCycles().check(main);
+    }
+
+    @Test
+    void enginePackagesAreFreeOfCycles() {
+        // e.g. the GGUF reader builds tensor matrices; the tensor kernels never read files
+        slices().matching("dev.metagen.engine.(*)..").should().beFreeOfCycles().check(main);
+    }
+
+    @Test
+    void everyPackageIsFreeOfCycles() {
+        slices().matching("dev.metagen.(**)").should().beFreeOfCycles().check(main);
     }
 }

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,8 +36,7 @@ class ArgumentHandlingCliTest {
 
     @BeforeAll
     static void setUp() {
-        String p = System.getProperty("metagen.shared");
-        stories = Path.of(p != null ? p : "../../shared").toAbsolutePath().normalize().resolve("models/stories260K.gguf");
+        stories = SharedData.stories260k();
     }
 
     static synchronized Result run(String stdin, String... args) {

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,14 +17,22 @@ class BenchCliTest {
 
     @Test
     void benchJsonReportsRatesAndResidentMemory() throws Exception {
-        Path stories = Path.of(System.getProperty("metagen.shared", "../../shared")).toAbsolutePath().normalize()
-                .resolve("models/stories260K.gguf");
+        Path stories = SharedData.stories260k();
         CliTest.Result r = CliTest.run("bench", "-m", stories.toString(), "--prompt-tokens", "8", "--gen-tokens", "4",
                 "--repetitions", "2", "--threads", "1", "--json");
         assertEquals(0, r.exit(), r.err());
         JsonNode j = r.json();
-        assertTrue(j.get("prefill_tokens_per_s").asDouble() > 0 && j.get("decode_tokens_per_s").asDouble() > 0, r.out());
         assertEquals(2, j.get("prefill_runs").size());
+        assertEquals(2, j.get("decode_runs").size());
+        for (String runs : new String[] {"prefill_runs", "decode_runs"}) {
+            j.get(runs).forEach(v -> assertTrue(v.asDouble() > 0, runs + " " + j.get(runs)));
+        }
+        // the reported rates are the medians of the runs it lists
+        assertEquals(EfficiencyCliTest.median(j.get("prefill_runs")), j.get("prefill_tokens_per_s").asDouble(), r.out());
+        assertEquals(EfficiencyCliTest.median(j.get("decode_runs")), j.get("decode_tokens_per_s").asDouble(), r.out());
+        assertEquals(8, j.get("prompt_tokens").asInt());
+        assertEquals(4, j.get("gen_tokens").asInt());
+        assertEquals(1, j.get("threads").asInt());
         assertEquals(Files.size(stories), j.get("model_file_bytes").asLong());
         assertTrue(j.get("heap_used_bytes").asLong() > 0, r.out());
         if (Files.exists(Path.of("/proc/self/status"))) {

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.ChatMessage;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
@@ -35,11 +36,10 @@ class ChatCliTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Path shared = Path.of(System.getProperty("metagen.shared", "../../shared")).toAbsolutePath().normalize();
-        stories = shared.resolve("models/stories260K.gguf");
+        stories = SharedData.stories260k();
         phi3Synth = tmp.resolve("tiny-phi3-vocab.gguf");
         ModelSynthesizer.builder().preset("tiny-llama").context(512)
-                .tokenizerFrom(shared.resolve("tokenizers/ggml-vocab-phi-3.gguf")).seed(3).build().write(phi3Synth);
+                .tokenizerFrom(SharedData.tokenizers().resolve("ggml-vocab-phi-3.gguf")).seed(3).build().write(phi3Synth);
     }
 
     private static ChatSession session(TransformerModel m, ChatTemplate t, String system, int maxTokens) {

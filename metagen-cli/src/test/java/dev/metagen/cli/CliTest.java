@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,8 +37,7 @@ class CliTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        String p = System.getProperty("metagen.shared", "../../shared");
-        shared = Path.of(p).toAbsolutePath().normalize();
+        shared = SharedData.root();
         stories = shared.resolve("models/stories260K.gguf");
         Path cached = home.resolve("models/ggml-org/tiny-llamas/stories260K.gguf");
         Files.createDirectories(cached.getParent());

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,8 +17,7 @@ class ConstrainedGenerateCliTest {
     Path tmp;
 
     static Path stories() {
-        return Path.of(System.getProperty("metagen.shared", "../../shared")).toAbsolutePath().normalize()
-                .resolve("models/stories260K.gguf");
+        return SharedData.stories260k();
     }
 
     @Test

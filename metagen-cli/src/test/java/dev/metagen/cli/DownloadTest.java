@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,7 @@ class DownloadTest {
 
     @Test
     void defaultModelIsDownloadedVerifiedAndThenServedFromTheCache() throws Exception {
-        byte[] model = Files.readAllBytes(Path.of(System.getProperty("metagen.shared", "../../shared"), "models/stories260K.gguf"));
+        byte[] model = Files.readAllBytes(SharedData.stories260k());
         AtomicInteger requests = new AtomicInteger();
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/ggml-org/tiny-llamas/resolve/main/stories260K.gguf", ex -> {

@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -37,8 +38,7 @@ class ServeCliTest {
 
     @Test
     void servesACompletionUntilStopped() throws Exception {
-        Path stories = Path.of(System.getProperty("metagen.shared", "../../shared")).toAbsolutePath().normalize()
-                .resolve("models/stories260K.gguf");
+        Path stories = SharedData.stories260k();
         ServeCommand cmd = new ServeCommand();
         CommandLine cl = new CommandLine(cmd);
         StringWriter err = new StringWriter();

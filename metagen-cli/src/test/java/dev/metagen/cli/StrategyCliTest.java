@@ -1,5 +1,6 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.meta.tools.Sandbox;
 import org.junit.jupiter.api.Test;
@@ -16,8 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code generate --strategy}: prints the chosen output, and with --json its cost and trace; bad specs name the JSON path. */
 class StrategyCliTest {
-    static final Path STORIES = Path.of(System.getProperty("metagen.shared", "../../shared"), "models/stories260K.gguf")
-            .toAbsolutePath().normalize();
+    static final Path STORIES = SharedData.stories260k();
     static final String BEST_OF_3 = "{\"type\":\"best_of_n\",\"n\":3,\"scorer\":{\"type\":\"logprob\"},"
             + "\"inner\":{\"type\":\"sample\",\"temperature\":0.9}}";
 

@@ -1,5 +1,6 @@
 package dev.metagen.control;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -20,28 +21,19 @@ final class Models {
 
     private Models() {}
 
-    static Path shared() {
-        String p = System.getProperty("metagen.shared");
-        Path root = p != null ? Path.of(p) : Path.of("..", "shared");
-        if (!Files.isDirectory(root)) {
-            root = Path.of("..", "..", "shared");
-        }
-        return root.toAbsolutePath().normalize();
-    }
-
     static Path datasets() {
-        return shared().resolve("datasets");
+        return SharedData.datasets();
     }
 
     static synchronized LanguageModel stories() {
         if (stories == null) {
-            stories = TransformerModel.load(shared().resolve("models/stories260K.gguf"), new ModelOptions(1, 512));
+            stories = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512));
         }
         return stories;
     }
 
     static Path bigVocabTokenizerFile() {
-        return shared().resolve("tokenizers/ggml-vocab-deepseek-llm.gguf");
+        return SharedData.tokenizers().resolve("ggml-vocab-deepseek-llm.gguf");
     }
 
     static synchronized LanguageModel bigVocab() {

@@ -3,7 +3,6 @@ package dev.metagen.decoding;
 import dev.metagen.core.GenerationFields;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
-import dev.metagen.decoding.guidance.GuidanceProcessors;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.beam.BeamGenerator;

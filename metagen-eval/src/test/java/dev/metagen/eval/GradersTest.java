@@ -1,5 +1,6 @@
 package dev.metagen.eval;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.MetagenException;
 import dev.metagen.eval.task.CustomTask;
 import dev.metagen.eval.task.Gsm8kTask;
@@ -44,7 +45,7 @@ class GradersTest {
     @Test
     void everyGsm8kReferenceSolutionIsCorrectAndPerturbedAnswersAreNot() {
         Gsm8kTask t = new Gsm8kTask();
-        List<Problem> problems = t.read(Shared.path("datasets/gsm8k/test.jsonl"));
+        List<Problem> problems = t.read(SharedData.path("datasets/gsm8k/test.jsonl"));
         assertEquals(1319, problems.size());
         for (Problem p : problems) {
             String solution = (String) p.fields().get("solution");
@@ -81,7 +82,7 @@ class GradersTest {
     @Test
     void everyMath500ReferenceSolutionIsCorrectAndPerturbedAnswersAreNot() {
         Math500Task t = new Math500Task();
-        List<Problem> problems = t.read(Shared.path("datasets/math500/test.jsonl"));
+        List<Problem> problems = t.read(SharedData.path("datasets/math500/test.jsonl"));
         assertEquals(500, problems.size());
         List<String> wrongRight = new ArrayList<>();
         List<String> rightWrong = new ArrayList<>();
@@ -157,7 +158,7 @@ class GradersTest {
         }
         assumeTrue(Sandbox.available(), Sandbox.unavailableReason());
         HumanEvalTask t = new HumanEvalTask(Sandbox.Limits.DEFAULT);
-        List<Problem> problems = t.read(Shared.path("datasets/humaneval/HumanEval.jsonl"));
+        List<Problem> problems = t.read(SharedData.path("datasets/humaneval/HumanEval.jsonl"));
         assertEquals(164, problems.size());
         for (Problem p : problems.subList(0, 3)) {
             String canonical = (String) p.fields().get("canonical_solution");
@@ -184,7 +185,7 @@ class GradersTest {
         assertTrue(t.grade(ps.get(1), "[\"x\", \"y\"]").correct());
         assertFalse(t.grade(ps.get(1), "[1]").correct());
         // the benchmark's own folders read as datasets
-        List<Problem> bench = t.read(Shared.path("datasets/jsonschemabench/data/Github_trivial"));
+        List<Problem> bench = t.read(SharedData.path("datasets/jsonschemabench/data/Github_trivial"));
         assertEquals(444, bench.size());
     }
 

@@ -1,5 +1,6 @@
 package dev.metagen.eval;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Generator;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.engine.model.ModelOptions;
@@ -18,7 +19,7 @@ public final class StoriesLeaves implements LeafFactory {
     }
 
     public static TransformerModel load() {
-        return TransformerModel.load(Shared.path("models/stories260K.gguf"), new ModelOptions(1, 512));
+        return TransformerModel.load(SharedData.path("models/stories260K.gguf"), new ModelOptions(1, 512));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.metagen.llamacpp;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.LanguageModel;
@@ -64,7 +65,7 @@ class LlamaCppModelTest {
             System.err.println(msg);
             Assumptions.abort(msg);
         }
-        FILES.put("stories260K", Path.of("..", "..", "shared", "models", "stories260K.gguf").toAbsolutePath().normalize());
+        FILES.put("stories260K", SharedData.stories260k());
         for (String preset : List.of("tiny-llama", "tiny-qwen2")) {
             Path file = dir.resolve(preset + ".gguf");
             ModelSynthesizer.builder().preset(preset).type("F32").seed(11).build().write(file);

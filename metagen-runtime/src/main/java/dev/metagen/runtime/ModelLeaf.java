@@ -11,7 +11,7 @@ import dev.metagen.core.OutputConstraint;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.LogitsProcessors;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.decoding.guidance.GuidanceProcessors;
+import dev.metagen.decoding.GuidanceProcessors;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -1,5 +1,6 @@
 package dev.metagen.server;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.core.ChatMessage;
 import dev.metagen.engine.chat.ChatTemplate;
@@ -17,7 +18,7 @@ class ChatTemplateServingTest {
     @Test
     void messagesAreRenderedWithTheTemplateAndTheAnswerStopsAtItsEndOfTurn() throws Exception {
         var m = TestServer.stories();
-        String source = Files.readString(TestServer.shared().resolve("datasets/chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+        String source = Files.readString(SharedData.datasets().resolve("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
         ChatTemplate t = ChatTemplate.of("qwen2.5", source, "", "<|im_end|>");
         try (OpenAiServer s = OpenAiServer.start(m, "stories-chatml", new ChatFormatter(t, m.tokenizer()), TestServer.config())) {
             var r = post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"

@@ -1,5 +1,6 @@
 package dev.metagen.server;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.metagen.core.LanguageModel;
@@ -18,8 +19,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,18 +32,9 @@ final class TestServer {
     private TestServer() {
     }
 
-    static Path shared() {
-        String p = System.getProperty("metagen.shared");
-        Path root = p != null ? Path.of(p) : Path.of("..", "shared");
-        if (!Files.isDirectory(root)) {
-            root = Path.of("..", "..", "shared");
-        }
-        return root.toAbsolutePath().normalize();
-    }
-
     static synchronized TransformerModel stories() {
         if (stories == null) {
-            stories = TransformerModel.load(shared().resolve("models/stories260K.gguf"), new ModelOptions(1, 512));
+            stories = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512));
         }
         return stories;
     }

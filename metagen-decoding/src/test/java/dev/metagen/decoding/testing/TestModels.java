@@ -1,26 +1,17 @@
 package dev.metagen.decoding.testing;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The real models the decoding tests run on (read-only, in {@code ../shared/models}). */
+/** The real models the decoding tests run on (read-only, located by {@link SharedData}). */
 public final class TestModels {
     private TestModels() {}
 
-    public static Path shared() {
-        String p = System.getProperty("metagen.shared");
-        Path root = p != null ? Path.of(p) : Path.of("..", "..", "shared");
-        if (!Files.isDirectory(root)) {
-            root = Path.of("..", "shared");
-        }
-        return root.toAbsolutePath().normalize();
-    }
-
     public static Path stories260kPath() {
-        return shared().resolve("models/stories260K.gguf");
+        return SharedData.stories260k();
     }
 
     /** stories260K on one thread (the tests compare numbers, one thread keeps them independent of the machine). */

@@ -2,6 +2,7 @@ package dev.metagen.engine.gguf;
 
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.tensor.GgmlType;
+import dev.metagen.engine.tensor.Matrix;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -263,6 +264,16 @@ public final class GgufFile implements AutoCloseable {
             throw new MetagenException(path + ": " + oneLine("tensor " + t.name() + " has unknown ggml type id " + t.typeId()));
         }
         return file.asSlice(dataOffset + t.offset(), t.byteSize());
+    }
+
+    /** The tensor {@code t}, viewed as a matrix (dimensions above the second are folded into rows). */
+    public Matrix matrix(GgufTensorInfo t) {
+        long[] s = t.shape();
+        long rows = 1;
+        for (int i = 1; i < s.length; i++) {
+            rows *= s[i];
+        }
+        return new Matrix(t.name(), t.type(), tensorData(t), Math.toIntExact(s[0]), Math.toIntExact(rows));
     }
 
     /** The whole mapped file. */

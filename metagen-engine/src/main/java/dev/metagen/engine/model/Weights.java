@@ -98,7 +98,7 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
         }
 
         Matrix matrix(String name, String meaning, int cols, int rows) {
-            return Matrix.of(f, info(name, meaning, cols, rows));
+            return f.matrix(info(name, meaning, cols, rows));
         }
 
         /**
@@ -110,7 +110,7 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
             if (t.type() != GgmlType.F32) {
                 throw f.invalid("tensor " + name + " has type " + t.type() + ", but " + role + " must be F32");
             }
-            float[] v = Matrix.of(f, t).toFloatArray();
+            float[] v = f.matrix(t).toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 if (!Float.isFinite(v[i])) {
                     throw f.invalid("tensor " + name + " holds " + v[i] + " at index " + i);

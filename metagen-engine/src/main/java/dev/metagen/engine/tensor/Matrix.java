@@ -1,8 +1,6 @@
 package dev.metagen.engine.tensor;
 
 import dev.metagen.core.MetagenException;
-import dev.metagen.engine.gguf.GgufFile;
-import dev.metagen.engine.gguf.GgufTensorInfo;
 
 import java.lang.foreign.MemorySegment;
 
@@ -40,16 +38,6 @@ public final class Matrix {
             throw new MetagenException("tensor " + name + ": " + rows + " rows of " + cols + " " + type + " need "
                     + rows * rowBytes + " bytes but only " + data.byteSize() + " are present");
         }
-    }
-
-    /** The tensor {@code info} of {@code file}, viewed as a matrix (dimensions above the second are folded into rows). */
-    public static Matrix of(GgufFile file, GgufTensorInfo info) {
-        long[] s = info.shape();
-        long rows = 1;
-        for (int i = 1; i < s.length; i++) {
-            rows *= s[i];
-        }
-        return new Matrix(info.name(), info.type(), file.tensorData(info), Math.toIntExact(s[0]), Math.toIntExact(rows));
     }
 
     public String name() {

@@ -1,11 +1,11 @@
 package dev.metagen.engine.chat;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.core.ChatMessage;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.testing.HfJinja;
 import dev.metagen.engine.testing.LlamaCppChatTemplates;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -57,7 +57,7 @@ class ChatTemplateReferenceTest {
     }
 
     static List<Path> templateFiles() throws IOException {
-        try (Stream<Path> s = Files.list(Shared.datasets().resolve("chat-templates"))) {
+        try (Stream<Path> s = Files.list(SharedData.datasets().resolve("chat-templates"))) {
             return s.filter(p -> p.getFileName().toString().endsWith(".jinja")).sorted().toList();
         }
     }

@@ -1,9 +1,9 @@
 package dev.metagen.engine.chat;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.ChatMessage;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.gguf.GgufFile;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -21,7 +21,7 @@ class ChatTemplateTest {
 
     @Test
     void qwen25RendersTheExactChatMlPrompt() throws Exception {
-        String src = Files.readString(Shared.datasets().resolve("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+        String src = Files.readString(SharedData.datasets().resolve("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
         String out = ChatTemplate.of("qwen", src, "", "<|im_end|>").render(List.of(ChatMessage.system("Be brief."),
                 ChatMessage.user("Hi"), ChatMessage.assistant("Hello!"), ChatMessage.user("Bye")), true);
         assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
@@ -107,7 +107,7 @@ class ChatTemplateTest {
 
     @Test
     void modelsWithoutATemplateGetTheFallback() {
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             assertTrue(ChatTemplate.fromModel(f).isEmpty());
         }
         ChatTemplate fb = ChatTemplate.fallback();
@@ -119,7 +119,7 @@ class ChatTemplateTest {
 
     @Test
     void phi3VocabularyCarriesARealTemplate() {
-        try (GgufFile f = GgufFile.open(Shared.tokenizers().resolve("ggml-vocab-phi-3.gguf"))) {
+        try (GgufFile f = GgufFile.open(SharedData.tokenizers().resolve("ggml-vocab-phi-3.gguf"))) {
             ChatTemplate t = ChatTemplate.fromModel(f).orElseThrow();
             assertEquals("<s>", t.bosToken());
             assertTrue(t.stopStrings().contains("<|end|>"), t.stopStrings().toString());

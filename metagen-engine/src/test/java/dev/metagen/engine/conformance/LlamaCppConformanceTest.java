@@ -1,12 +1,12 @@
 package dev.metagen.engine.conformance;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.synth.ModelSynthesizer;
 import dev.metagen.engine.testing.Golden;
 import dev.metagen.engine.testing.KherudLlama;
 import dev.metagen.engine.testing.LlamaCppModel;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -88,14 +88,14 @@ class LlamaCppConformanceTest {
 
     @Test
     void stories260kMatchesLlamaCppAndTheGoldenIds() {
-        llama.load(Shared.stories260k(), 512, 1);
+        llama.load(SharedData.stories260k(), 512, 1);
         int[] golden = Golden.stories260kGreedy();
         List<LlamaCppModel.Step> ref = llama.probs(new int[] {1}, 256, TOP);
         int[] refTokens = ref.stream().mapToInt(LlamaCppModel.Step::token).toArray();
         // llama.cpp (float32) reproduces all 256 golden ids (float64), so all 256 are compared
         int comparable = Golden.agreement(golden, refTokens);
         assertEquals(256, comparable, "llama.cpp itself left the golden path");
-        try (TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(1, 512))) {
+        try (TransformerModel model = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512))) {
             Conformance.Report r = Conformance.compare(model, ref, new int[] {1}, F32_TOLERANCE);
             int[] ours = Conformance.greedy(model, new int[] {1}, 256);
             System.out.printf("stories260K vs llama.cpp: %s%n", r);
@@ -107,8 +107,8 @@ class LlamaCppConformanceTest {
 
     @Test
     void stories260kGreedyMatchesInProcessLlamaCpp() {
-        try (KherudLlama k = new KherudLlama(Shared.stories260k(), 512, 1);
-             TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(1, 512))) {
+        try (KherudLlama k = new KherudLlama(SharedData.stories260k(), 512, 1);
+             TransformerModel model = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512))) {
             int[] theirs = k.greedy(new int[] {1}, 256);
             assertArrayEquals(theirs, Conformance.greedy(model, new int[] {1}, 256));
         }

@@ -1,5 +1,6 @@
 package dev.metagen.engine.gguf;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
@@ -8,7 +9,6 @@ import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
 import dev.metagen.engine.tensor.TypeKernels;
 import dev.metagen.engine.tensor.UnsupportedTensorTypeException;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +47,8 @@ class GgufBadInputTest {
 
     @BeforeAll
     static void load() throws IOException {
-        stories = Files.readAllBytes(Shared.stories260k());
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        stories = Files.readAllBytes(SharedData.stories260k());
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             dataOffset = f.dataOffset();
             lastTensorEnd = f.tensors().values().stream().mapToLong(t -> f.dataOffset() + t.offset() + t.byteSize()).max().orElseThrow();
         }
@@ -273,7 +273,7 @@ class GgufBadInputTest {
             assertEquals("type#99", t.typeName());
             MetagenException e = assertThrows(MetagenException.class, () -> f.tensorData(t));
             assertEquals(p + ": tensor blk.0.attn_q.weight has unknown ggml type id 99", oneLine(e));
-            assertThrows(MetagenException.class, () -> Matrix.of(f, t));
+            assertThrows(MetagenException.class, () -> f.matrix(t));
             // the other tensors are still usable
             assertEquals(64 * 4, f.tensorData(f.tensorInfo("blk.0.attn_norm.weight")).byteSize());
         }
@@ -290,7 +290,7 @@ class GgufBadInputTest {
     void rewrittenWithoutTokenizerStillOpens() {
         // the GGUF layer does not judge what a model needs: the missing key is reported by whoever requires it
         Path p = dir.resolve("no-tokenizer.gguf");
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             GgufWriter w = new GgufWriter();
             f.metadata().forEach((k, v) -> {
                 if (!k.equals("tokenizer.ggml.tokens")) {
@@ -393,7 +393,7 @@ class GgufBadInputTest {
     /** stories260K rewritten by GgufWriter with some keys replaced ({@code Optional.empty()} removes the key). */
     private static Path rewrite(String name, Map<String, Optional<GgufValue>> changes) {
         Path p = dir.resolve(name + "-" + (counter++) + ".gguf");
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             GgufWriter w = new GgufWriter();
             f.metadata().forEach((k, v) -> {
                 Optional<GgufValue> c = changes.get(k);
@@ -483,7 +483,7 @@ class GgufBadInputTest {
         for (GgufTensorInfo t : f.tensors().values()) {
             try {
                 if (t.type() != null && t.type().isSupported() && TypeKernels.isSupported(t.type())) {
-                    Matrix m = Matrix.of(f, t);
+                    Matrix m = f.matrix(t);
                     float[] row = new float[(int) t.shape()[0]];
                     m.dequantizeRow(0, row, 0);
                 } else {

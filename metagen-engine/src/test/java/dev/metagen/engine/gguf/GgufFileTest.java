@@ -1,8 +1,8 @@
 package dev.metagen.engine.gguf;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -11,7 +11,7 @@ class GgufFileTest {
 
     @Test
     void readsStories260kHeaderAsDocumented() {
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             assertEquals(3, f.version());
             assertEquals(48, f.tensors().size());
             assertEquals(19, f.metadata().size());
@@ -28,8 +28,8 @@ class GgufFileTest {
             assertArrayEquals(new long[] {64, 512}, emb.shape());
             assertEquals(GgmlType.F32, emb.type());
             // the classifier is a copy of the embedding in this file
-            Matrix e = Matrix.of(f, emb);
-            Matrix o = Matrix.of(f, f.tensorInfo("output.weight"));
+            Matrix e = f.matrix(emb);
+            Matrix o = f.matrix(f.tensorInfo("output.weight"));
             float[] a = new float[64];
             float[] b = new float[64];
             e.dequantizeRow(403, a, 0);

@@ -1,8 +1,8 @@
 package dev.metagen.engine.gguf;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,9 +64,9 @@ class GgufRoundTripTest {
     @Test
     void stories260kRewrittenByGgufWriterIsByteIdentical() throws IOException {
         // the converter's file and ours follow the same layout rules, so a rewrite reproduces every byte
-        byte[] original = Files.readAllBytes(Shared.stories260k());
+        byte[] original = Files.readAllBytes(SharedData.stories260k());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             GgufWriter w = new GgufWriter();
             f.metadata().forEach(w::put);
             for (GgufTensorInfo t : f.tensors().values()) {
@@ -110,7 +110,7 @@ class GgufRoundTripTest {
             assertEquals(0f, data.get(F32, (1L << 31) - 8), "sparse holes read as zero");
             assertEquals(lastRow[(int) cols - 1], data.get(F32, bytes - 4));
             float[] row = new float[(int) cols];
-            Matrix.of(f, t).dequantizeRow((int) rows - 1, row, 0);
+            f.matrix(t).dequantizeRow((int) rows - 1, row, 0);
             assertArrayEquals(lastRow, row);
         }
     }

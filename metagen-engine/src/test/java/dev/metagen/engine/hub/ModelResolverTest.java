@@ -1,9 +1,9 @@
 package dev.metagen.engine.hub;
 
+import dev.metagen.core.testing.SharedData;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.metagen.core.MetagenException;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,7 +46,7 @@ class ModelResolverTest {
 
     @BeforeEach
     void start() throws IOException {
-        stories = Files.readAllBytes(Shared.stories260k());
+        stories = Files.readAllBytes(SharedData.stories260k());
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
         server.start();

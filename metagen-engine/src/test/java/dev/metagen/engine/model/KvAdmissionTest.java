@@ -1,10 +1,10 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Logits;
 import dev.metagen.core.MemoryReservation;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -142,7 +142,7 @@ class KvAdmissionTest {
     @Test
     void statesReserveTheirWorstCaseAndForksDrawOnTheirParentsReservation() throws Exception {
         int b = KvBlockPool.BLOCK;
-        try (TransformerModel m = TransformerModel.load(Shared.stories260k(), new ModelOptions(1, 256)
+        try (TransformerModel m = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 256)
                 .withPrefixCache(false).withKvBudgetBytes(20 * m0BlockBytes()))) {
             ModelState root = m.newState();
             // the prompt (2 blocks + 3) and one fork of 20 tokens: 3 blocks + (the shared partial block copied + 1)
@@ -170,7 +170,7 @@ class KvAdmissionTest {
 
     @Test
     void cachedPrefixBlocksGiveWayToAWaitingReservation() throws Exception {
-        try (TransformerModel m = TransformerModel.load(Shared.stories260k(), new ModelOptions(1, 256)
+        try (TransformerModel m = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 256)
                 .withKvBudgetBytes(16 * m0BlockBytes()))) {
             try (ModelState s = m.newState()) {
                 m.forward(s, tokens(10 * KvBlockPool.BLOCK + 1));
@@ -193,7 +193,7 @@ class KvAdmissionTest {
         int perSequence = (promptLength + newTokens + KvBlockPool.BLOCK - 1) / KvBlockPool.BLOCK;
         ModelOptions small = new ModelOptions(1, 512).withPrefixCache(false).withKvBudgetBytes(8L * perSequence * m0BlockBytes());
         List<int[]> outputs = new ArrayList<>();
-        try (TransformerModel m = TransformerModel.load(Shared.stories260k(), small);
+        try (TransformerModel m = TransformerModel.load(SharedData.stories260k(), small);
              ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
             // their worst cases together need 8 times the budget: most of them wait their turn
             List<Future<int[]>> futures = new ArrayList<>();
@@ -208,7 +208,7 @@ class KvAdmissionTest {
             assertEquals(0, m.kvStats().liveBlocks());
             assertEquals(0, m.kvStats().promisedBlocks());
         }
-        try (TransformerModel solo = TransformerModel.load(Shared.stories260k(), new ModelOptions(1, 512))) {
+        try (TransformerModel solo = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512))) {
             for (int i = 0; i < seqs; i += 7) {
                 assertArrayEquals(greedy(solo, prompt(i, promptLength), newTokens, false), outputs.get(i), "sequence " + i);
             }
@@ -260,7 +260,7 @@ class KvAdmissionTest {
 
     /** Bytes of one KV block of stories260K. */
     private static long m0BlockBytes() {
-        try (TransformerModel m = TransformerModel.load(Shared.stories260k(), new ModelOptions(1, 64))) {
+        try (TransformerModel m = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 64))) {
             return m.kvStats().blockBytes();
         }
     }

@@ -1,5 +1,6 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.core.Tokenizer;
@@ -10,7 +11,6 @@ import dev.metagen.engine.gguf.GgufWriter;
 import dev.metagen.engine.synth.ModelSynthesizer;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.TypeKernels;
-import dev.metagen.engine.testing.Shared;
 import dev.metagen.engine.tokenizer.GgufTokenizers;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,7 +59,7 @@ class ModelFileValidationTest {
 
     @Test
     void realModelLoadsTokenizesAndRuns() {
-        try (TransformerModel m = TransformerModel.load(Shared.stories260k(), OPTIONS); ModelState s = m.newState()) {
+        try (TransformerModel m = TransformerModel.load(SharedData.stories260k(), OPTIONS); ModelState s = m.newState()) {
             int[] ids = m.tokenizer().encode("Once upon a time", true, false);
             assertEquals(1, ids[0]);
             assertEquals(512, m.forward(s, ids).values().length);
@@ -72,7 +72,7 @@ class ModelFileValidationTest {
     @Test
     void everySharedVocabularyPassesValidationAndTheSupportedOnesBuild() throws IOException {
         List<Path> vocabs;
-        try (Stream<Path> s = Files.list(Shared.tokenizers())) {
+        try (Stream<Path> s = Files.list(SharedData.tokenizers())) {
             vocabs = s.filter(p -> p.toString().endsWith(".gguf")).sorted().toList();
         }
         assertTrue(vocabs.size() >= 12, "vocabularies found: " + vocabs);
@@ -210,7 +210,7 @@ class ModelFileValidationTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("corruptStories")
     void corruptedStoriesIsRefusedAtLoad(String name, Consumer<Draft> corruption, String expected) {
-        Draft d = Draft.of(Shared.stories260k());
+        Draft d = Draft.of(SharedData.stories260k());
         corruption.accept(d);
         Path p = d.write(name);
         assertRefused(p, expected);
@@ -219,7 +219,7 @@ class ModelFileValidationTest {
     @Test
     void noneValuesOfSpecialIdsAreAccepted() {
         // converters write 4294967295 (uint32) or -1 for "no such token"; stories260K itself has two of them
-        Draft d = Draft.of(Shared.stories260k());
+        Draft d = Draft.of(SharedData.stories260k());
         d.meta.put("tokenizer.ggml.eot_token_id", GgufValue.ofInt32(-1));
         d.meta.put("tokenizer.ggml.mask_token_id", GgufValue.ofUInt32(0xFFFFFFFF));
         Path p = d.write("none ids");
@@ -247,7 +247,7 @@ class ModelFileValidationTest {
 
     @Test
     void byteLevelBpeMergesMustNameTokens() {
-        Path gpt2 = Shared.tokenizers().resolve("ggml-vocab-gpt-2.gguf");
+        Path gpt2 = SharedData.tokenizers().resolve("ggml-vocab-gpt-2.gguf");
         Draft unknownPart = Draft.of(gpt2);
         unknownPart.setMerge(7, "Ġt zzzznotatoken");
         assertVocabRefused(unknownPart.write("gpt2 merge part"),
@@ -267,20 +267,20 @@ class ModelFileValidationTest {
 
     @Test
     void byteLevelBpeNeedsTheSpaceByteAndSentencePieceTheWordMark() {
-        Draft noSpace = Draft.of(Shared.tokenizers().resolve("ggml-vocab-gpt-2.gguf"));
+        Draft noSpace = Draft.of(SharedData.tokenizers().resolve("ggml-vocab-gpt-2.gguf"));
         int space = Arrays.asList(noSpace.tokens()).indexOf("Ġ");
         noSpace.setToken(space, "<space>");
         noSpace.meta.put("tokenizer.ggml.merges", GgufValue.ofArray(new String[]{"h e", "l l"}));
         assertVocabRefused(noSpace.write("gpt2 without space"),
                 "tokenizer.ggml.model is gpt2 (byte-level BPE) but no token is the space byte Ġ (U+0120)");
         // the GPT-2 vocabulary labelled as SentencePiece, scores and all
-        Draft spm = Draft.of(Shared.tokenizers().resolve("ggml-vocab-gpt-2.gguf"));
+        Draft spm = Draft.of(SharedData.tokenizers().resolve("ggml-vocab-gpt-2.gguf"));
         spm.meta.put("tokenizer.ggml.model", GgufValue.of("llama"));
         spm.meta.put("tokenizer.ggml.scores", GgufValue.ofArray(new float[spm.tokens().length]));
         assertVocabRefused(spm.write("gpt2 vocabulary as llama"),
                 "tokenizer.ggml.model is llama (SentencePiece) but no token holds the word mark ▁ (U+2581)");
         // and the SentencePiece one labelled as byte-level BPE
-        Draft bpe = Draft.of(Shared.tokenizers().resolve("ggml-vocab-llama-spm.gguf"));
+        Draft bpe = Draft.of(SharedData.tokenizers().resolve("ggml-vocab-llama-spm.gguf"));
         bpe.meta.put("tokenizer.ggml.model", GgufValue.of("gpt2"));
         assertVocabRefused(bpe.write("spm vocabulary as gpt2"), "byte-level BPE vocabulary without tokenizer.ggml.merges");
     }
@@ -327,7 +327,7 @@ class ModelFileValidationTest {
     }
 
     private static String storiesToken(int id) {
-        try (GgufFile f = GgufFile.open(Shared.stories260k())) {
+        try (GgufFile f = GgufFile.open(SharedData.stories260k())) {
             return f.getStringArray("tokenizer.ggml.tokens")[id];
         }
     }
@@ -438,8 +438,8 @@ class ModelFileValidationTest {
     @Test
     void draftRoundTripIsFaithful() {
         // the helper must not change a file by itself, or the refusals above could come from the copy
-        Path copy = Draft.of(Shared.stories260k()).write("unchanged");
-        try (GgufFile a = GgufFile.open(Shared.stories260k()); GgufFile b = GgufFile.open(copy)) {
+        Path copy = Draft.of(SharedData.stories260k()).write("unchanged");
+        try (GgufFile a = GgufFile.open(SharedData.stories260k()); GgufFile b = GgufFile.open(copy)) {
             assertEquals(a.metadata().keySet(), b.metadata().keySet());
             assertEquals(a.tensors().keySet(), b.tensors().keySet());
             for (GgufTensorInfo t : a.tensors().values()) {

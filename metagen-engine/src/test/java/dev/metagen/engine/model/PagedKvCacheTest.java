@@ -1,10 +1,10 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Logits;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.engine.synth.ModelSynthesizer;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +42,7 @@ class PagedKvCacheTest {
     }
 
     static Path file(String name) {
-        return name.equals("stories260K") ? Shared.stories260k() : dir.resolve(name + ".gguf");
+        return name.equals("stories260K") ? SharedData.stories260k() : dir.resolve(name + ".gguf");
     }
 
     static int[] tokens(Random rnd, int n, int vocab) {

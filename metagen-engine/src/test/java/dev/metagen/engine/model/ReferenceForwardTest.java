@@ -1,9 +1,9 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Logits;
 import dev.metagen.core.ModelState;
 import dev.metagen.engine.synth.ModelSynthesizer;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,7 +39,7 @@ class ReferenceForwardTest {
         String variant = which.contains(":") ? which.split(":")[1] : "F32";
         boolean linearRope = variant.equals("linear-rope");
         String type = linearRope ? "F32" : variant;
-        Path file = which.equals("stories260K") ? Shared.stories260k() : dir.resolve(preset + "-" + type + ".gguf");
+        Path file = which.equals("stories260K") ? SharedData.stories260k() : dir.resolve(preset + "-" + type + ".gguf");
         if (!which.equals("stories260K")) {
             ModelSynthesizer.Builder b = ModelSynthesizer.builder().preset(preset).type(type).seed(7);
             if (!type.equals("F32")) {

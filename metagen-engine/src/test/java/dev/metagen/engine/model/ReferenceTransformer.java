@@ -211,7 +211,7 @@ final class ReferenceTransformer {
 
     private static double[][] matrix(GgufFile f, String name) {
         GgufTensorInfo info = f.tensorInfo(name);
-        Matrix m = Matrix.of(f, info);
+        Matrix m = f.matrix(info);
         float[] flat = m.toFloatArray();
         double[][] out = new double[m.rows()][m.cols()];
         for (int r = 0; r < m.rows(); r++) {
@@ -223,7 +223,7 @@ final class ReferenceTransformer {
     }
 
     private static double[] vector(GgufFile f, String name) {
-        float[] flat = Matrix.of(f, f.tensorInfo(name)).toFloatArray();
+        float[] flat = f.matrix(f.tensorInfo(name)).toFloatArray();
         double[] out = new double[flat.length];
         for (int i = 0; i < flat.length; i++) {
             out[i] = flat[i];

@@ -1,9 +1,9 @@
 package dev.metagen.engine.model;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Logits;
 import dev.metagen.core.ModelInfo;
 import dev.metagen.core.ModelState;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -27,7 +27,7 @@ class Stories260kTest {
 
     @Test
     void greedyFromBosReproducesTheGoldenSequence() {
-        try (TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(2, 0))) {
+        try (TransformerModel model = TransformerModel.load(SharedData.stories260k(), new ModelOptions(2, 0))) {
             int[] got = greedy(model, GOLDEN.length);
             int firstDiff = 0;
             while (firstDiff < GOLDEN.length && got[firstDiff] == GOLDEN[firstDiff]) {
@@ -41,7 +41,7 @@ class Stories260kTest {
 
     @Test
     void infoDescribesTheFile() {
-        try (TransformerModel model = TransformerModel.load(Shared.stories260k())) {
+        try (TransformerModel model = TransformerModel.load(SharedData.stories260k())) {
             ModelInfo info = model.info();
             assertEquals("llama", info.architecture());
             assertEquals(512, info.vocabSize());
@@ -55,7 +55,7 @@ class Stories260kTest {
 
     @Test
     void greedyTextFromATokenizedPrompt() {
-        try (TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(2, 0))) {
+        try (TransformerModel model = TransformerModel.load(SharedData.stories260k(), new ModelOptions(2, 0))) {
             int[] prompt = model.tokenizer().encode("Once upon a time", true);
             ModelState s = model.newState();
             Logits l = model.forward(s, prompt);
@@ -71,7 +71,7 @@ class Stories260kTest {
 
     @Test
     void promptPrefillEqualsTokenByTokenFeeding() {
-        try (TransformerModel model = TransformerModel.load(Shared.stories260k(), new ModelOptions(2, 0))) {
+        try (TransformerModel model = TransformerModel.load(SharedData.stories260k(), new ModelOptions(2, 0))) {
             int[] prompt = new int[TransformerModel.MAX_BATCH + 33];
             prompt[0] = 1;
             System.arraycopy(GOLDEN, 0, prompt, 1, prompt.length - 1); // more than one MAX_BATCH chunk

@@ -1,5 +1,6 @@
 package dev.metagen.engine.synth;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Logits;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
@@ -9,7 +10,6 @@ import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.TypeKernels;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -143,7 +143,7 @@ class ModelSynthesizerTest {
     @Test
     void tokenizerCanBeCopiedFromAnotherGguf() {
         Path f = dir.resolve("spm.gguf");
-        Path vocab = Shared.tokenizers().resolve("ggml-vocab-llama-spm.gguf");
+        Path vocab = SharedData.tokenizers().resolve("ggml-vocab-llama-spm.gguf");
         ModelSynthesizer s = ModelSynthesizer.builder().preset("tiny-llama").tokenizerFrom(vocab).build();
         assertEquals(32000, s.spec().vocab());
         s.write(f);

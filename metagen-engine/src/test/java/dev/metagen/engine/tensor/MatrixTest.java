@@ -40,7 +40,7 @@ class MatrixTest {
         }
         try (GgufFile gguf = GgufFile.open(file)) {
             for (GgmlType t : types) {
-                Matrix m = Matrix.of(gguf, gguf.tensors().get("w." + t));
+                Matrix m = gguf.matrix(gguf.tensors().get("w." + t));
                 assertEquals(t, m.type());
                 assertEquals(cols, m.cols());
                 assertEquals(rows, m.rows());

@@ -1,5 +1,6 @@
 package dev.metagen.engine.testing;
 
+import dev.metagen.core.testing.SharedData;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,7 +14,7 @@ public final class Golden {
     public static int[] stories260kGreedy() {
         String readme;
         try {
-            readme = Files.readString(Shared.models().resolve("README.md"));
+            readme = Files.readString(SharedData.models().resolve("README.md"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

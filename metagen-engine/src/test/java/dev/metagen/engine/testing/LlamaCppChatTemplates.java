@@ -1,5 +1,6 @@
 package dev.metagen.engine.testing;
 
+import dev.metagen.core.testing.SharedData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -160,7 +161,7 @@ public final class LlamaCppChatTemplates {
                 LlamaModel model = null;
                 String loadError = null;
                 try {
-                    model = new LlamaModel(new ModelParameters().setModel(Shared.stories260k().toString())
+                    model = new LlamaModel(new ModelParameters().setModel(SharedData.stories260k().toString())
                             .setCtxSize(256).setThreads(1).setGpuLayers(0).skipWarmup().disableLog().enableJinja()
                             .setChatTemplate(Files.readString(Path.of(template))));
                 } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package dev.metagen.engine.testing;
 
+import dev.metagen.core.testing.SharedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ class LlamaCppReferenceTest {
 
     @BeforeAll
     static void start() {
-        llama = LlamaCppModel.open(Shared.stories260k(), 512, 1);
+        llama = LlamaCppModel.open(SharedData.stories260k(), 512, 1);
     }
 
     @AfterAll
@@ -85,7 +86,7 @@ class LlamaCppReferenceTest {
     @Test
     void missingModelIsAnError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LlamaCppModel.open(Shared.models().resolve("no-such-model.gguf"), 64, 1).close());
+                () -> LlamaCppModel.open(SharedData.models().resolve("no-such-model.gguf"), 64, 1).close());
         assertTrue(e.getMessage().contains("no-such-model.gguf"), e.getMessage());
     }
 
@@ -99,7 +100,7 @@ class LlamaCppReferenceTest {
     @Test
     void kherudGreedyMatchesAllGoldenIds() {
         int[] golden = Golden.stories260kGreedy();
-        try (KherudLlama k = new KherudLlama(Shared.stories260k(), 512, 1)) {
+        try (KherudLlama k = new KherudLlama(SharedData.stories260k(), 512, 1)) {
             int[] got = k.greedy(new int[] {1}, 256);
             // measured: llama.cpp b4916 (de.kherud:llama 4.2.0) agrees on all 256 ids
             assertEquals(256, Golden.agreement(golden, got), () -> "de.kherud llama.cpp diverges from the golden ids at step "

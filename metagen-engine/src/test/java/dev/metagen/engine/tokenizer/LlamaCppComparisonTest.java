@@ -1,8 +1,8 @@
 package dev.metagen.engine.tokenizer;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.engine.testing.LlamaCppTokenizer;
-import dev.metagen.engine.testing.Shared;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,7 +45,7 @@ class LlamaCppComparisonTest {
     }
 
     static Path path(String vocab) {
-        return vocab.equals("stories260K") ? Shared.stories260k() : TestVocabs.vocabPath(vocab);
+        return vocab.equals("stories260K") ? SharedData.stories260k() : TestVocabs.vocabPath(vocab);
     }
 
     @ParameterizedTest(name = "{0}")

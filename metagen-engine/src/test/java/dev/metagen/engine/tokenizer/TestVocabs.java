@@ -1,8 +1,8 @@
 package dev.metagen.engine.tokenizer;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.engine.gguf.GgufFile;
-import dev.metagen.engine.testing.Shared;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -20,7 +20,7 @@ final class TestVocabs {
     private static final Map<Path, Tokenizer> CACHE = new ConcurrentHashMap<>();
 
     static Path vocabPath(String name) {
-        return Shared.tokenizers().resolve("ggml-vocab-" + name + ".gguf");
+        return SharedData.tokenizers().resolve("ggml-vocab-" + name + ".gguf");
     }
 
     static Tokenizer vocab(String name) {

@@ -1,11 +1,11 @@
 package dev.metagen.meta.testing;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.ModelState;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The real stories260K model from ../shared (never downloaded by tests), on one thread. */
@@ -14,11 +14,7 @@ public final class Stories {
     }
 
     public static Path path() {
-        Path p = Path.of(System.getProperty("metagen.shared", "../../shared"), "models", "stories260K.gguf");
-        if (!Files.isRegularFile(p)) {
-            throw new IllegalStateException("missing test model " + p.toAbsolutePath());
-        }
-        return p;
+        return SharedData.stories260k();
     }
 
     public static TransformerModel load() {

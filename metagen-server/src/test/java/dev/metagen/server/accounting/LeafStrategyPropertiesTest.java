@@ -1,5 +1,6 @@
 package dev.metagen.server.accounting;
 
+import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
@@ -15,8 +16,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -62,12 +61,7 @@ class LeafStrategyPropertiesTest {
 
     @BeforeAll
     static void open() {
-        String p = System.getProperty("metagen.shared");
-        Path root = p != null ? Path.of(p) : Path.of("..", "shared");
-        if (!Files.isDirectory(root)) {
-            root = Path.of("..", "..", "shared");
-        }
-        stories = TransformerModel.load(root.resolve("models/stories260K.gguf"), new ModelOptions(1, 512));
+        stories = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512));
         model = new CountingModel(stories);
     }
 

@@ -31,12 +31,12 @@ public final class DotThroughput {
         Arena arena = Arena.global();
         long rowBytes = type.byteSize(cols);
         MemorySegment w = arena.allocate(rowBytes * rows, 64);
-        float[] src = RoundTripTest.gaussian(1, cols);
+        float[] src = Samples.gaussian(1, cols);
         byte[] row = TypeKernels.of(type, "w").quantize(src, 0, cols);
         for (int r = 0; r < rows; r++) {
             MemorySegment.copy(MemorySegment.ofArray(row), 0, w, r * rowBytes, rowBytes); // same row: values irrelevant to speed
         }
-        float[] x = RoundTripTest.gaussian(2, cols);
+        float[] x = Samples.gaussian(2, cols);
         float[] out = new float[rows];
         double gb = rowBytes * (double) rows / 1e9;
         System.out.printf("%s %d x %d (%.1f MB), 1 thread, %s, %d cores online%n", type, rows, cols, gb * 1e3,

@@ -1,10 +1,12 @@
-package dev.metagen.decoding.guidance;
+package dev.metagen.decoding;
 
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Guidance;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
-import dev.metagen.decoding.LogitsProcessors;
+import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
+import dev.metagen.decoding.guidance.ContrastiveDecoding;
+import dev.metagen.decoding.guidance.ProductOfExperts;
 import dev.metagen.decoding.sampling.Sampler;
 
 import java.util.ArrayList;

@@ -25,11 +25,11 @@ public final class GemmThroughput {
         long rowBytes = type.byteSize(cols);
         MemorySegment w = Arena.global().allocate(rowBytes * rows, 64);
         for (int r = 0; r < rows; r++) {
-            byte[] q = k.quantize(RoundTripTest.gaussian(r, cols), 0, cols);
+            byte[] q = k.quantize(Samples.gaussian(r, cols), 0, cols);
             MemorySegment.copy(MemorySegment.ofArray(q), 0, w, r * rowBytes, rowBytes);
         }
         Matrix m = new Matrix("w", type, w, cols, rows);
-        float[] in = RoundTripTest.gaussian(-1, positions * cols);
+        float[] in = Samples.gaussian(-1, positions * cols);
         float[] out = new float[positions * rows];
         float[] row = new float[cols];
         PackedActivations packed = new PackedActivations().pack(in, cols, cols, positions);

@@ -34,7 +34,7 @@ public final class MatvecProfile {
         int tallest = 0;
         for (GgufTensorInfo t : file.tensors().values()) {
             if (t.shape().length >= 2 && t.name().contains(only)) {
-                Matrix m = Matrix.of(file, t);
+                Matrix m = file.matrix(t);
                 matrices.add(m);
                 bytes += t.byteSize();
                 widest = Math.max(widest, m.cols());
@@ -65,7 +65,7 @@ public final class MatvecProfile {
         }
         System.out.printf("plain vector sum over the same bytes, %d threads: %.1f ms (%.2f GB/s)%n", threads,
                 bestStream / 1e6, bytes / (double) bestStream);
-        float[] x = RoundTripTest.gaussian(3, widest * positions);
+        float[] x = Samples.gaussian(3, widest * positions);
         float[] out = new float[tallest * positions];
         Map<String, long[]> best = new TreeMap<>(); // kind -> {nanos of the best total round, bytes}
         long bestTotal = Long.MAX_VALUE;
