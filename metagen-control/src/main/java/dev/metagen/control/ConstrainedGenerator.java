@@ -1,24 +1,14 @@
 package dev.metagen.control;
 
-import dev.metagen.core.Cost;
-import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
-import dev.metagen.core.Logits;
 import dev.metagen.core.MetagenException;
-import dev.metagen.core.ModelState;
 import dev.metagen.core.Prompt;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.LogitsProcessors;
 import dev.metagen.decoding.SamplingGenerator;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Constrained decoding (Welleck et al. 2024, section 3.2): greedy or ancestral sampling over a

@@ -8,10 +8,6 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
-import dev.metagen.decoding.guidance.ClassifierFreeGuidance;
-import dev.metagen.decoding.guidance.ContrastiveDecoding;
-import dev.metagen.decoding.guidance.ProductOfExperts;
-import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.core.SamplingConfig;
 
 import java.util.ArrayList;

@@ -15,7 +15,6 @@ import dev.metagen.meta.Budget;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.runtime.ModelRegistry;
-import dev.metagen.meta.tools.Sandbox;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +28,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
-import java.util.function.IntConsumer;
 
 /**
  * Runs a checked request and writes the OpenAI response: one JSON object, or server-sent events ending in
