@@ -301,15 +301,22 @@ public final class GenerationFields {
     /** An error that already names its field's path. */
     public static final class FieldError extends MetagenException {
         private final String field;
+        private final String problem;
 
-        FieldError(String field, String message) {
-            super(field + ": " + message);
+        FieldError(String field, String problem) {
+            super(field + ": " + problem);
             this.field = field;
+            this.problem = problem;
         }
 
         /** The JSON path of the field. */
         public String field() {
             return field;
+        }
+
+        /** What is wrong with it, without the path. */
+        public String problem() {
+            return problem;
         }
     }
 }

@@ -110,11 +110,4 @@ public record GenerationParams(int maxTokens, long seed, boolean addSpecial, Lis
     public GenerationParams withGuidance(Guidance g) {
         return new GenerationParams(maxTokens, seed, addSpecial, stop, sampling, logprobs, constraint, g);
     }
-
-    /** True when only temperature, top-k, top-p, the seed and stops are set (what every generator can honour). */
-    public boolean isPlainSampling() {
-        SamplingConfig plain = new SamplingConfig().temperature(sampling.temperature()).topK(sampling.topK())
-                .topP(sampling.topP()).seed(seed);
-        return sampling.equals(plain) && logprobs == 0 && constraint == null && guidance.isNone();
-    }
 }

@@ -8,7 +8,6 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
-import dev.metagen.core.SamplingConfig;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,12 +26,16 @@ import java.util.function.Function;
  * silently.
  */
 public final class DecodingSpec {
-    private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "dynatemp_range", "dynatemp_exponent", "top_k",
-            "top_p", "min_p", "typical_p", "epsilon", "eta", "top_n_sigma", "mirostat", "mirostat_tau", "mirostat_eta",
-            "xtc_probability", "xtc_threshold", "dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n",
-            "dry_sequence_breakers", "repeat_penalty", "frequency_penalty", "presence_penalty", "repeat_last_n",
-            "no_repeat_ngram", "logit_bias", "min_tokens", "stop_tokens", "samplers", "seed", "logprobs", "cfg_scale",
-            "cfg_negative_prompt", "amateur", "cd_alpha", "experts", "expert_weights");
+    /** A sample or greedy spec takes the sampler, guidance and logprobs fields of the parameter model, and a seed. */
+    private static final Set<String> SAMPLING_KEYS;
+
+    static {
+        Set<String> keys = new HashSet<>(GenerationFields.SAMPLING);
+        keys.addAll(GenerationFields.GUIDANCE);
+        keys.add("logprobs");
+        keys.add("seed");
+        SAMPLING_KEYS = Set.copyOf(keys);
+    }
     private static final Set<String> BEAM_KEYS = Set.of("beams", "length_penalty", "early_stopping", "num_return_sequences",
             "diverse_groups", "diversity_penalty", "stop_tokens");
 
@@ -105,15 +108,6 @@ public final class DecodingSpec {
             default -> throw new MetagenException("unknown decoding strategy '" + strategy
                     + "' (known: sample, greedy, beam, stochastic_beam, contrastive)");
         };
-    }
-
-    /** A sampling config from spec keys (all optional; absent keys keep the neutral defaults, temperature 1). */
-    public static SamplingConfig sampling(Map<String, ?> p) {
-        Map<String, Object> fields = new HashMap<>(p);
-        Object seed = fields.remove("seed");
-        GenerationParams base = GenerationParams.of(1, new SamplingConfig());
-        SamplingConfig c = GenerationFields.apply(base, fields, "$").sampling();
-        return c.seed(seed == null ? 0 : (long) doubleOf(p, "seed", 0));
     }
 
     private static void checkKeys(String strategy, Map<String, ?> p, Set<String> known) {

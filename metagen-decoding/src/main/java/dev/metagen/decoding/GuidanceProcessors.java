@@ -28,13 +28,6 @@ public final class GuidanceProcessors implements LogitsProcessors.Factory {
         this.models = models;
     }
 
-    /** Guidance on {@code model} alone: a spec that names another model is refused. */
-    public static GuidanceProcessors sameModelOnly(LanguageModel model) {
-        return new GuidanceProcessors(model, ref -> {
-            throw new MetagenException("guidance names the model '" + ref + "', but no other models are loaded here");
-        });
-    }
-
     @Override
     public LogitsProcessors create(GenerationParams params, int[] promptIds) {
         Guidance g = params.guidance();

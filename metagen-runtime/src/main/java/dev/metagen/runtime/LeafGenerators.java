@@ -29,7 +29,6 @@ import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.StrategySpecException;
 import dev.metagen.meta.spec.StrategySpecs;
 
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -413,7 +412,7 @@ public final class LeafGenerators implements LeafFactory {
         if (!params.guidance().isNone()) refused.add("guidance");
         if (params.logprobs() > 0) refused.add("logprobs (top alternatives)");
         if (!refused.isEmpty()) {
-            throw new MetagenException(what + " cannot apply " + String.join(", ", new HashSet<>(refused).stream().sorted().toList())
+            throw new MetagenException(what + " cannot apply " + String.join(", ", refused.stream().sorted().toList())
                     + " (use a sample or greedy leaf)");
         }
     }

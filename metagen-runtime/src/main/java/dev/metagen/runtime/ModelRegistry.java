@@ -165,13 +165,6 @@ public final class ModelRegistry implements AutoCloseable {
         return get(DEFAULT);
     }
 
-    /** The names given to this registry. */
-    public synchronized java.util.Set<String> names() {
-        TreeSet<String> names = new TreeSet<>(refs.keySet());
-        names.addAll(loaded.keySet());
-        return names;
-    }
-
     /** Whether {@code s} reads as a model reference (a path, {@code hf:} or {@code llamacpp:}) rather than a name. */
     public static boolean isReference(String s) {
         return s.endsWith(".gguf") || s.startsWith("hf:") || s.startsWith(ModelLoader.LLAMACPP_PREFIX) || s.contains("/");

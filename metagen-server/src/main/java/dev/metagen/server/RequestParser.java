@@ -224,7 +224,7 @@ final class RequestParser {
                 base = GenerationFields.apply(GenerationParams.of(1, base), extras, "$").sampling();
             } catch (GenerationFields.FieldError e) {
                 String field = e.field().replaceFirst("^\\$\\.", "");
-                throw ApiException.invalid(field.split("\\.")[0], e.getMessage().substring(e.field().length() + 2));
+                throw ApiException.invalid(field.split("\\.")[0], e.problem());
             } catch (MetagenException e) {
                 throw ApiException.invalid(extras.keySet().iterator().next(), MetagenException.describe(e).replaceFirst("^\\$: ", ""));
             }

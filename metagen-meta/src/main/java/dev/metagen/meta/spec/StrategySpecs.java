@@ -148,7 +148,7 @@ public final class StrategySpecs {
         try {
             GenerationFields.apply(GenerationParams.greedy(1), fields, node.path());
         } catch (GenerationFields.FieldError e) {
-            throw new StrategySpecException(e.field(), e.getMessage().substring(e.field().length() + 2));
+            throw new StrategySpecException(e.field(), e.problem());
         } catch (dev.metagen.core.MetagenException e) {
             throw new StrategySpecException(node.path(), e.getMessage());
         }
