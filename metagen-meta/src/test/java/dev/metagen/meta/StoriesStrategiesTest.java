@@ -246,6 +246,7 @@ class StoriesStrategiesTest {
                 "{\"type\":\"mcts\"," + steps + "\"iterations\":3,\"width\":2,\"rollouts\":true,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":" + leaf + "}",
                 "{\"type\":\"dvts\"," + steps + "\"n\":4,\"width\":2,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":" + leaf + "}",
                 "{\"type\":\"self_refine\",\"max_rounds\":1,\"inner\":" + leaf + "}",
+                "{\"type\":\"debate\",\"n\":2,\"rounds\":1,\"inner\":" + leaf + "}",
                 "{\"type\":\"refine\",\"max_rounds\":1,\"verifier\":{\"type\":\"contains\",\"words\":[\"dragon\"]},\"inner\":" + leaf + "}",
                 "{\"type\":\"cascade\",\"stages\":[{\"generator\":{\"type\":\"greedy\"},\"min_mean_logprob\":-0.01},{\"generator\":" + leaf + "}]}",
                 "{\"type\":\"chain\",\"links\":[{\"kind\":\"generate\",\"as\":\"story\",\"generator\":{\"type\":\"greedy\"}},"

@@ -7,32 +7,32 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /** A tally of (weighted) votes for answers; ties between leaders are broken uniformly at random with a seed. */
-final class Votes {
+public final class Votes {
     private final Map<String, Double> weight = new LinkedHashMap<>();
     private final Map<String, Integer> count = new LinkedHashMap<>();
 
-    void add(String answer, double w) {
+    public void add(String answer, double w) {
         weight.merge(answer, w, Double::sum);
         count.merge(answer, 1, Integer::sum);
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return weight.isEmpty();
     }
 
-    int count(String answer) {
+    public int count(String answer) {
         return count.getOrDefault(answer, 0);
     }
 
     /** Answers sorted by weight, heaviest first (first-seen order among equals). */
-    List<String> ranked() {
+    public List<String> ranked() {
         List<String> out = new ArrayList<>(weight.keySet());
         out.sort((a, b) -> Double.compare(weight.get(b), weight.get(a)));
         return out;
     }
 
     /** The heaviest answer; a tie is broken uniformly at random by {@code seed}, so voting stays unbiased. */
-    String winner(long seed) {
+    public String winner(long seed) {
         List<String> ranked = ranked();
         double top = weight.get(ranked.getFirst());
         List<String> tied = new ArrayList<>();
@@ -44,7 +44,7 @@ final class Votes {
         return tied.size() == 1 ? tied.getFirst() : tied.get(new SplittableRandom(seed).nextInt(tied.size()));
     }
 
-    Map<String, Object> toTrace() {
+    public Map<String, Object> toTrace() {
         Map<String, Object> m = new LinkedHashMap<>();
         for (String a : ranked()) {
             m.put(a, weight.get(a));

@@ -168,11 +168,28 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
                     yield sum;
                 }
                 case "chain" -> chain(n, path, mt, d);
+                case "debate" -> debate(n, path, mt, d);
                 case "beam" -> new Cost(1, (double) mt * Math.max(1, intOf(n, "beams", 4)));
                 default -> new Cost(1, mt); // a leaf (sample, greedy, contrastive, constrained) or an unknown type
             };
             within(c, path);
             return c;
+        }
+
+        /** Every agent answers once and then once per round; an aggregator reads them all once. */
+        private Cost debate(JsonNode n, String path, int maxTokens, int depth) {
+            Cost perRound = Cost.ZERO;
+            JsonNode agents = n.get("agents");
+            if (agents != null && agents.isArray()) {
+                for (int i = 0; i < agents.size(); i++) {
+                    perRound = perRound.plus(generator(agents.get(i), path + ".agents[" + i + "]", maxTokens, depth));
+                }
+            } else {
+                perRound = per(n, path, "n", 3, inner(n, path, maxTokens, depth));
+            }
+            Cost c = per(n, path, "rounds", 2, perRound).plus(perRound);
+            within(c, path + ".rounds");
+            return c.plus(generator(n.get("aggregator"), path + ".aggregator", maxTokens, depth));
         }
 
         private Cost inner(JsonNode n, String path, int maxTokens, int depth) {

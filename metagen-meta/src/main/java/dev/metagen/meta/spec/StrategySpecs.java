@@ -247,6 +247,7 @@ public final class StrategySpecs {
                 n.integer("max_samples", 16, 1), n.number("confidence", 0.95, 1e-9, 1 - 1e-9), n.integer("batch", 1, 1)));
         SearchSpecs.register(this);
         CompositionSpecs.register(this);
+        AgentSpecs.register(this);
     }
 
     private void registerScorers() {

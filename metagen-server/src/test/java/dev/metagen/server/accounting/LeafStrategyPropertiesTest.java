@@ -53,6 +53,7 @@ class LeafStrategyPropertiesTest {
         PARENTS.put("mcts", "{\"type\":\"mcts\",\"scorer\":{\"type\":\"mean_logprob\"},\"iterations\":3,\"width\":2," + steps + ",\"inner\":LEAF}");
         PARENTS.put("self_refine", "{\"type\":\"self_refine\",\"max_rounds\":1,\"feedback_max_tokens\":3,\"stop_pattern\":\"zzzz\",\"inner\":LEAF}");
         PARENTS.put("refine", "{\"type\":\"refine\",\"verifier\":{\"type\":\"contains\",\"words\":[\"zebra\"]},\"max_rounds\":1,\"inner\":LEAF}");
+        PARENTS.put("debate", "{\"type\":\"debate\",\"n\":2,\"rounds\":1,\"extractor\":{\"type\":\"text\"},\"inner\":LEAF}");
         PARENTS.put("cascade", "{\"type\":\"cascade\",\"stages\":[{\"generator\":LEAF,\"min_mean_logprob\":-0.01},{\"generator\":LEAF}]}");
     }
 
