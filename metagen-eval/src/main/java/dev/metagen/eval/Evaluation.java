@@ -71,6 +71,22 @@ public final class Evaluation {
 
     /** Checks everything that can be checked without a model (dataset, task, specs' shape, budgets, output folder). */
     public static Plan plan(Options o) {
+        Plan plan = problemsAndStrategies(o);
+        if (!o.resume() && Files.exists(o.out().resolve("results.jsonl"))) {
+            throw new MetagenException(o.out().resolve("results.jsonl") + " already exists: pass --resume to continue that run, or choose another --out");
+        }
+        if (o.resume()) {
+            checkManifest(o.out().resolve("run.json"), manifest(plan), false); // before any model is loaded
+        }
+        return plan;
+    }
+
+    /**
+     * The plan without its output folder: what a worker process that computes some of the problems needs (the
+     * dataset, task and strategies are read and checked as {@link #plan} does; {@code out} and {@code resume} are
+     * not used).
+     */
+    public static Plan problemsAndStrategies(Options o) {
         if (o.budgets().isEmpty()) {
             throw new MetagenException("--budgets needs at least one budget");
         }
@@ -108,17 +124,24 @@ public final class Evaluation {
             }
             strategies.add(e);
         }
-        if (!o.resume() && Files.exists(o.out().resolve("results.jsonl"))) {
-            throw new MetagenException(o.out().resolve("results.jsonl") + " already exists: pass --resume to continue that run, or choose another --out");
-        }
-        Plan plan = new Plan(o, task, problems, strategies);
-        if (o.resume()) {
-            checkManifest(o.out().resolve("run.json"), manifest(plan), false); // before any model is loaded
-        }
-        return plan;
+        return new Plan(o, task, problems, strategies);
     }
 
     public static Result run(Plan plan, LeafFactory leaves, SweepListener listener) {
+        return run(plan, (config, store) -> new Sweep(config, leaves, store, listener).run());
+    }
+
+    /** Runs a sweep's problems and appends their rows to the store: in this process, or on a cluster. */
+    @FunctionalInterface
+    public interface SweepRunner {
+        Sweep.Totals run(SweepConfig config, ResultStore store);
+    }
+
+    /**
+     * Runs a prepared evaluation with {@code runner} doing the sweep: the output folder's lock, manifest, resume and
+     * report are the same whoever computes the rows.
+     */
+    public static Result run(Plan plan, SweepRunner runner) {
         Options o = plan.options();
         Path out = o.out();
         try {
@@ -133,12 +156,17 @@ public final class Evaluation {
             Sweep.Totals totals;
             try (ResultStore store = o.resume() ? ResultStore.resume(out.resolve("results.jsonl"))
                     : ResultStore.create(out.resolve("results.jsonl"))) {
-                SweepConfig config = new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
-                        o.parallel(), o.reuse(), o.sandbox());
-                totals = new Sweep(config, leaves, store, listener).run();
+                totals = runner.run(config(plan), store);
             }
             return report(out, run, totals);
         }
+    }
+
+    /** The sweep a plan describes. */
+    public static SweepConfig config(Plan plan) {
+        Options o = plan.options();
+        return new SweepConfig(plan.task(), plan.problems(), plan.strategies(), o.budgets(), o.params(), o.seed(),
+                o.parallel(), o.reuse(), o.sandbox());
     }
 
     /** Writes summary.json, the plots and report.html from OUT/results.jsonl. */

@@ -40,8 +40,7 @@ public final class Sweep {
     private final ResultStore store;
     private final SweepListener listener;
     // the state of the one run() of this sweep; totals are guarded by this
-    private List<Integer> budgetsDesc;
-    private int first;
+    private boolean started;
     private long runs;
     private Cost reported = Cost.ZERO;
     private Cost spent = Cost.ZERO;
@@ -60,16 +59,14 @@ public final class Sweep {
 
     /** Runs the sweep (once per instance). */
     public Totals run() {
-        if (budgetsDesc != null) {
+        if (started) {
             throw new IllegalStateException("a Sweep runs once");
         }
-        List<Integer> budgets = config.budgets().stream().distinct().sorted(Comparator.reverseOrder()).toList();
-        int first = config.budgets().stream().min(Integer::compare).orElseThrow();
         long units = 0;
         long already = 0;
         for (Problem p : config.problems()) {
             for (StrategyEntry s : config.strategies()) {
-                for (int b : s.knob() == null ? List.of(first) : budgets) {
+                for (int b : budgetsOf(config, s)) {
                     units++;
                     if (store.isDone(p.id(), s.label(), b)) {
                         already++;
@@ -78,8 +75,7 @@ public final class Sweep {
             }
         }
         listener.started(config.problems().size(), units, already);
-        this.budgetsDesc = budgets;
-        this.first = first;
+        started = true;
         if (config.parallel() <= 1) {
             for (int i = 0; i < config.problems().size(); i++) {
                 runProblem(i);
@@ -116,43 +112,88 @@ public final class Sweep {
     }
 
     private void runProblem(int i) {
-        Problem problem = config.problems().get(i);
-        long seed = Seeds.derive(config.seed(), i);
-        Map<String, Grade> grades = new HashMap<>(); // outputs repeat across budgets: grade each text once
-        for (StrategyEntry s : config.strategies()) {
-            SampleCache cache = new SampleCache();
-            StrategySpecs specs = specs(cache, problem);
-            for (int b : s.knob() == null ? List.of(first) : budgetsDesc) {
-                if (store.isDone(problem.id(), s.label(), b)) {
-                    continue;
-                }
-                if (!config.reuse()) { // every point computed from scratch (to measure what reuse saves)
-                    cache = new SampleCache();
-                    specs = specs(cache, problem);
-                }
-                Cost before = cache.spent();
-                long hitsBefore = cache.hits();
-                Outcome out = runOne(specs, problem, s, b, seed, grades);
-                Map<String, Object> row = out.row();
-                Cost used = minus(cache.spent(), before);
-                row.put("spent", costJson(used));
-                // leaf calls served from the samples of a larger budget: this run's wall_ms timed the replay
-                row.put("reused_samples", cache.hits() - hitsBefore);
-                store.append(row);
-                synchronized (this) {
-                    runs++;
-                    spent = spent.plus(used);
-                    reported = reported.plus(out.cost());
-                    listener.finished(row, problemsDone, spent.generatedTokens());
-                }
+        runProblem(config, leaves, i, store::isDone, (row, cost, used) -> {
+            store.append(row);
+            synchronized (this) {
+                runs++;
+                spent = spent.plus(used);
+                reported = reported.plus(cost);
+                listener.finished(row, problemsDone, spent.generatedTokens());
             }
-        }
+        });
         synchronized (this) {
             problemsDone++;
         }
     }
 
-    private StrategySpecs specs(SampleCache cache, Problem problem) {
+    /** Whether a run (problem, strategy label, budget) is already recorded. */
+    @FunctionalInterface
+    public interface Done {
+        boolean isDone(String problem, String strategy, int budget);
+    }
+
+    /** Receives each finished run: its result row, the cost it reports and the cost really computed for it. */
+    @FunctionalInterface
+    public interface RowSink {
+        void accept(Map<String, Object> row, Cost reported, Cost spent);
+    }
+
+    /** The budgets problem runs use for a strategy: every budget, largest first, or the smallest for a fixed strategy. */
+    private static List<Integer> budgetsOf(SweepConfig config, StrategyEntry s) {
+        if (s.knob() == null) {
+            return List.of(config.budgets().stream().min(Integer::compare).orElseThrow());
+        }
+        return config.budgets().stream().distinct().sorted(Comparator.reverseOrder()).toList();
+    }
+
+    /** Whether problem {@code i} has a run that is not recorded yet. */
+    public static boolean pending(SweepConfig config, int i, Done done) {
+        Problem p = config.problems().get(i);
+        for (StrategyEntry s : config.strategies()) {
+            for (int b : budgetsOf(config, s)) {
+                if (!done.isDone(p.id(), s.label(), b)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs every strategy at every budget on problem {@code i} (its seed is {@code Seeds.derive(config.seed(), i)}),
+     * skipping recorded runs; each finished run goes to {@code sink} in order. Problems are independent, so any
+     * process that runs this for problem {@code i} with the same config and leaves gives the same rows (the
+     * distributed runners rely on it).
+     */
+    public static void runProblem(SweepConfig config, LeafFactory leaves, int i, Done done, RowSink sink) {
+        Problem problem = config.problems().get(i);
+        long seed = Seeds.derive(config.seed(), i);
+        Map<String, Grade> grades = new HashMap<>(); // outputs repeat across budgets: grade each text once
+        for (StrategyEntry s : config.strategies()) {
+            SampleCache cache = new SampleCache();
+            StrategySpecs specs = specs(config, leaves, cache, problem);
+            for (int b : budgetsOf(config, s)) {
+                if (done.isDone(problem.id(), s.label(), b)) {
+                    continue;
+                }
+                if (!config.reuse()) { // every point computed from scratch (to measure what reuse saves)
+                    cache = new SampleCache();
+                    specs = specs(config, leaves, cache, problem);
+                }
+                Cost before = cache.spent();
+                long hitsBefore = cache.hits();
+                Outcome out = runOne(config, specs, problem, s, b, seed, grades);
+                Map<String, Object> row = out.row();
+                Cost used = minus(cache.spent(), before);
+                row.put("spent", costJson(used));
+                // leaf calls served from the samples of a larger budget: this run's wall_ms timed the replay
+                row.put("reused_samples", cache.hits() - hitsBefore);
+                sink.accept(row, out.cost(), used);
+            }
+        }
+    }
+
+    private static StrategySpecs specs(SweepConfig config, LeafFactory leaves, SampleCache cache, Problem problem) {
         StrategySpecs specs = new StrategySpecs(cache.wrap(leaves), config.sandbox());
         Optional<Verifier> v = config.task().verifier(problem);
         v.ifPresent(verifier -> specs.registerScorer(config.task().name(), node -> verifier));
@@ -162,7 +203,7 @@ public final class Sweep {
     private record Outcome(Map<String, Object> row, Cost cost) {
     }
 
-    private Outcome runOne(StrategySpecs specs, Problem problem, StrategyEntry s, int budget, long seed,
+    private static Outcome runOne(SweepConfig config, StrategySpecs specs, Problem problem, StrategyEntry s, int budget, long seed,
                                        Map<String, Grade> grades) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("problem", problem.id());

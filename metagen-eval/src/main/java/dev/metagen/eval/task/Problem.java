@@ -12,7 +12,8 @@ import java.util.Map;
  * @param words     the words a lexical problem must contain (empty elsewhere)
  * @param fields    the row's other fields the task needs (tests, entry point, schema ...)
  */
-public record Problem(String id, String prompt, String reference, List<String> words, Map<String, Object> fields) {
+public record Problem(String id, String prompt, String reference, List<String> words, Map<String, Object> fields)
+        implements java.io.Serializable { // shipped to the workers of a distributed sweep
     public Problem {
         words = List.copyOf(words);
         fields = Map.copyOf(fields);
