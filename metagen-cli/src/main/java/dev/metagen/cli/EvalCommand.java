@@ -9,6 +9,7 @@ import dev.metagen.client.RemoteLeaves;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.runtime.ModelLoader;
+import dev.metagen.eval.ClusterRunner;
 import dev.metagen.eval.Evaluation;
 import dev.metagen.eval.report.Point;
 import dev.metagen.eval.sweep.SweepListener;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 
 /**
@@ -107,6 +109,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     SandboxOptions sandbox;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Run the sweep on Apache Spark: local[N], spark://HOST:PORT, or default (what spark-submit configured); every worker loads the models from the same paths (docs/spark.md).")
+    String spark;
+
     @Option(names = "--json", description = "Print summary.json's content on stdout as one JSON object.")
     boolean json;
 
@@ -142,7 +147,9 @@ final class EvalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Evaluation.Result result;
-        if (endpoint != null) {
+        if (spark != null) {
+            result = onSpark(plan);
+        } else if (endpoint != null) {
             if (spec.commandLine().getParseResult().hasMatchedOption("--backend")) {
                 throw new ParameterException(spec.commandLine(), "--backend picks where local models run; with --endpoint the remote server runs the model");
             }
@@ -187,6 +194,37 @@ final class EvalCommand implements Callable<Integer> {
             o.println("wrote " + out.resolve("report.html"));
         }
         return 0;
+    }
+
+    /**
+     * The sweep on a cluster: model references are resolved here (downloads included), so every worker opens the
+     * same files; the runner comes from metagen-spark through {@link ServiceLoader}.
+     */
+    private Evaluation.Result onSpark(Evaluation.Plan plan) {
+        var parsed = spec.commandLine().getParseResult();
+        for (String local : List.of("--endpoint", "--parallel")) {
+            if (parsed.hasMatchedOption(local)) {
+                throw new ParameterException(spec.commandLine(), local + " does not apply with --spark: "
+                        + (local.equals("--parallel") ? "Spark runs the problems in parallel on its executors"
+                        : "workers load local models (name an endpoint for leaves with --model NAME=URL)"));
+            }
+        }
+        ClusterRunner runner = ServiceLoader.load(ClusterRunner.class).stream().map(ServiceLoader.Provider::get)
+                .filter(r -> r.name().equals("spark")).findFirst()
+                .orElseThrow(() -> new ParameterException(spec.commandLine(), "--spark needs metagen-spark and Spark on the class path: "
+                        + "run ./metagen eval --spark ... (which adds them) or spark-submit (docs/spark.md)"));
+        ModelLoader loader = backend.loader(spec, new ModelOptions(threads, contextLength));
+        Map<String, String> named = new java.util.LinkedHashMap<>();
+        model.others().forEach((name, ref) -> named.put(name, ModelRegistry.isEndpointReference(ref) ? ref : resolved(loader, ref)));
+        var models = new ClusterRunner.Models(resolved(loader, model.model()), named, loader.backend().flag(), threads, contextLength);
+        try (Progress progress = new Progress(noProgress)) {
+            return runner.run(plan, models, spark, progress);
+        }
+    }
+
+    private static String resolved(ModelLoader loader, String ref) {
+        String file = loader.file(ref).toAbsolutePath().toString();
+        return ref.startsWith(ModelLoader.LLAMACPP_PREFIX) ? ModelLoader.LLAMACPP_PREFIX + file : file;
     }
 
     /** The progress bar: runs done of problem x strategy x budget, problems done, tokens generated, ETA. */

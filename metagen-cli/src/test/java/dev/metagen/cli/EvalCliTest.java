@@ -22,6 +22,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -240,5 +241,30 @@ class EvalCliTest {
                 "--no-progress");
         assertEquals(2, unknown.exit(), "a model the run does not name is a usage error, not an error per problem");
         assertTrue(unknown.err().contains("$.inner.model: unknown model 'other'"), unknown.err());
+    }
+
+    @Test
+    void sparkIsFoundOnTheClassPathAndLocalOnlyFlagsAreRefusedBesideIt(@TempDir Path dir) throws Exception {
+        Path data = dataset(dir);
+        String[] common = {"eval", "-m", STORIES.toString(), "--dataset", data.toString(), "--task", "lexical", "--strategy", BON,
+                "--budgets", "1", "--limit", "1", "--no-progress"};
+        StrategyCliTest.Result parallel = StrategyCliTest.run(concat(common, "--out", dir.resolve("a").toString(), "--spark", "local[2]", "--parallel", "2"));
+        assertEquals(2, parallel.exit(), parallel.err());
+        assertTrue(parallel.err().contains("--parallel does not apply with --spark"), parallel.err());
+        StrategyCliTest.Result endpoint = StrategyCliTest.run(concat(common, "--out", dir.resolve("b").toString(), "--spark", "local[2]",
+                "--endpoint", "http://127.0.0.1:9/v1"));
+        assertEquals(2, endpoint.exit(), endpoint.err());
+        assertTrue(endpoint.err().contains("--endpoint does not apply with --spark"), endpoint.err());
+        // this module's tests run without metagen-spark: the flag says what it needs instead of running locally
+        StrategyCliTest.Result missing = StrategyCliTest.run(concat(common, "--out", dir.resolve("c").toString(), "--spark", "local[2]"));
+        assertEquals(2, missing.exit(), missing.err());
+        assertTrue(missing.err().contains("--spark needs metagen-spark and Spark on the class path"), missing.err());
+        assertFalse(Files.exists(dir.resolve("c").resolve("results.jsonl")));
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 }
