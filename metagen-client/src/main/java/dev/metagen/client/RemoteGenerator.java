@@ -1,6 +1,5 @@
 package dev.metagen.client;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,18 +11,14 @@ import dev.metagen.core.Generator;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,10 +28,8 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link Generator} over any OpenAI-compatible server (vLLM, llama.cpp's server, Ollama, metagen's own), so
@@ -53,7 +46,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final List<Endpoint> endpoints;
+    private final EndpointPool pool;
     private final String model;
     private final String apiKey;
     private final boolean chat;
@@ -62,44 +55,19 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
     private final boolean logprobs;
     private final Duration requestTimeout;
     private final int maxRetries;
-    private final Duration initialBackoff;
-    private final Duration maxBackoff;
-    private final Duration failureCooldown;
-    private final Balancing balancing;
     private final Map<String, Object> extraBody;
     private final Semaphore inFlight;
     private final HttpClient http;
-    private final AtomicLong turn = new AtomicLong();
-
-    /** One server: its base URI, requests in flight, and until when it is skipped after a failure. */
-    private static final class Endpoint {
-        final URI base;
-        final AtomicLong outstanding = new AtomicLong();
-        volatile long failedUntilNanos;
-        final AtomicLong failures = new AtomicLong();
-        final AtomicLong calls = new AtomicLong();
-
-        Endpoint(URI base) {
-            this.base = base;
-        }
-
-        boolean healthy(long now) {
-            return now - failedUntilNanos >= 0;
-        }
-    }
 
     private RemoteGenerator(Builder b) {
         if (b.endpoints.isEmpty()) {
             throw new MetagenException("a remote generator needs at least one endpoint");
         }
-        List<Endpoint> eps = new ArrayList<>();
-        long now = System.nanoTime();
+        List<URI> bases = new ArrayList<>();
         for (URI u : b.endpoints) {
-            Endpoint e = new Endpoint(normalize(u));
-            e.failedUntilNanos = now;
-            eps.add(e);
+            bases.add(normalize(u));
         }
-        this.endpoints = List.copyOf(eps);
+        this.pool = new EndpointPool(bases, b.balancing, b.failureCooldown, b.initialBackoff, b.maxBackoff);
         this.model = b.model;
         this.apiKey = b.apiKey;
         this.chat = b.chat;
@@ -108,10 +76,6 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         this.logprobs = b.logprobs;
         this.requestTimeout = b.requestTimeout;
         this.maxRetries = b.maxRetries;
-        this.initialBackoff = b.initialBackoff;
-        this.maxBackoff = b.maxBackoff;
-        this.failureCooldown = b.failureCooldown;
-        this.balancing = b.balancing;
         this.extraBody = Map.copyOf(b.extraBody);
         this.inFlight = new Semaphore(b.maxConcurrent, true);
         this.http = HttpClient.newBuilder().connectTimeout(b.connectTimeout).version(HttpClient.Version.HTTP_1_1)
@@ -166,7 +130,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         String route = chat ? "/v1/chat/completions" : "/v1/completions";
         MetagenException last = null;
         int attempts = 0;
-        Endpoint previous = null;
+        EndpointPool.Endpoint previous = null;
         try {
             acquire();
         } catch (InterruptedException e) {
@@ -175,7 +139,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         }
         try {
             while (attempts <= maxRetries) {
-                Endpoint ep = pick(previous);
+                EndpointPool.Endpoint ep = pool.pick(previous);
                 previous = ep;
                 attempts++;
                 ep.outstanding.incrementAndGet();
@@ -192,9 +156,10 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
                     HttpResponse<InputStream> resp = send(rb.build());
                     int status = resp.statusCode();
                     if (status == 200) {
-                        Parsed p;
+                        OpenAiResponses.Parsed p;
                         try (InputStream in = resp.body()) {
-                            p = stream ? parseStream(in, params.logprobs()) : parseJson(JSON.readTree(in), params.logprobs());
+                            p = stream ? OpenAiResponses.parseStream(in, params.logprobs(), chat)
+                                    : OpenAiResponses.parseJson(JSON.readTree(in), params.logprobs(), chat);
                         }
                         ep.failures.set(0);
                         return generation(p, t0, attempts, ep);
@@ -203,16 +168,16 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
                     try (InputStream in = resp.body()) {
                         text = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
                     }
-                    last = new MetagenException(ep.base + route + " answered " + status + ": " + errorMessage(text));
+                    last = new MetagenException(ep.base + route + " answered " + status + ": " + OpenAiResponses.errorMessage(text));
                     if (status != 429 && status < 500) {
                         throw last; // the request itself is wrong: another try or server would say the same
                     }
-                    retryAfterMs = retryAfter(resp.headers().firstValue("Retry-After").orElse(null));
-                    markFailed(ep, retryAfterMs);
+                    retryAfterMs = EndpointPool.retryAfter(resp.headers().firstValue("Retry-After").orElse(null));
+                    pool.markFailed(ep, retryAfterMs);
                 } catch (IOException | TimeoutException e) {
                     last = new MetagenException(ep.base + route + ": " + (e instanceof TimeoutException
                             ? "no answer within " + requestTimeout.toMillis() + " ms" : describe(e)));
-                    markFailed(ep, -1);
+                    pool.markFailed(ep, -1);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt(); // the caller cancelled: keep the flag for it to see
                     return cancelled(t0, attempts);
@@ -223,7 +188,7 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
                     break;
                 }
                 try {
-                    Thread.sleep(backoff(attempts, retryAfterMs));
+                    Thread.sleep(pool.backoff(attempts, retryAfterMs));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return cancelled(t0, attempts);
@@ -243,6 +208,15 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
     public long maxModelCalls(Prompt prompt, GenerationParams params) {
         requestBody(prompt, params);
         return 1;
+    }
+
+    /** The wait before retry {@code attempt} (exponential with jitter, or Retry-After when the server sent one). */
+    long backoff(int attempt, long retryAfterMs) {
+        return pool.backoff(attempt, retryAfterMs);
+    }
+
+    static long retryAfter(String v) {
+        return EndpointPool.retryAfter(v);
     }
 
     private void acquire() throws InterruptedException {
@@ -279,88 +253,6 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }
 
-    private Endpoint pick(Endpoint previous) {
-        long now = System.nanoTime();
-        List<Endpoint> healthy = new ArrayList<>();
-        for (Endpoint e : endpoints) {
-            if (e.healthy(now)) {
-                healthy.add(e);
-            }
-        }
-        // a retry prefers another server; when every server is failing, try them all anyway
-        if (healthy.size() > 1 && previous != null) {
-            healthy.remove(previous);
-        }
-        List<Endpoint> pool = healthy.isEmpty() ? endpoints : healthy;
-        long t = turn.getAndIncrement();
-        if (balancing == Balancing.ROUND_ROBIN || pool.size() == 1) {
-            return pool.get((int) Math.floorMod(t, (long) pool.size()));
-        }
-        Endpoint best = null;
-        for (int i = 0; i < pool.size(); i++) {
-            Endpoint e = pool.get((int) Math.floorMod(t + i, (long) pool.size())); // ties go round-robin
-            if (best == null || e.outstanding.get() < best.outstanding.get()) {
-                best = e;
-            }
-        }
-        return best;
-    }
-
-    private void markFailed(Endpoint ep, long retryAfterMs) {
-        ep.failures.incrementAndGet();
-        long ms = Math.max(failureCooldown.toMillis(), retryAfterMs);
-        ep.failedUntilNanos = System.nanoTime() + ms * 1_000_000;
-    }
-
-    long backoff(int attempt, long retryAfterMs) {
-        if (retryAfterMs >= 0) {
-            return Math.min(retryAfterMs, maxBackoff.toMillis());
-        }
-        long base = initialBackoff.toMillis() << Math.min(attempt - 1, 20);
-        long capped = Math.min(base, maxBackoff.toMillis());
-        return capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1); // jitter: retries do not arrive together
-    }
-
-    /** Retry-After as seconds or an HTTP date; -1 when absent or unreadable. */
-    static long retryAfter(String v) {
-        if (v == null || v.isBlank()) {
-            return -1;
-        }
-        try {
-            return Math.max(0, (long) (Double.parseDouble(v.strip()) * 1000));
-        } catch (NumberFormatException e) {
-            try {
-                ZonedDateTime when = ZonedDateTime.parse(v.strip(), DateTimeFormatter.RFC_1123_DATE_TIME);
-                return Math.max(0, when.toInstant().toEpochMilli() - System.currentTimeMillis());
-            } catch (RuntimeException e2) {
-                return -1;
-            }
-        }
-    }
-
-    private static String errorMessage(String body) {
-        try {
-            JsonNode n = JSON.readTree(body);
-            JsonNode m = n.path("error").path("message");
-            if (m.isTextual()) {
-                return m.textValue();
-            }
-            if (n.path("error").isTextual()) {
-                return n.path("error").textValue();
-            }
-            if (n.path("message").isTextual()) { // vLLM: {"object": "error", "message": ...}
-                return n.path("message").textValue();
-            }
-            if (n.path("detail").isTextual()) {
-                return n.path("detail").textValue();
-            }
-        } catch (IOException | RuntimeException ignored) {
-            // not JSON: show the text
-        }
-        String s = body.strip();
-        return s.length() > 300 ? s.substring(0, 300) + "..." : s;
-    }
-
     private byte[] requestBody(Prompt prompt, GenerationParams params) {
         ObjectNode o = JSON.createObjectNode();
         if (model != null) {
@@ -390,156 +282,8 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         }
     }
 
-    /** What one response said, whichever server wrote it. */
-    private record Parsed(String text, String finish, long promptTokens, long completionTokens, boolean usageKnown,
-                          List<Double> logprobs, List<List<Map<String, Object>>> tops, Map<String, Object> extras) {
-    }
-
-    private Parsed parseJson(JsonNode root, int topK) {
-        JsonNode choice = root.path("choices").path(0);
-        if (choice.isMissingNode()) {
-            throw new MetagenException("the server's answer has no choices: " + abbreviate(root.toString()));
-        }
-        String text = chat ? choice.path("message").path("content").asText("") : choice.path("text").asText("");
-        List<Double> lps = new ArrayList<>();
-        List<List<Map<String, Object>>> tops = new ArrayList<>();
-        readLogprobs(choice.path("logprobs"), lps, tops, topK);
-        Map<String, Object> extras = new LinkedHashMap<>();
-        readExtras(root, choice, extras);
-        Usage u = usage(root, lps.size());
-        return new Parsed(text, finishOf(choice), u.prompt, u.completion, u.known, lps, tops, extras);
-    }
-
-    private Parsed parseStream(InputStream in, int topK) throws IOException {
-        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-        StringBuilder text = new StringBuilder();
-        String finish = null;
-        List<Double> lps = new ArrayList<>();
-        List<List<Map<String, Object>>> tops = new ArrayList<>();
-        Map<String, Object> extras = new LinkedHashMap<>();
-        Usage u = null;
-        String line;
-        while ((line = r.readLine()) != null) {
-            if (!line.startsWith("data:")) {
-                continue; // blank separators, comments (": ping"), event names
-            }
-            String data = line.substring(5).strip();
-            if (data.equals("[DONE]")) {
-                break;
-            }
-            JsonNode ev = JSON.readTree(data);
-            if (ev.has("error")) {
-                throw new MetagenException("the server reported an error mid-stream: " + errorMessage(data));
-            }
-            JsonNode choice = ev.path("choices").path(0);
-            if (!choice.isMissingNode()) {
-                text.append(chat ? choice.path("delta").path("content").asText("") : choice.path("text").asText(""));
-                readLogprobs(choice.path("logprobs"), lps, tops, topK);
-                String f = finishOf(choice);
-                if (f != null) {
-                    finish = f;
-                }
-                readExtras(ev, choice, extras);
-            } else {
-                readExtras(ev, choice, extras);
-            }
-            // usage arrives in the last chunk (OpenAI, vLLM with include_usage), in every chunk (vLLM's
-            // continuous_usage_stats), or not at all (llama.cpp puts timings in its last chunk instead)
-            Usage cu = usage(ev, -1);
-            if (cu.known) {
-                u = cu;
-            }
-        }
-        if (u == null) {
-            u = usage(JSON.valueToTree(Map.of("timings", extras.getOrDefault("timings", Map.of()))), lps.size());
-        }
-        return new Parsed(text.toString(), finish, u.prompt, u.completion, u.known, lps, tops, extras);
-    }
-
-    private record Usage(long prompt, long completion, boolean known) {
-    }
-
-    /** Usage from {@code usage}, else llama.cpp's {@code timings} (prompt_n, predicted_n), else the logprob count. */
-    private static Usage usage(JsonNode root, int logprobCount) {
-        JsonNode u = root.path("usage");
-        if (u.isObject() && u.has("completion_tokens")) {
-            return new Usage(u.path("prompt_tokens").asLong(0), u.path("completion_tokens").asLong(0), true);
-        }
-        JsonNode t = root.path("timings");
-        if (t.isObject() && t.has("predicted_n")) {
-            return new Usage(t.path("prompt_n").asLong(0), t.path("predicted_n").asLong(0), true);
-        }
-        return new Usage(0, Math.max(logprobCount, 0), logprobCount > 0);
-    }
-
-    private static String finishOf(JsonNode choice) {
-        JsonNode f = choice.path("finish_reason");
-        return f.isTextual() ? f.textValue() : null;
-    }
-
-    /**
-     * The chosen tokens' log-probabilities into {@code out} and, when {@code topK > 0}, each step's top {@code topK}
-     * alternatives into {@code tops} as {@code text} and {@code logprob}, most likely first (the API names no token ids).
-     */
-    private static void readLogprobs(JsonNode lp, List<Double> out, List<List<Map<String, Object>>> tops, int topK) {
-        if (lp.isObject() && lp.path("content").isArray()) { // chat format
-            for (JsonNode t : lp.path("content")) {
-                out.add(t.path("logprob").asDouble());
-                if (topK > 0) {
-                    List<Map<String, Object>> alts = new ArrayList<>();
-                    for (JsonNode a : t.path("top_logprobs")) {
-                        alts.add(alternative(a.path("token").asText(""), a.path("logprob").asDouble()));
-                    }
-                    tops.add(best(alts, topK));
-                }
-            }
-        } else if (lp.isObject() && lp.path("token_logprobs").isArray()) { // legacy completions format
-            for (JsonNode v : lp.path("token_logprobs")) {
-                out.add(v.isNumber() ? v.doubleValue() : Double.NaN); // null for a first echoed token
-            }
-            if (topK > 0) {
-                for (JsonNode step : lp.path("top_logprobs")) {
-                    List<Map<String, Object>> alts = new ArrayList<>();
-                    for (Map.Entry<String, JsonNode> a : step.properties()) {
-                        alts.add(alternative(a.getKey(), a.getValue().asDouble()));
-                    }
-                    tops.add(best(alts, topK));
-                }
-            }
-        }
-    }
-
-    private static Map<String, Object> alternative(String text, double logprob) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("text", text);
-        m.put("logprob", logprob);
-        return m;
-    }
-
-    private static List<Map<String, Object>> best(List<Map<String, Object>> alts, int k) {
-        alts.sort((a, b) -> Double.compare((double) b.get("logprob"), (double) a.get("logprob")));
-        return List.copyOf(alts.subList(0, Math.min(k, alts.size())));
-    }
-
-    /** Server-specific fields worth keeping in the trace. */
-    private static void readExtras(JsonNode root, JsonNode choice, Map<String, Object> extras) {
-        if (root.path("timings").isObject()) {
-            extras.put("timings", JSON.convertValue(root.path("timings"), Map.class)); // llama.cpp
-        }
-        JsonNode sr = choice.path("stop_reason"); // vLLM: the stop string or token id that ended the output
-        if (!sr.isMissingNode() && !sr.isNull()) {
-            extras.put("stop_reason", sr.isNumber() ? (Object) sr.numberValue() : sr.asText());
-        }
-        if (root.path("system_fingerprint").isTextual()) {
-            extras.put("system_fingerprint", root.path("system_fingerprint").textValue());
-        }
-        if (root.path("model").isTextual()) {
-            extras.put("remote_model", root.path("model").textValue());
-        }
-    }
-
-    private Generation generation(Parsed p, long t0, int attempts, Endpoint ep) {
-        FinishReason finish = p.finish == null ? FinishReason.STOP : switch (p.finish) {
+    private Generation generation(OpenAiResponses.Parsed p, long t0, int attempts, EndpointPool.Endpoint ep) {
+        FinishReason finish = p.finish() == null ? FinishReason.STOP : switch (p.finish()) {
             case "length", "max_tokens" -> FinishReason.LENGTH;
             case "abort", "cancelled" -> FinishReason.CANCELLED;
             default -> FinishReason.STOP; // stop, eos, tool_calls, content_filter ...
@@ -547,19 +291,19 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
         Map<String, Object> trace = new LinkedHashMap<>();
         trace.put("endpoint", ep.base.toString());
         trace.put("attempts", attempts);
-        trace.put("remote_finish_reason", p.finish);
-        trace.put("usage_reported", p.usageKnown);
-        trace.putAll(p.extras);
-        if (!p.tops.isEmpty()) {
-            trace.put("top_logprobs", p.tops);
+        trace.put("remote_finish_reason", p.finish());
+        trace.put("usage_reported", p.usageKnown());
+        trace.putAll(p.extras());
+        if (!p.tops().isEmpty()) {
+            trace.put("top_logprobs", p.tops());
         }
-        double[] lps = new double[p.logprobs.size()];
+        double[] lps = new double[p.logprobs().size()];
         for (int i = 0; i < lps.length; i++) {
-            lps[i] = p.logprobs.get(i);
+            lps[i] = p.logprobs().get(i);
         }
-        Cost cost = new Cost(p.promptTokens, p.completionTokens, 1, 0, Duration.ofNanos(System.nanoTime() - t0));
+        Cost cost = new Cost(p.promptTokens(), p.completionTokens(), 1, 0, Duration.ofNanos(System.nanoTime() - t0));
         // token ids are the remote tokenizer's business and not in the API's answer
-        return new Generation(p.text, new int[0], lps, finish, cost, trace);
+        return new Generation(p.text(), new int[0], lps, finish, cost, trace);
     }
 
     private static Generation cancelled(long t0, int attempts) {
@@ -570,13 +314,9 @@ public final class RemoteGenerator implements Generator, AutoCloseable {
                 new Cost(0, 0, 0, 0, Duration.ofNanos(System.nanoTime() - t0)), trace);
     }
 
-    private static String abbreviate(String s) {
-        return s.length() > 300 ? s.substring(0, 300) + "..." : s;
-    }
-
     /** Calls made to each endpoint so far, in the order given (for tests and logs). */
     public List<Long> callsPerEndpoint() {
-        return endpoints.stream().map(e -> e.calls.get()).toList();
+        return pool.callsPerEndpoint();
     }
 
     @Override
