@@ -283,13 +283,14 @@ class TracePageTest {
         assertTrue(chromium.eval("document.querySelectorAll('circle.node.chosen').length").asInt() > 2, "a chosen path");
         // measured, not asserted (no wall-clock assertions in unit tests): reported in the test output and target/
         // first-contentful-paint is reported a frame after the load event: wait for the entry
+        chromium.waitFor("document.getElementById('trace-view').dataset.painted === 'true'", Duration.ofSeconds(30));
         chromium.eval("new Promise(done => new PerformanceObserver((list, obs) => { if (list.getEntries().some(e => e.name === 'first-contentful-paint')) { obs.disconnect(); done(true); } }).observe({type: 'paint', buffered: true}))");
         JsonNode m = chromium.eval("(() => { const p = performance.getEntriesByType('paint');"
                 + " const fp = p.find(e => e.name === 'first-paint'), fcp = p.find(e => e.name === 'first-contentful-paint');"
-                + " const r = performance.getEntriesByName('metagen-trace-render')[0];"
+                + " const r = performance.getEntriesByName('metagen-trace-render')[0], painted = performance.getEntriesByName('metagen-trace-painted')[0];"
                 + " const t0 = performance.now(); const v = window.metagenViews[0]; v.toggle(0); v.toggle(0); const redraw = performance.now() - t0;"
                 + " return {first_paint_ms: fp && fp.startTime, first_contentful_paint_ms: fcp && fcp.startTime,"
-                + " render_ms: r && r.duration, dom_content_loaded_ms: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,"
+                + " render_ms: r && r.duration, tree_painted_ms: painted && painted.startTime, dom_content_loaded_ms: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,"
                 + " collapse_and_expand_root_ms: redraw, nodes: document.querySelectorAll('circle.node').length}; })()");
         assertTrue(m.path("first_contentful_paint_ms").isNumber(), "the page painted: " + m);
         assertEquals(n, m.path("nodes").asInt(), "all nodes back after collapsing and expanding the root");
