@@ -4,7 +4,7 @@
 // data), so text of the trace can hold anything. Exposed as window.MetagenTrace.render(container, doc).
 (function () {
   var SVG = "http://www.w3.org/2000/svg";
-  var X_STEP = 26, Y_STEP = 64, LABEL_LIMIT = 400;
+  var X_STEP = 36, Y_STEP = 64, LABEL_LIMIT = 400;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
