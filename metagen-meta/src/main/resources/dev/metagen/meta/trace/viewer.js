@@ -249,7 +249,8 @@
       s.appendChild(tb);
       if (t.votes && typeof t.votes === "object") {
         s.appendChild(el("h3", null, "Votes"));
-        var keys = Object.keys(t.votes);
+        // most votes first (the trace's order, which integer-like answers lose in a JavaScript object)
+        var keys = Object.keys(t.votes).sort(function (a, b) { return num(t.votes[b]) - num(t.votes[a]); });
         var max = 0;
         keys.forEach(function (k) { max = Math.max(max, num(t.votes[k])); });
         keys.forEach(function (k) {
@@ -558,6 +559,7 @@
       if (Array.isArray(v) && v.length && v.every(function (r) { return r && typeof r === "object" && !Array.isArray(r); })) tables.push([k, v]);
       else if (v === null || typeof v !== "object") scalars.push([k.replace(/_/g, " "), v]);
       else if (Array.isArray(v)) scalars.push([k.replace(/_/g, " "), v.length > 20 ? v.length + " values" : v]);
+      else if (Array.isArray(v.candidates) || (v.tree && Array.isArray(v.tree.nodes))) scalars.push([k.replace(/_/g, " "), "(" + (v.strategy || "a strategy") + ": shown above)"]);
       else scalars.push([k.replace(/_/g, " "), v]);
     });
     if (!scalars.length && !tables.length) return;

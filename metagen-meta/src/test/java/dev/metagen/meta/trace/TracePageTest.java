@@ -180,7 +180,9 @@ class TracePageTest {
         assertEquals(3, chromium.eval("document.querySelectorAll('.mt-cand').length").asInt());
         assertEquals(1, chromium.eval("document.querySelectorAll('.mt-cand.chosen').length").asInt());
         assertEquals(2, chromium.eval("document.querySelectorAll('.mt-cand.voted').length").asInt());
-        assertEquals(2, chromium.eval("document.querySelectorAll('.mt-vote').length").asInt());
+        assertEquals("[\"42\",\"7\"]", chromium.eval("JSON.stringify([...document.querySelectorAll('.mt-vote .mt-vote-label')].map(e => e.textContent))").asText(),
+                "votes, most first");
+        assertEquals(1, chromium.eval("document.querySelectorAll('.mt-vote.chosen').length").asInt());
         // budget use: 40 of 80 tokens, 250 of 1000 ms
         assertEquals("generated tokens: 40 of 80 (50%)", chromium.eval("document.querySelector('.mt-budget[data-kind=\"generated tokens\"] .mt-budget-label').textContent").asText());
         assertEquals("wall ms: 250 of 1000 (25%)", chromium.eval("document.querySelector('.mt-budget[data-kind=\"wall ms\"] .mt-budget-label').textContent").asText());
