@@ -46,29 +46,38 @@ final class Playground {
     private final String modelId;
     private final ServerConfig config;
     private final ModelRegistry models;
-    private final byte[] page;
+    private byte[] page;
     private final String policy;
+
+    private final String script = resource("playground.js");
+    private final String style = TracePage.style() + resource("playground.css");
 
     Playground(LanguageModel model, String modelId, ServerConfig config, ModelRegistry models) {
         this.model = model;
         this.modelId = modelId;
         this.config = config;
         this.models = models;
-        String script = resource("playground.js");
-        String style = TracePage.style() + resource("playground.css");
-        Map<String, Object> setup = new LinkedHashMap<>();
-        setup.put("model", modelId);
-        setup.put("reference", SpecReference.toJson(SpecReference.of(RequestParser.specs(models, false, config.sandboxLimits()))));
-        setup.put("max_tokens_limit", config.maxTokensLimit());
-        String html = resource("playground.html")
-                .replace("{{STYLE}}", style)
-                .replace("{{MODEL}}", TracePage.escapeHtml(modelId))
-                .replace("{{SETUP}}", TracePage.embedJson(setup))
-                .replace("{{VIEWER_SCRIPT}}", TracePage.script())
-                .replace("{{SCRIPT}}", script);
-        this.page = html.getBytes(StandardCharsets.UTF_8);
         this.policy = TracePage.contentSecurityPolicy(List.of(TracePage.script(), script), List.of(style), true)
                 + "; frame-ancestors 'none'";
+    }
+
+    /** The page, built on first use: the spec reference runs every builder of the registry once. */
+    private synchronized byte[] page() {
+        if (page == null) {
+            Map<String, Object> setup = new LinkedHashMap<>();
+            setup.put("model", modelId);
+            setup.put("reference", SpecReference.toJson(SpecReference.of(RequestParser.specs(models, false, config.sandboxLimits()))));
+            setup.put("max_tokens_limit", config.maxTokensLimit());
+            // the data last: nothing in it is read as a placeholder
+            String html = resource("playground.html")
+                    .replace("{{STYLE}}", style)
+                    .replace("{{VIEWER_SCRIPT}}", TracePage.script())
+                    .replace("{{SCRIPT}}", script)
+                    .replace("{{MODEL}}", TracePage.escapeHtml(modelId))
+                    .replace("{{SETUP}}", TracePage.embedJson(setup));
+            page = html.getBytes(StandardCharsets.UTF_8);
+        }
+        return page;
     }
 
     /** {@code GET /ui}: the page, with headers that keep it to itself. */
@@ -82,8 +91,9 @@ final class Playground {
         h.set("Cross-Origin-Opener-Policy", "same-origin");
         h.set("Cross-Origin-Resource-Policy", "same-origin");
         h.set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(200, page.length);
-        ex.getResponseBody().write(page);
+        byte[] body = page();
+        ex.sendResponseHeaders(200, body.length);
+        ex.getResponseBody().write(body);
     }
 
     /** {@code POST /ui/run} on a worker: one choice, streamed as events, then its trace. */

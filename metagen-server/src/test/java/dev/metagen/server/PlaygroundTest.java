@@ -62,8 +62,15 @@ class PlaygroundTest {
         assertEquals("nosniff", r.headers().firstValue("X-Content-Type-Options").orElseThrow());
         assertEquals("no-store", r.headers().firstValue("Cache-Control").orElseThrow());
         // the reference lists the registry's types, with the fields their builders read
-        for (String s : List.of("\"mcts\":{\"keys\":[", "\"best_of_n\":{\"keys\":[\"inner\",\"n\",\"scorer\"]", "\"beam\":{\"keys\":[")) {
+        for (String s : List.of("\"mcts\":{\"keys\":[", "\"best_of_n\":{\"keys\":[\"inner\",\"n\",\"scorer\"]",
+                "\"beam\":{\"keys\":[\"beams\",\"diverse_groups\",\"diversity_penalty\",\"early_stopping\",\"length_penalty\",\"model\",\"num_return_sequences\"]")) {
             assertTrue(r.body().contains(s), s);
+        }
+        try {
+            java.nio.file.Files.createDirectories(SHOTS);
+            java.nio.file.Files.writeString(SHOTS.resolve("ui.html"), r.body());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
         assertEquals(405, TestServer.post(server, "/ui", "{}").status());
     }
