@@ -140,6 +140,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--strategy", paramLabel = "FILE_OR_JSON", description = "Run a meta-generation strategy spec (JSON text or a file); --json adds cost and trace.")
     String strategy;
 
+    @Option(names = "--trace-html", paramLabel = "FILE", description = "Also write the generation's trace as a self-contained HTML page (search tree, candidates, token probabilities, cost and budget).")
+    Path traceHtml;
+
     // the operator's limits on the code tools of a --strategy
     @Mixin
     SandboxOptions sandboxOptions;
@@ -172,9 +175,10 @@ final class GenerateCommand implements Callable<Integer> {
         if (logprobs < 0 || logprobs > GenerationParams.MAX_LOGPROBS) {
             throw new ParameterException(spec.commandLine(), "--logprobs must be in [0, " + GenerationParams.MAX_LOGPROBS + "], got " + logprobs);
         }
-        if (logprobs > 0 && !json) {
-            throw new ParameterException(spec.commandLine(), "--logprobs shows the top alternatives in the JSON output: add --json");
+        if (logprobs > 0 && !json && traceHtml == null) {
+            throw new ParameterException(spec.commandLine(), "--logprobs shows the top alternatives in the JSON output or the trace page: add --json or --trace-html FILE");
         }
+        TraceHtml.check(spec, traceHtml);
         long s = samplingOptions.seed != null ? samplingOptions.seed : new java.security.SecureRandom().nextLong();
         GenerationParams params;
         BeamSearch.Settings beamSettings = null;
@@ -221,7 +225,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Sandbox.Limits sandboxLimits = sandboxOptions.limits(spec, strategy != null, "with --strategy");
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model, strategy, prompt, params, backend.loader(spec, modelOptions()), json, echo, sandboxLimits);
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, backend.loader(spec, modelOptions()), json, echo, sandboxLimits, traceHtml);
         }
         PrintWriter out = spec.commandLine().getOut();
         ModelLoader loader = backend.loader(spec, modelOptions());
@@ -257,6 +261,9 @@ final class GenerateCommand implements Callable<Integer> {
                 }));
             }
             Generation g = all.getFirst();
+            if (traceHtml != null) {
+                TraceHtml.write(traceHtml, m, prompt, g, null, null, null);
+            }
             if (json) {
                 Map<String, Object> o = toJson(g, m.info().name(), s);
                 o.put("backend", ModelLoader.Backend.of(m).flag());

@@ -30,7 +30,7 @@ final class StrategyGenerate {
     }
 
     static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
-                   ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits) {
+                   ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits, Path traceHtml) {
         try {
             java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
             names.add(ModelRegistry.DEFAULT);
@@ -48,6 +48,9 @@ final class StrategyGenerate {
             Generation g = s.generator() instanceof MetaGenerator meta
                     ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)
                     : s.generator().generate(Prompt.of(prompt), params);
+            if (traceHtml != null) {
+                TraceHtml.write(traceHtml, m, prompt, g, s.type(), strategy, s.budget());
+            }
             if (json) {
                 Map<String, Object> o = toJson(g, m.info().name(), params.seed(), s.type());
                 o.put("backend", ModelLoader.Backend.of(m).flag());

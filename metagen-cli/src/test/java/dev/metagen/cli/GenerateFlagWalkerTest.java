@@ -157,6 +157,7 @@ class GenerateFlagWalkerTest {
 
         OTHERS.put("--model", "which model runs (named models are checked by OneSpineCliTest)");
         OTHERS.put("--prompt", "the input");
+        OTHERS.put("--trace-html", "an output format: the trace as a page (checked by TraceHtmlCliTest)");
         OTHERS.put("--threads", "parallelism of the forward pass: results are the same for any count");
         OTHERS.put("--kv-budget-mib", "memory of the KV cache");
         OTHERS.put("--no-prefix-cache", "reuse of cached prompt blocks: the same results either way");
@@ -316,7 +317,7 @@ class GenerateFlagWalkerTest {
         StrategyCliTest.Result logprobsText = run("generate", "-m", STORIES.toString(), "-p", "x", "-n", "2", "--logprobs", "2",
                 "--strategy", SAMPLE);
         assertEquals(2, logprobsText.exit(), logprobsText.err());
-        assertTrue(logprobsText.err().contains("add --json"), logprobsText.err());
+        assertTrue(logprobsText.err().contains("add --json or --trace-html FILE"), logprobsText.err());
     }
 
     @Test

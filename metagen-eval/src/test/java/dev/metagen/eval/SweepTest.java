@@ -243,6 +243,31 @@ class SweepTest {
             assertTrue(at >= 0 && dom.indexOf("<svg", at) > at, plot + " is an inline SVG");
         }
         assertTrue(dom.contains("solved") && dom.contains("failed"));
+        // every run links to its trace page, which draws that run's candidates in the viewer
+        Matcher links = Pattern.compile("<a class=\"trace-link\" href=\"(traces/run-\\d{5}\\.html)\">").matcher(dom);
+        List<String> pages = new java.util.ArrayList<>();
+        while (links.find()) {
+            pages.add(links.group(1));
+        }
+        assertEquals(rows.size(), pages.size(), "one trace link per run");
+        assertEquals(rows.size(), new HashSet<>(pages).size());
+        for (String page : pages) {
+            assertTrue(Files.isRegularFile(out.resolve(page)), page);
+        }
+        int vote = -1;
+        for (int i = 0; i < rows.size() && vote < 0; i++) {
+            if (rows.get(i).path("type").asText().equals("majority_vote") && rows.get(i).path("budget").asInt() == 4) {
+                vote = i;
+            }
+        }
+        String traceDom = runChromium(chromium, "--dump-dom", out.resolve(pages.get(vote)).toUri().toString());
+        Matcher candidates = Pattern.compile("<tr class=\"mt-cand[ \"]").matcher(traceDom);
+        int shown = 0;
+        while (candidates.find()) {
+            shown++;
+        }
+        assertEquals(rows.get(vote).path("trace").path("candidates").size(), shown, "the trace page lists the run's candidates");
+        assertTrue(traceDom.contains("class=\"mt-vote"), "and its votes");
         // and the page paints: a screenshot has the plots' colours, not just a blank page
         Path shot = out.resolve("screenshot.png");
         runChromium(chromium, "--screenshot=" + shot, "--window-size=1100,1400", url);

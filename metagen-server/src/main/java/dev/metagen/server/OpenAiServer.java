@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server over one local model: {@code GET /health}, {@code GET /v1/models},
- * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events.
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events, and the
+ * {@code /ui} playground ({@link Playground}).
  *
  * <p>Built on the JDK's {@code com.sun.net.httpserver} rather than Javalin: generation is blocking code, SSE is just
  * a chunked response we flush per event, and no dependency (Jetty, Kotlin, servlet API) enters the shaded CLI jar.
@@ -57,6 +58,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final LanguageModel model;
     private final RequestParser parser;
     private final Completions completions;
+    private final Playground playground;
     private final Admission admission;
     // completions holding a body in memory (read, queued or running): bounds what bodies can take of the heap
     private final Semaphore inFlight;
@@ -71,6 +73,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.model = model;
         this.parser = new RequestParser(model, config, chat);
         this.completions = new Completions(model, modelId, config, models);
+        this.playground = new Playground(model, modelId, config, models);
         this.admission = new Admission(config.maxConcurrent(), config.queue());
         this.inFlight = new Semaphore(config.maxConcurrent() + config.queue());
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
@@ -154,6 +157,11 @@ public final class OpenAiServer implements AutoCloseable {
                 sendJson(ex, 200, o);
                 return;
             }
+            if (path.equals("/ui") || path.equals("/ui/")) { // the page holds no data: its requests carry the key
+                requireMethod(method, "GET");
+                playground.page(ex);
+                return;
+            }
             authorize(ex);
             switch (path) {
                 case "/v1/models" -> {
@@ -163,7 +171,12 @@ public final class OpenAiServer implements AutoCloseable {
                 case "/v1/completions", "/v1/chat/completions" -> {
                     requireMethod(method, "POST");
                     boolean chat = path.equals("/v1/chat/completions");
-                    Thread.ofVirtual().name("metagen-conn").start(() -> completion(ex, chat));
+                    Thread.ofVirtual().name("metagen-conn").start(() -> completion(ex, chat, false));
+                    handedOn = true;
+                }
+                case "/ui/run" -> {
+                    requireMethod(method, "POST");
+                    Thread.ofVirtual().name("metagen-conn").start(() -> completion(ex, false, true));
                     handedOn = true;
                 }
                 default -> {
@@ -191,7 +204,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /** On the connection's virtual thread: reads the body, queues the work, then keeps the connection and watches. */
-    private void completion(HttpExchange ex, boolean chat) {
+    private void completion(HttpExchange ex, boolean chat, boolean ui) {
         Reply reply = new Reply(ex);
         if (!inFlight.tryAcquire()) {
             fail(reply, Admission.overloaded("the server is busy (" + (config.maxConcurrent() + config.queue()) + " requests in flight); retry later"));
@@ -214,7 +227,7 @@ public final class OpenAiServer implements AutoCloseable {
             try {
                 job = admission.submit(() -> {
                     started.set(true);
-                    work(body, chat, ctx, reply);
+                    work(body, chat, ui, ctx, reply);
                 });
             } catch (ApiException e) {
                 fail(reply, e);
@@ -267,7 +280,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /** On a worker: everything the request costs, and its answer. */
-    private void work(byte[] body, boolean chat, RequestContext ctx, Reply reply) {
+    private void work(byte[] body, boolean chat, boolean ui, RequestContext ctx, Reply reply) {
         try {
             if (ctx.pastDeadline()) {
                 throw Admission.overloaded("the server is busy: no worker freed within the request deadline of " + ctx.deadlineMs() + " ms");
@@ -275,6 +288,10 @@ public final class OpenAiServer implements AutoCloseable {
             // the Content-Type is not checked: curl -d sends form-urlencoded, and the body must parse as JSON anyway
             JsonNode json = Json.parseBody(body);
             CompletionRequest r = parser.parse(json, chat, ctx);
+            if (ui) {
+                playground.run(r, ctx, reply);
+                return;
+            }
             reply.kind(r.stream());
             if (r.stream()) {
                 completions.stream(r, ctx, ev -> reply.event(Json.MAPPER.writeValueAsString(ev)));

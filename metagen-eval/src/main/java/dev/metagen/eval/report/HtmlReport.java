@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.metagen.core.MetagenException;
+import dev.metagen.meta.trace.TracePage;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,17 +20,25 @@ import java.util.Map;
 /**
  * {@code report.html}: one self-contained page (the SVG plots inline, the PNGs beside it), the table of every
  * strategy x budget point, the sample reuse, and a few solved and failed examples per strategy at its largest budget
- * with their outputs and traces; readable from the file system without a server.
+ * with their outputs and traces, and every run linked to its trace page ({@code traces/run-NNNNN.html}, the
+ * {@link TracePage} viewer); readable from the file system without a server.
  */
 public final class HtmlReport {
     static final int EXAMPLES = 2;
     static final int TRACE_CHARS = 6000;
+    /** The folder of the per-run trace pages, beside report.html. */
+    public static final String TRACES = "traces";
     private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private HtmlReport() {
     }
 
     public static void write(Path dir, String title, Map<String, Object> run, Summary summary, List<JsonNode> rows) {
+        List<String> pages = writeTracePages(dir, title, rows);
+        Map<JsonNode, String> pageOf = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < rows.size(); i++) {
+            pageOf.put(rows.get(i), pages.get(i));
+        }
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n");
         h.append("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
@@ -80,15 +89,41 @@ public final class HtmlReport {
                         .append("</pre>\n<p>Reference: ").append(esc(r.path("reference").asText("")))
                         .append("; extracted answer: ").append(esc(r.path("answer").asText("")))
                         .append("</p>\n<p>Output</p><pre>").append(esc(r.path("output").asText()))
-                        .append("</pre>\n<p>Trace</p><pre>").append(esc(trace(r.path("trace")))).append("</pre></details>\n");
+                        .append("</pre>\n<p>Trace (<a href=\"").append(pageOf.get(r)).append("\">trace page</a>)</p><pre>")
+                        .append(esc(trace(r.path("trace")))).append("</pre></details>\n");
             }
         }
+        h.append("<h2>Runs</h2>\n<table id=\"runs\"><thead><tr><th>strategy</th><th>budget</th><th>problem</th><th>result</th>"
+                + "<th>gen. tokens</th><th>model calls</th><th>trace</th></tr></thead><tbody>\n");
+        for (int i = 0; i < rows.size(); i++) {
+            JsonNode r = rows.get(i);
+            boolean ok = r.path("correct").asBoolean();
+            h.append("<tr class=\"run\"><td>").append(esc(r.path("strategy").asText())).append("</td><td>").append(r.path("budget").asInt())
+                    .append("</td><td>").append(esc(r.path("problem").asText())).append("</td><td class=\"").append(ok ? "ok\">solved" : "bad\">failed")
+                    .append("</td><td>").append(r.path("cost").path("generated_tokens").asLong()).append("</td><td>")
+                    .append(r.path("cost").path("model_calls").asLong()).append("</td><td><a class=\"trace-link\" href=\"")
+                    .append(pages.get(i)).append("\">trace</a></td></tr>\n");
+        }
+        h.append("</tbody></table>\n");
         h.append("</body></html>\n");
         try {
             Files.writeString(dir.resolve("report.html"), h.toString(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new MetagenException("cannot write " + dir.resolve("report.html") + ": " + MetagenException.describe(e));
         }
+    }
+
+    /** One trace page per run, in the order of the rows; returns their paths relative to {@code dir}. */
+    static List<String> writeTracePages(Path dir, String title, List<JsonNode> rows) {
+        List<String> out = new ArrayList<>(rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            JsonNode r = rows.get(i);
+            String name = TRACES + "/" + String.format(Locale.ROOT, "run-%05d.html", i);
+            TracePage.write(dir.resolve(name), title + " · " + r.path("strategy").asText() + " · budget " + r.path("budget").asInt()
+                    + " · problem " + r.path("problem").asText(), r);
+            out.add(name);
+        }
+        return out;
     }
 
     private static String describe(Map<String, Object> run) {

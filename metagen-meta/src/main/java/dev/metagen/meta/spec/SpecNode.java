@@ -17,13 +17,34 @@ public final class SpecNode {
     private final JsonNode json;
     private final String path;
     private final Set<String> used = new HashSet<>();
+    // set only on the empty nodes SpecReference builds every registered type from, to learn which fields it reads
+    private final SpecReference.Probe probe;
 
     SpecNode(JsonNode json, String path) {
+        this(json, path, null);
+    }
+
+    private SpecNode(JsonNode json, String path, SpecReference.Probe probe) {
         if (json == null || !json.isObject()) {
             throw new StrategySpecException(path, "expected a JSON object, got " + describe(json));
         }
         this.json = json;
         this.path = path;
+        this.probe = probe;
+    }
+
+    /** An empty node that records every field a builder asks for ({@link SpecReference}). */
+    static SpecNode probe(String path, SpecReference.Probe probe) {
+        return new SpecNode(MAPPER.createObjectNode(), path, probe);
+    }
+
+    boolean isProbe() {
+        return probe != null;
+    }
+
+    /** The fields read so far. */
+    Set<String> used() {
+        return java.util.Collections.unmodifiableSet(used);
     }
 
     public String path() {
@@ -35,6 +56,9 @@ public final class SpecNode {
     }
 
     public boolean has(String field) {
+        if (probe != null) {
+            used.add(field); // a field looked at is one the spec may give
+        }
         return json.has(field) && !json.get(field).isNull();
     }
 
@@ -45,6 +69,9 @@ public final class SpecNode {
 
     public String type(String what) {
         JsonNode t = get("type");
+        if (probe != null) {
+            return "";
+        }
         if (t == null || !t.isTextual()) {
             throw new StrategySpecException(path("type"), "missing " + what + " \"type\" (a string)");
         }
@@ -54,6 +81,9 @@ public final class SpecNode {
     public String string(String field, String fallback) {
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
+            if (fallback == null && probe != null) {
+                return "";
+            }
             if (fallback == null) {
                 throw new StrategySpecException(path(field), "required string is missing");
             }
@@ -143,6 +173,10 @@ public final class SpecNode {
 
     /** The object at {@code field}, or null when absent. */
     public SpecNode child(String field) {
+        if (probe != null) {
+            used.add(field);
+            return probe.optionalChild() ? probe.child(this, field) : null;
+        }
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
             return null;
@@ -151,6 +185,10 @@ public final class SpecNode {
     }
 
     public SpecNode requireChild(String field) {
+        if (probe != null) {
+            used.add(field);
+            return probe.child(this, field);
+        }
         SpecNode c = child(field);
         if (c == null) {
             throw new StrategySpecException(path(field), "required object is missing");
@@ -160,6 +198,10 @@ public final class SpecNode {
 
     /** The objects of the array at {@code field}; at least {@code min} of them. */
     public List<SpecNode> children(String field, int min) {
+        if (probe != null) {
+            used.add(field);
+            return List.of(probe.child(this, field + "[]"));
+        }
         JsonNode v = get(field);
         if (v == null || v.isNull() || !v.isArray()) {
             throw new StrategySpecException(path(field), "expected an array of objects, got " + describe(v));

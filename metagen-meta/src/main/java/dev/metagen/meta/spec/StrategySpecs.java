@@ -110,16 +110,79 @@ public final class StrategySpecs {
         Budget budget = Budget.UNLIMITED;
         SpecNode b = node.child("budget");
         if (b != null) {
-            budget = new Budget(b.longValue("tokens", Long.MAX_VALUE, 0), b.longValue("calls", Long.MAX_VALUE, 0),
-                    b.has("time_ms") ? Duration.ofMillis(b.longValue("time_ms", 0, 0)) : null);
-            b.requireAllUsed();
+            budget = budget(b);
         }
         String type = root.path("type").asText("");
         return new Strategy(generator(node), budget, type);
     }
 
+    /** The top-level {@code "budget"} object. */
+    static Budget budget(SpecNode b) {
+        Budget budget = new Budget(b.longValue("tokens", Long.MAX_VALUE, 0), b.longValue("calls", Long.MAX_VALUE, 0),
+                b.has("time_ms") ? Duration.ofMillis(b.longValue("time_ms", 0, 0)) : null);
+        b.requireAllUsed();
+        return budget;
+    }
+
+    // ---- the registry as SpecReference reads it: each builder run on a probe node, parts given as stand-ins
+
+    /** Stands in for a part of a spec under {@link SpecReference}'s probe: never called. */
+    private static final Verifier STAND_IN = new Verifier() {
+        @Override
+        public Verdict verify(dev.metagen.core.Prompt prompt, dev.metagen.core.Generation candidate) {
+            throw new IllegalStateException("a stand-in of the spec reference");
+        }
+    };
+    private static final Generator STAND_IN_GENERATOR = (p, params) -> {
+        throw new IllegalStateException("a stand-in of the spec reference");
+    };
+
+    java.util.Set<String> strategyTypes() {
+        return java.util.Collections.unmodifiableSet(strategies.keySet());
+    }
+
+    java.util.Set<String> leafTypes() {
+        return leaves.types();
+    }
+
+    java.util.Set<String> scorerTypes() {
+        return java.util.Collections.unmodifiableSet(scorers.keySet());
+    }
+
+    java.util.Set<String> extractorTypes() {
+        return java.util.Collections.unmodifiableSet(extractors.keySet());
+    }
+
+    java.util.Set<String> utilityTypes() {
+        return java.util.Collections.unmodifiableSet(utilities.keySet());
+    }
+
+    void buildStrategy(String type, SpecNode node) {
+        strategies.get(type).apply(node);
+    }
+
+    void buildLeaf(String type, SpecNode node) {
+        leaves.create(type, node, this);
+    }
+
+    void buildScorer(String type, SpecNode node) {
+        scorers.get(type).apply(node);
+    }
+
+    void buildExtractor(String type, SpecNode node) {
+        extractors.get(type).apply(node);
+    }
+
+    void buildUtility(String type, SpecNode node) {
+        utilities.get(type).apply(node);
+    }
+
     /** A generator spec (a strategy or a leaf). */
     public Generator generator(SpecNode node) {
+        if (node.isProbe()) {
+            node.type("generator");
+            return STAND_IN_GENERATOR;
+        }
         String type = node.type("generator");
         Generator g;
         if (strategies.containsKey(type)) {
@@ -164,6 +227,10 @@ public final class StrategySpecs {
     }
 
     public Scorer scorer(SpecNode node) {
+        if (node.isProbe()) {
+            node.type("scorer");
+            return STAND_IN;
+        }
         return component(node, "scorer", scorers);
     }
 
@@ -180,12 +247,20 @@ public final class StrategySpecs {
         if (node == null) {
             return AnswerExtractors.lastNumber();
         }
+        if (node.isProbe()) {
+            node.type("extractor");
+            return AnswerExtractors.text();
+        }
         return component(node, "extractor", extractors);
     }
 
     public Utility utility(SpecNode node) {
         if (node == null) {
             return Utilities.rougeL();
+        }
+        if (node.isProbe()) {
+            node.type("utility");
+            return Utilities.exactMatch();
         }
         return component(node, "utility", utilities);
     }
