@@ -10,7 +10,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-/** Keeps the dependency arrows of DESIGN.md section 2 one-way, between modules and between the packages inside them. */
+/** Keeps the dependency arrows of docs/design.md section 3 one-way, between modules and between the packages inside them. */
 class ArchitectureTest {
     private static JavaClasses main;
 
@@ -102,7 +102,7 @@ class ArchitectureTest {
 
     @Test
     void metaSeesOnlyCoreJacksonAndRe2j() {
-        // leaf generators reach meta through its LeafFactory, filled in by the CLI (DESIGN.md section 2);
+        // leaf generators reach meta through its LeafFactory, filled in by the CLI (docs/design.md section 3);
         // user-supplied patterns run on RE2/J
         classes().that().resideInAPackage("dev.metagen.meta..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage("dev.metagen.core..", "dev.metagen.meta..",

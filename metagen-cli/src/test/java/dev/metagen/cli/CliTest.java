@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The CLI contracts of DESIGN.md section 4, run in-process on the real stories260K model. */
+/** The CLI contracts of docs/design.md section 5, run in-process on the real stories260K model. */
 class CliTest {
     static Path shared;
     static Path stories;

@@ -19,7 +19,7 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * A token-level strategy from a parsed JSON object (the strategy spec of DESIGN.md): {@code {"strategy":
+ * A token-level strategy from a parsed JSON object (a strategy spec, docs/design.md): {@code {"strategy":
  * "sample" | "greedy" | "beam" | "stochastic_beam" | "contrastive", ...}} with the CLI's parameter names in
  * snake case ({@code top_k}, {@code min_p}, {@code repeat_penalty}, {@code beams}, {@code length_penalty},
  * {@code logit_bias: {"13": "-inf"}}, {@code cfg_scale}, {@code amateur} + {@code cd_alpha}, {@code experts} + {@code expert_weights} ...). Unknown keys are errors, so a typo never passes
