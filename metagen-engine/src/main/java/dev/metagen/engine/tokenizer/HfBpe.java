@@ -78,6 +78,10 @@ final class HfBpe {
         }
     }
 
+    void clearCache() {
+        cache.clear();
+    }
+
     int unk() {
         return unk;
     }

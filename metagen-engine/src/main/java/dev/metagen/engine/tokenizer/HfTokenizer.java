@@ -253,6 +253,11 @@ public final class HfTokenizer implements Tokenizer {
         return new GgufVocab(tokens, types, m);
     }
 
+    /** Empties the BPE word cache (for timing cold encodes). */
+    void clearCache() {
+        model.clearCache();
+    }
+
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         PreTokenizer.IntList out = new PreTokenizer.IntList();
