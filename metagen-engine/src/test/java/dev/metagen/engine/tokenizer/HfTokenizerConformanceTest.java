@@ -30,7 +30,8 @@ class HfTokenizerConformanceTest {
      * Rust library (and we) leave the "<|end_story|>" that follows another special token, with no "▁" before it, to BPE.
      */
     private static final java.util.Map<String, java.util.Set<String>> JS_ONLY = java.util.Map.of(
-            "tinystories-656k", java.util.Set.of("<|start_story|><|end_story|>"));
+            "tinystories-656k", java.util.Set.of("<|start_story|><|end_story|>"),
+            "tinystories-variant", java.util.Set.of("<|start_story|><|end_story|>"));
 
     static Path resources(String name) {
         try {
@@ -46,8 +47,38 @@ class HfTokenizerConformanceTest {
 
     /** Loaded once per test JVM: parsing the 9-11 MB files is most of these tests' time. */
     private static final class Loaded {
-        static final HfTokenizerFiles LLAMA3 = HfTokenizerFiles.load(resources("llama3"));
+        static final HfTokenizerFiles LLAMA3;
+        static final HfTokenizer LLAMA3_BYTELEVEL;
+
+        static {
+            JsonNode root = gzipJson(resources("llama3").resolve("tokenizer.json.gz"));
+            LLAMA3 = HfTokenizerFiles.withConfig(resources("llama3"), HfTokenizer.fromJson("llama3", root));
+            // the edits make-goldens.mjs makes for its llama3-bytelevel goldens
+            var o = (com.fasterxml.jackson.databind.node.ObjectNode) root;
+            try {
+                o.set("pre_tokenizer", JSON.readTree("""
+                        {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}"""));
+                o.set("post_processor", JSON.readTree("""
+                        {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}},
+                          {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<|end_of_text|>", "type_id": 0}}],
+                         "pair": [], "special_tokens": {
+                          "<|begin_of_text|>": {"id": "<|begin_of_text|>", "ids": [128000], "tokens": ["<|begin_of_text|>"]},
+                          "<|end_of_text|>": {"id": "<|end_of_text|>", "ids": [128001], "tokens": ["<|end_of_text|>"]}}}"""));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            LLAMA3_BYTELEVEL = HfTokenizer.fromJson("llama3 with a ByteLevel pre-tokenizer", root);
+        }
+
         static final HfTokenizerFiles QWEN3 = HfTokenizerFiles.load(resources("qwen3"));
+    }
+
+    private static JsonNode gzipJson(Path file) {
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(file))) {
+            return JSON.readTree(in);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static HfTokenizerFiles llama3Files() {
@@ -61,6 +92,22 @@ class HfTokenizerConformanceTest {
     @Test
     void tinyStories656k() throws IOException {
         check(tinyStories().tokenizer(), "tinystories-656k");
+    }
+
+    /** TinyStories' vocabulary under NFKC + Lowercase, with lstrip/rstrip and non-normalized added tokens. */
+    @Test
+    void tinyStoriesVariant() throws IOException {
+        check(HfTokenizerFiles.load(resources("tinystories-variant")).tokenizer(), "tinystories-variant");
+    }
+
+    /** Llama 3's vocabulary with GPT-2's ByteLevel pre-tokenizer (prefix space, regex) and a BOS/EOS template. */
+    @Test
+    void llama3WithByteLevelPreTokenizer() throws IOException {
+        HfTokenizer tok = Loaded.LLAMA3_BYTELEVEL;
+        assertEquals(128000, tok.special().bos());
+        assertEquals(128001, tok.special().eos());
+        assertTrue(tok.special().addBos() && tok.special().addEos());
+        check(tok, "llama3-bytelevel");
     }
 
     @Test
