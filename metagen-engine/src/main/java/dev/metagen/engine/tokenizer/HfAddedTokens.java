@@ -37,8 +37,8 @@ final class HfAddedTokens {
             for (int i = 0; i < t.content().length(); i++) {
                 n = n.next.computeIfAbsent(t.content().charAt(i), c -> new Node());
             }
-            if (n.token == null || n != root) {
-                n.token = n.token == null ? t : n.token; // the first of two equal contents wins
+            if (n.token == null) {
+                n.token = t; // the first of two equal contents wins
             }
         }
         this.empty = tokens.isEmpty();

@@ -128,9 +128,13 @@ final class HfComponents {
      * meanings: {@code \s} is White_Space, {@code \d} is Nd, {@code \w} is Unicode word characters, case folding is
      * Unicode, {@code ^}/{@code $} are line anchors and {@code .} excludes only {@code \n}.
      */
+    private static final Pattern HEX_ESCAPE = Pattern.compile("(?<!\\\\)((?:\\\\\\\\)*)\\\\h");
+
     static Pattern regex(String src, String what, String rx) {
         try {
-            return Pattern.compile(rx.replace("\\h", "[0-9A-Fa-f]"), Pattern.UNICODE_CHARACTER_CLASS
+            // Oniguruma's \h is a hex digit (java.util.regex's is horizontal space)
+            String java = HEX_ESCAPE.matcher(rx).replaceAll("$1[0-9A-Fa-f]");
+            return Pattern.compile(java, Pattern.UNICODE_CHARACTER_CLASS
                     | Pattern.UNICODE_CASE | Pattern.MULTILINE | Pattern.UNIX_LINES);
         } catch (PatternSyntaxException e) {
             throw new MetagenException(src + ": " + what + " regex does not compile on the JVM: " + rx + " ("

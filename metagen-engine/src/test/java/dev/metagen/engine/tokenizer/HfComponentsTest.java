@@ -9,6 +9,8 @@ import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Components the conformance goldens do not reach, against the behaviour the tokenizers library documents: split
@@ -54,6 +56,18 @@ class HfComponentsTest {
         assertEquals("Hey friend!", HfComponents.decode(decoders, List.of("\u2581Hey", "\u2581friend!")));
         assertArrayEquals(" Hey".getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 HfComponents.tokenBytes(decoders, "\u2581Hey"));
+    }
+
+    @Test
+    void onigurumaMeaningsOfEscapes() {
+        assertTrue(HfComponents.regex("t", "t", "\\h+").matcher("a1F").matches(), "\\h is a hex digit");
+        assertFalse(HfComponents.regex("t", "t", "\\h").matcher(" ").matches());
+        assertTrue(HfComponents.regex("t", "t", "\\\\h").matcher("\\h").matches(), "an escaped backslash, then h");
+        assertTrue(HfComponents.regex("t", "t", "\\s").matcher("\u0085").matches(), "\\s is White_Space");
+        assertTrue(HfComponents.regex("t", "t", "\\d").matcher("\u0663").matches(), "\\d is Nd");
+        assertTrue(HfComponents.regex("t", "t", "(?i:'s)").matcher("'\u017F").matches(), "Unicode case folding");
+        assertFalse(HfComponents.regex("t", "t", ".").matcher("\n").matches());
+        assertTrue(HfComponents.regex("t", "t", ".").matcher("\r").matches(), ". excludes only \\n");
     }
 
     @Test
