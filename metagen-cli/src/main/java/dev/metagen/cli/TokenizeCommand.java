@@ -5,6 +5,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.tokenizer.GgufTokenizers;
+import dev.metagen.engine.tokenizer.HfTokenizerFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,11 +15,17 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code metagen tokenize}: text to token ids with the model's tokenizer (works on vocab-only GGUF files). */
-@Command(name = "tokenize", description = "Tokenize text with a model's tokenizer (vocab-only GGUF files work too).")
+/**
+ * {@code metagen tokenize}: text to token ids with the model's tokenizer (works on vocab-only GGUF files and on
+ * directories holding only a Hugging Face tokenizer.json).
+ */
+@Command(name = "tokenize", description = "Tokenize text with a model's tokenizer (vocab-only GGUF files, and"
+        + " directories with a Hugging Face tokenizer.json and tokenizer_config.json, work too).")
 final class TokenizeCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -48,37 +55,45 @@ final class TokenizeCommand implements Callable<Integer> {
                     "give exactly one of --text or --jsonl");
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (GgufFile file = GgufFile.open(model.resolve())) {
-            Tokenizer tok = GgufTokenizers.fromGguf(file);
-            if (jsonl) {
-                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                String line;
-                int lineNo = 0;
-                while ((line = in.readLine()) != null) {
-                    lineNo++;
-                    if (line.isBlank()) {
-                        continue;
-                    }
-                    JsonNode node;
-                    try {
-                        node = Json.MAPPER.readTree(line);
-                    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                        throw new MetagenException("stdin line " + lineNo + ": not valid JSON: " + e.getOriginalMessage());
-                    }
-                    if (node == null || !node.isTextual()) {
-                        throw new MetagenException("stdin line " + lineNo + ": expected a JSON string");
-                    }
-                    out.println(Json.write(Map.of("ids", tok.encode(node.textValue(), addSpecial, parseSpecial))));
+        Path path = model.resolve();
+        if (Files.isDirectory(path)) {
+            // a Hugging Face model or tokenizer directory: tokenizer.json (+ tokenizer_config.json)
+            return tokenize(HfTokenizerFiles.load(path).tokenizer(), out);
+        }
+        try (GgufFile file = GgufFile.open(path)) {
+            return tokenize(GgufTokenizers.fromGguf(file), out);
+        }
+    }
+
+    private int tokenize(Tokenizer tok, PrintWriter out) throws IOException {
+        if (jsonl) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
                 }
-                return 0;
+                JsonNode node;
+                try {
+                    node = Json.MAPPER.readTree(line);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new MetagenException("stdin line " + lineNo + ": not valid JSON: " + e.getOriginalMessage());
+                }
+                if (node == null || !node.isTextual()) {
+                    throw new MetagenException("stdin line " + lineNo + ": expected a JSON string");
+                }
+                out.println(Json.write(Map.of("ids", tok.encode(node.textValue(), addSpecial, parseSpecial))));
             }
-            int[] ids = tok.encode(text, addSpecial, parseSpecial);
-            if (json) {
-                out.println(Json.write(Map.of("ids", ids)));
-            } else {
-                for (int id : ids) {
-                    out.printf("%6d  %s%n", id, printable(tok.tokenText(id)));
-                }
+            return 0;
+        }
+        int[] ids = tok.encode(text, addSpecial, parseSpecial);
+        if (json) {
+            out.println(Json.write(Map.of("ids", ids)));
+        } else {
+            for (int id : ids) {
+                out.printf("%6d  %s%n", id, printable(tok.tokenText(id)));
             }
         }
         return 0;

@@ -176,6 +176,24 @@ class CliTest {
     }
 
     @Test
+    void tokenizeWorksOnTokenizerOnlyDirectories(@TempDir Path dir) throws Exception {
+        // only the tokenizer files of TinyStories-656K; ids as Hugging Face's tokenizers give them
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(shared.resolve("models/tinystories-656k/" + f), dir.resolve(f));
+        }
+        String text = "Once upon a time, there was a little girl named Lily.";
+        Result r = run("tokenize", "-m", dir.toString(), "--text", text, "--json");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("[80,147,201,282,215,286,598,629,10]", r.json().get("ids").toString());
+        Result special = run("tokenize", "-m", dir.toString(), "--text", "<|end_story|>", "--json", "--add-special",
+                "--parse-special");
+        assertEquals("[1,2]", special.json().get("ids").toString());
+        Result empty = run("tokenize", "-m", shared.resolve("datasets").toString(), "--text", "x");
+        assertEquals(1, empty.exit());
+        assertTrue(empty.err().contains("no tokenizer.json"), empty.err());
+    }
+
+    @Test
     void tokenizeWorksOnVocabOnlyFiles() throws Exception {
         Result r = run("tokenize", "-m", shared.resolve("tokenizers/ggml-vocab-gpt-2.gguf").toString(), "--text", "Hello world", "--json");
         assertEquals(0, r.exit(), r.err());

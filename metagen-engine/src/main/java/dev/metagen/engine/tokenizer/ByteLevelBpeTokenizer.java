@@ -28,6 +28,11 @@ public final class ByteLevelBpeTokenizer extends VocabularyTokenizer {
         }
     }
 
+    /** The byte a character of GPT-2's byte alphabet stands for, or -1. */
+    static int byteOfChar(char c) {
+        return c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
+    }
+
     private final PreTokenizer preTokenizer;
     private final boolean ignoreMerges;
     private final Map<String, Integer> mergeRanks;

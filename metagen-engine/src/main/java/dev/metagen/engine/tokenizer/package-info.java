@@ -1,5 +1,9 @@
 /**
- * Tokenizers described by GGUF metadata, matching llama.cpp ({@code src/llama-vocab.cpp}, {@code src/unicode.cpp})
+ * Hugging Face {@code tokenizer.json} files: {@link dev.metagen.engine.tokenizer.HfTokenizer} (BPE with the file's
+ * normalizers, pre-tokenizers, post-processor, decoders and added tokens, matching the {@code tokenizers} library),
+ * loaded with {@code tokenizer_config.json} by {@link dev.metagen.engine.tokenizer.HfTokenizerFiles}.
+ *
+ * <p>Tokenizers described by GGUF metadata, matching llama.cpp ({@code src/llama-vocab.cpp}, {@code src/unicode.cpp})
  * id for id: {@link dev.metagen.engine.tokenizer.SentencePieceTokenizer} for {@code tokenizer.ggml.model = "llama"},
  * {@link dev.metagen.engine.tokenizer.ByteLevelBpeTokenizer} with a {@link dev.metagen.engine.tokenizer.PreTokenizer}
  * for {@code "gpt2"}; {@link dev.metagen.engine.tokenizer.GgufTokenizers#fromGguf} picks one.
