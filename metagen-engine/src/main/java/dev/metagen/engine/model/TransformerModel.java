@@ -54,6 +54,7 @@ public final class TransformerModel implements LanguageModel {
     private final PrefixCache prefixCache;
     private final boolean prefixCacheEnabled;
     private final BatchingScheduler scheduler;
+    private final ClassifierHead scoreHead;
     private final java.util.concurrent.atomic.AtomicLong rowsComputed = new java.util.concurrent.atomic.AtomicLong();
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
@@ -91,6 +92,7 @@ public final class TransformerModel implements LanguageModel {
         this.prefixCacheEnabled = options.prefixCache();
         this.scheduler = new BatchingScheduler(this::forwardBatch, java.time.Duration.ofMillis(2));
         this.pool = new WorkerPool(options.effectiveThreads());
+        this.scoreHead = weights.head() == null ? null : new ClassifierHead(this, weights.head(), file, config);
     }
 
     /** The KV budget in blocks: the caller's bytes, or the default of {@link ModelOptions#kvBudgetBytes}. */
@@ -203,6 +205,31 @@ public final class TransformerModel implements LanguageModel {
             throw new MetagenException("no hidden state: the state has had no forward since it was created or truncated");
         }
         return s.lastHidden.clone();
+    }
+
+    /** The classification head of a reward model or reranker ({@code cls} / {@code cls.output} tensors), when present. */
+    @Override
+    public java.util.Optional<dev.metagen.core.ScoreHead> scoreHead() {
+        return java.util.Optional.ofNullable(scoreHead);
+    }
+
+    /**
+     * The final-norm hidden state after every token of {@code tokens}, run as a fresh sequence in one forward (its KV
+     * memory reserved first, as every sequence of the model is).
+     */
+    float[][] hiddenStates(int[] tokens) {
+        checkOpen();
+        try (KvState s = (KvState) newState()) {
+            try {
+                s.reserve(tokens.length);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MetagenException("interrupted while waiting for KV memory");
+            }
+            s.hiddenSink = new ArrayList<>(tokens.length);
+            forwardAll(s, tokens);
+            return s.hiddenSink.toArray(new float[0][]);
+        }
     }
 
     /**
@@ -555,6 +582,9 @@ public final class TransformerModel implements LanguageModel {
             int row = from + lastRows.get(i);
             KvState s = st[rowState[row]];
             s.lastHidden = Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
+            if (s.hiddenSink != null && allRows[rowState[row]]) {
+                s.hiddenSink.add(s.lastHidden.clone());
+            }
             logits[rowState[row]][rowIndex[row]] = Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
         }
     }
