@@ -12,6 +12,11 @@ public interface ScoreHead {
     /** The names of the head's outputs, one per score ({@code classifier.output_labels}; generated when absent). */
     List<String> labels();
 
+    /** Whether the outputs are already a probability distribution (a head that ends in a softmax). */
+    default boolean probabilities() {
+        return false;
+    }
+
     /** Scores after each token: {@code out[i]} is the head's output on the final hidden state of {@code tokens[i]}. */
     float[][] scorePositions(int[] tokens);
 

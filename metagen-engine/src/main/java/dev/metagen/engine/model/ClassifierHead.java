@@ -47,6 +47,11 @@ final class ClassifierHead implements ScoreHead {
     }
 
     @Override
+    public boolean probabilities() {
+        return softmax;
+    }
+
+    @Override
     public float[][] scorePositions(int[] tokens) {
         if (tokens == null || tokens.length == 0) {
             throw new MetagenException("score: no tokens given");
