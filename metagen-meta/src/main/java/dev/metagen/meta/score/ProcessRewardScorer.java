@@ -21,7 +21,7 @@ import java.util.function.Supplier;
  * either the output {@code label} of the model's score head ({@code goodToken} null), or, as Math-Shepherd
  * (Wang et al., 2024) reads it, the probability of {@code goodToken} against {@code badToken} as the next token,
  * p(good) / (p(good) + p(bad)). The text scored is {@code template} (with {@code {prompt}}) followed by
- * {@code step1 tag delimiter step2 tag ...}. Step-level searches score partial paths, so a path's score is the
+ * {@code step1 tag delimiter step2 tag ...}, with at most {@code maxSteps} steps. Step-level searches score partial paths, so a path's score is the
  * aggregate over the steps it has so far.
  *
  * <p>Costs: the whole text runs as one sequence; a head reads every position in one model call, the good/bad reading
@@ -72,9 +72,15 @@ public final class ProcessRewardScorer implements ScopedScorer {
     private final String label;
     private final Aggregate aggregate;
     private final boolean parseSpecial;
+    private final int maxSteps;
 
+    /**
+     * @param maxSteps the most steps a candidate is split into (the rest of the text stays in the last step): bounds
+     *                 the calls of a good/bad reading, one per step
+     */
     public ProcessRewardScorer(Supplier<LanguageModel> model, String template, String stepDelimiter, String stepTag,
-                               String goodToken, String badToken, String label, Aggregate aggregate, boolean parseSpecial) {
+                               String goodToken, String badToken, String label, Aggregate aggregate, boolean parseSpecial,
+                               int maxSteps) {
         if (stepDelimiter.isEmpty()) {
             throw new MetagenException("prm: step_delimiter must not be empty");
         }
@@ -90,13 +96,20 @@ public final class ProcessRewardScorer implements ScopedScorer {
         this.label = label;
         this.aggregate = aggregate;
         this.parseSpecial = parseSpecial;
+        if (maxSteps < 1) {
+            throw new MetagenException("prm: max_steps must be >= 1, got " + maxSteps);
+        }
+        this.maxSteps = maxSteps;
     }
 
-    /** The steps of a candidate: its text split at the delimiter, without a trailing empty piece; at least one. */
+    /**
+     * The steps of a candidate: its text split at the delimiter, without a trailing empty piece; at least one, at most
+     * {@code maxSteps}.
+     */
     List<String> steps(String text) {
         List<String> out = new ArrayList<>();
         int from = 0;
-        while (true) {
+        while (out.size() < maxSteps - 1) {
             int at = text.indexOf(stepDelimiter, from);
             if (at < 0) {
                 break;

@@ -329,7 +329,8 @@ public final class StrategySpecs {
             String good = tokens ? nonEmpty(n, "good_token") : null;
             String bad = tokens ? nonEmpty(n, "bad_token") : null;
             return new ProcessRewardScorer(scoringModel(n, !tokens), template(n, ProcessRewardScorer.DEFAULT_TEMPLATE, false),
-                    delimiter, n.string("step_tag", ""), good, bad, tokens ? null : label(n), a, n.bool("parse_special", false));
+                    delimiter, n.string("step_tag", ""), good, bad, tokens ? null : label(n), a, n.bool("parse_special", false),
+                    n.integer("max_steps", 32, 1));
         });
         scorers.put("verifier", n -> new GenerativeVerifier(scoringModel(n, false),
                 template(n, GenerativeVerifier.DEFAULT_TEMPLATE, true), nonEmpty(n, "yes", " Yes"), nonEmpty(n, "no", " No"),

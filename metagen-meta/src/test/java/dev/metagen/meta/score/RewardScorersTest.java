@@ -139,6 +139,21 @@ class RewardScorersTest {
     }
 
     @Test
+    void maxStepsKeepsTheRestInTheLastStepAndBoundsTheCalls() {
+        var prm = (ProcessRewardScorer) parse("{\"type\":\"prm\",\"model\":\"lm\",\"good_token\":\"+\",\"bad_token\":\"-\",\"max_steps\":2}");
+        Scope scope = scope();
+        assertArrayEquals(new double[]{sigmoid(2), sigmoid(3)}, prm.stepScores(Prompt.of("P"), candidate("gg\nb\ngg"), scope), 1e-6);
+        assertEquals(2, scope.spent().modelCalls());
+        // the static bound a server checks before running a spec: n candidates, each scored in at most max_steps calls
+        var cost = dev.metagen.meta.spec.SpecCost.estimate("{\"type\":\"best_of_n\",\"n\":3,\"inner\":{\"type\":\"sample\"},"
+                + "\"scorer\":{\"type\":\"prm\",\"good_token\":\"+\",\"bad_token\":\"-\",\"max_steps\":5}}", 16);
+        assertEquals(3 * (1 + 5), cost.calls());
+        var head = dev.metagen.meta.spec.SpecCost.estimate("{\"type\":\"best_of_n\",\"n\":3,\"inner\":{\"type\":\"sample\"},"
+                + "\"scorer\":{\"type\":\"orm\"}}", 16);
+        assertEquals(3 * 2, head.calls());
+    }
+
+    @Test
     void verifierIsPYesNormalisedOverYesAndNo() {
         Scorer v = parse("{\"type\":\"verifier\",\"model\":\"lm\",\"template\":\"{prompt}{candidate}? \",\"yes\":\"Y\",\"no\":\"N\"}");
         Scope scope = scope();
