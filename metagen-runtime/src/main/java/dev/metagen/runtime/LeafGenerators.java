@@ -149,7 +149,8 @@ public final class LeafGenerators implements LeafFactory {
             @Override
             public String endpointUrl(SpecNode node) {
                 String name = node.string("model");
-                if (!remoteNames.contains(name)) {
+                // the remote names are known when some are given or every name is; otherwise the build checks
+                if ((modelNames != null || !remoteNames.isEmpty()) && !remoteNames.contains(name)) {
                     throw notRemote(node, name);
                 }
                 return null;

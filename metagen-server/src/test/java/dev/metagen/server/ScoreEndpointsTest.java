@@ -115,6 +115,21 @@ class ScoreEndpointsTest {
     }
 
     @Test
+    void strategiesScoreWithTheRewardModelAndChargeItsTokens() {
+        String prompt = "Once upon a time";
+        var r = TestServer.post(server, "/v1/completions", "{\"prompt\":\"" + prompt + "\",\"max_tokens\":4,\"seed\":1,"
+                + "\"strategy\":{\"type\":\"best_of_n\",\"n\":2,\"inner\":{\"type\":\"sample\"},\"scorer\":{\"type\":\"orm\",\"label\":\"yes\"}}}");
+        assertEquals(200, r.status(), r.body());
+        int p = ids(prompt).length;
+        // two samples read the prompt, two orm calls read prompt + candidate
+        assertTrue(r.json().path("usage").path("prompt_tokens").asInt() > 4 * p, r.body());
+        var bad = TestServer.post(server, "/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":4,"
+                + "\"strategy\":{\"type\":\"best_of_n\",\"n\":2,\"inner\":{\"type\":\"sample\"},\"scorer\":{\"type\":\"orm\",\"model\":\"plain\"}}}");
+        assertEquals(400, bad.status(), bad.body());
+        assertTrue(bad.json().path("error").path("message").asText().contains("$.scorer.model: model "), bad.body());
+    }
+
+    @Test
     void badInputIsA4xxNamingTheField() {
         assertError("/score", "{\"text_1\":\"a\",\"text_2\":\"b\",\"truncate_prompt_tokens\":3}", 400, "truncate_prompt_tokens");
         assertError("/score", "{\"text_1\":[\"a\",\"b\"],\"text_2\":[\"c\",\"d\",\"e\"]}", 400, "text_1");
