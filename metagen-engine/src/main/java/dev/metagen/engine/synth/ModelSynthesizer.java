@@ -296,6 +296,9 @@ public final class ModelSynthesizer {
             if (labels == null || labels.isEmpty()) {
                 throw new MetagenException("synth: a score head needs at least one label");
             }
+            if (labels.stream().anyMatch(String::isBlank)) {
+                throw new MetagenException("synth: score head labels must not be empty, got " + labels);
+            }
             scoreLabels = java.util.List.copyOf(labels);
             return this;
         }

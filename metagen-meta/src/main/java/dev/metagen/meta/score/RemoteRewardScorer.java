@@ -60,14 +60,17 @@ public final class RemoteRewardScorer implements ScopedScorer {
 
     /**
      * @param baseUrl     the server ({@code http://host:8000}; a trailing {@code /v1} is dropped, as vLLM serves these
-     *                    endpoints at the root)
-     * @param servedModel the {@code model} field sent, or null for none (the server's only model)
+     *                    endpoints at the root; a {@code #SERVED_MODEL} fragment names the model to send)
+     * @param servedModel the {@code model} field sent, or null for the fragment's or none (the server's only model)
      */
     public RemoteRewardScorer(String baseUrl, Endpoint endpoint, String servedModel, String template, int label, Duration timeout) {
-        String base = baseUrl.replaceAll("/+$", "").replaceFirst("/v1$", "");
+        int hash = baseUrl.indexOf('#');
+        String fragment = hash < 0 ? "" : baseUrl.substring(hash + 1);
+        String base = (hash < 0 ? baseUrl : baseUrl.substring(0, hash)).replaceAll("/+$", "").replaceFirst("/v1$", "");
         this.uri = URI.create(base + endpoint.path());
         this.endpoint = endpoint;
-        this.servedModel = servedModel;
+        // an endpoint named as URL#SERVED_MODEL serves that model, unless the spec names another
+        this.servedModel = servedModel != null ? servedModel : fragment.isEmpty() ? null : fragment;
         this.template = template;
         this.label = label;
         this.timeout = timeout;
