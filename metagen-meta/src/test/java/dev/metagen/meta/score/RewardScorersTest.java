@@ -204,6 +204,33 @@ class RewardScorersTest {
     }
 
     @Test
+    void everyStepSearchScoresPartialPathsAndChargesEachScoringCall() {
+        // with aggregate "last", a head PRM scores a path by the tally of the whole path: one call per scored node
+        for (String search : List.of("{\"type\":\"best_first\",\"expand\":3,\"max_expansions\":4",
+                "{\"type\":\"dvts\",\"n\":3,\"width\":3", "{\"type\":\"mcts\",\"iterations\":4,\"width\":3",
+                "{\"type\":\"step_beam_search\",\"beam_width\":2,\"expand\":3")) {
+            Leaves leaves = new Leaves();
+            long before = RM.passes.get();
+            Generation g = new StrategySpecs(leaves).parse(search + ",\"max_steps\":3,\"inner\":{\"type\":\"steps\"},"
+                    + "\"scorer\":{\"type\":\"prm\",\"model\":\"rm\"}}").generator().generate(Prompt.of("Q\n"), GenerationParams.greedy(64));
+            long stepCalls = leaves.next.get();
+            long scoringCalls = RM.passes.get() - before;
+            assertEquals(stepCalls + scoringCalls, g.cost().modelCalls(), search);
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> nodes = (List<Map<String, Object>>) ((Map<String, Object>) g.trace().get("tree")).get("nodes");
+            long scored = 0;
+            for (Map<String, Object> n : nodes) {
+                if (n.get("score") != null) {
+                    scored++;
+                }
+            }
+            assertEquals(scored, scoringCalls, search + ": one head pass per scored partial path");
+            assertTrue(scored > 0, search);
+            assertTrue(!g.text().contains("bb"), search + " chose a path the PRM ranks low: " + g.text());
+        }
+    }
+
+    @Test
     void badSpecsNameTheirPath() {
         assertEquals("$.scorer.aggregate: unknown aggregate 'median' (known: last, mean, min, prod)",
                 err("{\"type\":\"prm\",\"aggregate\":\"median\"}"));
