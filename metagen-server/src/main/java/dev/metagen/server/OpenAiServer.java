@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server over one local model: {@code GET /health}, {@code GET /v1/models},
- * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events.
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events, and vLLM's pooling
+ * endpoints for reward models ({@link ScoreEndpoints}).
  *
  * <p>Built on the JDK's {@code com.sun.net.httpserver} rather than Javalin: generation is blocking code, SSE is just
  * a chunked response we flush per event, and no dependency (Jetty, Kotlin, servlet API) enters the shaded CLI jar.
