@@ -93,6 +93,39 @@ class ScoreHeadTest {
         }
     }
 
+    /** Sequences longer than a KV block, scored twice: the second time the prefix cache holds their blocks. */
+    @Test
+    void longSequencesScoreEveryPositionAlsoWithThePrefixCacheWarm(@TempDir Path dir) {
+        Path p = synth(dir, "llama", List.of("reward"));
+        int n = 3 * KvBlockPool.BLOCK + 5;
+        int[] seq = new int[n];
+        for (int i = 0; i < n; i++) {
+            seq[i] = 1 + (i * 37) % 500;
+        }
+        try (TransformerModel m = TransformerModel.load(p)) {
+            ScoreHead head = m.scoreHead().orElseThrow();
+            try (ModelState warm = m.newState()) {
+                m.forward(warm, seq); // puts the sequence's full blocks in the prefix cache
+            }
+            float[][] first = head.scorePositions(seq);
+            float[][] again = head.scorePositions(seq);
+            assertEquals(n, first.length);
+            for (int i = 0; i < n; i++) {
+                assertArrayEquals(first[i], again[i], "position " + i);
+            }
+            float[] w = headRows(p, 1, 64)[0];
+            for (int i : new int[]{0, KvBlockPool.BLOCK - 1, KvBlockPool.BLOCK, 2 * KvBlockPool.BLOCK + 3, n - 1}) {
+                try (ModelState s = m.newState()) {
+                    for (int t = 0; t <= i; t++) {
+                        m.forward(s, seq[t]); // one token at a time: no prefix cache, no batching
+                    }
+                    double expected = dot(w, m.lastHiddenState(s));
+                    assertEquals(expected, first[i][0], 1e-4 * Math.max(1, Math.abs(expected)), "position " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void modelsWithoutHeadHaveNone(@TempDir Path dir) {
         Path p = dir.resolve("plain.gguf");
