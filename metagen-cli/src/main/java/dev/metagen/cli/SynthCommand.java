@@ -58,6 +58,14 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--context", description = "Override the context length.")
     Integer context;
 
+    @Option(names = "--score-head", split = ",", paramLabel = "LABEL[,LABEL...]",
+            description = "Add a score head (cls.output, rank pooling) with these output labels: a reward model or reranker.")
+    java.util.List<String> scoreHead;
+
+    @Option(names = "--logit-scale", description = "Target standard deviation of the final hidden state's projections"
+            + " (default: 16 x sqrt(ln vocab / ln 512)); small values keep a score head's outputs unsaturated.")
+    Double logitScale;
+
     @Option(names = {"-o", "--output"}, required = true, description = "Output .gguf path.")
     Path output;
 
@@ -105,6 +113,12 @@ final class SynthCommand implements Callable<Integer> {
         }
         if (context != null) {
             b.context(context);
+        }
+        if (scoreHead != null) {
+            b.scoreHead(scoreHead);
+        }
+        if (logitScale != null) {
+            b.logitScale(logitScale);
         }
         ModelSynthesizer synth = b.build();
         long t0 = System.nanoTime();

@@ -48,6 +48,14 @@ public interface LanguageModel extends AutoCloseable {
         throw new MetagenException(info().name() + " does not expose hidden states (needed by contrastive search)");
     }
 
+    /**
+     * Optional capability (reward models, rerankers): the model's classification or score head, present when the
+     * model has one.
+     */
+    default java.util.Optional<ScoreHead> scoreHead() {
+        return java.util.Optional.empty();
+    }
+
     @Override
     void close();
 }

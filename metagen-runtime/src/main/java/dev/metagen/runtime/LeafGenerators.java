@@ -130,7 +130,64 @@ public final class LeafGenerators implements LeafFactory {
                     throw new IllegalStateException("validation only");
                 };
             }
+
+            @Override
+            public java.util.Optional<LanguageModel> scoringModel(SpecNode node) {
+                if (node.has("model")) {
+                    String name = node.string("model");
+                    if (remoteNames.contains(name)) {
+                        throw remoteScorer(node, name);
+                    }
+                    if (modelNames != null && !modelNames.contains(name) && !ModelRegistry.isReference(name)) {
+                        throw new StrategySpecException(node.path("model"), "unknown model '" + name + "' (named here: "
+                                + String.join(", ", new java.util.TreeSet<>(modelNames)) + ")");
+                    }
+                }
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public String endpointUrl(SpecNode node) {
+                String name = node.string("model");
+                // the remote names are known when some are given or every name is; otherwise the build checks
+                if ((modelNames != null || !remoteNames.isEmpty()) && !remoteNames.contains(name)) {
+                    throw notRemote(node, name);
+                }
+                return null;
+            }
         }, sandboxLimits);
+    }
+
+    private static StrategySpecException remoteScorer(SpecNode node, String name) {
+        return new StrategySpecException(node.path("model"), "'" + name + "' is a remote endpoint: this scorer reads a"
+                + " local model's logits or score head (remote_reward scores over HTTP)");
+    }
+
+    private static StrategySpecException notRemote(SpecNode node, String name) {
+        return new StrategySpecException(node.path("model"), "'" + name + "' is not a remote endpoint (remote_reward"
+                + " names one given as --model NAME=URL)");
+    }
+
+    @Override
+    public java.util.Optional<LanguageModel> scoringModel(SpecNode node) {
+        String name = node.has("model") ? node.string("model") : null;
+        if (name != null && models.isRemote(name)) {
+            throw remoteScorer(node, name);
+        }
+        try {
+            return java.util.Optional.of(name == null ? models.defaultModel() : models.get(name));
+        } catch (MetagenException e) {
+            throw new StrategySpecException(node.path("model"), e.getMessage());
+        }
+    }
+
+    @Override
+    public String endpointUrl(SpecNode node) {
+        String name = node.string("model");
+        if (!models.isRemote(name)) {
+            throw notRemote(node, name);
+        }
+        return models.endpointUrl(name);
     }
 
     @Override

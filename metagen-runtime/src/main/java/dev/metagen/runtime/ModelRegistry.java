@@ -98,6 +98,19 @@ public final class ModelRegistry implements AutoCloseable {
         return ref != null && isEndpointReference(ref);
     }
 
+    /** Whether {@code name} is a name of this registry (not a model path), loaded or not. */
+    public synchronized boolean isNamed(String name) {
+        return refs.containsKey(name) || loaded.containsKey(name);
+    }
+
+    /** The URL the remote endpoint {@code name} was given ({@code --model NAME=URL}). */
+    public String endpointUrl(String name) {
+        if (!isRemote(name)) {
+            throw new MetagenException("model '" + name + "' is not a remote endpoint");
+        }
+        return refs.get(name);
+    }
+
     /** The generator over the remote endpoint {@code name}, opened on first use. */
     public synchronized Generator endpoint(String name) {
         if (!isRemote(name)) {

@@ -29,8 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server over one local model: {@code GET /health}, {@code GET /v1/models},
- * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events, and the
- * {@code /ui} playground ({@link Playground}).
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, JSON or server-sent events, vLLM's pooling
+ * endpoints for reward models ({@link ScoreEndpoints}), and the {@code /ui} playground ({@link Playground}).
  *
  * <p>Built on the JDK's {@code com.sun.net.httpserver} rather than Javalin: generation is blocking code, SSE is just
  * a chunked response we flush per event, and no dependency (Jetty, Kotlin, servlet API) enters the shaded CLI jar.
@@ -59,6 +59,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final RequestParser parser;
     private final Completions completions;
     private final Playground playground;
+    private final ScoreEndpoints scores;
     private final Admission admission;
     // completions holding a body in memory (read, queued or running): bounds what bodies can take of the heap
     private final Semaphore inFlight;
@@ -74,6 +75,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.parser = new RequestParser(model, config, chat);
         this.completions = new Completions(model, modelId, config, models);
         this.playground = new Playground(model, modelId, config, models);
+        this.scores = new ScoreEndpoints(model, modelId, models, config);
         this.admission = new Admission(config.maxConcurrent(), config.queue());
         this.inFlight = new Semaphore(config.maxConcurrent() + config.queue());
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
@@ -171,12 +173,17 @@ public final class OpenAiServer implements AutoCloseable {
                 case "/v1/completions", "/v1/chat/completions" -> {
                     requireMethod(method, "POST");
                     boolean chat = path.equals("/v1/chat/completions");
-                    Thread.ofVirtual().name("metagen-conn").start(() -> completion(ex, chat, false));
+                    Thread.ofVirtual().name("metagen-conn").start(() -> posted(ex, (body, ctx, reply) -> work(body, chat, false, ctx, reply)));
                     handedOn = true;
                 }
                 case "/ui/run" -> {
                     requireMethod(method, "POST");
-                    Thread.ofVirtual().name("metagen-conn").start(() -> completion(ex, false, true));
+                    Thread.ofVirtual().name("metagen-conn").start(() -> posted(ex, (body, ctx, reply) -> work(body, false, true, ctx, reply)));
+                    handedOn = true;
+                }
+                case "/score", "/v1/score", "/rerank", "/v1/rerank", "/classify", "/pooling" -> {
+                    requireMethod(method, "POST");
+                    Thread.ofVirtual().name("metagen-conn").start(() -> posted(ex, (body, ctx, reply) -> score(path, body, ctx, reply)));
                     handedOn = true;
                 }
                 default -> {
@@ -203,8 +210,13 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    /** The work of a posted request, run on a worker of {@link Admission}. */
+    private interface Work {
+        void run(byte[] body, RequestContext ctx, Reply reply);
+    }
+
     /** On the connection's virtual thread: reads the body, queues the work, then keeps the connection and watches. */
-    private void completion(HttpExchange ex, boolean chat, boolean ui) {
+    private void posted(HttpExchange ex, Work work) {
         Reply reply = new Reply(ex);
         if (!inFlight.tryAcquire()) {
             fail(reply, Admission.overloaded("the server is busy (" + (config.maxConcurrent() + config.queue()) + " requests in flight); retry later"));
@@ -227,7 +239,7 @@ public final class OpenAiServer implements AutoCloseable {
             try {
                 job = admission.submit(() -> {
                     started.set(true);
-                    work(body, chat, ui, ctx, reply);
+                    work.run(body, ctx, reply);
                 });
             } catch (ApiException e) {
                 fail(reply, e);
@@ -306,6 +318,24 @@ public final class OpenAiServer implements AutoCloseable {
                 fail(reply, e);
             } else {
                 reply.abandon(); // nobody left to answer
+            }
+        }
+    }
+
+    /** On a worker: a request to the pooling endpoints ({@link ScoreEndpoints}). */
+    private void score(String path, byte[] body, RequestContext ctx, Reply reply) {
+        try {
+            if (ctx.pastDeadline()) {
+                throw Admission.overloaded("the server is busy: no worker freed within the request deadline of " + ctx.deadlineMs() + " ms");
+            }
+            ObjectNode out = scores.handle(path, Json.parseBody(body), ctx);
+            reply.json(200, Json.MAPPER.writeValueAsBytes(out));
+        } catch (Throwable t) {
+            ApiException e = ctx.isClientGone() ? null : toApi(t);
+            if (e != null) {
+                fail(reply, e);
+            } else {
+                reply.abandon();
             }
         }
     }

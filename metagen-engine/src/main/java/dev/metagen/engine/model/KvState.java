@@ -28,6 +28,8 @@ final class KvState implements ModelState {
     private int blocks;
     /** Final-norm hidden state at the last position, or {@code null} after truncation. */
     float[] lastHidden;
+    /** When set, the final hidden state of every position a forwardAll computes is added here, in order (score heads). */
+    java.util.List<float[]> hiddenSink;
     /** Full blocks already offered to the prefix cache. */
     int cachedBlocks;
     private boolean closed;

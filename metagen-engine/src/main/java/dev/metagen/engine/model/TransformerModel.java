@@ -54,6 +54,7 @@ public final class TransformerModel implements LanguageModel {
     private final PrefixCache prefixCache;
     private final boolean prefixCacheEnabled;
     private final BatchingScheduler scheduler;
+    private final ClassifierHead scoreHead;
     private final java.util.concurrent.atomic.AtomicLong rowsComputed = new java.util.concurrent.atomic.AtomicLong();
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
@@ -91,6 +92,7 @@ public final class TransformerModel implements LanguageModel {
         this.prefixCacheEnabled = options.prefixCache();
         this.scheduler = new BatchingScheduler(this::forwardBatch, java.time.Duration.ofMillis(2));
         this.pool = new WorkerPool(options.effectiveThreads());
+        this.scoreHead = weights.head() == null ? null : new ClassifierHead(this, weights.head(), file, config);
     }
 
     /** The KV budget in blocks: the caller's bytes, or the default of {@link ModelOptions#kvBudgetBytes}. */
@@ -205,6 +207,34 @@ public final class TransformerModel implements LanguageModel {
         return s.lastHidden.clone();
     }
 
+    /** The classification head of a reward model or reranker ({@code cls} / {@code cls.output} tensors), when present. */
+    @Override
+    public java.util.Optional<dev.metagen.core.ScoreHead> scoreHead() {
+        return java.util.Optional.ofNullable(scoreHead);
+    }
+
+    /**
+     * The final-norm hidden state after every token of {@code tokens}, run as a fresh sequence in one forward (its KV
+     * memory reserved first, as every sequence of the model is); the LM head runs on the last position only.
+     */
+    float[][] hiddenStates(int[] tokens) {
+        checkOpen();
+        try (KvState s = (KvState) newState()) {
+            try {
+                s.reserve(tokens.length);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MetagenException("interrupted while waiting for KV memory");
+            }
+            s.hiddenSink = new ArrayList<>(tokens.length);
+            forward(s, tokens); // every row's hidden state, logits of the last row only
+            if (s.hiddenSink.size() != tokens.length) {
+                throw new IllegalStateException("score head: " + s.hiddenSink.size() + " hidden states for " + tokens.length + " tokens");
+            }
+            return s.hiddenSink.toArray(new float[0][]);
+        }
+    }
+
     /**
      * Thread-safe: calls from several threads at once are merged into shared passes by the model's
      * {@link BatchingScheduler}, each caller getting its own logits.
@@ -284,7 +314,7 @@ public final class TransformerModel implements LanguageModel {
             java.util.Set<java.util.List<Integer>> firsts = new java.util.HashSet<>();
             for (int i = 0; i < n; i++) {
                 int[] t = tokens.get(i);
-                if (!(states.get(i) instanceof KvState s) || s.length() != 0 || allRows[i] || t == null
+                if (!(states.get(i) instanceof KvState s) || s.length() != 0 || allRows[i] || s.hiddenSink != null || t == null
                         || t.length <= KvBlockPool.BLOCK) {
                     continue;
                 }
@@ -384,7 +414,8 @@ public final class TransformerModel implements LanguageModel {
             for (int i = 0; i < n; i++) {
                 int[] t = tokens.get(i);
                 toks[i] = t;
-                if (prefixCacheEnabled && !allRows[i] && st[i].length() == 0 && t.length > KvBlockPool.BLOCK) {
+                // a state that collects every row's hidden state (a score head) computes every row
+                if (prefixCacheEnabled && !allRows[i] && st[i].hiddenSink == null && st[i].length() == 0 && t.length > KvBlockPool.BLOCK) {
                     List<KvBlock> hit = prefixCache.lookup(t, (t.length - 1) / KvBlockPool.BLOCK);
                     if (!hit.isEmpty()) {
                         st[i].adopt(hit, t);
@@ -532,12 +563,18 @@ public final class TransformerModel implements LanguageModel {
             matmul(w.down(), gate, c.ffn(), xb, d, rows);
             add(x, xb, rows * d);
         }
-        // consume the tokens, then produce logits for rows that end their state's new tokens
+        // consume the tokens, then produce logits for rows that end their state's new tokens (every row with allRows);
+        // a state with a hidden sink (a score head) also takes every row's final hidden state, without its logits
         List<Integer> lastRows = new ArrayList<>();
+        List<Integer> logitRows = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
             int row = from + r;
             st[rowState[row]].append(rowToken[row]);
-            if (allRows[rowState[row]] || row + 1 == rowState.length || rowState[row + 1] != rowState[row]) {
+            boolean end = allRows[rowState[row]] || row + 1 == rowState.length || rowState[row + 1] != rowState[row];
+            if (end || st[rowState[row]].hiddenSink != null) {
+                if (end) {
+                    logitRows.add(lastRows.size());
+                }
                 lastRows.add(r);
             }
         }
@@ -549,13 +586,29 @@ public final class TransformerModel implements LanguageModel {
         for (int i = 0; i < m; i++) {
             rmsnorm(hidden, i * d, x, lastRows.get(i) * d, weights.outputNorm(), d);
         }
-        float[] out = new float[m * c.vocab()];
-        matmul(weights.output(), hidden, d, out, c.vocab(), m);
-        for (int i = 0; i < m; i++) {
+        int nl = logitRows.size();
+        float[] logitHidden = hidden;
+        if (nl < m) {
+            logitHidden = new float[nl * d];
+            for (int j = 0; j < nl; j++) {
+                System.arraycopy(hidden, logitRows.get(j) * d, logitHidden, j * d, d);
+            }
+        }
+        float[] out = new float[nl * c.vocab()];
+        if (nl > 0) {
+            matmul(weights.output(), logitHidden, d, out, c.vocab(), nl);
+        }
+        for (int i = 0, j = 0; i < m; i++) {
             int row = from + lastRows.get(i);
             KvState s = st[rowState[row]];
             s.lastHidden = Arrays.copyOfRange(hidden, i * d, (i + 1) * d);
-            logits[rowState[row]][rowIndex[row]] = Arrays.copyOfRange(out, i * c.vocab(), (i + 1) * c.vocab());
+            if (s.hiddenSink != null) {
+                s.hiddenSink.add(s.lastHidden.clone());
+            }
+            if (j < nl && logitRows.get(j) == i) {
+                logits[rowState[row]][rowIndex[row]] = Arrays.copyOfRange(out, j * c.vocab(), (j + 1) * c.vocab());
+                j++;
+            }
         }
     }
 

@@ -18,7 +18,13 @@ import java.util.regex.Pattern;
  * The tensors of a Llama-family GGUF (llama.cpp tensor names), checked against the {@link ModelConfig} shapes.
  * Large matrices stay memory-mapped in their stored type; small 1-D tensors (norms, biases) are dequantized.
  */
-record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] ropeFactors, Layer[] layers) {
+record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] ropeFactors, Layer[] layers, Head head) {
+
+    /**
+     * A classification head (llama.cpp's {@code cls}: a dense layer with tanh, and {@code cls.output}: the projection
+     * to the scores), each part optional; {@code null} as a whole when the file has neither.
+     */
+    record Head(Matrix dense, float[] denseBias, Matrix out, float[] outBias, int outputs) {}
 
     /** One transformer block. Bias and q/k-norm arrays are {@code null} when the architecture has none. */
     record Layer(float[] attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo, float[] bq, float[] bk, float[] bv,
@@ -59,8 +65,27 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
                     l.matrix(b + "ffn_up.weight", "n_embd x n_ff", c.embd(), c.ffn()),
                     l.matrix(b + "ffn_down.weight", "n_ff x n_embd", c.ffn(), c.embd()));
         }
+        Head head = head(f, l, c);
         l.checkAllUsed(c);
-        return new Weights(embd, outNorm, output, ropeFactors, layers);
+        return new Weights(embd, outNorm, output, ropeFactors, layers, head);
+    }
+
+    /** The classification head's tensors, sized as llama.cpp sizes them: n_cls_out = the number of output labels, else 1. */
+    private static Head head(GgufFile f, Loader l, ModelConfig c) {
+        boolean hasDense = f.tensorInfo("cls.weight") != null;
+        boolean hasOut = f.tensorInfo("cls.output.weight") != null;
+        if (!hasDense && !hasOut) {
+            return null;
+        }
+        String[] labels = f.has(c.arch().ggufName() + ".classifier.output_labels")
+                ? f.getStringArray(c.arch().ggufName() + ".classifier.output_labels") : null;
+        int outputs = labels == null || labels.length == 0 ? 1 : labels.length;
+        Matrix dense = hasDense ? l.matrix("cls.weight", "n_embd x n_embd", c.embd(), c.embd()) : null;
+        float[] denseBias = hasDense && f.tensorInfo("cls.bias") != null ? l.vector("cls.bias", BIAS, "n_embd", c.embd()) : null;
+        Matrix out = hasOut ? l.matrix("cls.output.weight", "n_embd x n_cls_out", c.embd(), outputs) : null;
+        float[] outBias = hasOut && f.tensorInfo("cls.output.bias") != null
+                ? l.vector("cls.output.bias", BIAS, "n_cls_out", outputs) : null;
+        return new Head(dense, denseBias, out, outBias, hasOut ? outputs : c.embd());
     }
 
     private static final String NORM = "norm weights";

@@ -59,6 +59,7 @@ public final class ModelSynthesizer {
     private final Path tokenizerFrom;
     private final String name;
     private final double logitScale;
+    private final java.util.List<String> scoreLabels;
     private final Map<String, long[]> shapes = new LinkedHashMap<>();
     private final Map<String, GgmlType> types = new LinkedHashMap<>();
 
@@ -67,6 +68,7 @@ public final class ModelSynthesizer {
         this.typeName = b.type;
         this.seed = b.seed;
         this.tokenizerFrom = b.tokenizerFrom;
+        this.scoreLabels = b.scoreLabels;
         this.name = b.name != null ? b.name : "synth-" + (b.preset != null ? b.preset : spec.arch().ggufName())
                 + "-" + typeName.toLowerCase(Locale.ROOT);
         // the expected gap between the two largest of V Gaussian logits is about std / sqrt(2 ln V): grow the
@@ -118,6 +120,11 @@ public final class ModelSynthesizer {
         w.putFloat32(arch + ".rope.freq_base", spec.ropeTheta());
         w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", spec.rmsEps());
         w.putUInt32(arch + ".vocab_size", spec.vocab());
+        if (scoreLabels != null) {
+            // a reranker / reward model as llama.cpp's converter writes one: rank pooling and the head's labels
+            w.putUInt32(arch + ".pooling_type", 4);
+            w.put(arch + ".classifier.output_labels", GgufValue.ofArray(scoreLabels.toArray(new String[0])));
+        }
         if (tokenizerFrom != null) {
             try (GgufFile t = GgufFile.open(tokenizerFrom)) {
                 for (Map.Entry<String, GgufValue> e : t.metadata().entrySet()) {
@@ -176,6 +183,9 @@ public final class ModelSynthesizer {
         add("output_norm.weight", s.embd());
         if (!s.tied()) {
             add("output.weight", s.embd(), s.vocab());
+        }
+        if (scoreLabels != null) {
+            add("cls.output.weight", s.embd(), scoreLabels.size());
         }
         QuantPlan quant = new QuantPlan(typeName, s.layers(), s.tied());
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
@@ -274,8 +284,24 @@ public final class ModelSynthesizer {
         private Path tokenizerFrom;
         private String name;
         private double logitScale;
+        private java.util.List<String> scoreLabels;
 
         private Builder() {}
+
+        /**
+         * Adds a score head ({@code cls.output.weight}, one row per label, rank pooling and
+         * {@code classifier.output_labels}), as llama.cpp's converter writes a reranker or reward model.
+         */
+        public Builder scoreHead(java.util.List<String> labels) {
+            if (labels == null || labels.isEmpty()) {
+                throw new MetagenException("synth: a score head needs at least one label");
+            }
+            if (labels.stream().anyMatch(String::isBlank)) {
+                throw new MetagenException("synth: score head labels must not be empty, got " + labels);
+            }
+            scoreLabels = java.util.List.copyOf(labels);
+            return this;
+        }
 
         /** One of {@link SynthSpec#PRESETS}. */
         public Builder preset(String preset) {

@@ -22,4 +22,21 @@ public interface LeafFactory {
     default Generator create(String type, SpecNode node, StrategySpecs specs) {
         return create(type, node);
     }
+
+    /**
+     * The local model that a scorer's {@code "model": NAME} names (the default model when absent), for scorers that
+     * read a model's logits or score head ({@code orm}, {@code prm}, {@code verifier}); empty when the spec is only
+     * checked (the name is checked then). Reads the node's {@code model} field.
+     */
+    default java.util.Optional<dev.metagen.core.LanguageModel> scoringModel(SpecNode node) {
+        throw new StrategySpecException(node.path("type"), "scorers that read a model need a model registry, which this front end does not offer");
+    }
+
+    /**
+     * The base URL of the remote endpoint that a scorer's {@code "model": NAME} names (an operator's
+     * {@code --model NAME=URL}): a spec never carries a URL of its own. Reads the node's {@code model} field.
+     */
+    default String endpointUrl(SpecNode node) {
+        throw new StrategySpecException(node.path("model"), "no remote endpoints are named here");
+    }
 }

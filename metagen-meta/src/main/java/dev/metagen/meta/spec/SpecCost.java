@@ -224,7 +224,9 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
             return switch (s.path("type").asText("")) {
                 case "judge" -> generator(s.get("judge"), path + ".judge", intOf(s, "max_tokens", 8), depth);
                 case "threshold" -> scorer(s.get("scorer"), path + ".scorer", depth);
-                case "python_tests" -> new Cost(1, 0);
+                case "python_tests", "orm", "verifier", "remote_reward" -> new Cost(1, 0);
+                // a good/bad reading costs one call per step; a score head reads every step in one
+                case "prm" -> new Cost(s.has("good_token") ? Math.max(1, intOf(s, "max_steps", 32)) : 1, 0);
                 default -> Cost.ZERO; // logprob, regex, contains: no call
             };
         }

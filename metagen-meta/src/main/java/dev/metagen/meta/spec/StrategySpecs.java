@@ -19,6 +19,10 @@ import dev.metagen.meta.parallel.WeightedMajorityVote;
 import dev.metagen.meta.score.AnswerExtractor;
 import dev.metagen.meta.score.AnswerExtractors;
 import dev.metagen.meta.score.ContainsWordsVerifier;
+import dev.metagen.meta.score.GenerativeVerifier;
+import dev.metagen.meta.score.OutcomeRewardScorer;
+import dev.metagen.meta.score.ProcessRewardScorer;
+import dev.metagen.meta.score.RemoteRewardScorer;
 import dev.metagen.meta.score.LmJudgeScorer;
 import dev.metagen.meta.score.LogprobScorer;
 import dev.metagen.meta.score.RegexVerifier;
@@ -336,6 +340,116 @@ public final class StrategySpecs {
         scorers.put("judge", n -> new LmJudgeScorer(generator(n.requireChild("judge")),
                 n.string("template", LmJudgeScorer.DEFAULT_TEMPLATE),
                 GenerationParams.greedy(n.integer("max_tokens", 8, 1)), n.number("fallback", 0, -1e300, 1e300)));
+        registerRewardScorers();
+    }
+
+    /** The model a scorer reads: resolved now when the front end has models, else a placeholder (spec checks). */
+    private java.util.function.Supplier<dev.metagen.core.LanguageModel> scoringModel(SpecNode n, boolean needsHead) {
+        java.util.Optional<dev.metagen.core.LanguageModel> m = leaves.scoringModel(n);
+        if (m.isEmpty()) {
+            return () -> {
+                throw new IllegalStateException("validation only");
+            };
+        }
+        dev.metagen.core.LanguageModel model = m.get();
+        if (needsHead && model.scoreHead().isEmpty()) {
+            throw new StrategySpecException(n.path("model"), "model " + model.info().name()
+                    + " has no score head (a reward model carries cls.output tensors)");
+        }
+        return () -> model;
+    }
+
+    /** A template that must hold {@code {candidate}} (and may hold {@code {prompt}}). */
+    private static String template(SpecNode n, String fallback, boolean candidate) {
+        String t = n.string("template", fallback);
+        if (candidate != t.contains("{candidate}")) {
+            throw new StrategySpecException(n.path("template"), candidate ? "must contain {candidate}"
+                    : "must not contain {candidate} (the steps follow the template)");
+        }
+        return t;
+    }
+
+    /** A head output: its name, or its index. */
+    private static String label(SpecNode n) {
+        Object v = n.peek(java.util.Set.of("label")).get("label");
+        if (v == null) {
+            return "0";
+        }
+        if (v instanceof String) {
+            return n.string("label");
+        }
+        return String.valueOf(n.integer("label", 0, 0));
+    }
+
+    private void registerRewardScorers() {
+        scorers.put("orm", n -> new OutcomeRewardScorer(scoringModel(n, true),
+                template(n, OutcomeRewardScorer.DEFAULT_TEMPLATE, true), label(n), n.bool("parse_special", false)));
+        scorers.put("prm", n -> {
+            boolean tokens = n.has("good_token") || n.has("bad_token");
+            if (tokens && !(n.has("good_token") && n.has("bad_token"))) {
+                throw new StrategySpecException(n.path(n.has("good_token") ? "bad_token" : "good_token"),
+                        "required with " + (n.has("good_token") ? "good_token" : "bad_token") + " (a Math-Shepherd reading needs both)");
+            }
+            if (tokens && n.has("label")) {
+                throw new StrategySpecException(n.path("label"), "applies to a score head; good_token / bad_token read the next-token distribution instead");
+            }
+            String agg = n.string("aggregate", "last");
+            ProcessRewardScorer.Aggregate a = ProcessRewardScorer.Aggregate.parse(agg);
+            if (a == null) {
+                throw new StrategySpecException(n.path("aggregate"), "unknown aggregate '" + agg + "' (known: last, mean, min, prod)");
+            }
+            String delimiter = n.string("step_delimiter", "\n");
+            if (delimiter.isEmpty()) {
+                throw new StrategySpecException(n.path("step_delimiter"), "must not be empty");
+            }
+            String good = tokens ? nonEmpty(n, "good_token") : null;
+            String bad = tokens ? nonEmpty(n, "bad_token") : null;
+            return new ProcessRewardScorer(scoringModel(n, !tokens), template(n, ProcessRewardScorer.DEFAULT_TEMPLATE, false),
+                    delimiter, n.string("step_tag", ""), good, bad, tokens ? null : label(n), a, n.bool("parse_special", false),
+                    n.integer("max_steps", 32, 1));
+        });
+        scorers.put("verifier", n -> new GenerativeVerifier(scoringModel(n, false),
+                template(n, GenerativeVerifier.DEFAULT_TEMPLATE, true), nonEmpty(n, "yes", " Yes"), nonEmpty(n, "no", " No"),
+                n.bool("normalize", true), n.bool("parse_special", false)));
+        scorers.put("remote_reward", n -> {
+            String e = n.string("endpoint", "score");
+            RemoteRewardScorer.Endpoint endpoint = RemoteRewardScorer.Endpoint.parse(e);
+            if (endpoint == null) {
+                throw new StrategySpecException(n.path("endpoint"), "unknown endpoint '" + e + "' (known: classify, pooling, rerank, score)");
+            }
+            boolean input = endpoint == RemoteRewardScorer.Endpoint.CLASSIFY || endpoint == RemoteRewardScorer.Endpoint.POOLING;
+            if (!input && n.has("template")) {
+                throw new StrategySpecException(n.path("template"), "applies to the classify and pooling endpoints (score and rerank send prompt and candidate apart)");
+            }
+            if (!input && n.has("label")) {
+                throw new StrategySpecException(n.path("label"), "applies to the classify and pooling endpoints (score and rerank answer one score)");
+            }
+            String template = input ? template(n, OutcomeRewardScorer.DEFAULT_TEMPLATE, true) : OutcomeRewardScorer.DEFAULT_TEMPLATE;
+            int label = input ? n.integer("label", 0, 0) : 0;
+            String served = n.has("served_model") ? n.string("served_model") : null;
+            long timeout = n.longValue("timeout_ms", 60_000, 1);
+            if (timeout > 600_000) {
+                throw new StrategySpecException(n.path("timeout_ms"), "must be <= 600000, got " + timeout);
+            }
+            if (!n.has("model")) {
+                throw new StrategySpecException(n.path("model"), "required: the name of a remote endpoint (--model NAME=URL)");
+            }
+            String url = leaves.endpointUrl(n);
+            return new RemoteRewardScorer(url == null ? "http://validation.invalid" : url, endpoint, served, template, label,
+                    Duration.ofMillis(timeout));
+        });
+    }
+
+    private static String nonEmpty(SpecNode n, String field) {
+        return nonEmpty(n, field, null);
+    }
+
+    private static String nonEmpty(SpecNode n, String field, String fallback) {
+        String v = n.string(field, fallback);
+        if (v.isEmpty()) {
+            throw new StrategySpecException(n.path(field), "must not be empty");
+        }
+        return v;
     }
 
     private void registerExtractors() {

@@ -50,7 +50,7 @@ class StrategySpecsTest {
 
     @Test
     void unknownComponentsNameThePathAndTheKnownNames() {
-        assertEquals("$.inner.scorer.type: unknown scorer 'foo' (known: contains, judge, logprob, mean_logprob, python_tests, regex, threshold)",
+        assertEquals("$.inner.scorer.type: unknown scorer 'foo' (known: contains, judge, logprob, mean_logprob, orm, prm, python_tests, regex, remote_reward, threshold, verifier)",
                 error("{\"type\":\"majority_vote\",\"inner\":{\"type\":\"best_of_n\",\"scorer\":{\"type\":\"foo\"},\"inner\":{\"type\":\"sample\"}}}"));
         assertTrue(error("{\"type\":\"nope\"}").startsWith("$.type: unknown generator 'nope' (known: adaptive_consistency, best_first, best_of_n"));
         assertTrue(error("{\"type\":\"majority_vote\",\"inner\":{\"type\":\"sample\"},\"extractor\":{\"type\":\"bad\"}}")
