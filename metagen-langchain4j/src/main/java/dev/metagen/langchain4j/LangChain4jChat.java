@@ -23,6 +23,8 @@ import dev.metagen.runtime.chat.ChatEngine;
 import dev.metagen.runtime.chat.ChatSettings;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.UUID;
 
@@ -85,7 +87,7 @@ final class LangChain4jChat {
         if (rf != null && rf.type() == ResponseFormatType.JSON) {
             if (rf.jsonSchema() != null && rf.jsonSchema().rootElement() != null) {
                 try {
-                    schema = JSON.writeValueAsString(JsonSchemaElementJsonUtils.toMap(rf.jsonSchema().rootElement()));
+                    schema = JSON.writeValueAsString(strict(JsonSchemaElementJsonUtils.toMap(rf.jsonSchema().rootElement())));
                 } catch (JsonProcessingException e) {
                     throw new InvalidRequestException("responseFormat: the JSON schema cannot be written: " + e.getOriginalMessage());
                 }
@@ -100,6 +102,43 @@ final class LangChain4jChat {
         } catch (MetagenException e) {
             throw new InvalidRequestException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * The schema as OpenAI's strict structured outputs read it, which is what LangChain4j's schemas of records and
+     * classes mean: an object without {@code additionalProperties} allows no other keys, and one without
+     * {@code required} requires every property. Plain JSON Schema would let a model write any other key and omit
+     * every field, which then fails to parse into the Java type.
+     */
+    @SuppressWarnings("unchecked")
+    static Object strict(Object node) {
+        if (node instanceof List<?> list) {
+            return list.stream().map(LangChain4jChat::strict).toList();
+        }
+        if (!(node instanceof Map<?, ?> map)) {
+            return node;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            String k = String.valueOf(e.getKey());
+            Object v = e.getValue();
+            if ((k.equals("properties") || k.equals("$defs")) && v instanceof Map<?, ?> props) {
+                Map<String, Object> p = new LinkedHashMap<>();
+                props.forEach((name, schema) -> p.put(String.valueOf(name), strict(schema)));
+                out.put(k, p);
+            } else if (k.equals("items") || k.equals("anyOf") || k.equals("oneOf") || k.equals("allOf")) {
+                out.put(k, strict(v));
+            } else {
+                out.put(k, v);
+            }
+        }
+        if ("object".equals(out.get("type"))) {
+            out.putIfAbsent("additionalProperties", false);
+            if (!out.containsKey("required") && out.get("properties") instanceof Map<?, ?> props) {
+                out.put("required", new ArrayList<>((java.util.Set<String>) props.keySet()));
+            }
+        }
+        return out;
     }
 
     static ChatResponse response(ChatEngine engine, ChatEngine.Reply reply) {

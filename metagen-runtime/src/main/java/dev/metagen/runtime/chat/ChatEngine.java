@@ -281,7 +281,7 @@ public final class ChatEngine implements AutoCloseable {
                     ? meta.generate(prompt, p, strategy.budget(), cancel)
                     : strategy.generator().generate(prompt, p);
             emit(onText, g.text());
-            return new Reply(g, g.cost().promptTokens(), g.cost().generatedTokens(), strategy.type());
+            return checked(new Reply(g, g.cost().promptTokens(), g.cost().generatedTokens(), strategy.type()), p);
         }
         if (generator instanceof ModelLeaf leaf) {
             int[] ids = model.tokenizer().encode(rendered, p.addSpecial(), true);
@@ -297,11 +297,25 @@ public final class ChatEngine implements AutoCloseable {
                 return new Reply(new Generation("", new int[0], new double[0], FinishReason.CANCELLED, Cost.ZERO,
                         Map.of("stopped", "cancelled")), ids.length, 0, null);
             }
-            return new Reply(g, ids.length, g.tokens().length, null);
+            return checked(new Reply(g, ids.length, g.tokens().length, null), p);
         }
         Generation g = generator.generate(prompt, p);
         emit(onText, g.text());
-        return new Reply(g, g.cost().promptTokens(), g.cost().generatedTokens(), null);
+        return checked(new Reply(g, g.cost().promptTokens(), g.cost().generatedTokens(), null), p);
+    }
+
+    /**
+     * A JSON answer cut by the token limit does not parse: say so rather than hand a framework text that its parser
+     * rejects with a less helpful message.
+     */
+    private static Reply checked(Reply r, GenerationParams p) {
+        OutputConstraint c = p.constraint();
+        if (c != null && (c.kind() == OutputConstraint.Kind.JSON_SCHEMA || c.kind() == OutputConstraint.Kind.JSON_OBJECT)
+                && r.finish() == FinishReason.LENGTH) {
+            throw new MetagenException("the answer reached the token limit (" + p.maxTokens() + " tokens) before its JSON was"
+                    + " complete; raise the maximum number of output tokens");
+        }
+        return r;
     }
 
     private static void emit(Consumer<String> onText, String piece) {
