@@ -67,18 +67,16 @@ class AiServicesTest {
                 seen.add(ctx.chatRequest());
             }
         };
-        for (long seed = 1; seed <= 3; seed++) {
-            // sampled at temperature 1 with different seeds: every draw is a different JSON text, each one parses
-            Storyteller seeded = AiServices.create(Storyteller.class, MetagenChatModel.builder().engine(Stories.engine())
-                    .maxOutputTokens(400).seed(seed).listeners(List.of(spy)).build());
-            Hero h = seeded.hero("Tell me about the hero.");
-            assertNotNull(h.name());
-            assertNotNull(h.mood());
-        }
+        // sampled at temperature 1: a JSON text the model would never write by itself, and it parses
+        Storyteller seeded = AiServices.create(Storyteller.class, MetagenChatModel.builder().engine(Stories.engine())
+                .maxOutputTokens(400).seed(1L).listeners(List.of(spy)).build());
+        Hero h = seeded.hero("Tell me about the hero.");
+        assertNotNull(h.name());
+        assertNotNull(h.mood());
         Storyteller greedy = AiServices.create(Storyteller.class, MetagenChatModel.builder().engine(Stories.engine())
                 .maxOutputTokens(400).temperature(0.0).listeners(List.of(spy)).build());
         assertNotNull(greedy.hero("Tell me about the hero.").mood());
-        assertEquals(4, seen.size());
+        assertEquals(2, seen.size());
         assertTrue(seen.stream().allMatch(r -> r.responseFormat() != null && r.responseFormat().type() == ResponseFormatType.JSON
                 && r.responseFormat().jsonSchema() != null), "AiServices sent the record's JSON Schema");
     }
