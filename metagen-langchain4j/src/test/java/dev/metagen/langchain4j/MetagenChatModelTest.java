@@ -142,6 +142,22 @@ class MetagenChatModelTest {
             assertEquals(meta.cost().generatedTokens(), r.tokenUsage().outputTokenCount().longValue());
             assertTrue(r.tokenUsage().outputTokenCount() <= 3 * 16);
             assertFalse(r.aiMessage().text().isEmpty());
+            // the request's parameters reach the strategy's leaves: the token limit and the JSON Schema constraint
+            ChatResponse limited = m.chat(ChatRequest.builder().messages(UserMessage.from("Ben"))
+                    .parameters(MetagenChatRequestParameters.builder().seed(3L).maxOutputTokens(4).build()).build());
+            for (Object c : (List<?>) ((MetagenChatResponseMetadata) limited.metadata()).trace().get("candidates")) {
+                assertTrue(((Number) ((java.util.Map<?, ?>) c).get("generated_tokens")).intValue() <= 4, c.toString());
+            }
+            JsonSchema schema = JsonSchema.builder().name("Age").rootElement(JsonObjectSchema.builder()
+                    .addProperty("age", new JsonIntegerSchema()).required("age").additionalProperties(false).build()).build();
+            ChatResponse json = m.chat(ChatRequest.builder().messages(UserMessage.from("How old?"))
+                    .parameters(MetagenChatRequestParameters.builder().seed(3L).maxOutputTokens(40)
+                            .responseFormat(ResponseFormat.builder().type(ResponseFormatType.JSON).jsonSchema(schema).build()).build()).build());
+            try {
+                assertTrue(JSON.readTree(json.aiMessage().text()).path("age").isIntegralNumber(), json.aiMessage().text());
+            } catch (java.io.IOException e) {
+                throw new AssertionError(json.aiMessage().text(), e);
+            }
         }
     }
 

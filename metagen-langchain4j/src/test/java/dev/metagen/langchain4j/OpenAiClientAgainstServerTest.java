@@ -70,6 +70,19 @@ class OpenAiClientAgainstServerTest {
     }
 
     @Test
+    void aRemoteGeneratorBehindMetagensChatModelAnswersAsTheLocalModel() {
+        // the chat model renders the transcript itself and sends it to /v1/completions
+        try (dev.metagen.client.RemoteGenerator remote = dev.metagen.client.RemoteGenerator.builder().endpoint(base()).build();
+             MetagenChatModel m = MetagenChatModel.builder().generator(remote).modelName("stories260K").build()) {
+            ChatResponse r = m.chat(ChatRequest.builder().messages(UserMessage.from("Once upon a time")).temperature(0.0).maxOutputTokens(24).build());
+            assertEquals(inProcessGreedy("Once upon a time", 24), r.aiMessage().text());
+            MetagenChatResponseMetadata meta = (MetagenChatResponseMetadata) r.metadata();
+            assertEquals(1, meta.cost().modelCalls());
+            assertEquals(meta.cost().generatedTokens(), r.tokenUsage().outputTokenCount().longValue());
+        }
+    }
+
+    @Test
     void streamingPiecesMakeTheAnswer() throws Exception {
         OpenAiStreamingChatModel client = OpenAiStreamingChatModel.builder().baseUrl(base()).apiKey("unused")
                 .modelName("stories260K").temperature(0.0).maxTokens(24).build();
