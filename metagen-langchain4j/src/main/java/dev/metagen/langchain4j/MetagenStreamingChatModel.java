@@ -6,6 +6,9 @@ import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.StreamingHandle;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
@@ -19,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A LangChain4j {@link StreamingChatModel} over a metagen generator: a local model's plain generation streams token
  * by token; a strategy's answer is final only when the strategy ends and comes as one piece. Each call runs on its
- * own thread, as a remote model's would; errors reach the handler's {@code onError}.
+ * own thread, as a remote model's would; errors reach the handler's {@code onError}, and the streaming handle of
+ * each partial response cancels the generation at its next token.
  */
 public class MetagenStreamingChatModel implements StreamingChatModel, AutoCloseable {
     private static final AtomicInteger THREADS = new AtomicInteger();
@@ -56,10 +60,27 @@ public class MetagenStreamingChatModel implements StreamingChatModel, AutoClosea
             return;
         }
         // a platform thread: decoding is CPU work that would pin a virtual thread's carrier
+        Cancellation cancel = new Cancellation();
+        StreamingHandle handle = new StreamingHandle() {
+            @Override
+            public void cancel() {
+                cancel.cancel();
+            }
+
+            @Override
+            public boolean isCancelled() {
+                return cancel.isCancelled();
+            }
+        };
+        PartialResponseContext context = new PartialResponseContext(handle);
         Thread.ofPlatform().daemon().name("metagen-stream-" + THREADS.incrementAndGet()).start(() -> {
             ChatResponse response;
             try {
-                response = LangChain4jChat.response(engine, engine.chat(messages, params, handler::onPartialResponse, new Cancellation()));
+                response = LangChain4jChat.response(engine, engine.chat(messages, params,
+                        piece -> handler.onPartialResponse(new PartialResponse(piece), context), cancel));
+                if (cancel.isCancelled()) {
+                    return; // the handler cancelled: it hears nothing more
+                }
             } catch (MetagenException e) {
                 handler.onError(LangChain4jChat.translate(e));
                 return;

@@ -189,6 +189,39 @@ class MetagenChatModelTest {
     }
 
     @Test
+    void theStreamingHandleCancelsTheGeneration() throws Exception {
+        MetagenStreamingChatModel m = MetagenStreamingChatModel.builder().engine(Stories.engine()).build();
+        List<String> pieces = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<ChatResponse> completed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+        m.chat(once("Once upon a time").temperature(0.0).maxOutputTokens(200).build(), new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(dev.langchain4j.model.chat.response.PartialResponse partial,
+                                          dev.langchain4j.model.chat.response.PartialResponseContext context) {
+                pieces.add(partial.text());
+                context.streamingHandle().cancel();
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                completed.add(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                completed.add(null);
+            }
+        });
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (!before.contains(t) && t.getName().startsWith("metagen-stream-")) {
+                t.join();
+            }
+        }
+        assertEquals(1, pieces.size(), pieces.toString());
+        assertTrue(completed.isEmpty(), "a cancelled stream hears nothing more");
+    }
+
+    @Test
     void streamingErrorsReachTheHandler() throws Exception {
         MetagenStreamingChatModel m = MetagenStreamingChatModel.builder().engine(Stories.engine()).build();
         CompletableFuture<Throwable> error = new CompletableFuture<>();
