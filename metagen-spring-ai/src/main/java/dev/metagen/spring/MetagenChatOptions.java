@@ -162,7 +162,7 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
                     }
                 }
                 case DefaultStructuredOutputChatOptions.Builder<?> s -> {
-                    String schema = ((StructuredOutputChatOptions) s.build()).getOutputSchema();
+                    String schema = s.build().getOutputSchema();
                     if (schema != null) {
                         outputSchema = schema;
                     }

@@ -155,7 +155,7 @@ class SpringAiChatModelTest {
                 () -> m.call(new Prompt("x", MetagenChatOptions.builder().toolCallbacks(List.of(weather)).build())));
         assertTrue(tools.getMessage().contains("tools") && tools.getMessage().contains("weather"), tools.getMessage());
         UnsupportedOperationException viaClient = assertThrows(UnsupportedOperationException.class,
-                () -> ChatClient.create(m).prompt().user("x").toolCallbacks(weather).call().content());
+                () -> ChatClient.create(m).prompt().user("x").tools(weather).call().content());
         assertTrue(viaClient.getMessage().contains("weather"), viaClient.getMessage());
         IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
                 () -> m.call(new Prompt("x", OpenAiChatOptions.builder().seed(1).build())));
