@@ -744,27 +744,36 @@ public final class JsonSchemaCompiler {
         }
         Bound lo = bound(o, "minimum", "exclusiveMinimum", ptr, true);
         Bound hi = bound(o, "maximum", "exclusiveMaximum", ptr, false);
-        if (lo == null && hi == null) {
+        // OpenAPI's int32 and int64 (which Java schema generators write for int and long) bound the value, so that
+        // the answer fits the field it is read into
+        BigInteger[] width = integer && o.has("format") ? switch (o.get("format").asText()) {
+            case "int32" -> new BigInteger[]{BigInteger.valueOf(Integer.MIN_VALUE), BigInteger.valueOf(Integer.MAX_VALUE)};
+            case "int64" -> new BigInteger[]{BigInteger.valueOf(Long.MIN_VALUE), BigInteger.valueOf(Long.MAX_VALUE)};
+            default -> null;
+        } : null;
+        if (lo == null && hi == null && width == null) {
             return ref(integer ? "integer" : "number");
         }
         BigDecimal loV = lo == null ? null : lo.value;
         BigDecimal hiV = hi == null ? null : hi.value;
         if (integer) {
-            BigInteger l = null;
-            BigInteger h = null;
+            BigInteger l = width == null ? null : width[0];
+            BigInteger h = width == null ? null : width[1];
             if (loV != null) {
                 BigDecimal c = loV.setScale(0, java.math.RoundingMode.CEILING);
-                l = c.toBigInteger();
+                BigInteger b = c.toBigInteger();
                 if (lo.exclusive && c.compareTo(loV) == 0) {
-                    l = l.add(BigInteger.ONE);
+                    b = b.add(BigInteger.ONE);
                 }
+                l = l == null ? b : l.max(b);
             }
             if (hiV != null) {
                 BigDecimal f = hiV.setScale(0, java.math.RoundingMode.FLOOR);
-                h = f.toBigInteger();
+                BigInteger b = f.toBigInteger();
                 if (hi.exclusive && f.compareTo(hiV) == 0) {
-                    h = h.subtract(BigInteger.ONE);
+                    b = b.subtract(BigInteger.ONE);
                 }
+                h = h == null ? b : h.min(b);
             }
             return NumberRanges.integers(l, h);
         }
