@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.hf.HfModel;
 import dev.metagen.engine.tokenizer.GgufTokenizers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,7 +49,7 @@ final class TokenizeCommand implements Callable<Integer> {
                     "give exactly one of --text or --jsonl");
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (GgufFile file = GgufFile.open(model.resolve())) {
+        try (GgufFile file = HfModel.openModel(model.resolve())) {
             Tokenizer tok = GgufTokenizers.fromGguf(file);
             if (jsonl) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

@@ -47,7 +47,7 @@ public final class HfModel {
             "Qwen2ForCausalLM", "qwen2", "Qwen3ForCausalLM", "qwen3");
 
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d{1,9})\\.(.+)");
-    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
+    static final Map<String, String> LAYER_NAMES = Map.ofEntries(
             Map.entry("input_layernorm.weight", "attn_norm.weight"),
             Map.entry("self_attn.q_proj.weight", "attn_q.weight"),
             Map.entry("self_attn.k_proj.weight", "attn_k.weight"),

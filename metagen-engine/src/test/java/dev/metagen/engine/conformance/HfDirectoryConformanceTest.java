@@ -5,11 +5,17 @@ import dev.metagen.core.ModelState;
 import dev.metagen.core.testing.SharedData;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.hf.HfConverter;
+import dev.metagen.engine.hf.HfDirectoryWriter;
+import dev.metagen.engine.synth.ModelSynthesizer;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.testing.LlamaCppModel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,6 +44,20 @@ class HfDirectoryConformanceTest {
     @TempDir
     Path tmp;
 
+    private static LlamaCppModel llama;
+
+    @BeforeAll
+    static void start() {
+        llama = LlamaCppModel.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (llama != null) {
+            llama.close();
+        }
+    }
+
     @Test
     void directoryAndConvertedFileMatchLlamaCpp() {
         Path dir = SharedData.model("tinystories-656k");
@@ -45,8 +65,8 @@ class HfDirectoryConformanceTest {
         HfConverter.convert(dir, gguf, "f32", false);
         int[] prompt = {1};
         try (TransformerModel fromDir = TransformerModel.load(dir, new ModelOptions(1, 512));
-             TransformerModel fromFile = TransformerModel.load(gguf, new ModelOptions(1, 512));
-             LlamaCppModel llama = LlamaCppModel.open(gguf, 512, 1)) {
+             TransformerModel fromFile = TransformerModel.load(gguf, new ModelOptions(1, 512))) {
+            llama.load(gguf, 512, 1);
             int[] ours = Conformance.greedy(fromDir, prompt, STEPS);
             String text = fromDir.tokenizer().decode(ours);
             System.out.println("TinyStories-656K, greedy from BOS, metagen on the directory:\n" + text);
@@ -73,6 +93,64 @@ class HfDirectoryConformanceTest {
             assertEquals(2, f.getInt("tokenizer.ggml.eos_token_id", -1));
             assertTrue(f.getBool("tokenizer.ggml.add_bos_token", false));
             assertNull(f.tensorInfo("output.weight"), "tied embeddings are stored once, as token_embd");
+        }
+    }
+
+    /**
+     * A synthesized model written as a Hugging Face directory (transformers names, llama Q/K rows un-permuted, F32 or
+     * BF16, one or two shards), run by metagen from the directory and by llama.cpp from the file {@link HfConverter}
+     * writes: the same greedy ids and next-token probabilities. For F32 llama, llama.cpp on the synthesized GGUF
+     * itself gives the same ids too (the converter's Q/K permutation undoes the directory's).
+     */
+    @ParameterizedTest(name = "{0} {1} {2} shard(s) tied={3}")
+    @CsvSource({"tiny-llama, F32, 1, false", "tiny-qwen2, BF16, 2, true", "tiny-qwen3, BF16, 2, true",
+            "tiny-qwen2, F16, 1, false"})
+    void synthesizedDirectoryMatchesLlamaCpp(String preset, String dtype, int shards, boolean tied) throws Exception {
+        boolean llamaArch = preset.equals("tiny-llama");
+        Path source = tmp.resolve(preset + ".gguf");
+        ModelSynthesizer.Builder b = ModelSynthesizer.builder().preset(preset).type("F32").seed(5).tiedEmbeddings(tied);
+        if (!llamaArch) {
+            b.vocab(HfDirectoryWriter.BYTE_LEVEL_VOCAB);
+        }
+        b.build().write(source);
+        String hfArch = switch (preset) {
+            case "tiny-llama" -> "LlamaForCausalLM";
+            case "tiny-qwen2" -> "Qwen2ForCausalLM";
+            default -> "Qwen3ForCausalLM";
+        };
+        Path dir = tmp.resolve(preset + "-hf");
+        HfDirectoryWriter.write(source, dir, hfArch, dtype, shards, tied);
+        Path converted = tmp.resolve(preset + "-converted.gguf");
+        HfConverter.convert(dir, converted, "f32", false);
+        int[] prompt = {1, 100, 17, 42, 250, 260};
+        try (TransformerModel model = TransformerModel.load(dir, new ModelOptions(1, 128))) {
+            llama.load(converted, 128, 1);
+            int[] ours = Conformance.greedy(model, prompt, LlamaCppConformanceTest.STEPS);
+            List<LlamaCppModel.Step> ref = llama.probs(prompt, LlamaCppConformanceTest.STEPS, LlamaCppConformanceTest.TOP);
+            Conformance.Report r = Conformance.compare(model, ref, prompt, LlamaCppConformanceTest.F32_TOLERANCE);
+            System.out.printf("%s %s directory vs llama.cpp on the converted file: %s%n", preset, dtype, r);
+            assertTrue(r.maxProbDiff() < LlamaCppConformanceTest.F32_TOLERANCE, r.toString());
+            assertArrayEquals(ref.stream().mapToInt(LlamaCppModel.Step::token).toArray(), ours, "greedy ids");
+            if (llamaArch) {
+                llama.load(source, 128, 1);
+                assertArrayEquals(llama.greedy(prompt, LlamaCppConformanceTest.STEPS), ours, "llama.cpp on the source GGUF");
+            }
+        }
+        try (GgufFile f = GgufFile.open(converted)) {
+            String arch = f.getString("general.architecture", null);
+            assertEquals(preset.substring(5), arch);
+            assertEquals(tied, f.tensorInfo("output.weight") == null, "output.weight only when untied");
+            assertEquals(llamaArch ? "llama" : "gpt2", f.getString("tokenizer.ggml.model", null));
+            assertEquals(0.7f, f.getFloat("general.sampling.temp", 0), 1e-6);
+            assertEquals(20, f.getInt("general.sampling.top_k", 0));
+            assertEquals(arch.equals("qwen2"), f.tensorInfo("blk.0.attn_q.bias") != null, "q/k/v biases for qwen2");
+            assertEquals(llamaArch, f.tensorInfo("rope_freqs.weight") != null, "llama3 rope factors");
+            assertEquals(arch.equals("qwen3"), f.tensorInfo("blk.1.attn_k_norm.weight") != null, "QK norm for qwen3");
+            if (!llamaArch) {
+                assertEquals(HfDirectoryWriter.TEMPLATE, f.getString("tokenizer.chat_template", null));
+                assertEquals("qwen2", f.getString("tokenizer.ggml.pre", null));
+                assertEquals(299, f.getInt("tokenizer.ggml.eos_token_id", -1), "eos from tokenizer_config.json");
+            }
         }
     }
 
