@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
- * Resolves a model argument to a local GGUF path: a filesystem path as is, or a Hugging Face Hub reference
+ * Resolves a model argument to a local path: a filesystem path as is, {@code hf:OWNER/REPO} as a Hugging Face model
+ * directory ({@link #resolveRepository}), or a Hugging Face Hub reference
  * {@code hf:OWNER/REPO/[path/in/repo/]FILE.gguf} through the cache {@code $METAGEN_HOME/models/OWNER/REPO/...},
  * downloading {@code ENDPOINT/OWNER/REPO/resolve/main/PATH} (HF's file URL scheme) when missing and verifying
  * its sha256 (a built-in table of known files, else the LFS digest HF sends as {@code X-Linked-Etag}/{@code ETag});
@@ -124,7 +125,8 @@ public final class ModelResolver {
         }
         String[] parts = reference.substring(PREFIX.length()).split("/", -1);
         if (parts.length < 3) {
-            throw new MetagenException("bad model reference " + reference + ": expected hf:OWNER/REPO/FILE.gguf");
+            throw new MetagenException("bad model reference " + reference + ": expected hf:OWNER/REPO/FILE.gguf"
+                    + " (a GGUF file) or hf:OWNER/REPO (a model repository)");
         }
         for (String p : parts) {
             if (!SEGMENT.matcher(p).matches() || p.equals("..")) {
