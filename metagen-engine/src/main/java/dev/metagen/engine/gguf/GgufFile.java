@@ -119,7 +119,8 @@ public final class GgufFile implements AutoCloseable {
             throw new MetagenException("model file not found: " + path);
         }
         if (Files.isDirectory(path)) {
-            throw new MetagenException("model path is a directory, not a GGUF file: " + path);
+            throw new MetagenException("model path is a directory, not a GGUF file: " + path
+                    + " (a Hugging Face model directory runs as --model DIR; metagen convert writes it as GGUF)");
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.gguf.GgufValue;
-import dev.metagen.engine.gguf.GgufValueType;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.TypeKernels;
 
@@ -72,11 +71,6 @@ public final class HfModel {
         this.dir = dir;
         this.file = file;
         this.permuteHeads = permuteHeads;
-    }
-
-    /** Whether {@code path} is a directory (a model directory or not: {@link #open} says what is missing). */
-    public static boolean isDirectory(Path path) {
-        return Files.isDirectory(path);
     }
 
     /** {@code path} as a model description: a GGUF file, or a Hugging Face directory ({@link #open}). */
