@@ -144,10 +144,10 @@ public final class HfModel {
         Map<String, GgufValue> md = new LinkedHashMap<>();
         md.put("general.architecture", GgufValue.of(arch));
         md.put("general.type", GgufValue.of("model"));
-        md.put("general.name", GgufValue.of(config.path("_name_or_path").isTextual()
-                && !config.get("_name_or_path").asText().isBlank()
-                ? Path.of(config.get("_name_or_path").asText()).getFileName().toString()
-                : dir.toAbsolutePath().normalize().getFileName().toString()));
+        String nameOrPath = config.path("_name_or_path").asText("").strip();
+        String name = nameOrPath.substring(nameOrPath.lastIndexOf('/') + 1);
+        md.put("general.name", GgufValue.of(!name.isEmpty() ? name
+                : String.valueOf(dir.toAbsolutePath().normalize().getFileName())));
         String p = arch + ".";
         if (arch.equals("llama")) {
             md.put(p + "vocab_size", GgufValue.ofUInt32(h.vocab));

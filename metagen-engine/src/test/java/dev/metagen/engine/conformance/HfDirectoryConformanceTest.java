@@ -96,6 +96,30 @@ class HfDirectoryConformanceTest {
         }
     }
 
+    /** Every {@code --type}: llama.cpp loads the converted file and decodes the greedy ids metagen decodes from it. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"f16", "bf16", "q8_0"})
+    void everyOutputTypeLoadsInLlamaCpp(String type) {
+        Path gguf = tmp.resolve("tinystories-656k-" + type + ".gguf");
+        HfConverter.convert(SharedData.model("tinystories-656k"), gguf, type, false);
+        int[] prompt = {1};
+        try (TransformerModel model = TransformerModel.load(gguf, new ModelOptions(1, 128))) {
+            llama.load(gguf, 128, 1);
+            int[] ours = Conformance.greedy(model, prompt, 24);
+            assertArrayEquals(llama.greedy(prompt, 24), ours, type);
+            assertEquals(147, ours[0], "'Once'");
+        }
+        try (GgufFile f = GgufFile.open(gguf)) {
+            assertEquals(switch (type) {
+                case "f16" -> 1;
+                case "bf16" -> 32;
+                default -> 7;
+            }, f.getInt("general.file_type", -1));
+            assertEquals(type.toUpperCase(), f.tensorInfo("blk.0.attn_q.weight").typeName());
+            assertEquals("F32", f.tensorInfo("blk.0.attn_norm.weight").typeName());
+        }
+    }
+
     /**
      * A synthesized model written as a Hugging Face directory (transformers names, llama Q/K rows un-permuted, F32 or
      * BF16, one or two shards), run by metagen from the directory and by llama.cpp from the file {@link HfConverter}

@@ -55,6 +55,10 @@ class HfModelBadInputTest {
             assertEquals("BF16", f.tensorInfo("blk.0.attn_q.weight").typeName(), "weights as stored");
             assertEquals(299, m.tokenizer().special().eos(), "EOS <|im_end|> from tokenizer_config.json");
             assertTrue(m.tokenizer().special().endOfGeneration().contains(299));
+            dev.metagen.engine.chat.ChatTemplate chat = dev.metagen.engine.chat.ChatTemplate.forModel(m);
+            assertFalse(chat.isFallback());
+            assertEquals("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+                    chat.render(List.of(dev.metagen.core.ChatMessage.user("hi")), true));
             assertArrayEquals(new int[]{298, 43, 299}, m.tokenizer().encode("<|im_start|>+<|im_end|>", false, true));
         }
     }
