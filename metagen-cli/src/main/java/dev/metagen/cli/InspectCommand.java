@@ -1,6 +1,7 @@
 package dev.metagen.cli;
 
 import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.hf.HfModel;
 import dev.metagen.engine.gguf.GgufTensorInfo;
 import dev.metagen.engine.gguf.GgufValue;
 import picocli.CommandLine.Command;
@@ -33,7 +34,7 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (GgufFile f = GgufFile.open(ModelOption.resolve(model))) {
+        try (GgufFile f = HfModel.openModel(ModelOption.resolve(model))) {
             if (json) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("path", f.path().toString());
@@ -58,8 +59,13 @@ final class InspectCommand implements Callable<Integer> {
                 out.println(Json.write(o));
                 return 0;
             }
-            out.printf("file: %s (%,d bytes)%nGGUF version %d, alignment %d, tensor data at byte %,d%n",
-                    f.path(), f.fileSize(), f.version(), f.alignment(), f.dataOffset());
+            if (f.isAssembled()) {
+                out.printf("directory: %s (%,d bytes of tensors)%nHugging Face model directory, shown as the GGUF"
+                        + " metadata and tensors llama.cpp's converter would write%n", f.path(), f.fileSize());
+            } else {
+                out.printf("file: %s (%,d bytes)%nGGUF version %d, alignment %d, tensor data at byte %,d%n",
+                        f.path(), f.fileSize(), f.version(), f.alignment(), f.dataOffset());
+            }
             out.printf("%nmetadata (%d):%n", f.metadata().size());
             for (Map.Entry<String, GgufValue> e : f.metadata().entrySet()) {
                 GgufValue v = e.getValue();

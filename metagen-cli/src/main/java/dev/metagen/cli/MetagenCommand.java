@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
                 InspectCommand.class,
                 SynthCommand.class,
                 QuantizeCommand.class,
+                ConvertCommand.class,
                 BenchCommand.class,
                 EvalCommand.class,
                 ServeCommand.class,

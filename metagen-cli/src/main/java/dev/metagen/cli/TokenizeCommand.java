@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.hf.HfModel;
 import dev.metagen.engine.tokenizer.GgufTokenizers;
 import dev.metagen.engine.tokenizer.HfTokenizerFiles;
 import picocli.CommandLine.Command;
@@ -56,11 +57,12 @@ final class TokenizeCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Path path = model.resolve();
-        if (Files.isDirectory(path)) {
-            // a Hugging Face model or tokenizer directory: tokenizer.json (+ tokenizer_config.json)
+        if (Files.isDirectory(path) && !Files.exists(path.resolve("config.json"))) {
+            // a directory of tokenizer files only: tokenizer.json (+ tokenizer_config.json), as Hugging Face reads them
             return tokenize(HfTokenizerFiles.load(path).tokenizer(), out);
         }
-        try (GgufFile file = GgufFile.open(path)) {
+        // a GGUF file or a model directory: the ids the model is fed (a directory's vocabulary as convert writes it)
+        try (GgufFile file = HfModel.openModel(path)) {
             return tokenize(GgufTokenizers.fromGguf(file), out);
         }
     }

@@ -100,12 +100,18 @@ public final class ModelLoader {
     public LanguageModel load(String ref) {
         Path file = file(ref);
         return switch (backendOf(ref)) {
-            case LLAMACPP -> LlamaCppModel.load(file, llamaOptions);
+            case LLAMACPP -> {
+                if (java.nio.file.Files.isDirectory(file)) {
+                    throw new MetagenException("--model " + ref + ": llama.cpp loads GGUF files, not model directories"
+                            + " (run it on the pure-Java engine, or convert it first: metagen convert " + file + " OUT.gguf)");
+                }
+                yield LlamaCppModel.load(file, llamaOptions);
+            }
             case PURE_JAVA -> TransformerModel.load(file, engineOptions);
         };
     }
 
-    /** The GGUF file a model was loaded from, or null for a model of neither backend. */
+    /** The GGUF file (or Hugging Face model directory) a model was loaded from, or null for a model of neither backend. */
     public static Path fileOf(LanguageModel model) {
         if (model instanceof TransformerModel t) {
             return t.file().path();

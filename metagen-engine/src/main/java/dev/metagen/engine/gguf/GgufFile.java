@@ -47,9 +47,18 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, GgufTensorInfo> tensors;
     private final int alignment;
     private final long dataOffset;
+    /** For an assembled description: each tensor's bytes (mapped from its own file); null for a GGUF file. */
+    private final Map<String, MemorySegment> tensorSegments;
+    private final boolean rotateHalfQk;
 
     private GgufFile(Path path, Arena arena, MemorySegment file, int version, Map<String, GgufValue> metadata,
                      Map<String, GgufTensorInfo> tensors, int alignment, long dataOffset) {
+        this(path, arena, file, version, metadata, tensors, alignment, dataOffset, null, false);
+    }
+
+    private GgufFile(Path path, Arena arena, MemorySegment file, int version, Map<String, GgufValue> metadata,
+                     Map<String, GgufTensorInfo> tensors, int alignment, long dataOffset,
+                     Map<String, MemorySegment> tensorSegments, boolean rotateHalfQk) {
         this.path = path;
         this.arena = arena;
         this.file = file;
@@ -58,6 +67,50 @@ public final class GgufFile implements AutoCloseable {
         this.tensors = tensors;
         this.alignment = alignment;
         this.dataOffset = dataOffset;
+        this.tensorSegments = tensorSegments;
+        this.rotateHalfQk = rotateHalfQk;
+    }
+
+    /**
+     * A model description that is not one GGUF file but reads as one: the metadata and tensor names a GGUF of the
+     * model would hold, each tensor's bytes a segment of its own (e.g. mapped from a safetensors file), all valid
+     * until {@code arena} is closed (by {@link #close}). {@code rotateHalfQk}: the {@code attn_q} / {@code attn_k}
+     * rows are in the rotate-half order of Hugging Face checkpoints rather than permuted for ggml's adjacent-pair
+     * rope (see {@link #rotateHalfQk()}).
+     */
+    public static GgufFile assembled(Path path, Arena arena, Map<String, GgufValue> metadata,
+                                     Map<String, MemorySegment> tensorData, Map<String, long[]> shapes,
+                                     Map<String, GgmlType> types, boolean rotateHalfQk) {
+        Map<String, GgufTensorInfo> infos = new LinkedHashMap<>();
+        Map<String, MemorySegment> segs = new LinkedHashMap<>();
+        for (Map.Entry<String, MemorySegment> e : tensorData.entrySet()) {
+            String name = e.getKey();
+            GgmlType type = types.get(name);
+            GgufTensorInfo t = new GgufTensorInfo(name, shapes.get(name).clone(), type, type.id, 0);
+            if (t.byteSize() != e.getValue().byteSize()) {
+                throw new GgufFormatException(path + ": " + oneLine("tensor " + name + " has " + e.getValue().byteSize()
+                        + " bytes, its shape and type need " + t.byteSize()));
+            }
+            infos.put(name, t);
+            segs.put(name, e.getValue());
+        }
+        return new GgufFile(path, arena, MemorySegment.NULL, 3, Collections.unmodifiableMap(new LinkedHashMap<>(metadata)),
+                Collections.unmodifiableMap(infos), DEFAULT_ALIGNMENT, 0, Collections.unmodifiableMap(segs), rotateHalfQk);
+    }
+
+    /** Whether this is an {@link #assembled} description rather than a GGUF file. */
+    public boolean isAssembled() {
+        return tensorSegments != null;
+    }
+
+    /**
+     * Whether the rows of each head of {@code attn_q} / {@code attn_k} hold the rotated pairs (i, i + d/2), as Hugging
+     * Face checkpoints store them, rather than (2i, 2i + 1) as llama.cpp's converter permutes them for the llama
+     * architecture: rope over the former pairs on the stored rows equals rope over the latter on permuted rows, so a
+     * directory runs as stored, with no copy of its weights.
+     */
+    public boolean rotateHalfQk() {
+        return rotateHalfQk;
     }
 
     /** Maps and parses {@code path}; throws {@link GgufFormatException} / {@link MetagenException} on bad input. */
@@ -66,7 +119,8 @@ public final class GgufFile implements AutoCloseable {
             throw new MetagenException("model file not found: " + path);
         }
         if (Files.isDirectory(path)) {
-            throw new MetagenException("model path is a directory, not a GGUF file: " + path);
+            throw new MetagenException("model path is a directory, not a GGUF file: " + path
+                    + " (a Hugging Face model directory runs as --model DIR; metagen convert writes it as GGUF)");
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -103,7 +157,11 @@ public final class GgufFile implements AutoCloseable {
         return dataOffset;
     }
 
+    /** The file's size; for an {@link #assembled} description, the bytes of its tensors. */
     public long fileSize() {
+        if (tensorSegments != null) {
+            return tensorSegments.values().stream().mapToLong(MemorySegment::byteSize).sum();
+        }
         return file.byteSize();
     }
 
@@ -263,6 +321,13 @@ public final class GgufFile implements AutoCloseable {
         if (t.type() == null) {
             throw new MetagenException(path + ": " + oneLine("tensor " + t.name() + " has unknown ggml type id " + t.typeId()));
         }
+        if (tensorSegments != null) {
+            MemorySegment s = tensorSegments.get(t.name());
+            if (s == null) {
+                throw new MetagenException(path + ": " + oneLine("no data for tensor " + t.name()));
+            }
+            return s;
+        }
         return file.asSlice(dataOffset + t.offset(), t.byteSize());
     }
 
@@ -302,7 +367,7 @@ public final class GgufFile implements AutoCloseable {
      * Keys and tensor names come from the file, so a corrupt one may hold newlines or be megabytes long:
      * control characters are escaped and an overlong message keeps its head and tail, so errors stay one line.
      */
-    static String oneLine(String msg) {
+    public static String oneLine(String msg) {
         StringBuilder sb = new StringBuilder(Math.min(msg.length(), 1024));
         for (int i = 0; i < msg.length(); i++) {
             char c = msg.charAt(i);

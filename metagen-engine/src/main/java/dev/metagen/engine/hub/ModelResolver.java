@@ -19,6 +19,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
- * Resolves a model argument to a local GGUF path: a filesystem path as is, or a Hugging Face Hub reference
+ * Resolves a model argument to a local path: a filesystem path as is, {@code hf:OWNER/REPO} as a Hugging Face model
+ * directory ({@link #resolveRepository}), or a Hugging Face Hub reference
  * {@code hf:OWNER/REPO/[path/in/repo/]FILE.gguf} through the cache {@code $METAGEN_HOME/models/OWNER/REPO/...},
  * downloading {@code ENDPOINT/OWNER/REPO/resolve/main/PATH} (HF's file URL scheme) when missing and verifying
  * its sha256 (a built-in table of known files, else the LFS digest HF sends as {@code X-Linked-Etag}/{@code ETag});
@@ -123,7 +125,8 @@ public final class ModelResolver {
         }
         String[] parts = reference.substring(PREFIX.length()).split("/", -1);
         if (parts.length < 3) {
-            throw new MetagenException("bad model reference " + reference + ": expected hf:OWNER/REPO/FILE.gguf");
+            throw new MetagenException("bad model reference " + reference + ": expected hf:OWNER/REPO/FILE.gguf"
+                    + " (a GGUF file) or hf:OWNER/REPO (a model repository)");
         }
         for (String p : parts) {
             if (!SEGMENT.matcher(p).matches() || p.equals("..")) {
@@ -136,6 +139,158 @@ public final class ModelResolver {
             throw new MetagenException("bad model reference " + reference + ": it must name a .gguf file");
         }
         return new HubFile(parts[0], parts[1], file);
+    }
+
+    /** Whether {@code model} names a whole repository, {@code hf:OWNER/REPO} (a Hugging Face model directory). */
+    public static boolean isRepositoryReference(String model) {
+        return isHubReference(model) && model.substring(PREFIX.length()).split("/", -1).length == 2;
+    }
+
+    /** The files of a repository that a model directory needs ({@link #isModelFile}), as the repository lists them. */
+    record RepoFile(String path, long size, String sha256) {}
+
+    /**
+     * The files a Hugging Face model directory is read from: the configs, the tokenizer files, the chat template
+     * and the safetensors weights with their index (the converter's {@code model*.safetensors}).
+     */
+    static boolean isModelFile(String path) {
+        return switch (path) {
+            case "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                 "special_tokens_map.json", "chat_template.jinja", "chat_template.json",
+                 "model.safetensors.index.json" -> true;
+            default -> path.startsWith("model") && path.endsWith(".safetensors") && SEGMENT.matcher(path).matches();
+        };
+    }
+
+    /** The manifest of a completely downloaded repository: one line "PATH SIZE" per file. */
+    static final String MANIFEST = ".metagen-repository";
+
+    /**
+     * {@code hf:OWNER/REPO} as a local directory {@code HOME/models/OWNER/REPO}: the model files the repository lists
+     * ({@code ENDPOINT/api/models/OWNER/REPO/tree/main}) downloaded into it with their sizes and LFS sha256 digests
+     * checked and recorded; a directory whose manifest and records still match is used without the network.
+     */
+    public Path resolveRepository(String model, DownloadListener listener) {
+        String[] parts = model.substring(PREFIX.length()).split("/", -1);
+        for (String p : parts) {
+            if (!SEGMENT.matcher(p).matches() || p.equals("..")) {
+                throw new MetagenException("bad model reference " + model + ": path segment \"" + p
+                        + "\" is not a plain name (letters, digits, '.', '_', '-')");
+            }
+        }
+        Path dir = home.resolve("models").resolve(parts[0]).resolve(parts[1]);
+        if (completeRepository(dir)) {
+            return dir;
+        }
+        List<RepoFile> files = listRepository(model, parts[0], parts[1]);
+        if (files.stream().noneMatch(f -> f.path().equals("config.json"))) {
+            throw new MetagenException(model + ": the repository has no config.json (not a Hugging Face model"
+                    + " repository; for a GGUF file name it: hf:OWNER/REPO/FILE.gguf)");
+        }
+        if (files.stream().noneMatch(f -> f.path().endsWith(".safetensors"))) {
+            throw new MetagenException(model + ": the repository has no model*.safetensors weights");
+        }
+        StringBuilder manifest = new StringBuilder();
+        for (RepoFile f : files) {
+            HubFile ref = new HubFile(parts[0], parts[1], f.path());
+            Path target = dir.resolve(f.path());
+            if (!cachedWhole(target, f)) {
+                download(ref, target, listener, f.sha256(), f.size(), false);
+            }
+            manifest.append(f.path()).append(' ').append(f.size()).append('\n');
+        }
+        try {
+            Path tmp = Files.createTempFile(dir, MANIFEST + ".", ".part");
+            Files.writeString(tmp, manifest.toString());
+            move(tmp, dir.resolve(MANIFEST));
+        } catch (IOException | UnsupportedOperationException e) {
+            // without a manifest the next use lists the repository again
+        }
+        return dir;
+    }
+
+    /** Whether {@code dir} holds a manifest whose every file is there with the size and record it had. */
+    private static boolean completeRepository(Path dir) {
+        Path m = dir.resolve(MANIFEST);
+        if (!Files.isRegularFile(m)) {
+            return false;
+        }
+        try {
+            for (String line : Files.readAllLines(m)) {
+                String[] f = line.strip().split(" ");
+                if (f.length != 2 || !isModelFile(f[0]) || !cachedWhole(dir.resolve(f[0]), new RepoFile(f[0], Long.parseLong(f[1]), null))) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code target} is cached with a record matching {@code f}'s size (and its sha256 when listed). */
+    private static boolean cachedWhole(Path target, RepoFile f) {
+        try {
+            if (!Files.isRegularFile(target) || !Files.isRegularFile(record(target))) {
+                return false;
+            }
+            String[] r = Files.readString(record(target)).strip().split("\\s+");
+            long size = Files.size(target);
+            return r.length == 2 && SHA256.matcher(r[0]).matches() && Long.parseLong(r[1]) == size
+                    && (f.size() < 0 || f.size() == size) && (f.sha256() == null || f.sha256().equals(r[0]));
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** The repository's top-level model files from the Hub's tree listing. */
+    private List<RepoFile> listRepository(String model, String owner, String repo) {
+        String url = endpoint + "/api/models/" + owner + "/" + repo + "/tree/main";
+        try {
+            HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(2)).GET().build();
+            HttpResponse<byte[]> resp = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+            if (resp.statusCode() != 200) {
+                throw new MetagenException("cannot list " + model + " (" + url + "): HTTP " + resp.statusCode()
+                        + (resp.statusCode() == 404 ? " (no such repository)" : "")
+                        + (resp.statusCode() == 401 || resp.statusCode() == 403 ? " (the repository is gated or private)" : ""));
+            }
+            if (resp.body().length > (64 << 20)) {
+                throw new MetagenException("cannot list " + model + ": the listing is over 64 MiB");
+            }
+            com.fasterxml.jackson.databind.JsonNode tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(resp.body());
+            if (tree == null || !tree.isArray()) {
+                throw new MetagenException("cannot list " + model + " (" + url + "): the answer is not a JSON array");
+            }
+            List<RepoFile> out = new java.util.ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode e : tree) {
+                String path = e.path("path").asText("");
+                if (!"file".equals(e.path("type").asText("file")) || !isModelFile(path)) {
+                    continue;
+                }
+                long size = e.path("size").canConvertToLong() ? e.path("size").asLong(-1) : -1;
+                String sha = e.path("lfs").path("oid").asText(null);
+                if (sha != null) {
+                    sha = sha.toLowerCase(Locale.ROOT);
+                    if (sha.startsWith("sha256:")) {
+                        sha = sha.substring(7);
+                    }
+                    if (!SHA256.matcher(sha).matches()) {
+                        sha = null;
+                    }
+                }
+                out.add(new RepoFile(path, size, sha));
+            }
+            return out;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new MetagenException("cannot list " + model + " (" + url + "): the answer is not JSON");
+        } catch (java.net.http.HttpConnectTimeoutException | java.net.ConnectException e) {
+            throw new MetagenException("cannot list " + model + " (" + url + "): no network (" + offline(e, url) + ")");
+        } catch (IOException e) {
+            throw new MetagenException("cannot list " + model + " (" + url + "): " + MetagenException.describe(e), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MetagenException("listing " + model + " was interrupted", e);
+        }
     }
 
     /** Where {@code ref} lives in the cache: {@code HOME/models/OWNER/REPO/path/in/repo/FILE.gguf}. */
@@ -161,6 +316,9 @@ public final class ModelResolver {
         if (!isHubReference(model)) {
             return Path.of(model);
         }
+        if (isRepositoryReference(model)) {
+            return resolveRepository(model, listener);
+        }
         HubFile ref = parse(model);
         Path target = cachePath(ref);
         if (Files.isRegularFile(target)) {
@@ -180,7 +338,7 @@ public final class ModelResolver {
         if (seeded != null) {
             return seeded;
         }
-        download(ref, target, listener);
+        download(ref, target, listener, KNOWN_SHA256.get(ref.reference()), -1, true);
         return target;
     }
 
@@ -300,7 +458,13 @@ public final class ModelResolver {
         }
     }
 
-    private void download(HubFile ref, Path target, DownloadListener listener) {
+    /**
+     * @param knownSha  the sha256 the file must have (a known file, or the LFS digest of a repository listing); null
+     *                  to take the digest the server sends
+     * @param knownSize the size the file must have, or -1
+     * @param gguf      whether a download with neither a digest nor a length must parse as a complete GGUF file
+     */
+    private void download(HubFile ref, Path target, DownloadListener listener, String knownSha, long knownSize, boolean gguf) {
         String url = url(ref);
         Path part = null;
         try {
@@ -319,8 +483,12 @@ public final class ModelResolver {
                             + (resp.statusCode() == 404 ? " (no such file in that repository)" : "")
                             + (resp.statusCode() == 401 || resp.statusCode() == 403 ? " (the repository is gated or private)" : ""));
                 }
-                long total = resp.headers().firstValueAsLong("Content-Length").orElse(-1);
-                String expected = KNOWN_SHA256.get(ref.reference());
+                long total = resp.headers().firstValueAsLong("Content-Length").orElse(knownSize);
+                if (knownSize >= 0 && total != knownSize) {
+                    throw new MetagenException("cannot download " + url + ": the server sends " + total
+                            + " bytes, the repository lists " + knownSize);
+                }
+                String expected = knownSha;
                 if (expected == null) {
                     expected = linkedSha256(resp).orElse(null);
                 }
@@ -358,7 +526,7 @@ public final class ModelResolver {
                 if (expected != null && !expected.equals(actual)) {
                     throw new MetagenException("download of " + url + " is corrupt: sha256 " + actual + ", expected " + expected);
                 }
-                if (expected == null && total < 0) {
+                if (expected == null && total < 0 && gguf) {
                     // nothing says how much should have come: a connection cut early looks like the end of the file
                     String bad = incompleteGguf(part);
                     if (bad != null) {

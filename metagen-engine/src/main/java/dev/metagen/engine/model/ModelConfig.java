@@ -13,10 +13,12 @@ import dev.metagen.engine.gguf.GgufFile;
  * @param ropeDim       leading dims of each head that rope rotates ({@code rope.dimension_count}; equal to headDim
  *                      in every file {@link #read} accepts, as llama.cpp requires for these architectures)
  * @param ropeFreqScale positions are multiplied by this (linear rope scaling: 1 / factor)
+ * @param neoxRope      whether rope rotates the pairs (i, i + ropeDim/2) rather than (2i, 2i + 1): the architecture's
+ *                      own mode, or a Hugging Face directory's llama weights as stored ({@link GgufFile#rotateHalfQk})
  */
 public record ModelConfig(Architecture arch, String name, int embd, int layers, int heads, int kvHeads,
                           int headDim, int valueDim, int ffn, int vocab, int contextLength, float ropeTheta,
-                          int ropeDim, float ropeFreqScale, float rmsEps) {
+                          int ropeDim, float ropeFreqScale, float rmsEps, boolean neoxRope) {
 
     public int qDim() {
         return heads * headDim;
@@ -117,7 +119,7 @@ public record ModelConfig(Architecture arch, String name, int embd, int layers, 
         }
         String name = f.getString("general.name", f.path().getFileName().toString());
         return new ModelConfig(arch, name, embd, layers, heads, kvHeads, headDim, valueDim, ffn, vocab, ctx,
-                theta, ropeDim, freqScale, eps);
+                theta, ropeDim, freqScale, eps, arch.neoxRope || f.rotateHalfQk());
     }
 
     private static int positive(GgufFile f, String key, int v) {

@@ -8,6 +8,7 @@ import dev.metagen.core.ModelState;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.gguf.GgufTensorInfo;
+import dev.metagen.engine.hf.HfModel;
 import dev.metagen.engine.tensor.GgmlType;
 import dev.metagen.engine.tensor.Matrix;
 import dev.metagen.engine.tensor.PackedActivations;
@@ -116,11 +117,12 @@ public final class TransformerModel implements LanguageModel {
     }
 
     /**
-     * Maps {@code gguf} and checks its metadata, vocabulary and tensors against each other (see
-     * {@link GgufTokenizers#validate}); the tokenizer is built on first use.
+     * Maps {@code gguf} (a GGUF file, or a Hugging Face model directory read as one: {@link HfModel}) and checks its
+     * metadata, vocabulary and tensors against each other (see {@link GgufTokenizers#validate}); the tokenizer is
+     * built on first use.
      */
     public static TransformerModel load(Path gguf, ModelOptions options) {
-        GgufFile f = GgufFile.open(gguf);
+        GgufFile f = HfModel.openModel(gguf);
         try {
             return new TransformerModel(f, options);
         } catch (RuntimeException e) {
@@ -657,7 +659,7 @@ public final class TransformerModel implements LanguageModel {
     /** Rotates the first ropeDim dims of one head: adjacent pairs (llama) or pairs (i, i + ropeDim/2) (NEOX). */
     private void rope(float[] vec, int off, float[] cos, float[] sin, int csOff) {
         int half = config.ropeDim() / 2;
-        boolean neox = config.arch().neoxRope;
+        boolean neox = config.neoxRope();
         for (int i = 0; i < half; i++) {
             int a = neox ? off + i : off + 2 * i;
             int b = neox ? off + i + half : off + 2 * i + 1;
