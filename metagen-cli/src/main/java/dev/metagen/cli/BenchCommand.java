@@ -41,8 +41,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen-tokens", defaultValue = "32", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int genTokens;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ThreadsOption threadsOption;
+
+    int threads; // --threads, checked
 
     @Option(names = "--repetitions", defaultValue = "3", description = "Measured runs after one warm-up run (default: ${DEFAULT-VALUE}).")
     int repetitions;
@@ -78,7 +80,7 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 1 || genTokens < 1 || repetitions < 1) {
             throw new ParameterException(spec.commandLine(), "--prompt-tokens, --gen-tokens and --repetitions must be >= 1");
         }
-        ThreadsOption.check(spec, threads);
+        threads = threadsOption.threads(spec);
         if (batch < 0 || batch > 1024) {
             throw new ParameterException(spec.commandLine(), "--batch must be in [0, 1024], got " + batch);
         }

@@ -57,11 +57,15 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--chat-template", paramLabel = "FILE", description = "Use this Jinja template file instead of the model's.")
     Path templateFile;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ThreadsOption threadsOption;
 
-    @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
-    int contextLength;
+    int threads; // --threads, checked
+
+    @Mixin
+    ContextOption contextOption;
+
+    int contextLength; // --ctx, checked
 
     @Option(names = "--stats", description = "Print token counts and speed after each answer (on stderr).")
     boolean stats;
@@ -71,10 +75,8 @@ final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 1, got " + maxTokens);
         }
-        ThreadsOption.check(spec, threads);
-        if (contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
-        }
+        threads = threadsOption.threads(spec);
+        contextLength = contextOption.contextLength(spec);
         long seed = sampling.seed != null ? sampling.seed : new java.security.SecureRandom().nextLong();
         var config = configOrUsageError(seed);
         PrintWriter out = spec.commandLine().getOut();

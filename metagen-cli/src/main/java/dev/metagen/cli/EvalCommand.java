@@ -100,11 +100,15 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--stop", description = "Stop string of the leaves (repeatable).")
     List<String> stop = new ArrayList<>();
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ThreadsOption threadsOption;
 
-    @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's (default: ${DEFAULT-VALUE}).")
-    int contextLength;
+    int threads; // --threads, checked
+
+    @Mixin
+    ContextOption contextOption;
+
+    int contextLength; // --ctx, checked
 
     @Mixin
     SandboxOptions sandbox;
@@ -120,10 +124,8 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ThreadsOption.check(spec, threads);
-        if (contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
-        }
+        threads = threadsOption.threads(spec);
+        contextLength = contextOption.contextLength(spec);
         GenerationParams params;
         Evaluation.Plan plan;
         try {

@@ -107,8 +107,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--logprobs", defaultValue = "0", description = "With --json: the top K alternatives of each step (top_logprobs).")
     int logprobs;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ThreadsOption threadsOption;
+
+    int threads; // --threads, checked
 
     // efficient generation (issue #6): parallel samples, KV budget, prefix cache
     @Option(names = "--parallel", defaultValue = "1", description = "Sample N continuations of the prompt at once: the prompt is computed once and every step is one batched forward (default: ${DEFAULT-VALUE}).")
@@ -120,8 +122,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-prefix-cache", description = "Do not reuse cached KV blocks of earlier prompts.")
     boolean noPrefixCache;
 
-    @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
-    int contextLength;
+    @Mixin
+    ContextOption contextOption;
+
+    int contextLength; // --ctx, checked
 
     @Option(names = "--no-bos", description = "Do not add BOS even if the model's metadata asks for it.")
     boolean noBos;
@@ -156,10 +160,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 0, got " + maxTokens);
         }
-        ThreadsOption.check(spec, threads);
-        if (contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0, got " + contextLength);
-        }
+        threads = threadsOption.threads(spec);
+        contextLength = contextOption.contextLength(spec);
         int searches = (beams > 1 || numReturn > 1 || diverseGroups > 1 ? 1 : 0) + (stochasticBeams > 0 ? 1 : 0) + (contrastiveAlpha > 0 ? 1 : 0);
         if (searches > 1) {
             throw new ParameterException(spec.commandLine(), "choose one of --beams, --stochastic-beams and --contrastive-alpha");

@@ -99,11 +99,15 @@ final class ServeCommand implements Callable<Integer> {
             description = "Keep-alive interval while a request runs, to notice clients that went away; 0 = none (default: ${DEFAULT-VALUE}).")
     long heartbeatMs;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    ThreadsOption threadsOption;
 
-    @Option(names = "--ctx", defaultValue = "0", description = "Context length; 0 = the model's, at most 4096 (default: ${DEFAULT-VALUE}).")
-    int contextLength;
+    int threads; // --threads, checked
+
+    @Mixin
+    ContextOption contextOption;
+
+    int contextLength; // --ctx, checked
 
     @Option(names = "--kv-budget-mib", defaultValue = "0", description = "Bound on the paged KV cache in MiB; 0 = default (8 full-context sequences, at most half the heap). Generations wait in arrival order for their share (default: ${DEFAULT-VALUE}).")
     long kvBudgetMib;
@@ -114,10 +118,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        ThreadsOption.check(spec, threads);
-        if (contextLength < 0) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be >= 0 (0 = the model's), got " + contextLength);
-        }
+        threads = threadsOption.threads(spec);
+        contextLength = contextOption.contextLength(spec);
         if (kvBudgetMib < 0 || kvBudgetMib > (1L << 30)) {
             throw new ParameterException(spec.commandLine(), "--kv-budget-mib must be in [0, 2^30], got " + kvBudgetMib);
         }

@@ -1,14 +1,24 @@
 package dev.metagen.cli;
 
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
-/** The bound every command puts on {@code --threads}: 0 (all processors) up to four threads per available processor. */
+/**
+ * The {@code --threads} option of every command that runs a model, with one help text and one bound: 0 (all
+ * processors) up to four threads per available processor.
+ */
 final class ThreadsOption {
     /** Threads per processor allowed: more only adds switching and memory (each worker has its own buffers). */
     static final int PER_PROCESSOR = 4;
 
-    private ThreadsOption() {
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads; 0 = all processors, at most 4 per processor (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    /** The checked value. */
+    int threads(CommandSpec spec) {
+        check(spec, threads);
+        return threads;
     }
 
     static int max() {
