@@ -168,6 +168,7 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
                     yield sum;
                 }
                 case "chain" -> chain(n, path, mt, d);
+                case "tool_loop" -> per(n, path, "max_turns", 4, inner(n, path, mt, d));
                 case "beam" -> new Cost(1, (double) mt * Math.max(1, intOf(n, "beams", 4)));
                 default -> new Cost(1, mt); // a leaf (sample, greedy, contrastive, constrained) or an unknown type
             };
