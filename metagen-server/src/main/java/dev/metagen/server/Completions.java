@@ -204,7 +204,7 @@ final class Completions {
         // a strategy is parsed and compiled once per request (its constrained leaves under the same ceilings and
         // deadline as a request's own constraint); its generators are stateless, so every choice runs the same tree
         StrategySpecs.Strategy strategy = r.strategy() == null ? null : RequestParser.compileBudget(config, ctx).run(
-                () -> RequestParser.specs(models, r.chat(), config.sandboxLimits()).parse(r.strategy()));
+                () -> RequestParser.specs(models, r.chat(), config.sandboxLimits(), config.httpTools()).parse(r.strategy()));
         if (total == 1) {
             return List.of(new Choice(0, 0, generate(r, strategy, 0, 0, sinks.create(0, 0), ctx)));
         }

@@ -612,7 +612,7 @@ final class RequestParser {
         }
         String text = tree.toString();
         try {
-            LeafGenerators.validator(config.sandboxLimits()).parse(text);
+            LeafGenerators.validator(config.sandboxLimits(), null, java.util.Set.of(), config.httpTools()).parse(text);
         } catch (MetagenException e) {
             throw ApiException.invalid("strategy", "strategy " + MetagenException.describe(e));
         } catch (RuntimeException e) {
@@ -672,12 +672,13 @@ final class RequestParser {
      * code tools run within the operator's sandbox limits.
      */
     static StrategySpecs specs(LanguageModel model, boolean chat, Sandbox.Limits sandboxLimits) {
-        return specs(dev.metagen.runtime.ModelRegistry.of(model), chat, sandboxLimits);
+        return specs(dev.metagen.runtime.ModelRegistry.of(model), chat, sandboxLimits, dev.metagen.meta.tools.HttpTool.Policy.NONE);
     }
 
     /** As above, with the server's named models for leaves that say {@code "model": "NAME"}. */
-    static StrategySpecs specs(dev.metagen.runtime.ModelRegistry models, boolean chat, Sandbox.Limits sandboxLimits) {
-        return new StrategySpecs(new LeafGenerators(models, chat), sandboxLimits);
+    static StrategySpecs specs(dev.metagen.runtime.ModelRegistry models, boolean chat, Sandbox.Limits sandboxLimits,
+                               dev.metagen.meta.tools.HttpTool.Policy httpTools) {
+        return new StrategySpecs(new LeafGenerators(models, chat), sandboxLimits, httpTools);
     }
 
     static boolean isObject(JsonNode n) {
