@@ -230,12 +230,12 @@ final class RequestParser {
             }
         }
 
+        if (tools != null && f.has("strategy")) {
+            throw ApiException.invalid("tools", "tools cannot be combined with strategy; an agent that calls tools is the tool_loop strategy");
+        }
         TokenConstraint constraint = constraint(f, tok, request);
         String strategy = strategy(f, maxTokens);
         if (tools != null) {
-            if (strategy != null) {
-                throw ApiException.invalid("tools", "tools cannot be combined with strategy; an agent that calls tools is the tool_loop strategy");
-            }
             if (constraint != null && tools.callsPossible()) {
                 String field = java.util.stream.Stream.of("response_format", "grammar", "regex", "json_schema").filter(f::has).findFirst().orElseThrow();
                 throw ApiException.invalid(field, field + " cannot be combined with tools unless tool_choice is none (a constrained answer cannot be a tool call)");

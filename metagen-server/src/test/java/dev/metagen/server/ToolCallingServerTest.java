@@ -229,4 +229,26 @@ class ToolCallingServerTest {
         // and the server keeps serving
         assertEquals(200, chat(server, "\"max_tokens\":2").status());
     }
+
+    @Test
+    void toolLoopStrategyThroughTheServer() {
+        String loop = "\"strategy\":{\"type\":\"tool_loop\",\"max_turns\":2,\"inner\":{\"type\":\"sample\"},\"tools\":[%s]}";
+        TestServer.Response ok = TestServer.post(server, "/v1/chat/completions", "{" + MESSAGES + ",\"max_tokens\":6,"
+                + loop.formatted("{\"type\":\"calculator\"}") + "}");
+        assertEquals(200, ok.status(), ok.body());
+        assertTrue(ok.json().path("usage").path("completion_tokens").asInt() <= 12);
+        TestServer.Response python = TestServer.post(server, "/v1/chat/completions", "{" + MESSAGES + ","
+                + loop.formatted("{\"type\":\"python\"}") + "}");
+        assertEquals(403, python.status(), python.body());
+        String http = loop.formatted("{\"type\":\"http\",\"name\":\"search\",\"url\":\"http://127.0.0.1:9/search\"}");
+        TestServer.Response refused = TestServer.post(server, "/v1/chat/completions", "{" + MESSAGES + "," + http + "}");
+        assertEquals(400, refused.status());
+        assertEquals("strategy", refused.json().path("error").path("param").asText());
+        assertTrue(refused.json().path("error").path("message").asText().contains("$.tools[0].url"), refused.body());
+        try (OpenAiServer allowed = TestServer.start(model(), TestServer.config().withHttpTools(
+                dev.metagen.meta.tools.HttpTool.Policy.NONE.withAllowed(List.of("http://127.0.0.1:9/"))))) {
+            TestServer.Response r = TestServer.post(allowed, "/v1/chat/completions", "{" + MESSAGES + ",\"max_tokens\":4," + http + "}");
+            assertEquals(200, r.status(), r.body());
+        }
+    }
 }
