@@ -142,19 +142,34 @@ record ToolRequest(List<ToolDefinition> tools, Choice choice, String named, bool
             }
         }
         boolean parallel = f.bool("parallel_tool_calls", true);
-        // every schema compiles (a bad one is the client's error, named), within the server's compile ceilings
+        // every schema compiles to a grammar (a bad one is the client's error, named), within the server's compile
+        // ceilings; only a forced call's is built into a token constraint (the costly part)
         TokenConstraint forced = null;
         for (int i = 0; i < tools.size(); i++) {
             ToolDefinition d = tools.get(i);
-            TokenConstraint one = compile(d.callSchema(), "tools[" + i + "].function.parameters", config, tok, ctx);
+            String field = "tools[" + i + "].function.parameters";
             if (choice == Choice.NAMED && d.name().equals(named)) {
-                forced = one;
+                forced = compile(d.callSchema(), field, config, tok, ctx);
+            } else {
+                checkSchema(d.callSchema(), field, config, ctx);
             }
         }
         if (choice == Choice.REQUIRED) {
             forced = compile(ToolDefinition.anyCallSchema(tools), "tools", config, tok, ctx);
         }
         return new ToolRequest(List.copyOf(tools), choice, named, parallel, ToolCallFormat.forTemplate(formatter.templateSource()), forced);
+    }
+
+    private static void checkSchema(JsonNode schema, String field, ServerConfig config, RequestContext ctx) {
+        try {
+            RequestParser.compileBudget(config, ctx).run(() -> dev.metagen.control.json.JsonSchemaCompiler.compile(schema, false));
+        } catch (CompileBudget.TooComplex e) {
+            throw ApiException.invalid(field, field + ": " + e.getMessage());
+        } catch (CompileBudget.Aborted e) {
+            throw e;
+        } catch (MetagenException | IllegalArgumentException | StackOverflowError e) {
+            throw ApiException.invalid(field, "invalid JSON Schema in " + field + ": " + MetagenException.describe(e));
+        }
     }
 
     private static TokenConstraint compile(JsonNode schema, String field, ServerConfig config, Tokenizer tok, RequestContext ctx) {
