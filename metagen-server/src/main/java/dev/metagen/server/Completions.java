@@ -65,10 +65,10 @@ final class Completions {
             ObjectNode ch = arr.addObject();
             ch.put("index", c.index());
             String text = c.generation().text();
+            ToolReplies.Answer answer = r.chat() && r.tools() != null ? ToolReplies.answer(r.tools(), text) : null;
             if (r.chat()) {
                 ObjectNode msg = ch.putObject("message");
                 msg.put("role", "assistant");
-                ToolReplies.Answer answer = r.tools() == null ? null : ToolReplies.answer(r.tools(), text);
                 if (answer == null) {
                     msg.put("content", text);
                 } else {
@@ -89,8 +89,7 @@ final class Completions {
                     ch.putNull("logprobs");
                 }
             }
-            ch.put("finish_reason", r.chat() && r.tools() != null
-                    ? ToolReplies.finish(ToolReplies.answer(r.tools(), text), c.generation().finish()) : finish(c.generation().finish()));
+            ch.put("finish_reason", answer != null ? ToolReplies.finish(answer, c.generation().finish()) : finish(c.generation().finish()));
         }
         o.set("usage", usage(r, choices));
         return o;

@@ -65,7 +65,7 @@ final class ToolReplies {
         return a.calls().isEmpty() ? Completions.finish(f) : "tool_calls";
     }
 
-    /** Fills {@code message} (content, tool_calls) and returns the finish reason. */
+    /** Fills {@code message}'s content and tool_calls. */
     static void message(ObjectNode msg, Answer a) {
         if (a.content() == null) {
             msg.putNull("content");

@@ -28,7 +28,8 @@ import java.util.function.Function;
  * A model that calls tools until it answers (the tool-use loop of ReAct, Yao et al., 2023, and Toolformer-style
  * agents): each turn the inner generator continues the transcript; calls it writes in the family's format are run
  * (each charged as a tool call, within the run's budget and cancellation) and their results appended; a turn without
- * calls is the answer. At most {@code maxTurns} model turns; the trace shows every turn, its calls and results.
+ * calls is the answer. At most {@code maxTurns} model turns and {@code maxToolCalls} tool calls; the trace shows
+ * every turn, its calls and results.
  */
 public final class ToolLoop extends MetaGenerator {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,6 +45,7 @@ public final class ToolLoop extends MetaGenerator {
     private final Generator inner;
     private final List<LoopTool> tools;
     private final int maxTurns;
+    private final int maxToolCalls;
     private final ToolCallFormat format;
     private final String instructions;
     private final String resultTemplate;
@@ -54,6 +56,18 @@ public final class ToolLoop extends MetaGenerator {
      * @param resultTemplate how a result is appended ({name}, {result} filled in); null for the family's default
      */
     public ToolLoop(Generator inner, List<LoopTool> tools, int maxTurns, ToolCallFormat format, String instructions, String resultTemplate) {
+        this(inner, tools, maxTurns, DEFAULT_MAX_TOOL_CALLS, format, instructions, resultTemplate);
+    }
+
+    /** The most tool calls a loop runs unless its spec says otherwise. */
+    public static final int DEFAULT_MAX_TOOL_CALLS = 8;
+
+    /**
+     * @param maxToolCalls the most tool calls the whole loop runs (a model may write many calls in one turn); calls
+     *                     beyond it are answered with an error instead of running
+     */
+    public ToolLoop(Generator inner, List<LoopTool> tools, int maxTurns, int maxToolCalls, ToolCallFormat format,
+                    String instructions, String resultTemplate) {
         if (tools.isEmpty()) {
             throw new MetagenException("tool_loop: needs at least one tool");
         }
@@ -69,6 +83,10 @@ public final class ToolLoop extends MetaGenerator {
         this.inner = inner;
         this.tools = List.copyOf(tools);
         this.maxTurns = maxTurns;
+        if (maxToolCalls < 0) {
+            throw new MetagenException("tool_loop: max_tool_calls must be at least 0");
+        }
+        this.maxToolCalls = maxToolCalls;
         this.format = format;
         this.instructions = instructions;
         this.resultTemplate = resultTemplate != null ? resultTemplate : defaultResultTemplate(format);
@@ -139,6 +157,9 @@ public final class ToolLoop extends MetaGenerator {
                     String result;
                     if (t == null) {
                         result = "error: unknown tool '" + call.name() + "' (known: " + defs.stream().map(ToolDefinition::name).toList() + ")";
+                        c.put("ok", false);
+                    } else if (toolCalls >= maxToolCalls) {
+                        result = "error: the limit of " + maxToolCalls + " tool calls is reached; answer without tools";
                         c.put("ok", false);
                     } else {
                         toolCalls++;

@@ -25,6 +25,7 @@ final class AgentSpecs {
         specs.registerStrategy("tool_loop", n -> {
             var inner = specs.generator(n.requireChild("inner"));
             int maxTurns = n.integer("max_turns", 4, 1);
+            int maxToolCalls = n.integer("max_tool_calls", ToolLoop.DEFAULT_MAX_TOOL_CALLS, 0);
             ToolCallFormat format;
             try {
                 format = ToolCallFormat.named(n.string("format", "hermes"));
@@ -38,7 +39,7 @@ final class AgentSpecs {
             String instructions = n.string("instructions", ToolLoop.DEFAULT_INSTRUCTIONS);
             String results = n.has("result_template") ? n.string("result_template") : null;
             try {
-                return new ToolLoop(inner, tools, maxTurns, format, instructions, results);
+                return new ToolLoop(inner, tools, maxTurns, maxToolCalls, format, instructions, results);
             } catch (MetagenException e) {
                 throw new StrategySpecException(n.path("tools"), MetagenException.describe(e).replaceFirst("^tool_loop: ", ""));
             }

@@ -129,6 +129,26 @@ class ToolLoopTest {
     }
 
     @Test
+    void maxToolCallsBoundsCallsWrittenInOneTurn() {
+        List<String> prompts = new ArrayList<>();
+        String many = "<tool_call>\n{\"name\": \"calculator\", \"arguments\": {\"expression\": \"1+1\"}}\n</tool_call>".repeat(5);
+        AtomicInteger turn = new AtomicInteger();
+        // the stop string would cut the turn after the first call: this model writes its calls without it
+        Generator g = (prompt, params) -> {
+            prompts.add(prompt.text());
+            String text = turn.getAndIncrement() == 0 ? many : "done";
+            return new Generation(text, new int[]{1}, new double[1], FinishReason.STOP, new Cost(1, 1, 1, 0, Duration.ZERO), Map.of());
+        };
+        ToolLoop loop = new ToolLoop(g, List.of(new ToolLoop.LoopTool(ToolLoop.oneString("calculator", "", "expression"),
+                new dev.metagen.meta.tools.Calculator(), ToolLoop.stringArgument("expression"))), 4, 3,
+                dev.metagen.meta.tools.ToolCallFormat.HERMES, "", null);
+        Generation out = loop.generate(Prompt.of("x"), P, Budget.UNLIMITED, new Cancellation());
+        assertEquals("done", out.text());
+        assertEquals(3, out.cost().toolCalls());
+        assertEquals(2, prompts.get(1).split("the limit of 3 tool calls is reached", -1).length - 1);
+    }
+
+    @Test
     void unknownToolsAndBadInputAreResultsNotFailures() {
         List<String> prompts = new ArrayList<>();
         AtomicInteger turn = new AtomicInteger();
