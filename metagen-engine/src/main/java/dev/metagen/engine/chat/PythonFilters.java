@@ -23,8 +23,9 @@ final class PythonFilters {
     }
 
     /**
-     * {@code x|trim}: a missing value trims to the empty string, as Jinja2's undefined does (Jinjava would print
-     * {@code null}; templates trim optional fields such as a parameter's description).
+     * {@code x|trim} and {@code x|trim(chars)}: a missing value trims to the empty string, as Jinja2's undefined does
+     * (Jinjava would print {@code null}; templates trim optional fields such as a parameter's description). Jinjava
+     * has one null for missing and None, so an explicit None also trims to "" where Jinja2 prints "None".
      */
     static final class Trim implements Filter {
         @Override
@@ -40,7 +41,19 @@ final class PythonFilters {
             String s = var instanceof CharSequence c ? c.toString()
                     : var instanceof Boolean || var instanceof Map<?, ?> || var instanceof Collection<?> ? PythonValues.repr(var)
                     : var.toString();
-            return s.strip();
+            if (args.length == 0 || args[0] == null) {
+                return s.strip();
+            }
+            String chars = args[0]; // trim(chars): Python's str.strip(chars)
+            int a = 0;
+            int b = s.length();
+            while (a < b && chars.indexOf(s.charAt(a)) >= 0) {
+                a++;
+            }
+            while (b > a && chars.indexOf(s.charAt(b - 1)) >= 0) {
+                b--;
+            }
+            return s.substring(a, b);
         }
     }
 

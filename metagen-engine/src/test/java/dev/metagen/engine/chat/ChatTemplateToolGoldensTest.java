@@ -106,4 +106,11 @@ class ChatTemplateToolGoldensTest {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
+
+    /** Jinja2's trim: a missing value is empty, and trim(chars) strips those characters. */
+    @Test
+    void trimAsJinja2() {
+        ChatTemplate t = ChatTemplate.of("{{ messages[0].missing|trim }}|{{ messages[0].content|trim('xy') }}|{{ ' a '|trim }}", "", "");
+        assertEquals("|ab|a", t.render(List.of(ChatMessage.user("xyabyx")), false));
+    }
 }
