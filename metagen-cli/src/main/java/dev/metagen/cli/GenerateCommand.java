@@ -151,6 +151,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SandboxOptions sandboxOptions;
 
+    // the operator's allow-list for the http tools of a --strategy
+    @Mixin
+    HttpToolOptions httpToolOptions;
+
     // speculative decoding (issue #6): --draft / --lookup live in SpeculativeOptions
     @Mixin
     SpeculativeOptions speculative;
@@ -226,8 +230,10 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Sandbox.Limits sandboxLimits = sandboxOptions.limits(spec, strategy != null, "with --strategy");
+        httpToolOptions.policy(spec, strategy != null, "with --strategy");
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model, strategy, prompt, params, backend.loader(spec, modelOptions()), json, echo, sandboxLimits, traceHtml);
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, backend.loader(spec, modelOptions()), json, echo, sandboxLimits,
+                    httpToolOptions.policy(spec, true, "with --strategy"), traceHtml);
         }
         PrintWriter out = spec.commandLine().getOut();
         ModelLoader loader = backend.loader(spec, modelOptions());

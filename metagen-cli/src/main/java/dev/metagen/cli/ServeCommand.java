@@ -67,6 +67,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     SandboxOptions sandbox;
 
+    @Mixin
+    HttpToolOptions httpTools;
+
     @Option(names = "--max-constraint-bytes", defaultValue = "" + ServerConfig.DEFAULT_MAX_CONSTRAINT_BYTES,
             description = "Largest JSON schema, grammar or regex text of a request, in bytes (default: ${DEFAULT-VALUE}).")
     int maxConstraintBytes;
@@ -129,7 +132,8 @@ final class ServeCommand implements Callable<Integer> {
         try {
             config = new ServerConfig(host, port, key, maxConcurrent, queue, maxBody, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
                     maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens,
-                    maxStrategyDepth, maxTemplateGrowth, heartbeatMs, sandboxLimits == null ? Sandbox.Limits.DEFAULT : sandboxLimits);
+                    maxStrategyDepth, maxTemplateGrowth, heartbeatMs, sandboxLimits == null ? Sandbox.Limits.DEFAULT : sandboxLimits,
+                    httpTools.policy(spec));
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -30,12 +30,13 @@ final class StrategyGenerate {
     }
 
     static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
-                   ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits, Path traceHtml) {
+                   ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits,
+                   dev.metagen.meta.tools.HttpTool.Policy httpTools, Path traceHtml) {
         try {
             java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
             names.add(ModelRegistry.DEFAULT);
             // a bad spec (or a model the run does not name) is a usage error, found before loading the model
-            LeafGenerators.validator(sandboxLimits, names, ModelRegistry.remoteNames(models.others())).parse(strategy);
+            LeafGenerators.validator(sandboxLimits, names, ModelRegistry.remoteNames(models.others()), httpTools).parse(strategy);
         } catch (MetagenException e) {
             throw new ParameterException(spec.commandLine(), "--strategy " + e.getMessage());
         }
@@ -43,7 +44,7 @@ final class StrategyGenerate {
         try (LanguageModel m = loader.load(models.model());
              ModelRegistry registry = ModelRegistry.of(m, models.others(), loader::load, RemoteGenerator::forReference)) {
             // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
-            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits).parse(strategy);
+            StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits, httpTools).parse(strategy);
             Cancellation cancel = new Cancellation();
             Generation g = s.generator() instanceof MetaGenerator meta
                     ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)

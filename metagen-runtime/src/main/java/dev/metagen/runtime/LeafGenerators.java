@@ -100,6 +100,12 @@ public final class LeafGenerators implements LeafFactory {
      * {@code modelNames} (every name of the run, remote ones included; null: not checked) nor a model path.
      */
     public static StrategySpecs validator(Sandbox.Limits sandboxLimits, Set<String> modelNames, Set<String> remoteNames) {
+        return validator(sandboxLimits, modelNames, remoteNames, dev.metagen.meta.tools.HttpTool.Policy.NONE);
+    }
+
+    /** {@link #validator(Sandbox.Limits, Set, Set)} with the operator's allow-list of http tools. */
+    public static StrategySpecs validator(Sandbox.Limits sandboxLimits, Set<String> modelNames, Set<String> remoteNames,
+                                          dev.metagen.meta.tools.HttpTool.Policy httpTools) {
         return new StrategySpecs(new LeafFactory() {
             @Override
             public Set<String> types() {
@@ -155,7 +161,7 @@ public final class LeafGenerators implements LeafFactory {
                 }
                 return null;
             }
-        }, sandboxLimits);
+        }, sandboxLimits, httpTools);
     }
 
     private static StrategySpecException remoteScorer(SpecNode node, String name) {

@@ -20,6 +20,20 @@ final class ChatFormatter {
         return template.render(messages, true);
     }
 
+    /** Renders with tool definitions (a JSON array) when the request declares tools. */
+    String render(List<ChatMessage> messages, String toolsJson) {
+        return toolsJson == null ? render(messages) : template.render(messages, true, toolsJson, java.util.Map.of());
+    }
+
+    /** Whether the template reads {@code tools} (so the model's own format shows them). */
+    boolean readsTools() {
+        return !template.isFallback() && template.supportsTools();
+    }
+
+    String templateSource() {
+        return template.source();
+    }
+
     /**
      * The rendered text's token ids, special-token text parsed as those tokens (as llama.cpp's server does); BOS
      * is added only when the template did not already write it.

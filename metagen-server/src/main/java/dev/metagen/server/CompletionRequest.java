@@ -16,9 +16,10 @@ import java.util.function.LongFunction;
  * @param constraint   the compiled response_format / grammar / regex / json_schema, or null
  * @param strategy     a meta-generation spec (JSON text), or null
  * @param addSpecial   whether a strategy's leaves add BOS to the prompt text (not when a chat template wrote it)
+ * @param tools        the declared tools and tool_choice, or null
  */
 record CompletionRequest(boolean chat, List<int[]> prompts, List<String> promptTexts, int n, int maxTokens,
                          boolean stream, boolean includeUsage, boolean echo, int logprobs, long seed,
                          List<String> stop, LongFunction<SamplingConfig> sampling, TokenConstraint constraint,
-                         String strategy, boolean addSpecial) {
+                         String strategy, boolean addSpecial, ToolRequest tools) {
 }

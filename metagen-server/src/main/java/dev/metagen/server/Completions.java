@@ -65,10 +65,15 @@ final class Completions {
             ObjectNode ch = arr.addObject();
             ch.put("index", c.index());
             String text = c.generation().text();
+            ToolReplies.Answer answer = r.chat() && r.tools() != null ? ToolReplies.answer(r.tools(), text) : null;
             if (r.chat()) {
                 ObjectNode msg = ch.putObject("message");
                 msg.put("role", "assistant");
-                msg.put("content", text);
+                if (answer == null) {
+                    msg.put("content", text);
+                } else {
+                    ToolReplies.message(msg, answer);
+                }
                 msg.putNull("refusal");
                 if (r.logprobs() >= 0) {
                     ch.set("logprobs", chatLogprobs(c.generation(), r.logprobs()));
@@ -84,7 +89,7 @@ final class Completions {
                     ch.putNull("logprobs");
                 }
             }
-            ch.put("finish_reason", finish(c.generation().finish()));
+            ch.put("finish_reason", answer != null ? ToolReplies.finish(answer, c.generation().finish()) : finish(c.generation().finish()));
         }
         o.set("usage", usage(r, choices));
         return o;
@@ -110,14 +115,31 @@ final class Completions {
                 sendPiece(sink, ctx, lock, id, object, false, i, r.promptTexts().get(i / r.n()));
             }
         }
+        // an answer that may be a tool call is known only when complete: it is sent whole, as calls or as content
+        boolean whole = r.tools() != null && r.tools().callsPossible();
         List<Choice> choices = runAll(r, ctx, (index, p) -> piece -> {
             ctx.check();
-            if (!piece.isEmpty()) {
+            if (!piece.isEmpty() && !whole) {
                 sendPiece(sink, ctx, lock, id, object, r.chat(), index, piece);
             }
         });
         for (Choice c : choices) {
-            if (r.strategy() != null) {
+            String finishReason = finish(c.generation().finish());
+            if (whole) {
+                ToolReplies.Answer answer = ToolReplies.answer(r.tools(), c.generation().text());
+                for (ObjectNode delta : ToolReplies.deltas(answer)) {
+                    ObjectNode ev = header(id, object);
+                    ObjectNode ch = ev.putArray("choices").addObject();
+                    ch.put("index", c.index());
+                    ch.set("delta", delta);
+                    ch.putNull("logprobs");
+                    ch.putNull("finish_reason");
+                    synchronized (lock) {
+                        send(sink, ev, ctx);
+                    }
+                }
+                finishReason = ToolReplies.finish(answer, c.generation().finish());
+            } else if (r.strategy() != null) {
                 // a strategy's answer is final only at the end: sent as one piece
                 sendPiece(sink, ctx, lock, id, object, r.chat(), c.index(), c.generation().text());
             }
@@ -131,7 +153,7 @@ final class Completions {
                 ch.put("text", "");
                 ch.set("logprobs", r.logprobs() >= 0 ? legacyLogprobs(c.generation(), r.logprobs(), 0) : null);
             }
-            ch.put("finish_reason", finish(c.generation().finish()));
+            ch.put("finish_reason", finishReason);
             synchronized (lock) {
                 send(sink, ev, ctx);
             }
@@ -181,7 +203,7 @@ final class Completions {
         // a strategy is parsed and compiled once per request (its constrained leaves under the same ceilings and
         // deadline as a request's own constraint); its generators are stateless, so every choice runs the same tree
         StrategySpecs.Strategy strategy = r.strategy() == null ? null : RequestParser.compileBudget(config, ctx).run(
-                () -> RequestParser.specs(models, r.chat(), config.sandboxLimits()).parse(r.strategy()));
+                () -> RequestParser.specs(models, r.chat(), config.sandboxLimits(), config.httpTools()).parse(r.strategy()));
         if (total == 1) {
             return List.of(new Choice(0, 0, generate(r, strategy, 0, 0, sinks.create(0, 0), ctx)));
         }

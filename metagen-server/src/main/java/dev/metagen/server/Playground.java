@@ -66,7 +66,7 @@ final class Playground {
         if (page == null) {
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("model", modelId);
-            setup.put("reference", SpecReference.toJson(SpecReference.of(RequestParser.specs(models, false, config.sandboxLimits()))));
+            setup.put("reference", SpecReference.toJson(SpecReference.of(RequestParser.specs(models, false, config.sandboxLimits(), config.httpTools()))));
             setup.put("max_tokens_limit", config.maxTokensLimit());
             // the data last: nothing in it is read as a placeholder
             String html = resource("playground.html")

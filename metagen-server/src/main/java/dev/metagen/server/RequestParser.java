@@ -31,7 +31,7 @@ import java.util.Set;
 final class RequestParser {
     /** OpenAI fields accepted and ignored: they change nothing a local model does. */
     static final Set<String> IGNORED = Set.of("user", "store", "metadata", "service_tier", "cache_prompt",
-            "parallel_tool_calls", "modalities", "reasoning_effort", "prompt_cache_key", "safety_identifier");
+            "modalities", "reasoning_effort", "prompt_cache_key", "safety_identifier");
     static final Set<String> COMMON = Set.of("model", "max_tokens", "temperature", "top_p", "n", "stream",
             "stream_options", "stop", "seed", "logit_bias", "presence_penalty", "frequency_penalty", "response_format",
             "top_k", "min_p", "typical_p", "repetition_penalty", "repeat_penalty", "min_tokens", "ignore_eos", "samplers",
@@ -52,7 +52,7 @@ final class RequestParser {
 
     static final Set<String> COMPLETIONS_ONLY = Set.of("prompt", "echo", "best_of", "suffix");
     static final Set<String> CHAT_ONLY = Set.of("messages", "max_completion_tokens", "top_logprobs", "tools",
-            "tool_choice", "functions", "function_call");
+            "tool_choice", "parallel_tool_calls", "functions", "function_call");
     /** Strategy parts that run code on the server: refused unless the operator allows them. */
     private static final Set<String> CODE_TYPES = Set.of("python", "python_tests");
 
@@ -95,10 +95,9 @@ final class RequestParser {
 
         List<int[]> prompts = new ArrayList<>();
         List<String> texts = new ArrayList<>();
+        ToolRequest tools = null;
         if (chat) {
-            if (f.has("tools") || f.has("functions")) {
-                throw ApiException.invalid(f.has("tools") ? "tools" : "functions", "tool calling is not supported by this server");
-            }
+            tools = ToolRequest.parse(f, config, chatFormatter, tok, request);
             List<ChatMessage> messages = messages(f);
             long bytes = 0;
             for (ChatMessage m : messages) {
@@ -107,7 +106,8 @@ final class RequestParser {
             tooLong(bytes, "messages");
             String rendered;
             try {
-                rendered = chatFormatter.render(messages);
+                rendered = tools == null ? chatFormatter.render(messages)
+                        : chatFormatter.render(tools.forTemplate(messages, chatFormatter.readsTools()), tools.toolsJson());
             } catch (MetagenException e) {
                 // templates raise on conversations they do not accept (e.g. roles out of order)
                 throw ApiException.invalid("messages", "the model's chat template rejects these messages: " + MetagenException.describe(e));
@@ -230,8 +230,20 @@ final class RequestParser {
             }
         }
 
+        if (tools != null && f.has("strategy")) {
+            throw ApiException.invalid("tools", "tools cannot be combined with strategy; an agent that calls tools is the tool_loop strategy");
+        }
         TokenConstraint constraint = constraint(f, tok, request);
         String strategy = strategy(f, maxTokens);
+        if (tools != null) {
+            if (constraint != null && tools.callsPossible()) {
+                String field = java.util.stream.Stream.of("response_format", "grammar", "regex", "json_schema").filter(f::has).findFirst().orElseThrow();
+                throw ApiException.invalid(field, field + " cannot be combined with tools unless tool_choice is none (a constrained answer cannot be a tool call)");
+            }
+            if (tools.forced()) {
+                constraint = tools.constraint();
+            }
+        }
         if (strategy != null) {
             if (constraint != null) {
                 String field = java.util.stream.Stream.of("response_format", "grammar", "regex", "json_schema")
@@ -241,7 +253,7 @@ final class RequestParser {
         }
         final SamplingConfig sampling = base;
         return new CompletionRequest(chat, prompts, texts, n, maxTokens, stream, includeUsage, echo, logprobs, seed, stop,
-                sampling::seed, constraint, strategy, !chat || chatFormatter.addsBos(texts.getFirst()));
+                sampling::seed, constraint, strategy, !chat || chatFormatter.addsBos(texts.getFirst()), tools);
     }
 
     private static SamplingConfig samplingConfig(double temperature, int topK, double topP, double minP, double typicalP,
@@ -600,7 +612,7 @@ final class RequestParser {
         }
         String text = tree.toString();
         try {
-            LeafGenerators.validator(config.sandboxLimits()).parse(text);
+            LeafGenerators.validator(config.sandboxLimits(), null, java.util.Set.of(), config.httpTools()).parse(text);
         } catch (MetagenException e) {
             throw ApiException.invalid("strategy", "strategy " + MetagenException.describe(e));
         } catch (RuntimeException e) {
@@ -660,12 +672,13 @@ final class RequestParser {
      * code tools run within the operator's sandbox limits.
      */
     static StrategySpecs specs(LanguageModel model, boolean chat, Sandbox.Limits sandboxLimits) {
-        return specs(dev.metagen.runtime.ModelRegistry.of(model), chat, sandboxLimits);
+        return specs(dev.metagen.runtime.ModelRegistry.of(model), chat, sandboxLimits, dev.metagen.meta.tools.HttpTool.Policy.NONE);
     }
 
     /** As above, with the server's named models for leaves that say {@code "model": "NAME"}. */
-    static StrategySpecs specs(dev.metagen.runtime.ModelRegistry models, boolean chat, Sandbox.Limits sandboxLimits) {
-        return new StrategySpecs(new LeafGenerators(models, chat), sandboxLimits);
+    static StrategySpecs specs(dev.metagen.runtime.ModelRegistry models, boolean chat, Sandbox.Limits sandboxLimits,
+                               dev.metagen.meta.tools.HttpTool.Policy httpTools) {
+        return new StrategySpecs(new LeafGenerators(models, chat), sandboxLimits, httpTools);
     }
 
     static boolean isObject(JsonNode n) {

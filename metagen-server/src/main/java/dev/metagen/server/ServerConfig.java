@@ -27,12 +27,14 @@ import dev.metagen.meta.tools.Sandbox;
  *                            before a JSON body) so that a client that went away is noticed; 0 = never
  * @param sandboxLimits       the most a code tool of a request may use; a spec may ask for less, a request asking for
  *                            more gets 400
+ * @param httpTools           the URLs a strategy's http tools may call and the limits of each call (none by default)
  */
 public record ServerConfig(String host, int port, String apiKey, int maxConcurrent, int queue, long maxBodyBytes,
                            int maxTokensLimit, int maxN, long deadlineMs, boolean allowCodeTools,
                            int maxConstraintBytes, long maxConstraintWork, int maxConstraintStates,
                            long maxStrategyCalls, long maxStrategyTokens, int maxStrategyDepth, int maxTemplateGrowth,
-                           long heartbeatMs, Sandbox.Limits sandboxLimits) {
+                           long heartbeatMs, Sandbox.Limits sandboxLimits,
+                           dev.metagen.meta.tools.HttpTool.Policy httpTools) {
     public static final int DEFAULT_MAX_CONSTRAINT_BYTES = 65_536;
     public static final long DEFAULT_MAX_CONSTRAINT_WORK = 500_000;
     public static final int DEFAULT_MAX_CONSTRAINT_STATES = 50_000;
@@ -44,6 +46,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxConcurre
 
     public ServerConfig {
         java.util.Objects.requireNonNull(sandboxLimits, "sandboxLimits");
+        java.util.Objects.requireNonNull(httpTools, "httpTools");
         if (port < 0 || port > 65535) {
             throw new MetagenException("--port must be in [0, 65535], got " + port);
         }
@@ -70,7 +73,7 @@ public record ServerConfig(String host, int port, String apiKey, int maxConcurre
         this(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
                 DEFAULT_MAX_CONSTRAINT_BYTES, DEFAULT_MAX_CONSTRAINT_WORK, DEFAULT_MAX_CONSTRAINT_STATES,
                 DEFAULT_MAX_STRATEGY_CALLS, DEFAULT_MAX_STRATEGY_TOKENS, DEFAULT_MAX_STRATEGY_DEPTH,
-                DEFAULT_MAX_TEMPLATE_GROWTH, DEFAULT_HEARTBEAT_MS, Sandbox.Limits.DEFAULT);
+                DEFAULT_MAX_TEMPLATE_GROWTH, DEFAULT_HEARTBEAT_MS, Sandbox.Limits.DEFAULT, dev.metagen.meta.tools.HttpTool.Policy.NONE);
     }
 
     public static ServerConfig defaults() {
@@ -80,46 +83,52 @@ public record ServerConfig(String host, int port, String apiKey, int maxConcurre
     public ServerConfig withPort(int p) {
         return new ServerConfig(host, p, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
                 maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
-                maxTemplateGrowth, heartbeatMs, sandboxLimits);
+                maxTemplateGrowth, heartbeatMs, sandboxLimits, httpTools);
     }
 
     public ServerConfig withApiKey(String key) {
         return new ServerConfig(host, port, key, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
                 maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
-                maxTemplateGrowth, heartbeatMs, sandboxLimits);
+                maxTemplateGrowth, heartbeatMs, sandboxLimits, httpTools);
     }
 
     public ServerConfig withLimits(int concurrent, int queueLength, long deadline) {
         return new ServerConfig(host, port, apiKey, concurrent, queueLength, maxBodyBytes, maxTokensLimit, maxN, deadline, allowCodeTools,
                 maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
-                maxTemplateGrowth, heartbeatMs, sandboxLimits);
+                maxTemplateGrowth, heartbeatMs, sandboxLimits, httpTools);
     }
 
     public ServerConfig withConstraintLimits(int bytes, long work, int states) {
         return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
-                bytes, work, states, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth, maxTemplateGrowth, heartbeatMs, sandboxLimits);
+                bytes, work, states, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth, maxTemplateGrowth, heartbeatMs, sandboxLimits, httpTools);
     }
 
     public ServerConfig withStrategyLimits(long calls, long tokens, int depth, int growth) {
         return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
-                maxConstraintBytes, maxConstraintWork, maxConstraintStates, calls, tokens, depth, growth, heartbeatMs, sandboxLimits);
+                maxConstraintBytes, maxConstraintWork, maxConstraintStates, calls, tokens, depth, growth, heartbeatMs, sandboxLimits, httpTools);
     }
 
     public ServerConfig withHeartbeat(long ms) {
         return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
                 maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
-                maxTemplateGrowth, ms, sandboxLimits);
+                maxTemplateGrowth, ms, sandboxLimits, httpTools);
     }
 
     public ServerConfig withCodeTools(boolean allow) {
         return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allow,
                 maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
-                maxTemplateGrowth, heartbeatMs, sandboxLimits);
+                maxTemplateGrowth, heartbeatMs, sandboxLimits, httpTools);
     }
 
     public ServerConfig withSandboxLimits(Sandbox.Limits limits) {
         return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
                 maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
-                maxTemplateGrowth, heartbeatMs, limits);
+                maxTemplateGrowth, heartbeatMs, limits, httpTools);
+    }
+
+    public ServerConfig withHttpTools(dev.metagen.meta.tools.HttpTool.Policy policy) {
+        return new ServerConfig(host, port, apiKey, maxConcurrent, queue, maxBodyBytes, maxTokensLimit, maxN, deadlineMs, allowCodeTools,
+                maxConstraintBytes, maxConstraintWork, maxConstraintStates, maxStrategyCalls, maxStrategyTokens, maxStrategyDepth,
+                maxTemplateGrowth, heartbeatMs, sandboxLimits, policy);
     }
 }

@@ -123,10 +123,11 @@ class RequestFieldWalkerTest {
         OTHERS.put("stream_options", "the response format");
         OTHERS.put("echo", "the response format: the prompt before the text");
         OTHERS.put("suffix", "refused: fill-in-the-middle is not supported");
-        OTHERS.put("tools", "refused: tool calling is not supported");
-        OTHERS.put("functions", "refused: tool calling is not supported");
-        OTHERS.put("tool_choice", "without tools, nothing to choose");
-        OTHERS.put("function_call", "without functions, nothing to call");
+        OTHERS.put("tools", "tool calling (ToolCallingServerTest)");
+        OTHERS.put("tool_choice", "tool calling (ToolCallingServerTest)");
+        OTHERS.put("parallel_tool_calls", "tool calling (ToolCallingServerTest)");
+        OTHERS.put("functions", "refused: the deprecated form of tools");
+        OTHERS.put("function_call", "refused: the deprecated form of tool_choice");
         OTHERS.put("strategy", "the meta-generation spec itself");
         for (String f : RequestParser.IGNORED) {
             OTHERS.put(f, "an OpenAI field accepted and ignored: it changes nothing a local model does");

@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
  * Jinja2 does, inside {@code {{ }}} and {@code {% %}} only (text and comments are left alone):
  * <ul>
  *   <li>{@code not x is defined} means {@code not (x is defined)} in Jinja2; Jinjava applies {@code not} first.</li>
+ *   <li>{@code not x|length == 1} means {@code not (x|length == 1)}; Jinjava applies {@code not} first.</li>
  *   <li>{@code n+1}: Jinjava reads {@code +1} as a signed literal; the operator is spaced.</li>
  *   <li>{@code strftime_now is defined}: Jinjava's functions are not variables; the test is {@code true}.</li>
  *   <li>{@code {% for x in xs if c %}}: Jinjava has no loop filter; it becomes an {@code if} in the body.</li>
@@ -232,6 +233,7 @@ final class JinjaDialect {
         e = replaceOutsideStrings(e, SIGNED_NUMBER, "$1 $2 $3");
         e = replaceOutsideStrings(e, GLOBAL_DEFINED, "true");
         e = rewriteNotIs(e);
+        e = rewriteNotCompare(e);
         return rewriteBrackets(e);
     }
 
@@ -293,6 +295,27 @@ final class JinjaDialect {
             m.appendReplacement(r, replacement);
             // appendReplacement also copied the text before the match: keep only the replacement
             sb.append(r, m.start() - last, r.length());
+            last = m.end();
+        }
+        sb.append(expr.substring(last));
+        return sb.toString();
+    }
+
+    private static final Pattern NOT_COMPARE = Pattern.compile(
+            "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]\\[]*\\])*(?:\\s*\\|\\s*[A-Za-z_]\\w*)*)\\s*(==|!=|<=|>=|<|>)\\s*(-?\\d+|[A-Za-z_][\\w.]*|'[^']*'|\"[^\"]*\")");
+
+    /** {@code not x|length == 1} compares first in Jinja2 ({@code not} binds loosest); Jinjava negates {@code x} first. */
+    private static String rewriteNotCompare(String expr) {
+        List<int[]> strings = stringSpans(expr);
+        Matcher m = NOT_COMPARE.matcher(expr);
+        StringBuilder sb = new StringBuilder();
+        int last = 0;
+        while (m.find()) {
+            if (inside(strings, m.start())) {
+                continue;
+            }
+            sb.append(expr, last, m.start()).append("not (").append(m.group(1)).append(' ').append(m.group(2))
+                    .append(' ').append(m.group(3)).append(')');
             last = m.end();
         }
         sb.append(expr.substring(last));

@@ -11,7 +11,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-/** Jinja2 filters that chat templates use and Jinjava lacks: {@code items}, {@code min}, {@code max}, {@code from_json}. */
+/** Jinja2 filters that chat templates use and Jinjava lacks or reads otherwise: {@code items}, {@code min}, {@code max}, {@code from_json}, {@code trim}. */
 final class PythonFilters {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -19,7 +19,42 @@ final class PythonFilters {
     }
 
     static List<Filter> all() {
-        return List.of(new Items(), new Extreme("min", false), new Extreme("max", true), new FromJson());
+        return List.of(new Items(), new Extreme("min", false), new Extreme("max", true), new FromJson(), new Trim());
+    }
+
+    /**
+     * {@code x|trim} and {@code x|trim(chars)}: a missing value trims to the empty string, as Jinja2's undefined does
+     * (Jinjava would print {@code null}; templates trim optional fields such as a parameter's description). Jinjava
+     * has one null for missing and None, so an explicit None also trims to "" where Jinja2 prints "None".
+     */
+    static final class Trim implements Filter {
+        @Override
+        public String getName() {
+            return "trim";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            if (var == null) {
+                return "";
+            }
+            String s = var instanceof CharSequence c ? c.toString()
+                    : var instanceof Boolean || var instanceof Map<?, ?> || var instanceof Collection<?> ? PythonValues.repr(var)
+                    : var.toString();
+            if (args.length == 0 || args[0] == null) {
+                return s.strip();
+            }
+            String chars = args[0]; // trim(chars): Python's str.strip(chars)
+            int a = 0;
+            int b = s.length();
+            while (a < b && chars.indexOf(s.charAt(a)) >= 0) {
+                a++;
+            }
+            while (b > a && chars.indexOf(s.charAt(b - 1)) >= 0) {
+                b--;
+            }
+            return s.substring(a, b);
+        }
     }
 
     /** {@code d|items}: the (key, value) pairs of a mapping, for {@code for k, v in d|items}. */

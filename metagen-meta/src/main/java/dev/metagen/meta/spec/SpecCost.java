@@ -169,6 +169,9 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
                 }
                 case "chain" -> chain(n, path, mt, d);
                 case "debate" -> debate(n, path, mt, d);
+                // every turn a model call, and at most max_tool_calls tool calls in all
+                case "tool_loop" -> per(n, path, "max_turns", 4, inner(n, path, mt, d))
+                        .plus(per(n, path, "max_tool_calls", dev.metagen.meta.agent.ToolLoop.DEFAULT_MAX_TOOL_CALLS, new Cost(1, 0)));
                 case "beam" -> new Cost(1, (double) mt * Math.max(1, intOf(n, "beams", 4)));
                 default -> new Cost(1, mt); // a leaf (sample, greedy, contrastive, constrained) or an unknown type
             };

@@ -57,6 +57,7 @@ public final class StrategySpecs {
 
     private final LeafFactory leaves;
     private final Sandbox.Limits sandboxCeiling;
+    private final dev.metagen.meta.tools.HttpTool.Policy httpTools;
     private final Map<String, Function<SpecNode, Generator>> strategies = new LinkedHashMap<>();
     private final Map<String, Function<SpecNode, Scorer>> scorers = new LinkedHashMap<>();
     private final Map<String, Function<SpecNode, AnswerExtractor>> extractors = new LinkedHashMap<>();
@@ -73,8 +74,14 @@ public final class StrategySpecs {
      *                       may lower them; a value above is refused, naming the field and the limit
      */
     public StrategySpecs(LeafFactory leaves, Sandbox.Limits sandboxCeiling) {
+        this(leaves, sandboxCeiling, dev.metagen.meta.tools.HttpTool.Policy.NONE);
+    }
+
+    /** As above, with the operator's allow-list and limits for {@code http} tools (no URL allowed by default). */
+    public StrategySpecs(LeafFactory leaves, Sandbox.Limits sandboxCeiling, dev.metagen.meta.tools.HttpTool.Policy httpTools) {
         this.leaves = leaves;
         this.sandboxCeiling = java.util.Objects.requireNonNull(sandboxCeiling, "sandboxCeiling");
+        this.httpTools = java.util.Objects.requireNonNull(httpTools, "httpTools");
         registerStrategies();
         registerScorers();
         registerExtractors();
@@ -87,6 +94,11 @@ public final class StrategySpecs {
     /** The operator's limits on code tools, which specs may only lower. */
     public Sandbox.Limits sandboxCeiling() {
         return sandboxCeiling;
+    }
+
+    /** The operator's allow-list and limits of http tools. */
+    public dev.metagen.meta.tools.HttpTool.Policy httpToolPolicy() {
+        return httpTools;
     }
 
     /** A spec given as inline JSON (starting with '{') or as the path of a JSON file, optionally written {@code @FILE}. */

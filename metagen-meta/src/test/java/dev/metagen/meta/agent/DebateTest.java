@@ -1,4 +1,4 @@
-package dev.metagen.meta.agents;
+package dev.metagen.meta.agent;
 
 import dev.metagen.core.Cost;
 import dev.metagen.core.FinishReason;
