@@ -21,7 +21,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "Shape preset: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.class)
     String preset;
 
-    @Option(names = "--arch", description = "Architecture when no preset is given: llama, qwen2, qwen3.")
+    @Option(names = "--arch", description = "Architecture when no preset is given: llama, qwen2, qwen3, gemma3, phi3.")
     String arch;
 
     @Option(names = "--type", defaultValue = "F32",
@@ -57,6 +57,12 @@ final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--context", description = "Override the context length.")
     Integer context;
+
+    @Option(names = "--sliding-window", description = "gemma3: override the sliding window (0 = all layers global).")
+    Integer slidingWindow;
+
+    @Option(names = "--final-logit-softcap", description = "gemma3: final logit softcapping (0 = none).")
+    Float finalSoftcap;
 
     @Option(names = {"-o", "--output"}, required = true, description = "Output .gguf path.")
     Path output;
@@ -105,6 +111,12 @@ final class SynthCommand implements Callable<Integer> {
         }
         if (context != null) {
             b.context(context);
+        }
+        if (slidingWindow != null) {
+            b.slidingWindow(slidingWindow);
+        }
+        if (finalSoftcap != null) {
+            b.finalLogitSoftcap(finalSoftcap);
         }
         ModelSynthesizer synth = b.build();
         long t0 = System.nanoTime();

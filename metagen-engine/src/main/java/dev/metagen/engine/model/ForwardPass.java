@@ -11,6 +11,10 @@ import java.util.List;
  * The layer math of a {@link TransformerModel}: a chunk of rows (state, position, token) through every block, their
  * keys and values written to the states' KV blocks, and logits for the rows that need them. Matrix products are
  * split between the threads of the model's {@link WorkerPool}; passes are serialised by the caller.
+ *
+ * <p>One block as llama.cpp's graphs build it: x += attn(norm(x)), x += ffn(norm(x)), with the per-architecture
+ * steps of {@link ModelConfig.Variant} (Gemma 3's embedding scale, post-norms, GeGLU, sliding-window layers and
+ * their own rope; Phi-3's fused projections, partial rotary and LongRoPE factors; queries scaled before attention).
  */
 final class ForwardPass {
     private final ModelConfig config;
@@ -21,13 +25,32 @@ final class ForwardPass {
     private final PackedActivations packed = new PackedActivations();
     /** Per rotated pair i: the angle per position, freqScale * theta^(-2i/ropeDim) / factor[i]. */
     private final double[] ropeFreqs;
+    /** The same for sliding-window layers (base rope.freq_base_swa, never scaled), or {@code null} when none. */
+    private final double[] ropeFreqsSwa;
 
-    ForwardPass(ModelConfig config, Weights weights, WorkerPool pool, KvBlockPool kvPool) {
+    ForwardPass(ModelConfig config, Weights weights, WorkerPool pool, KvBlockPool kvPool, int contextLength) {
         this.config = config;
         this.weights = weights;
         this.pool = pool;
         this.kvPool = kvPool;
-        this.ropeFreqs = ropeFrequencies(config, weights.ropeFactors());
+        this.ropeFreqs = ropeFrequencies(config.ropeTheta(), config.ropeFreqScale(), config.ropeDim(),
+                ropeFactors(config, weights, contextLength));
+        this.ropeFreqsSwa = config.variant().slidingLayers() == null ? null
+                : ropeFrequencies(config.variant().ropeThetaSwa(), 1f, config.ropeDim(), null);
+    }
+
+    /**
+     * The rope frequency divisors: llama3's, or LongRoPE's long factors when the sequence context exceeds the
+     * original one and its short factors otherwise. llama.cpp compares its per-sequence context, which it pads to a
+     * multiple of 256, so the context is padded the same way here (no difference when the original context is a
+     * multiple of 256, as in the published models).
+     */
+    private static float[] ropeFactors(ModelConfig c, Weights w, int contextLength) {
+        if (w.ropeFactorsLong() == null) {
+            return w.ropeFactors();
+        }
+        long padded = (contextLength + 255L) / 256 * 256;
+        return padded > c.variant().ropeOrigContext() ? w.ropeFactorsLong() : w.ropeFactorsShort();
     }
 
     /**
@@ -41,33 +64,57 @@ final class ForwardPass {
         int d = c.embd();
         float[] x = new float[rows * d];
         float[] xb = new float[rows * Math.max(d, c.attnDim())];
+        ModelConfig.Variant var = c.variant();
+        int qkvDim = c.qDim() + c.kvDim() + c.vDim();
         float[] q = new float[rows * c.qDim()];
         float[] k = new float[rows * c.kvDim()];
         float[] v = new float[rows * c.vDim()];
         float[] att = new float[rows * c.attnDim()];
         float[] gate = new float[rows * c.ffn()];
         float[] up = new float[rows * c.ffn()];
+        boolean phi3 = c.arch() == Architecture.PHI3; // fused projections (attn_qkv optional, ffn_up always)
+        float[] gateUp = phi3 ? new float[rows * 2 * c.ffn()] : null;
+        float[] qkv = phi3 ? new float[rows * qkvDim] : null;
         int half = c.ropeDim() / 2;
         float[] cos = new float[rows * half];
         float[] sin = new float[rows * half];
+        float[] cosSwa = ropeFreqsSwa == null ? null : new float[rows * half];
+        float[] sinSwa = ropeFreqsSwa == null ? null : new float[rows * half];
         for (int r = 0; r < rows; r++) {
             weights.tokenEmbd().dequantizeRow(rowToken[from + r], x, r * d);
-            for (int i = 0; i < half; i++) {
-                double angle = rowPos[from + r] * ropeFreqs[i];
-                cos[r * half + i] = (float) Math.cos(angle);
-                sin[r * half + i] = (float) Math.sin(angle);
+            if (var.embdScale() != 1f) {
+                for (int i = r * d; i < (r + 1) * d; i++) {
+                    x[i] *= var.embdScale();
+                }
+            }
+            ropeTable(ropeFreqs, rowPos[from + r], cos, sin, r * half);
+            if (ropeFreqsSwa != null) {
+                ropeTable(ropeFreqsSwa, rowPos[from + r], cosSwa, sinSwa, r * half);
             }
         }
         for (int l = 0; l < c.layers(); l++) {
             Weights.Layer w = weights.layers()[l];
+            boolean sliding = var.sliding(l);
+            float[] lcos = sliding ? cosSwa : cos;
+            float[] lsin = sliding ? sinSwa : sin;
             // attention
             for (int r = 0; r < rows; r++) {
                 rmsnorm(xb, r * d, x, r * d, w.attnNorm(), d);
             }
-            PackedActivations xp = pack(xb, d, rows, w.wq(), w.wk(), w.wv()); // q, k and v share their input
-            matmul(w.wq(), xb, d, xp, q, c.qDim(), rows);
-            matmul(w.wk(), xb, d, xp, k, c.kvDim(), rows);
-            matmul(w.wv(), xb, d, xp, v, c.vDim(), rows);
+            if (w.wqkv() != null) {
+                // fused projection: each row holds the queries, then the keys, then the values
+                matmul(w.wqkv(), xb, d, qkv, qkvDim, rows);
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(qkv, r * qkvDim, q, r * c.qDim(), c.qDim());
+                    System.arraycopy(qkv, r * qkvDim + c.qDim(), k, r * c.kvDim(), c.kvDim());
+                    System.arraycopy(qkv, r * qkvDim + c.qDim() + c.kvDim(), v, r * c.vDim(), c.vDim());
+                }
+            } else {
+                PackedActivations xp = pack(xb, d, rows, w.wq(), w.wk(), w.wv()); // q, k and v share their input
+                matmul(w.wq(), xb, d, xp, q, c.qDim(), rows);
+                matmul(w.wk(), xb, d, xp, k, c.kvDim(), rows);
+                matmul(w.wv(), xb, d, xp, v, c.vDim(), rows);
+            }
             for (int r = 0; r < rows; r++) {
                 if (w.bq() != null) {
                     addBias(q, r * c.qDim(), w.bq());
@@ -85,10 +132,15 @@ final class ForwardPass {
                     }
                 }
                 for (int h = 0; h < c.heads(); h++) {
-                    rope(q, r * c.qDim() + h * c.headDim(), cos, sin, r * half);
+                    rope(q, r * c.qDim() + h * c.headDim(), lcos, lsin, r * half);
                 }
                 for (int h = 0; h < c.kvHeads(); h++) {
-                    rope(k, r * c.kvDim() + h * c.headDim(), cos, sin, r * half);
+                    rope(k, r * c.kvDim() + h * c.headDim(), lcos, lsin, r * half);
+                }
+                if (var.scaleQuery()) {
+                    for (int i = r * c.qDim(); i < (r + 1) * c.qDim(); i++) {
+                        q[i] *= var.attnScale();
+                    }
                 }
                 KvState s = st[rowState[from + r]];
                 int pos = rowPos[from + r];
@@ -100,24 +152,40 @@ final class ForwardPass {
                         base + KvBlockPool.BLOCK * c.kvDim() + slot * c.vDim(), c.vDim());
             }
             int layer = l;
+            int window = sliding ? var.slidingWindow() : 0;
             pool.forRange(rows * c.kvHeads(), 1, (a, b) -> {
                 for (int i = a; i < b; i++) {
                     int rr = i / c.kvHeads();
-                    attend(st[rowState[from + rr]], layer, rowPos[from + rr], i % c.kvHeads(), q, rr, att);
+                    attend(st[rowState[from + rr]], layer, rowPos[from + rr], i % c.kvHeads(), q, rr, att, window);
                 }
             });
             matmul(w.wo(), att, c.attnDim(), xb, d, rows);
+            postNorm(xb, w.attnPostNorm(), rows);
             add(x, xb, rows * d);
-            // SwiGLU feed-forward
+            // gated feed-forward: SwiGLU, or GeGLU for Gemma
             for (int r = 0; r < rows; r++) {
                 rmsnorm(xb, r * d, x, r * d, w.ffnNorm(), d);
             }
-            xp = pack(xb, d, rows, w.gate(), w.up());
-            matmul(w.gate(), xb, d, xp, gate, c.ffn(), rows);
-            matmul(w.up(), xb, d, xp, up, c.ffn(), rows);
+            if (w.gate() == null) {
+                // phi3's ffn_up: the gate rows, then the up rows
+                matmul(w.up(), xb, d, gateUp, 2 * c.ffn(), rows);
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(gateUp, r * 2 * c.ffn(), gate, r * c.ffn(), c.ffn());
+                    System.arraycopy(gateUp, r * 2 * c.ffn() + c.ffn(), up, r * c.ffn(), c.ffn());
+                }
+            } else {
+                PackedActivations xp = pack(xb, d, rows, w.gate(), w.up());
+                matmul(w.gate(), xb, d, xp, gate, c.ffn(), rows);
+                matmul(w.up(), xb, d, xp, up, c.ffn(), rows);
+            }
             int ffn = rows * c.ffn();
-            pool.forRange(ffn, 1024, (a, b) -> AttentionKernels.swiglu(gate, up, a, b));
+            if (c.arch() == Architecture.GEMMA3) {
+                pool.forRange(ffn, 1024, (a, b) -> AttentionKernels.geglu(gate, up, a, b));
+            } else {
+                pool.forRange(ffn, 1024, (a, b) -> AttentionKernels.swiglu(gate, up, a, b));
+            }
             matmul(w.down(), gate, c.ffn(), xb, d, rows);
+            postNorm(xb, w.ffnPostNorm(), rows);
             add(x, xb, rows * d);
         }
         // consume the tokens, then produce logits for rows that end their state's new tokens
@@ -139,6 +207,14 @@ final class ForwardPass {
         }
         float[] out = new float[m * c.vocab()];
         matmul(weights.output(), hidden, d, out, c.vocab(), m);
+        float cap = var.finalSoftcap();
+        if (cap != 0f) {
+            // as llama.cpp's graph: scale by 1/cap, tanh, scale by cap, each rounded to float
+            float inv = 1f / cap;
+            for (int i = 0; i < out.length; i++) {
+                out[i] = (float) Math.tanh(out[i] * inv) * cap;
+            }
+        }
         for (int i = 0; i < m; i++) {
             int row = from + lastRows.get(i);
             KvState s = st[rowState[row]];
@@ -154,7 +230,7 @@ final class ForwardPass {
      * take turns on each block of keys and values while it is in the L1 cache, so a KV head is read from memory once
      * per step rather than once per query head; each head's sums keep the same order as a head computed alone.
      */
-    private void attend(KvState s, int layer, int pos, int kvHead, float[] q, int row, float[] att) {
+    private void attend(KvState s, int layer, int pos, int kvHead, float[] q, int row, float[] att, int window) {
         ModelConfig c = config;
         int hd = c.headDim();
         int vd = c.valueDim();
@@ -162,7 +238,11 @@ final class ForwardPass {
         int bs = KvBlockPool.BLOCK;
         int kBase = layer * kvPool.stride + kvHead * hd;
         int vBase = layer * kvPool.stride + bs * c.kvDim() + kvHead * vd;
-        float scale = (float) (1.0 / Math.sqrt(hd));
+        // queries already scaled (Gemma 3, Phi-3) meet a scale of 1, as in llama.cpp's graphs
+        float scale = c.variant().scaleQuery() ? 1f : c.variant().attnScale();
+        // a sliding-window layer sees positions pos - window + 1 .. pos (llama.cpp's LLAMA_SWA_TYPE_STANDARD mask);
+        // earlier blocks are skipped, earlier positions of the first block scored as -inf (weight 0)
+        int start = window > 0 ? Math.max(0, pos - window + 1) : 0;
         float[] acc = new float[group * vd];
         float[] scratch = AttentionKernels.scratch();
         float[] p = new float[AttentionKernels.BLOCK];
@@ -170,13 +250,16 @@ final class ForwardPass {
         float[] sum = new float[group];
         Arrays.fill(max, Float.NEGATIVE_INFINITY);
         // blocks of positions, each inside one KV block (KvBlockPool.BLOCK is a multiple of AttentionKernels.BLOCK)
-        for (int t0 = 0; t0 <= pos; t0 += AttentionKernels.BLOCK) {
+        for (int t0 = start / AttentionKernels.BLOCK * AttentionKernels.BLOCK; t0 <= pos; t0 += AttentionKernels.BLOCK) {
             int count = Math.min(AttentionKernels.BLOCK, pos + 1 - t0);
             float[] data = s.table[t0 / bs].data;
             int slot = t0 % bs;
             for (int g = 0; g < group; g++) {
                 int qOff = row * c.qDim() + (kvHead * group + g) * hd;
                 AttentionKernels.scores(q, qOff, data, kBase + slot * c.kvDim(), c.kvDim(), count, hd, scale, p, scratch);
+                for (int j = 0; t0 + j < start; j++) {
+                    p[j] = Float.NEGATIVE_INFINITY;
+                }
                 AttentionKernels.softmaxBlock(p, count, max, sum, g, acc, g * vd, data, vBase + slot * c.vDim(),
                         c.vDim(), vd);
             }
@@ -270,10 +353,33 @@ final class ForwardPass {
         }
     }
 
-    private static double[] ropeFrequencies(ModelConfig c, float[] factors) {
-        double[] f = new double[c.ropeDim() / 2];
+    /**
+     * cos and sin of each rotated pair's angle at {@code pos}, times rope's magnitude (rope.scaling.attn_factor;
+     * ggml multiplies the rounded cos and sin by it).
+     */
+    private void ropeTable(double[] freqs, int pos, float[] cos, float[] sin, int off) {
+        float mscale = config.variant().ropeAttnFactor();
+        for (int i = 0; i < freqs.length; i++) {
+            double angle = pos * freqs[i];
+            cos[off + i] = (float) Math.cos(angle) * mscale;
+            sin[off + i] = (float) Math.sin(angle) * mscale;
+        }
+    }
+
+    /** Gemma's RMS norm of a sublayer's output before it joins the residual (none when {@code weight} is null). */
+    private void postNorm(float[] xb, float[] weight, int rows) {
+        if (weight != null) {
+            int d = config.embd();
+            for (int r = 0; r < rows; r++) {
+                rmsnorm(xb, r * d, xb, r * d, weight, d);
+            }
+        }
+    }
+
+    private static double[] ropeFrequencies(float theta, float freqScale, int ropeDim, float[] factors) {
+        double[] f = new double[ropeDim / 2];
         for (int i = 0; i < f.length; i++) {
-            f[i] = c.ropeFreqScale() * Math.pow(c.ropeTheta(), -2.0 * i / c.ropeDim());
+            f[i] = freqScale * Math.pow(theta, -2.0 * i / ropeDim);
             if (factors != null) {
                 f[i] /= factors[i];
             }

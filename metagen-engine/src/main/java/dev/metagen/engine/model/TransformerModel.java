@@ -20,9 +20,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A decoder-only Llama-family transformer (llama, qwen2, qwen3 as in llama.cpp's {@code llama-model.cpp}) run from
+ * A decoder-only transformer (llama, qwen2, qwen3, gemma3, phi3 as in llama.cpp's {@code src/models}) run from
  * a memory-mapped GGUF: pre-RMSNorm blocks of grouped-query attention with rotary position embeddings (RoFormer)
- * and a SwiGLU feed-forward network, float32 activations, weights in any type {@link Matrix} supports.
+ * and a gated feed-forward network (SwiGLU, GeGLU for Gemma), float32 activations, weights in any type
+ * {@link Matrix} supports; the {@link Architecture}s differ as {@link ModelConfig.Variant} describes.
  *
  * <p>A forward pass processes the new tokens of all states together, in chunks of up to {@value #MAX_BATCH}
  * positions, so each weight row is read once per chunk rather than once per token; the output rows of every matrix
@@ -84,7 +85,7 @@ public final class TransformerModel implements LanguageModel {
         this.prefixCache = new PrefixCache(kvPool);
         this.pool = new WorkerPool(options.effectiveThreads());
         this.planner = new BatchPlanner(this, config, contextLength, prefixCache, options.prefixCache(),
-                new ForwardPass(config, weights, pool, kvPool));
+                new ForwardPass(config, weights, pool, kvPool, contextLength));
         this.scheduler = new BatchingScheduler(planner::forwardBatch, java.time.Duration.ofMillis(2));
     }
 
