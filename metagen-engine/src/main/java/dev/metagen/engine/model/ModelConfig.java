@@ -144,8 +144,22 @@ public record ModelConfig(Architecture arch, String name, int embd, int layers, 
                 }
                 freqScale = 1f / factor;
             }
+            // llama.cpp's converter labels Phi-3's LongRoPE so; the factors are tensors and the positions are scaled
+            // only by a rope.scaling.factor, which those files do not have
+            case "longrope" -> {
+                if (arch != Architecture.PHI3) {
+                    throw new MetagenException(where + ": rope scaling type 'longrope' is supported for phi3 only");
+                }
+                if (f.has(p + "rope.scaling.factor")) {
+                    float factor = f.getFloat(p + "rope.scaling.factor", 1f);
+                    if (!(factor > 0)) {
+                        throw new MetagenException(where + ": rope.scaling.factor must be > 0, got " + factor);
+                    }
+                    freqScale = 1f / factor;
+                }
+            }
             default -> throw new MetagenException(where + ": unsupported rope scaling type '" + scaling
-                    + "' (supported: none, linear, and llama3 factors in rope_freqs.weight)");
+                    + "' (supported: none, linear, longrope for phi3, and llama3 factors in rope_freqs.weight)");
         }
         String epsKey = p + "attention.layer_norm_rms_epsilon";
         if (!f.has(epsKey)) {

@@ -131,6 +131,7 @@ public final class ModelSynthesizer {
             }
         }
         if (spec.longRopeContext() > 0) {
+            w.putString(arch + ".rope.scaling.type", "longrope");
             w.putUInt32(arch + ".rope.scaling.original_context_length", spec.longRopeContext());
             w.putFloat32(arch + ".rope.scaling.attn_factor", spec.longRopeAttnFactor());
         }

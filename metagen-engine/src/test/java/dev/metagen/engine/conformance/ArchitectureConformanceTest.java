@@ -3,6 +3,8 @@ package dev.metagen.engine.conformance;
 import dev.metagen.core.Logits;
 import dev.metagen.core.ModelState;
 import dev.metagen.engine.gguf.GgufFile;
+import dev.metagen.engine.gguf.GgufTensorInfo;
+import dev.metagen.engine.gguf.GgufWriter;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.synth.ModelSynthesizer;
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -88,6 +91,28 @@ class ArchitectureConformanceTest {
     }
 
     @Test
+    void gemma3WithLinearRopeScalingOnGlobalLayersMatchesLlamaCpp() {
+        // as Gemma 3 4B and larger: linear scaling (factor 8) of the global layers' rope; sliding layers unscaled
+        Path scaled = dir.resolve("gemma3-rope-linear8.gguf");
+        try (GgufFile f = GgufFile.open(gemma3("F32", 0f))) {
+            GgufWriter w = new GgufWriter();
+            f.metadata().forEach(w::put);
+            w.putString("gemma3.rope.scaling.type", "linear");
+            w.putFloat32("gemma3.rope.scaling.factor", 8f);
+            for (GgufTensorInfo t : f.tensors().values()) {
+                w.addTensor(t.name(), t.shape(), t.type(), () -> f.tensorData(t).toArray(ValueLayout.JAVA_BYTE));
+            }
+            w.write(scaled);
+        }
+        check(scaled, "F32", 128, GEMMA3_TOLERANCE);
+        try (TransformerModel a = TransformerModel.load(scaled, new ModelOptions(1, 128));
+             TransformerModel b = TransformerModel.load(gemma3("F32", 0f), new ModelOptions(1, 128))) {
+            assertEquals(0.125f, a.config().ropeFreqScale());
+            assertFalse(java.util.Arrays.equals(lastLogits(a, PROMPT), lastLogits(b, PROMPT)), "the scaling acts");
+        }
+    }
+
+    @Test
     void gemma3SlidingWindowChangesLaterPositions() {
         // the window matters: with it widened to the whole context the same weights give other logits at the end
         Path wide = dir.resolve("gemma3-wide.gguf");
@@ -109,6 +134,7 @@ class ArchitectureConformanceTest {
             assertEquals(32, f.getInt("phi3.attention.key_length", 0));
             assertNotNull(f.tensorInfo("blk.0.attn_qkv.weight"));
             assertNotNull(f.tensorInfo("rope_factors_long.weight"));
+            assertEquals("longrope", f.getString("phi3.rope.scaling.type", null)); // as llama.cpp's converter labels it
         }
         check(file, type, 128, LlamaCppConformanceTest.F32_TOLERANCE); // 128 (llama.cpp: padded to 256) is within the original context of 256
     }
