@@ -21,7 +21,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "Shape preset: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.class)
     String preset;
 
-    @Option(names = "--arch", description = "Architecture when no preset is given: llama, qwen2, qwen3.")
+    @Option(names = "--arch", description = "Architecture when no preset is given: llama, qwen2, qwen3, gemma3, phi3.")
     String arch;
 
     @Option(names = "--type", defaultValue = "F32",
@@ -65,6 +65,12 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--logit-scale", description = "Target standard deviation of the final hidden state's projections"
             + " (default: 16 x sqrt(ln vocab / ln 512)); small values keep a score head's outputs unsaturated.")
     Double logitScale;
+
+    @Option(names = "--sliding-window", description = "gemma3: override the sliding window (0 = all layers global).")
+    Integer slidingWindow;
+
+    @Option(names = "--final-logit-softcap", description = "gemma3: final logit softcapping (0 = none).")
+    Float finalSoftcap;
 
     @Option(names = {"-o", "--output"}, required = true, description = "Output .gguf path.")
     Path output;
@@ -119,6 +125,12 @@ final class SynthCommand implements Callable<Integer> {
         }
         if (logitScale != null) {
             b.logitScale(logitScale);
+        }
+        if (slidingWindow != null) {
+            b.slidingWindow(slidingWindow);
+        }
+        if (finalSoftcap != null) {
+            b.finalLogitSoftcap(finalSoftcap);
         }
         ModelSynthesizer synth = b.build();
         long t0 = System.nanoTime();

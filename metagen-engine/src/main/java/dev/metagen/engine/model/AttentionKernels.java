@@ -314,4 +314,41 @@ final class AttentionKernels {
             g.mul(sig).mul(FloatVector.fromArray(S, up, i, m)).intoArray(gate, i, m);
         }
     }
+
+    /**
+     * GeGLU's gating, {@code gate[i] = gelu(gate[i]) * up[i]} for {@code i in [from, to)} (Shazeer 2020) with the
+     * tanh approximation of GELU (Hendrycks &amp; Gimpel 2016), computed as llama.cpp's CPU backend computes it
+     * ({@code ggml_vec_geglu_f32} with {@code GGML_GELU_FP16}): the input rounded to half precision, looked up in a
+     * table of half-precision results, 0 below -10 and the identity above 10. The half-precision rounding moves
+     * GELU by up to about 1e-3 relative; computing it exactly would put every Gemma model that much off llama.cpp.
+     */
+    static void geglu(float[] gate, float[] up, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float x = gate[i];
+            float g;
+            if (x <= -10f) {
+                g = 0f;
+            } else if (x >= 10f) {
+                g = x;
+            } else {
+                g = GELU_F16[Float.floatToFloat16(x) & 0xFFFF];
+            }
+            gate[i] = g * up[i];
+        }
+    }
+
+    /** ggml's {@code ggml_table_gelu_f16}: for each half-precision input, its tanh GELU rounded to half precision. */
+    private static final float[] GELU_F16 = geluTable();
+
+    private static float[] geluTable() {
+        float[] t = new float[1 << 16];
+        float sqrt2OverPi = 0.79788456080286535587989211986876f;
+        float coefA = 0.044715f;
+        for (int h = 0; h < t.length; h++) {
+            float x = Float.float16ToFloat((short) h);
+            float y = 0.5f * x * (1.0f + (float) Math.tanh(sqrt2OverPi * x * (1.0f + coefA * x * x)));
+            t[h] = Float.float16ToFloat(Float.floatToFloat16(y));
+        }
+        return t;
+    }
 }

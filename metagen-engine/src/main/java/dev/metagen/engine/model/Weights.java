@@ -15,10 +15,18 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The tensors of a Llama-family GGUF (llama.cpp tensor names), checked against the {@link ModelConfig} shapes.
- * Large matrices stay memory-mapped in their stored type; small 1-D tensors (norms, biases) are dequantized.
+ * The tensors of a GGUF of one of the {@link Architecture}s (llama.cpp tensor names), checked against the
+ * {@link ModelConfig} shapes. Large matrices stay memory-mapped in their stored type; small 1-D tensors (norms,
+ * biases, rope factors) are dequantized.
+ *
+ * @param ropeFactors      llama3 rope frequency divisors ({@code rope_freqs.weight}), or {@code null}
+ * @param ropeFactorsLong  LongRoPE divisors for contexts beyond the original one (phi3 {@code rope_factors_long}),
+ *                         or {@code null}
+ * @param ropeFactorsShort LongRoPE divisors up to the original context (phi3 {@code rope_factors_short}), or
+ *                         {@code null}
  */
-record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] ropeFactors, Layer[] layers, Head head) {
+record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] ropeFactors, Layer[] layers,
+               float[] ropeFactorsLong, float[] ropeFactorsShort, Head head) {
 
     /**
      * A classification head (llama.cpp's {@code cls}: a dense layer with tanh, and {@code cls.output}: the projection
@@ -26,9 +34,14 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
      */
     record Head(Matrix dense, float[] denseBias, Matrix out, float[] outBias, int outputs) {}
 
-    /** One transformer block. Bias and q/k-norm arrays are {@code null} when the architecture has none. */
+    /**
+     * One transformer block. Bias, q/k-norm and post-norm arrays are {@code null} when the architecture has none.
+     * With a fused {@code wqkv} (rows: queries, keys, values) wq, wk and wv are {@code null}; with {@code gate}
+     * {@code null}, {@code up} holds the gate rows followed by the up rows (phi3's fused {@code ffn_up}).
+     */
     record Layer(float[] attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo, float[] bq, float[] bk, float[] bv,
-                 float[] qNorm, float[] kNorm, float[] ffnNorm, Matrix gate, Matrix up, Matrix down) {}
+                 float[] qNorm, float[] kNorm, float[] ffnNorm, Matrix gate, Matrix up, Matrix down,
+                 Matrix wqkv, float[] attnPostNorm, float[] ffnPostNorm) {}
 
     static Weights load(GgufFile f, ModelConfig c) {
         Loader l = new Loader(f);
@@ -37,8 +50,18 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
         // tied embeddings: llama.cpp falls back to token_embd when there is no output.weight
         Matrix output = f.tensorInfo("output.weight") != null
                 ? l.matrix("output.weight", "n_embd x n_vocab", c.embd(), c.vocab()) : embd;
-        float[] ropeFactors = f.tensorInfo("rope_freqs.weight") != null
+        boolean llamaLayout = c.arch() == Architecture.LLAMA || c.arch() == Architecture.QWEN2
+                || c.arch() == Architecture.QWEN3;
+        float[] ropeFactors = llamaLayout && f.tensorInfo("rope_freqs.weight") != null
                 ? l.vector("rope_freqs.weight", "rope frequency factors", "rope.dimension_count / 2", c.ropeDim() / 2) : null;
+        boolean phi3 = c.arch() == Architecture.PHI3;
+        boolean gemma3 = c.arch() == Architecture.GEMMA3;
+        float[] ropeLong = null;
+        float[] ropeShort = null;
+        if (phi3 && (f.tensorInfo("rope_factors_long.weight") != null || f.tensorInfo("rope_factors_short.weight") != null)) {
+            ropeLong = l.vector("rope_factors_long.weight", "rope frequency factors", "rope.dimension_count / 2", c.ropeDim() / 2);
+            ropeShort = l.vector("rope_factors_short.weight", "rope frequency factors", "rope.dimension_count / 2", c.ropeDim() / 2);
+        }
         // every layer has several tensors: a larger block_count is corrupt and must not size an allocation
         if (c.layers() > f.tensors().size()) {
             throw new MetagenException(f.path() + ": block_count " + c.layers() + " is more than the file's "
@@ -49,11 +72,13 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
             String b = "blk." + i + ".";
             boolean bias = c.arch().qkvBias;
             boolean qkNorm = c.arch().qkNorm;
+            // phi3 files hold one fused attn_qkv; llama.cpp also takes separate attn_q/k/v there
+            boolean fusedQkv = phi3 && f.tensorInfo(b + "attn_qkv.weight") != null;
             layers[i] = new Layer(
                     l.vector(b + "attn_norm.weight", NORM, "n_embd", c.embd()),
-                    l.matrix(b + "attn_q.weight", "n_embd x n_head * head_dim", c.embd(), c.qDim()),
-                    l.matrix(b + "attn_k.weight", "n_embd x n_head_kv * head_dim", c.embd(), c.kvDim()),
-                    l.matrix(b + "attn_v.weight", "n_embd x n_head_kv * head_dim", c.embd(), c.vDim()),
+                    fusedQkv ? null : l.matrix(b + "attn_q.weight", "n_embd x n_head * head_dim", c.embd(), c.qDim()),
+                    fusedQkv ? null : l.matrix(b + "attn_k.weight", "n_embd x n_head_kv * head_dim", c.embd(), c.kvDim()),
+                    fusedQkv ? null : l.matrix(b + "attn_v.weight", "n_embd x n_head_kv * head_dim", c.embd(), c.vDim()),
                     l.matrix(b + "attn_output.weight", "n_head * head_dim x n_embd", c.attnDim(), c.embd()),
                     bias ? l.vector(b + "attn_q.bias", BIAS, "n_head * head_dim", c.qDim()) : null,
                     bias ? l.vector(b + "attn_k.bias", BIAS, "n_head_kv * head_dim", c.kvDim()) : null,
@@ -61,13 +86,18 @@ record Weights(Matrix tokenEmbd, float[] outputNorm, Matrix output, float[] rope
                     qkNorm ? l.vector(b + "attn_q_norm.weight", NORM, "head_dim", c.headDim()) : null,
                     qkNorm ? l.vector(b + "attn_k_norm.weight", NORM, "head_dim", c.headDim()) : null,
                     l.vector(b + "ffn_norm.weight", NORM, "n_embd", c.embd()),
-                    l.matrix(b + "ffn_gate.weight", "n_embd x n_ff", c.embd(), c.ffn()),
-                    l.matrix(b + "ffn_up.weight", "n_embd x n_ff", c.embd(), c.ffn()),
-                    l.matrix(b + "ffn_down.weight", "n_ff x n_embd", c.ffn(), c.embd()));
+                    phi3 ? null : l.matrix(b + "ffn_gate.weight", "n_embd x n_ff", c.embd(), c.ffn()),
+                    phi3 ? l.matrix(b + "ffn_up.weight", "n_embd x 2 * n_ff (gate, then up)", c.embd(), 2 * c.ffn())
+                            : l.matrix(b + "ffn_up.weight", "n_embd x n_ff", c.embd(), c.ffn()),
+                    l.matrix(b + "ffn_down.weight", "n_ff x n_embd", c.ffn(), c.embd()),
+                    fusedQkv ? l.matrix(b + "attn_qkv.weight", "n_embd x (n_head + 2 * n_head_kv) * head_dim",
+                            c.embd(), c.qDim() + c.kvDim() + c.vDim()) : null,
+                    gemma3 ? l.vector(b + "post_attention_norm.weight", NORM, "n_embd", c.embd()) : null,
+                    gemma3 ? l.vector(b + "post_ffw_norm.weight", NORM, "n_embd", c.embd()) : null);
         }
         Head head = head(f, l, c);
         l.checkAllUsed(c);
-        return new Weights(embd, outNorm, output, ropeFactors, layers, head);
+        return new Weights(embd, outNorm, output, ropeFactors, layers, ropeLong, ropeShort, head);
     }
 
     /** The classification head's tensors, sized as llama.cpp sizes them: n_cls_out = the number of output labels, else 1. */

@@ -1,10 +1,11 @@
 /**
- * Llama-family transformers run from GGUF files, and the machinery that makes meta-generation cheap when its
+ * Decoder-only transformers (llama, qwen2, qwen3, gemma3, phi3) run from GGUF files, and the machinery that makes meta-generation cheap when its
  * samples and branches run in parallel and share prefixes (Welleck et al. 2024, section 7).
  *
  * <ul>
- *   <li>{@link dev.metagen.engine.model.TransformerModel}: the forward pass; all new tokens of all states of a call
- *       run together, in chunks of rows, one read of the weights per chunk.</li>
+ *   <li>{@link dev.metagen.engine.model.TransformerModel}: loading and the model API; {@code BatchPlanner} plans
+ *       each pass (all new tokens of all states of a call run together, in chunks of rows, one read of the weights
+ *       per chunk) and {@code ForwardPass} does the layer math.</li>
  *   <li>Paged KV cache ({@code KvBlockPool}, {@code KvBlock}, {@code KvState}): fixed blocks of 16 positions holding
  *       every layer's keys and values, reference-counted; a state is a block table, so {@code fork()} shares every
  *       block and copies none, the partially filled last block is copied on the first write while shared, and

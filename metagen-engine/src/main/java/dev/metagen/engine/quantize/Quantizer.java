@@ -64,7 +64,7 @@ public final class Quantizer {
             String arch = f.getString("general.architecture", null);
             if (arch == null || Architecture.byGgufName(arch) == null) {
                 throw new MetagenException("quantize: unsupported architecture '" + arch + "' in " + in
-                        + " (supported: llama, qwen2, qwen3)");
+                        + " (supported: llama, qwen2, qwen3, gemma3, phi3)");
             }
             for (GgufTensorInfo t : f.tensors().values()) {
                 if (!SOURCE_TYPES.contains(t.type())) {

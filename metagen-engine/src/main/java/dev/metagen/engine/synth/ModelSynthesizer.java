@@ -18,12 +18,13 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
- * Writes a GGUF (llama.cpp layout and metadata) of a Llama-family model with seeded random weights, for tests and
- * benchmarks of any supported architecture, shape and tensor type without downloads.
+ * Writes a GGUF (llama.cpp layout and metadata) of a model with seeded random weights, for tests and benchmarks of
+ * any supported architecture, shape and tensor type without downloads. Gemma norm weights are written as llama.cpp's
+ * converter stores them (with Gemma's +1 already added), so they are multiplied as they are.
  *
  * <pre>{@code
  * ModelSynthesizer.builder()
- *         .preset("tiny-qwen3")            // or llama-3.2-1b, qwen2.5-0.5b, qwen3-0.6b, tiny-llama, tiny-qwen2
+ *         .preset("tiny-qwen3")            // or any of SynthSpec.PRESETS (llama, qwen2, qwen3, gemma3, phi3)
  *         .layers(4).ffn(256)              // optional shape overrides
  *         .type("Q4_K_M")                  // F32 (default), F16, BF16, Q8_0, Q4_0, ..., Q6_K, or a mix Q4_K_M / Q5_K_M
  *         .seed(1)
@@ -69,8 +70,11 @@ public final class ModelSynthesizer {
         this.seed = b.seed;
         this.tokenizerFrom = b.tokenizerFrom;
         this.scoreLabels = b.scoreLabels;
-        this.name = b.name != null ? b.name : "synth-" + (b.preset != null ? b.preset : spec.arch().ggufName())
+        String n = b.name != null ? b.name : "synth-" + (b.preset != null ? b.preset : spec.arch().ggufName())
                 + "-" + typeName.toLowerCase(Locale.ROOT);
+        // llama.cpp gives </s>, <unk>, <s> and <|endoftext|> special attributes when general.name contains "phi3"
+        // or "phi-3", and fails to load a vocabulary without them, as the built-in one is
+        this.name = b.name == null && b.tokenizerFrom == null ? n.replace("phi3", "phi").replace("phi-3", "phi") : n;
         // the expected gap between the two largest of V Gaussian logits is about std / sqrt(2 ln V): grow the
         // spread with the vocabulary so large vocabularies are as peaked as the 512-token test models
         this.logitScale = b.logitScale > 0 ? b.logitScale
@@ -116,8 +120,23 @@ public final class ModelSynthesizer {
         w.putUInt32(arch + ".attention.head_count_kv", spec.kvHeads());
         w.putUInt32(arch + ".attention.key_length", spec.headDim());
         w.putUInt32(arch + ".attention.value_length", spec.headDim());
-        w.putUInt32(arch + ".rope.dimension_count", spec.headDim());
+        w.putUInt32(arch + ".rope.dimension_count", spec.ropeDim());
         w.putFloat32(arch + ".rope.freq_base", spec.ropeTheta());
+        if (spec.arch() == Architecture.GEMMA3) {
+            // as llama.cpp's converter writes Gemma 3: the local rope base, the window, the softcap when there is one
+            w.putFloat32(arch + ".rope.freq_base_swa", 10000f);
+            if (spec.slidingWindow() > 0) {
+                w.putUInt32(arch + ".attention.sliding_window", spec.slidingWindow());
+            }
+            if (spec.finalSoftcap() > 0) {
+                w.putFloat32(arch + ".final_logit_softcapping", spec.finalSoftcap());
+            }
+        }
+        if (spec.longRopeContext() > 0) {
+            w.putString(arch + ".rope.scaling.type", "longrope");
+            w.putUInt32(arch + ".rope.scaling.original_context_length", spec.longRopeContext());
+            w.putFloat32(arch + ".rope.scaling.attn_factor", spec.longRopeAttnFactor());
+        }
         w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", spec.rmsEps());
         w.putUInt32(arch + ".vocab_size", spec.vocab());
         if (scoreLabels != null) {
@@ -156,15 +175,25 @@ public final class ModelSynthesizer {
         int qDim = s.heads() * s.headDim();
         int kvDim = s.kvHeads() * s.headDim();
         add("token_embd.weight", s.embd(), s.vocab());
+        boolean phi3 = s.arch() == Architecture.PHI3;
+        boolean gemma3 = s.arch() == Architecture.GEMMA3;
         if (s.llama3Rope()) {
             add("rope_freqs.weight", s.headDim() / 2);
+        }
+        if (s.longRopeContext() > 0) {
+            add("rope_factors_long.weight", s.ropeDim() / 2);
+            add("rope_factors_short.weight", s.ropeDim() / 2);
         }
         for (int i = 0; i < s.layers(); i++) {
             String b = "blk." + i + ".";
             add(b + "attn_norm.weight", s.embd());
-            add(b + "attn_q.weight", s.embd(), qDim);
-            add(b + "attn_k.weight", s.embd(), kvDim);
-            add(b + "attn_v.weight", s.embd(), kvDim);
+            if (phi3) {
+                add(b + "attn_qkv.weight", s.embd(), qDim + 2 * kvDim);
+            } else {
+                add(b + "attn_q.weight", s.embd(), qDim);
+                add(b + "attn_k.weight", s.embd(), kvDim);
+                add(b + "attn_v.weight", s.embd(), kvDim);
+            }
             if (s.arch().qkvBias) {
                 add(b + "attn_q.bias", qDim);
                 add(b + "attn_k.bias", kvDim);
@@ -175,10 +204,20 @@ public final class ModelSynthesizer {
                 add(b + "attn_k_norm.weight", s.headDim());
             }
             add(b + "attn_output.weight", qDim, s.embd());
+            if (gemma3) {
+                add(b + "post_attention_norm.weight", s.embd());
+            }
             add(b + "ffn_norm.weight", s.embd());
-            add(b + "ffn_gate.weight", s.embd(), s.ffn());
-            add(b + "ffn_up.weight", s.embd(), s.ffn());
+            if (phi3) {
+                add(b + "ffn_up.weight", s.embd(), 2 * s.ffn()); // gate rows, then up rows
+            } else {
+                add(b + "ffn_gate.weight", s.embd(), s.ffn());
+                add(b + "ffn_up.weight", s.embd(), s.ffn());
+            }
             add(b + "ffn_down.weight", s.ffn(), s.embd());
+            if (gemma3) {
+                add(b + "post_ffw_norm.weight", s.embd());
+            }
         }
         add("output_norm.weight", s.embd());
         if (!s.tied()) {
@@ -224,6 +263,10 @@ public final class ModelSynthesizer {
         SynthSpec s = spec;
         if (tensor.equals("rope_freqs.weight")) {
             System.arraycopy(s.llama3RopeFactors(), 0, out, 0, cols);
+            return;
+        }
+        if (tensor.startsWith("rope_factors_")) {
+            System.arraycopy(s.longRopeFactors(tensor.equals("rope_factors_long.weight")), 0, out, 0, cols);
             return;
         }
         if (tensor.equals("output_norm.weight")) {
@@ -285,6 +328,8 @@ public final class ModelSynthesizer {
         private String name;
         private double logitScale;
         private java.util.List<String> scoreLabels;
+        private Integer slidingWindow;
+        private Float finalSoftcap;
 
         private Builder() {}
 
@@ -313,7 +358,8 @@ public final class ModelSynthesizer {
         public Builder architecture(String name) {
             Architecture a = Architecture.byGgufName(name);
             if (a == null) {
-                throw new MetagenException("synth: unsupported architecture '" + name + "' (supported: llama, qwen2, qwen3)");
+                throw new MetagenException("synth: unsupported architecture '" + name
+                        + "' (supported: llama, qwen2, qwen3, gemma3, phi3)");
             }
             this.arch = a;
             return this;
@@ -362,6 +408,18 @@ public final class ModelSynthesizer {
 
         public Builder ropeTheta(float v) {
             ropeTheta = v;
+            return this;
+        }
+
+        /** gemma3: positions a sliding-window layer attends to (0 = every layer global). */
+        public Builder slidingWindow(int v) {
+            slidingWindow = v;
+            return this;
+        }
+
+        /** gemma3: final logit softcapping, logits = cap * tanh(logits / cap) (0 = none). */
+        public Builder finalLogitSoftcap(float v) {
+            finalSoftcap = v;
             return this;
         }
 
@@ -443,7 +501,11 @@ public final class ModelSynthesizer {
                     base == null ? 1e-5f : base.rmsEps(),
                     tied != null ? tied : base == null || base.tied(),
                     sameArch && base.llama3Rope(),
-                    base == null ? 0 : base.llama3OrigContext());
+                    base == null ? 0 : base.llama3OrigContext(),
+                    sameArch ? base.rotaryFraction() : 1f,
+                    slidingWindow != null ? slidingWindow : sameArch ? base.slidingWindow() : 0,
+                    finalSoftcap != null ? finalSoftcap : sameArch ? base.finalSoftcap() : 0f,
+                    sameArch ? base.longRopeContext() : 0);
             return new ModelSynthesizer(this, spec);
         }
 

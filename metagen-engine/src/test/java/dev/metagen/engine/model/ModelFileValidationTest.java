@@ -243,6 +243,67 @@ class ModelFileValidationTest {
         assertRefused(output.write("qwen2 output bias"), "tensor output.bias is not part of a qwen2 model as metagen runs it");
     }
 
+    // ---- gemma3 and phi3 keys and tensors ---------------------------------------------------------------------
+
+    @Test
+    void gemma3SlidingPatternAndSandwichNormsAreChecked() {
+        Path gemma3 = dir.resolve("tiny-gemma3.gguf");
+        ModelSynthesizer.builder().preset("tiny-gemma3").seed(5).build().write(gemma3);
+        try (TransformerModel m = TransformerModel.load(gemma3, OPTIONS)) {
+            ModelConfig.Variant v = m.config().variant();
+            assertEquals(12, v.slidingWindow());
+            // llama.cpp's default period of 6: layers 0-4 slide, layer 5 is global
+            assertEquals("[true, true, true, true, true, false]", Arrays.toString(v.slidingLayers()));
+            assertEquals((float) Math.sqrt(64f), v.embdScale());
+            assertEquals(1f / (float) Math.sqrt(32f), v.attnScale());
+        }
+        Draft pattern = Draft.of(gemma3);
+        pattern.meta.put("gemma3.attention.sliding_window_pattern", GgufValue.ofUInt32(2));
+        try (TransformerModel m = TransformerModel.load(pattern.write("gemma3 pattern 2"), OPTIONS)) {
+            assertEquals("[true, false, true, false, true, false]", Arrays.toString(m.config().variant().slidingLayers()));
+        }
+        Draft flags = Draft.of(gemma3);
+        flags.meta.put("gemma3.attention.sliding_window_pattern",
+                new GgufValue(dev.metagen.engine.gguf.GgufValueType.ARRAY, dev.metagen.engine.gguf.GgufValueType.BOOL,
+                        new boolean[] {true, false, true}));
+        assertRefused(flags.write("gemma3 short pattern"),
+                "metadata gemma3.attention.sliding_window_pattern has 3 entries for 6 layers");
+        Draft swaHead = Draft.of(gemma3);
+        swaHead.meta.put("gemma3.attention.key_length_swa", GgufValue.ofUInt32(16));
+        assertRefused(swaHead.write("gemma3 swa head"), "metadata gemma3.attention.key_length_swa: separate head sizes");
+        Draft noPostNorm = Draft.of(gemma3);
+        noPostNorm.tensors.remove("blk.3.post_ffw_norm.weight");
+        assertRefused(noPostNorm.write("gemma3 no post norm"), "missing tensor blk.3.post_ffw_norm.weight");
+        Draft partialRope = Draft.of(gemma3);
+        partialRope.meta.put("gemma3.rope.dimension_count", GgufValue.ofUInt32(16));
+        assertRefused(partialRope.write("gemma3 partial rope"), "(gemma3 rotates whole heads)");
+    }
+
+    @Test
+    void phi3FusedTensorsAndRopeFactorsAreChecked() {
+        Path phi3 = dir.resolve("tiny-phi3.gguf");
+        ModelSynthesizer.builder().preset("tiny-phi3").seed(5).build().write(phi3);
+        try (TransformerModel m = TransformerModel.load(phi3, OPTIONS)) {
+            assertEquals(12, m.config().ropeDim());
+            assertEquals(256, m.config().variant().ropeOrigContext());
+        }
+        Draft heads = Draft.of(phi3);
+        heads.meta.put("phi3.attention.key_length", GgufValue.ofUInt32(8));
+        heads.meta.put("phi3.attention.value_length", GgufValue.ofUInt32(8));
+        heads.meta.put("phi3.rope.dimension_count", GgufValue.ofUInt32(8));
+        assertRefused(heads.write("phi3 heads"), "metadata phi3.attention.head_count 4 x head size 8 differs from"
+                + " phi3.embedding_length 64 (phi3 projects n_embd to n_embd)");
+        Draft oneFactorSet = Draft.of(phi3);
+        oneFactorSet.tensors.remove("rope_factors_short.weight");
+        assertRefused(oneFactorSet.write("phi3 long factors only"), "missing tensor rope_factors_short.weight");
+        Draft gate = Draft.of(phi3);
+        gate.addF32("blk.0.ffn_gate.weight", 64);
+        assertRefused(gate.write("phi3 separate gate"), "tensor blk.0.ffn_gate.weight is not part of a phi3 model");
+        Draft attnFactor = Draft.of(phi3);
+        attnFactor.meta.put("phi3.rope.scaling.attn_factor", GgufValue.ofFloat32(-1f));
+        assertRefused(attnFactor.write("phi3 attn factor"), "metadata phi3.rope.scaling.attn_factor must be a positive");
+    }
+
     // ---- vocabularies that do not fit their tokenizer type (vocab-only files, as `metagen tokenize` reads) ------
 
     @Test

@@ -145,7 +145,7 @@ class ModelStateTest {
     void unknownArchitectureIsAClearError() {
         Path bad = rewrite("arch.gguf", Map.of("general.architecture", GgufValue.of("gpt2")), n -> true, Map.of());
         MetagenException e = assertThrows(MetagenException.class, () -> TransformerModel.load(bad));
-        assertEquals(bad + ": unsupported architecture 'gpt2' (supported: llama, qwen2, qwen3)", e.getMessage());
+        assertEquals(bad + ": unsupported architecture 'gpt2' (supported: llama, qwen2, qwen3, gemma3, phi3)", e.getMessage());
     }
 
     @Test
