@@ -20,6 +20,11 @@ final class BackendOption {
                     + "either way (default: ${DEFAULT-VALUE}).")
     String name;
 
+    @Option(names = "--llama-lib", paramLabel = "DIR", description = "The directory holding libllama of llama.cpp 0.5.0 "
+            + "(node-llama-cpp 3.22.1's CPU, CUDA or Vulkan build, or a CMake build of its source); default: "
+            + "METAGEN_LLAMA_LIB, else node-llama-cpp under test-support/llamacpp. Loaded and version-checked at start.")
+    java.nio.file.Path llamaLib;
+
     Backend backend(CommandSpec spec) {
         try {
             return Backend.parse(name);
@@ -52,8 +57,13 @@ final class BackendOption {
 
     /** The loader of this run's models: {@code --threads} and {@code --ctx} act on both backends. */
     ModelLoader loader(CommandSpec spec, ModelOptions engine) {
-        // the default number of sequences (live states, forks included): larger counts with a small context abort
-        // inside libllama in this release
+        if (llamaLib != null) {
+            try {
+                dev.metagen.llamacpp.LlamaCppModel.useLibrary(llamaLib);
+            } catch (MetagenException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
         LlamaCppOptions llama = LlamaCppOptions.DEFAULTS.withThreads(engine.threads()).withContextLength(engine.contextLength());
         return new ModelLoader(backend(spec), engine, llama, ModelOption::resolve);
     }

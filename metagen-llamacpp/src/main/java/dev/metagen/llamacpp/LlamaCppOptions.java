@@ -9,11 +9,12 @@ import dev.metagen.core.MetagenException;
  * @param contextLength KV cache cells shared by all sequences; 0 = the model's training context, capped at
  *                      {@link #DEFAULT_CONTEXT_CAP}
  * @param batchSize     most tokens handed to one {@code llama_decode}; longer forwards are split
- * @param sequences     most live states (llama.cpp sequence ids) at once, forks included
+ * @param sequences     most live states (llama.cpp sequence ids) at once, forks included; by default llama.cpp's
+ *                      maximum, so 255 samples of one prompt (its state and a fork each) fit in one context
  */
 public record LlamaCppOptions(int threads, int contextLength, int batchSize, int sequences) {
     public static final int DEFAULT_CONTEXT_CAP = 4096;
-    public static final LlamaCppOptions DEFAULTS = new LlamaCppOptions(0, 0, 512, 16);
+    public static final LlamaCppOptions DEFAULTS = new LlamaCppOptions(0, 0, 512, LlamaCppOptions.MAX_SEQUENCES);
     /** llama.cpp's LLAMA_MAX_SEQ. */
     public static final int MAX_SEQUENCES = 256;
 
