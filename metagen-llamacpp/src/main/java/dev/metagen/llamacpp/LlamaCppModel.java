@@ -60,6 +60,30 @@ public final class LlamaCppModel implements LanguageModel {
     private final ModelInfo info;
     private final Path path;
     private boolean closed;
+    /** Counters of {@link #stats()}, changed under the lock. */
+    private long decodes;
+    private long tokensDecoded;
+    private long decodeNanos;
+    private long logitsRead;
+    private long logitsNanos;
+
+    /**
+     * What this model's forwards did so far: {@code llama_decode} calls, the tokens they took, the time spent inside
+     * them, and the logits rows read (copied into Java arrays) and the time that took. A bench subtracts these from
+     * its own wall time to say where per-token time goes outside llama.cpp.
+     */
+    public record Stats(long decodes, long tokensDecoded, long decodeNanos, long logitsRead, long logitsNanos) {
+    }
+
+    /** The counters so far (see {@link Stats}). */
+    public Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(decodes, tokensDecoded, decodeNanos, logitsRead, logitsNanos);
+        } finally {
+            lock.unlock();
+        }
+    }
 
     private LlamaCppModel(LlamaLibrary lib, Path gguf, LlamaCppOptions options) {
         this.lib = lib;
@@ -365,21 +389,28 @@ public final class LlamaCppModel implements LanguageModel {
             batch.set(JAVA_INT, offset(BATCH, "n_tokens"), n);
             LlamaLibrary.takeLastError();
             int rc;
+            long d0 = System.nanoTime();
             try {
                 rc = (int) lib.decode.invokeExact(ctx, batch);
             } catch (Throwable t) {
                 throw new MetagenException("llama.cpp: llama_decode failed: " + t);
             }
+            decodeNanos += System.nanoTime() - d0;
+            decodes++;
+            tokensDecoded += n;
             if (rc != 0) {
                 throw new MetagenException("llama.cpp: llama_decode returned " + rc + (rc == 1
                         ? " (no room in the KV cache of " + contextLength + " cells)" : "") + reason());
             }
+            long l0 = System.nanoTime();
             for (int b = 0; b < n && outputs > 0; b++) {
                 if (outputState[b] >= 0) {
                     out.get(outputState[b]).add(new Logits(logits(b)));
                     outputs--;
+                    logitsRead++;
                 }
             }
+            logitsNanos += System.nanoTime() - l0;
             done += n;
         }
     }

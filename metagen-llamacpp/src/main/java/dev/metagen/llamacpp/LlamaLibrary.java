@@ -314,6 +314,11 @@ final class LlamaLibrary {
      */
     static LlamaLibrary use(Path directory) {
         Path dir = directory.toAbsolutePath().normalize();
+        if (libraryFile(dir).isEmpty()) {
+            throw new MetagenException("--llama-lib " + directory + " does not contain " + LIBRARY_FILE
+                    + " (or another build of llama.cpp " + RELEASE + ": libllama.<gpu>.v" + RELEASE
+                    + ".so, libllama.so)");
+        }
         synchronized (LlamaLibrary.class) {
             if (instance != null) {
                 if (!instance.directory.toAbsolutePath().normalize().equals(dir)) {
@@ -321,11 +326,6 @@ final class LlamaLibrary {
                             + instance.directory + " (one libllama per process)");
                 }
                 return instance;
-            }
-            if (libraryFile(dir).isEmpty()) {
-                throw new MetagenException("--llama-lib " + directory + " does not contain " + LIBRARY_FILE
-                        + " (or another build of llama.cpp " + RELEASE + ": libllama.<gpu>.v" + RELEASE
-                        + ".so, libllama.so)");
             }
             instance = open(dir);
             return instance;
