@@ -219,6 +219,19 @@ class LlamaCppBackendCliTest {
         assertEquals(ok(generate()).out(), ok(generate("--backend", "llamacpp", "--llama-lib", installed.toString())).out());
     }
 
+    /** --gpu-layers acts on llama.cpp (a CPU build has no GPU: the same text), and is refused where nothing runs there. */
+    @Test
+    void gpuLayersAreForLlamaCppModels() {
+        StrategyCliTest.Result engine = generate("--gpu-layers", "-1");
+        assertEquals(2, engine.exit(), engine.err());
+        assertTrue(engine.err().contains("--gpu-layers applies to models on llama.cpp, and none runs there"), engine.err());
+        StrategyCliTest.Result bad = generate("--backend", "llamacpp", "--gpu-layers", "-2");
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(bad.err().contains("--gpu-layers must be >= -1"), bad.err());
+        requireLibrary();
+        assertEquals(ok(generate()).out(), ok(generate("--backend", "llamacpp", "--gpu-layers", "-1")).out());
+    }
+
     /** bench --batch and --vs-llamacpp on the backend: the prompt computed once, llama.cpp's figures beside ours. */
     @Test
     void benchBatchAgainstLlamaCppOnTheBackend() throws Exception {

@@ -31,8 +31,9 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * A {@link LanguageModel} over llama.cpp (libllama through {@code java.lang.foreign}), CPU only: one llama.cpp
- * context whose sequence ids are the {@link ModelState}s. Calls into the context are serialised by one lock.
+ * A {@link LanguageModel} over llama.cpp (libllama through {@code java.lang.foreign}): one llama.cpp context whose
+ * sequence ids are the {@link ModelState}s, on the CPU or, with a GPU build and {@link LlamaCppOptions#gpuLayers()},
+ * partly or wholly on the GPU. Calls into the context are serialised by one lock.
  */
 public final class LlamaCppModel implements LanguageModel {
 
@@ -90,7 +91,8 @@ public final class LlamaCppModel implements LanguageModel {
         this.path = gguf;
         try {
             MemorySegment modelParams = (MemorySegment) lib.modelDefaultParams.invokeExact((SegmentAllocator) arena);
-            modelParams.set(JAVA_INT, offset(MODEL_PARAMS, "n_gpu_layers"), 0); // CPU only
+            // a negative count means all layers in llama.h
+            modelParams.set(JAVA_INT, offset(MODEL_PARAMS, "n_gpu_layers"), options.gpuLayers());
             LlamaLibrary.takeLastError();
             model = (MemorySegment) lib.modelLoadFromFile.invokeExact(
                     arena.allocateFrom(gguf.toAbsolutePath().toString()), modelParams);
