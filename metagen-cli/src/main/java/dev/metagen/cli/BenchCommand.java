@@ -244,6 +244,9 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf("per token: greedy %.3f ms (%.3f in llama_decode, %.3f copying logits, %.3f other); sampled %.3f ms (%.3f in llama_decode, %.3f copying logits, %.3f sampling and bookkeeping)%n",
                             gr.get("ms_per_token"), gr.get("llama_decode_ms_per_token"), gr.get("logits_copy_ms_per_token"), gr.get("other_ms_per_token"),
                             sp.get("ms_per_token"), sp.get("llama_decode_ms_per_token"), sp.get("logits_copy_ms_per_token"), sp.get("other_ms_per_token"));
+                    out.printf("CPU of the calling thread per token: greedy %.3f ms (%.3f in llama_decode, %.3f outside), sampled %.3f ms (%.3f in llama_decode, %.3f outside)%n",
+                            gr.get("cpu_ms_per_token"), gr.get("llama_decode_cpu_ms_per_token"), gr.get("other_cpu_ms_per_token"),
+                            sp.get("cpu_ms_per_token"), sp.get("llama_decode_cpu_ms_per_token"), sp.get("other_cpu_ms_per_token"));
                 }
                 if (peer != null && peerBatch > 0) {
                     out.printf("llama.cpp batch %d: aggregate decode %.2f tokens/s; metagen/llama.cpp = %.2fx%n", batch, peerBatch,

@@ -155,12 +155,13 @@ final class EfficiencyBench {
         try (ModelState s = m.newState()) {
             Logits l = m.forward(s, prompt);
             LlamaCppModel.Stats a = m.stats();
+            long c0 = CPU.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             for (int i = 0; i < gen; i++) {
                 l = m.forward(s, l.argmax());
             }
             long wall = System.nanoTime() - t0;
-            o.put("greedy", split(wall, a, m.stats(), gen));
+            o.put("greedy", split(wall, CPU.getCurrentThreadCpuTime() - c0, a, m.stats(), gen));
         }
         GenerationParams p = new GenerationParams(gen, 0.8, 40, 0.95, 1, true, List.of());
         SamplingGenerator g = new SamplingGenerator(m);
@@ -168,28 +169,43 @@ final class EfficiencyBench {
             g.generate(prompt, p.withSeed(2 + w), t -> { }); // warm-up: JIT compilation of the sampler chain
         }
         LlamaCppModel.Stats a = m.stats();
+        long c0 = CPU.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         Generation out = g.generate(prompt, p, t -> { });
         long wall = System.nanoTime() - t0;
+        long cpu = CPU.getCurrentThreadCpuTime() - c0;
         LlamaCppModel.Stats b = m.stats();
         // the prompt's decode is part of the call: count its llama_decode time out with the rest of llama.cpp's
-        Map<String, Object> sampled = split(wall, a, b, Math.max(1, out.tokens().length));
+        Map<String, Object> sampled = split(wall, cpu, a, b, Math.max(1, out.tokens().length));
         sampled.put("tokens", out.tokens().length);
         sampled.put("includes_prompt_of", prompt.length);
         o.put("sampled", sampled);
         return o;
     }
 
-    private static Map<String, Object> split(long wall, LlamaCppModel.Stats a, LlamaCppModel.Stats b, int tokens) {
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /**
+     * Wall-clock split of {@code wall}, and the calling thread's CPU time {@code cpu} split into llama_decode's part
+     * and the rest (with one llama.cpp thread all of llama.cpp's work is on the calling thread, so the CPU split is
+     * exact and does not depend on how busy the machine is; with more, llama_decode's CPU share is a lower bound).
+     */
+    private static Map<String, Object> split(long wall, long cpu, LlamaCppModel.Stats a, LlamaCppModel.Stats b, int tokens) {
         double decode = (b.decodeNanos() - a.decodeNanos()) / 1e6;
+        double decodeCpu = (b.decodeCpuNanos() - a.decodeCpuNanos()) / 1e6;
         double logits = (b.logitsNanos() - a.logitsNanos()) / 1e6;
         double total = wall / 1e6;
+        double totalCpu = cpu / 1e6;
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("ms_per_token", total / tokens);
         o.put("llama_decode_ms_per_token", decode / tokens);
         o.put("logits_copy_ms_per_token", logits / tokens);
         o.put("other_ms_per_token", (total - decode - logits) / tokens);
         o.put("outside_llama_decode_share", (total - decode) / total);
+        o.put("cpu_ms_per_token", totalCpu / tokens);
+        o.put("llama_decode_cpu_ms_per_token", decodeCpu / tokens);
+        o.put("other_cpu_ms_per_token", (totalCpu - decodeCpu) / tokens);
+        o.put("outside_llama_decode_cpu_share", (totalCpu - decodeCpu) / totalCpu);
         return o;
     }
 
