@@ -16,7 +16,13 @@
 //   {"op":"bench","model":PATH?,"prompt":P,"gen":G,"threads":T,"repetitions":R}
 //        -> {"prefill_tokens_per_s":X,"decode_tokens_per_s":Y,"prompt":P,"gen":G,"threads":T,"repetitions":R}
 //           best of R runs of: prefill P tokens in one evaluation, then G greedy decode steps, in a fresh context
-//           with llama.cpp's default settings (F16 KV cache, flash attention "auto"), as users run it.
+//           with llama.cpp's default settings (F16 KV cache, flash attention "auto"), as users run it, unless
+//           "kvCacheType" ("F32", "F16", ...) and "flashAttention" (true/false/"auto") say otherwise.
+//   {"op":"bench_batch","model":PATH?,"prompt":P,"gen":G,"n":N,"threads":T,"repetitions":R,"kvCacheType"?,"flashAttention"?}
+//        -> {"batch_decode_tokens_per_s":X,"n":N,...}   best of R runs: N sequences of one context each take the
+//           same P-token prompt (node-llama-cpp cannot copy a sequence, so it is evaluated N times, untimed), then
+//           G decode steps of all N sequences at once (node-llama-cpp batches their evaluations into one
+//           llama_decode per step); X = N * G / the time of those steps.
 //   {"op":"exit"}                                      -> {"ok":true}, then the process exits
 //
 // Each probs/greedy request starts from an empty sequence (the KV cache of the previous request is cleared), and
@@ -136,11 +142,10 @@ async function bench(req) {
     const threads = req.threads === undefined ? 1 : requireInt(req, "threads", 1, 1024);
     const repetitions = req.repetitions === undefined ? 1 : requireInt(req, "repetitions", 1, 100);
     // a fixed, arbitrary prompt: BOS (when the model has one) then ids spread over the vocabulary
-    const tokens = [];
-    for (let i = 0; i < prompt; i++)
-        tokens.push(i === 0 && model.tokens.bos != null ? model.tokens.bos : (i * 7919 + 13) % vocabSize);
+    const tokens = benchPrompt(prompt);
     const ctxSize = Math.max(64, prompt + gen + 8);
-    const ctx = await model.createContext({contextSize: ctxSize, threads, batchSize: Math.max(prompt, 1)});
+    const ctx = await model.createContext({contextSize: ctxSize, threads, batchSize: Math.max(prompt, 1),
+        ...contextSettings(req)});
     try {
         const seq = ctx.getSequence();
         let bestPrefill = 0, bestDecode = 0;
@@ -168,7 +173,59 @@ async function bench(req) {
     }
 }
 
-const ops = {load, probs, greedy, bench};
+// the optional KV cache type and flash attention of a bench request (llama.cpp's defaults when absent)
+function contextSettings(req) {
+    const o = {};
+    if (req.kvCacheType !== undefined) {
+        o.experimentalKvCacheKeyType = req.kvCacheType;
+        o.experimentalKvCacheValueType = req.kvCacheType;
+    }
+    if (req.flashAttention !== undefined) o.flashAttention = req.flashAttention;
+    return o;
+}
+
+function benchPrompt(prompt) {
+    const tokens = [];
+    for (let i = 0; i < prompt; i++)
+        tokens.push(i === 0 && model.tokens.bos != null ? model.tokens.bos : (i * 7919 + 13) % vocabSize);
+    return tokens;
+}
+
+async function benchBatch(req) {
+    if (req.model !== undefined && req.model !== modelPath) await load({model: req.model, contextSize: 16});
+    if (model == null) throw new Error("no model loaded (send op=load first or give \"model\")");
+    const prompt = requireInt(req, "prompt", 1, 1 << 20);
+    const gen = requireInt(req, "gen", 1, 1 << 20);
+    const n = requireInt(req, "n", 1, 256);
+    const threads = req.threads === undefined ? 1 : requireInt(req, "threads", 1, 1024);
+    const repetitions = req.repetitions === undefined ? 1 : requireInt(req, "repetitions", 1, 100);
+    const tokens = benchPrompt(prompt);
+    const ctx = await model.createContext({contextSize: Math.max(64, prompt + gen + 8), sequences: n, threads,
+        batchSize: Math.max(prompt, n), ...contextSettings(req)});
+    try {
+        const seqs = [];
+        for (let i = 0; i < n; i++) seqs.push(ctx.getSequence());
+        let best = 0;
+        for (let r = 0; r < repetitions; r++) {
+            await Promise.all(seqs.map(s => s.clearHistory()));
+            await Promise.all(seqs.map(s => s.evaluateWithoutGeneratingNewTokens(tokens)));
+            const t0 = process.hrtime.bigint();
+            await Promise.all(seqs.map(async s => {
+                let produced = 0;
+                for await (const _ of s.evaluate([tokens[tokens.length - 1]], {temperature: 0})) {
+                    if (++produced >= gen) break;
+                }
+            }));
+            const ns = Number(process.hrtime.bigint() - t0);
+            best = Math.max(best, n * gen / (ns / 1e9));
+        }
+        return {batch_decode_tokens_per_s: best, n, prompt, gen, threads, repetitions};
+    } finally {
+        await ctx.dispose();
+    }
+}
+
+const ops = {load, probs, greedy, bench, bench_batch: benchBatch};
 
 // requests are handled strictly one at a time, in arrival order
 let queue = Promise.resolve();
@@ -191,7 +248,7 @@ rl.on("line", line => {
                 process.exit(0);
             }
             const op = ops[req?.op];
-            if (op == null) throw new Error(`unknown op ${JSON.stringify(req?.op)} (load, probs, greedy, bench, exit)`);
+            if (op == null) throw new Error(`unknown op ${JSON.stringify(req?.op)} (load, probs, greedy, bench, bench_batch, exit)`);
             send({id, ...(await op(req))});
         } catch (e) {
             send({id, error: String(e?.message ?? e).replace(/\s+/g, " ")});

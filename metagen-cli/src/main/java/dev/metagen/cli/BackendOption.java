@@ -9,6 +9,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
+import java.util.List;
+
 /**
  * The {@code --backend} option of the commands that run models: where references without a {@code llamacpp:} prefix
  * run (the pure-Java engine or llama.cpp), and the refusal of the engine's own settings where the model runs on llama.cpp.
@@ -19,6 +21,16 @@ final class BackendOption {
                     + "METAGEN_LLAMA_LIB or node-llama-cpp's build); a llamacpp:MODEL reference runs on llama.cpp "
                     + "either way (default: ${DEFAULT-VALUE}).")
     String name;
+
+    @Option(names = "--llama-lib", paramLabel = "DIR", description = "The directory holding libllama of llama.cpp 0.5.0 "
+            + "(node-llama-cpp 3.22.1's CPU, CUDA or Vulkan build, or a CMake build of its source); default: "
+            + "METAGEN_LLAMA_LIB, else node-llama-cpp under test-support/llamacpp. Loaded and version-checked at start.")
+    java.nio.file.Path llamaLib;
+
+    @Option(names = "--gpu-layers", defaultValue = "0", paramLabel = "N", description = "Layers llama.cpp offloads to the GPU "
+            + "of a CUDA, Metal or Vulkan build (--llama-lib); -1 = all, 0 = none (default: ${DEFAULT-VALUE}). Only for models "
+            + "that run on llama.cpp.")
+    int gpuLayers;
 
     Backend backend(CommandSpec spec) {
         try {
@@ -52,9 +64,24 @@ final class BackendOption {
 
     /** The loader of this run's models: {@code --threads} and {@code --ctx} act on both backends. */
     ModelLoader loader(CommandSpec spec, ModelOptions engine) {
-        // the default number of sequences (live states, forks included): larger counts with a small context abort
-        // inside libllama in this release
-        LlamaCppOptions llama = LlamaCppOptions.DEFAULTS.withThreads(engine.threads()).withContextLength(engine.contextLength());
+        if (llamaLib != null) {
+            try {
+                dev.metagen.llamacpp.LlamaCppModel.useLibrary(llamaLib);
+            } catch (MetagenException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+        if (gpuLayers < -1) {
+            throw new ParameterException(spec.commandLine(), "--gpu-layers must be >= -1 (-1 = all, 0 = none), got " + gpuLayers);
+        }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--gpu-layers") && backend(spec) != Backend.LLAMACPP
+                && spec.commandLine().getParseResult().matchedOptionValue("--model", List.<String>of()).stream()
+                        .noneMatch(m -> m.contains(ModelLoader.LLAMACPP_PREFIX))) {
+            throw new ParameterException(spec.commandLine(), "--gpu-layers applies to models on llama.cpp, and none runs there:"
+                    + " add --backend llamacpp or use a llamacpp: model");
+        }
+        LlamaCppOptions llama = LlamaCppOptions.DEFAULTS.withThreads(engine.threads()).withContextLength(engine.contextLength())
+                .withGpuLayers(gpuLayers);
         return new ModelLoader(backend(spec), engine, llama, ModelOption::resolve);
     }
 }

@@ -5,6 +5,7 @@ import dev.metagen.core.ModelState;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.core.LanguageModel;
+import dev.metagen.llamacpp.LlamaCppModel;
 import dev.metagen.runtime.ModelLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -99,9 +100,11 @@ final class BenchCommand implements Callable<Integer> {
         if (constraintBench.active()) {
             return constraintBench.run(model, out, err, json);
         }
-        backend.refuseEngineOnly(spec, model, "--vs-llamacpp", "--batch", "--speculative", "--draft", "--lookup");
+        backend.refuseEngineOnly(spec, model, "--speculative", "--draft", "--lookup");
         int ctx = promptTokens + Math.max(genTokens, verifyK) + 1;
-        ModelLoader loader = backend.loader(spec, new ModelOptions(threads, ctx));
+        // llama.cpp's context is the cells of all sequences together: the prompt once and each batched sequence's tail
+        int llamaCtx = promptTokens + Math.max(1, batch) * (Math.max(genTokens, verifyK) + 1);
+        ModelLoader loader = backend.loader(spec, new ModelOptions(threads, backend.defaultOnLlamaCpp(spec, model) ? llamaCtx : ctx));
         String ref = model.single();
         Path file = loader.file(ref);
         try (LanguageModel m = loader.backendOf(ref) == ModelLoader.Backend.LLAMACPP ? loader.load(ref) : load(file, ctx);
@@ -113,8 +116,15 @@ final class BenchCommand implements Callable<Integer> {
             double[] decode = new double[repetitions];
             double[] peerPrefill = new double[repetitions];
             double[] peerDecode = new double[repetitions];
-            Map<String, Object> peerRequest = Map.of("op", "bench", "model", file.toAbsolutePath().toString(),
-                    "prompt", promptTokens, "gen", genTokens, "threads", usedThreads, "repetitions", 1);
+            double peerBatch = 0;
+            Map<String, Object> peerRequest = new LinkedHashMap<>(Map.of("op", "bench", "model", file.toAbsolutePath().toString(),
+                    "prompt", promptTokens, "gen", genTokens, "threads", usedThreads, "repetitions", 1));
+            if (m instanceof LlamaCppModel) {
+                // the same library with the same settings as the backend (F32 KV cache, no flash attention), so the
+                // ratio is the binding's overhead alone
+                peerRequest.put("kvCacheType", "F32");
+                peerRequest.put("flashAttention", false);
+            }
             run(m, prompt); // warm-up: JIT compilation of the kernels
             if (peer != null) {
                 peer.request(peerRequest); // warm-up: loading and page cache
@@ -156,7 +166,25 @@ final class BenchCommand implements Callable<Integer> {
             o.put("heap_used_bytes", mem.heapUsedBytes());
             o.put("backend", ModelLoader.Backend.of(m).flag());
             if (batch > 0) {
-                o.putAll(EfficiencyBench.batch((TransformerModel) m, prompt, genTokens, batch, repetitions, median(decode), err));
+                o.putAll(m instanceof LlamaCppModel l
+                        ? EfficiencyBench.batch(l, prompt, genTokens, batch, repetitions, median(decode), err)
+                        : EfficiencyBench.batch((TransformerModel) m, prompt, genTokens, batch, repetitions, median(decode), err));
+                if (peer != null) {
+                    Map<String, Object> req = new LinkedHashMap<>(peerRequest);
+                    req.put("op", "bench_batch");
+                    req.put("n", batch);
+                    double[] runs = new double[repetitions];
+                    peer.request(req); // warm-up: the batched shapes
+                    for (int r = 0; r < repetitions; r++) {
+                        runs[r] = peer.request(req).get("batch_decode_tokens_per_s").asDouble();
+                        err.printf("llama.cpp batch run %d/%d: %d sequences, aggregate decode %.2f tokens/s%n", r + 1,
+                                repetitions, batch, runs[r]);
+                    }
+                    peerBatch = median(runs);
+                }
+            }
+            if (m instanceof LlamaCppModel l) {
+                o.put("llamacpp_profile", EfficiencyBench.llamaCppProfile(l, prompt, genTokens));
             }
             if (speculativeBench) {
                 o.put("speculative", EfficiencyBench.speculative((TransformerModel) m, prompt, genTokens, verifyK, repetitions, speculative,
@@ -169,9 +197,17 @@ final class BenchCommand implements Callable<Integer> {
                 l.put("decode_tokens_per_s", median(peerDecode));
                 l.put("prefill_runs", peerPrefill);
                 l.put("decode_runs", peerDecode);
+                if (peerBatch > 0) {
+                    l.put("batch_decode_tokens_per_s", peerBatch);
+                }
+                l.put("settings", m instanceof LlamaCppModel ? "F32 KV cache, no flash attention (as the backend)"
+                        : "llama.cpp's defaults (F16 KV cache, flash attention auto)");
                 o.put("llamacpp", l);
                 o.put("prefill_ratio", median(prefill) / median(peerPrefill));
                 o.put("decode_ratio", median(decode) / median(peerDecode));
+                if (peerBatch > 0) {
+                    o.put("batch_ratio", (double) o.get("batch_decode_tokens_per_s") / peerBatch);
+                }
             }
             if (json) {
                 out.println(Json.write(o));
@@ -189,8 +225,10 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf("batch %d: prompt computed once (%s prompt tokens processed, %d if independent); aggregate decode %.2f tokens/s = %.2fx single-sequence decode%n",
                             batch, o.get("batch_prompt_tokens_processed"), (long) batch * promptTokens,
                             (double) o.get("batch_decode_tokens_per_s"), (double) o.get("batch_speedup"));
-                    out.printf("prefix cache: time to first token %.2f ms cold, %.2f ms on a repeated prompt (%.1fx)%n",
-                            (double) o.get("ttft_cold_ms"), (double) o.get("ttft_cached_ms"), (double) o.get("ttft_speedup"));
+                    if (o.containsKey("ttft_cached_ms")) {
+                        out.printf("prefix cache: time to first token %.2f ms cold, %.2f ms on a repeated prompt (%.1fx)%n",
+                                (double) o.get("ttft_cold_ms"), (double) o.get("ttft_cached_ms"), (double) o.get("ttft_speedup"));
+                    }
                 }
                 if (speculativeBench) {
                     @SuppressWarnings("unchecked")
@@ -202,6 +240,19 @@ final class BenchCommand implements Callable<Integer> {
                     out.printf("verifying %s tokens in one forward: %.2f ms = %.2fx one decode step (%.2f ms)%n",
                             sp.get("verify_k"), (double) sp.get("verify_ms"), (double) sp.get("verify_cost_ratio"),
                             (double) sp.get("decode_step_ms"));
+                }
+                if (o.get("llamacpp_profile") instanceof Map<?, ?> prof && prof.get("sampled") instanceof Map<?, ?> sp
+                        && prof.get("greedy") instanceof Map<?, ?> gr) {
+                    out.printf("per token: greedy %.3f ms (%.3f in llama_decode, %.3f copying logits, %.3f other); sampled %.3f ms (%.3f in llama_decode, %.3f copying logits, %.3f sampling and bookkeeping)%n",
+                            gr.get("ms_per_token"), gr.get("llama_decode_ms_per_token"), gr.get("logits_copy_ms_per_token"), gr.get("other_ms_per_token"),
+                            sp.get("ms_per_token"), sp.get("llama_decode_ms_per_token"), sp.get("logits_copy_ms_per_token"), sp.get("other_ms_per_token"));
+                    out.printf("CPU of the calling thread per token: greedy %.3f ms (%.3f in llama_decode, %.3f outside), sampled %.3f ms (%.3f in llama_decode, %.3f outside)%n",
+                            gr.get("cpu_ms_per_token"), gr.get("llama_decode_cpu_ms_per_token"), gr.get("other_cpu_ms_per_token"),
+                            sp.get("cpu_ms_per_token"), sp.get("llama_decode_cpu_ms_per_token"), sp.get("other_cpu_ms_per_token"));
+                }
+                if (peer != null && peerBatch > 0) {
+                    out.printf("llama.cpp batch %d: aggregate decode %.2f tokens/s; metagen/llama.cpp = %.2fx%n", batch, peerBatch,
+                            (double) o.get("batch_ratio"));
                 }
                 if (peer != null) {
                     out.printf("llama.cpp: prefill %.2f tokens/s, decode %.2f tokens/s (medians); metagen/llama.cpp = %.2fx prefill, %.2fx decode%n",

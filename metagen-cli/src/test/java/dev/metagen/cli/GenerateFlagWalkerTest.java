@@ -161,6 +161,8 @@ class GenerateFlagWalkerTest {
         OTHERS.put("--threads", "parallelism of the forward pass: results are the same for any count");
         OTHERS.put("--kv-budget-mib", "memory of the KV cache");
         OTHERS.put("--no-prefix-cache", "reuse of cached prompt blocks: the same results either way");
+        OTHERS.put("--gpu-layers", "layers llama.cpp offloads to a GPU build's device (LlamaCppBackendCliTest)");
+        OTHERS.put("--llama-lib", "which libllama the llama.cpp backend loads (LlamaCppBackendCliTest)");
         OTHERS.put("--backend", "where the model runs: the same greedy text on both backends (LlamaCppBackendCliTest)");
         OTHERS.put("--ctx", "the context length of the loaded model");
         OTHERS.put("--echo", "prints the prompt before the text (also with --strategy: checked below)");

@@ -181,12 +181,73 @@ class LlamaCppBackendCliTest {
         StrategyCliTest.Result serve = StrategyCliTest.run("serve", "-m", STORIES, "--backend", "llamacpp", "--kv-budget-mib", "64");
         assertEquals(2, serve.exit(), serve.err());
         assertTrue(serve.err().contains("--kv-budget-mib applies to the pure-Java engine only"), serve.err());
-        StrategyCliTest.Result bench = StrategyCliTest.run("bench", "-m", STORIES, "--backend", "llamacpp", "--vs-llamacpp");
+        StrategyCliTest.Result bench = StrategyCliTest.run("bench", "-m", STORIES, "--backend", "llamacpp", "--speculative", "--lookup");
         assertEquals(2, bench.exit(), bench.err());
-        assertTrue(bench.err().contains("--vs-llamacpp applies to the pure-Java engine only"), bench.err());
+        assertTrue(bench.err().contains("--speculative applies to the pure-Java engine only"), bench.err());
         StrategyCliTest.Result bad = generate("--backend", "cuda");
         assertEquals(2, bad.exit(), bad.err());
         assertTrue(bad.err().contains("--backend must be pure-java or llamacpp, got 'cuda'"), bad.err());
+    }
+
+    /** 32 and 64 samples of one prompt in one llama.cpp context (its default sequence count). */
+    @Test
+    void parallelSamplesRunOnLlamaCpp() {
+        requireLibrary();
+        for (String n : List.of("32", "64")) {
+            JsonNode o = read(ok(StrategyCliTest.run("generate", "-m", STORIES, "-p", PROMPT, "--temperature", "1", "-n", "8",
+                    "--threads", "1", "--backend", "llamacpp", "--parallel", n, "--seed", "3", "--json")).out());
+            assertEquals(Integer.parseInt(n), o.path("sequences").size(), o.toString());
+            java.util.Set<String> texts = new java.util.HashSet<>();
+            for (JsonNode seq : o.path("sequences")) {
+                assertEquals(8, seq.path("tokens").size(), seq.toString());
+                texts.add(seq.path("text").asText());
+            }
+            assertTrue(texts.size() > 1, "all " + n + " samples alike");
+        }
+    }
+
+    /** --llama-lib acts: a directory without libllama is refused with one line; the installed one is used. */
+    @Test
+    void llamaLibChoosesTheLibrary(@TempDir Path empty) {
+        requireLibrary();
+        StrategyCliTest.Result none = generate("--backend", "llamacpp", "--llama-lib", empty.toString());
+        assertEquals(2, none.exit(), none.err());
+        assertTrue(none.err().contains("--llama-lib " + empty + " does not contain libllama.v0.5.0.so"), none.err());
+        Path installed = Path.of("..").toAbsolutePath().normalize()
+                .resolve("test-support/llamacpp/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
+        Assumptions.assumeTrue(java.nio.file.Files.isDirectory(installed), "node-llama-cpp's CPU build not at " + installed);
+        assertEquals(ok(generate()).out(), ok(generate("--backend", "llamacpp", "--llama-lib", installed.toString())).out());
+    }
+
+    /** --gpu-layers acts on llama.cpp (a CPU build has no GPU: the same text), and is refused where nothing runs there. */
+    @Test
+    void gpuLayersAreForLlamaCppModels() {
+        StrategyCliTest.Result engine = generate("--gpu-layers", "-1");
+        assertEquals(2, engine.exit(), engine.err());
+        assertTrue(engine.err().contains("--gpu-layers applies to models on llama.cpp, and none runs there"), engine.err());
+        StrategyCliTest.Result bad = generate("--backend", "llamacpp", "--gpu-layers", "-2");
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(bad.err().contains("--gpu-layers must be >= -1"), bad.err());
+        requireLibrary();
+        assertEquals(ok(generate()).out(), ok(generate("--backend", "llamacpp", "--gpu-layers", "-1")).out());
+    }
+
+    /** bench --batch and --vs-llamacpp on the backend: the prompt computed once, llama.cpp's figures beside ours. */
+    @Test
+    void benchBatchAgainstLlamaCppOnTheBackend() throws Exception {
+        requireLibrary();
+        JsonNode o = read(ok(StrategyCliTest.run("bench", "-m", STORIES, "--backend", "llamacpp", "--prompt-tokens", "8",
+                "--gen-tokens", "4", "--repetitions", "1", "--threads", "1", "--batch", "4", "--vs-llamacpp", "--json")).out());
+        assertEquals("llamacpp", o.path("backend").asText());
+        assertEquals(4, o.path("batch").asInt());
+        assertEquals(8, o.path("batch_prompt_tokens_processed").asInt(), "the prompt is computed once for 4 sequences");
+        assertTrue(o.path("batch_decode_tokens_per_s").asDouble() > 0, o.toString());
+        assertTrue(o.path("llamacpp").path("batch_decode_tokens_per_s").asDouble() > 0, o.toString());
+        assertTrue(o.path("llamacpp").path("decode_tokens_per_s").asDouble() > 0, o.toString());
+        assertTrue(o.path("batch_ratio").asDouble() > 0, o.toString());
+        JsonNode sampled = o.path("llamacpp_profile").path("sampled");
+        assertEquals(4, sampled.path("tokens").asInt(), o.toString());
+        assertTrue(sampled.path("llama_decode_ms_per_token").asDouble() > 0, o.toString());
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.metagen.llamacpp;
 
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.Logits;
+import dev.metagen.core.MemoryReservation;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelInfo;
 import dev.metagen.core.ModelState;
@@ -30,8 +31,9 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * A {@link LanguageModel} over llama.cpp (libllama through {@code java.lang.foreign}), CPU only: one llama.cpp
- * context whose sequence ids are the {@link ModelState}s. Calls into the context are serialised by one lock.
+ * A {@link LanguageModel} over llama.cpp (libllama through {@code java.lang.foreign}): one llama.cpp context whose
+ * sequence ids are the {@link ModelState}s, on the CPU or, with a GPU build and {@link LlamaCppOptions#gpuLayers()},
+ * partly or wholly on the GPU. Calls into the context are serialised by one lock.
  */
 public final class LlamaCppModel implements LanguageModel {
 
@@ -53,17 +55,49 @@ public final class LlamaCppModel implements LanguageModel {
     private final int vocabSize;
     private final int sequences;
     private final BitSet usedSequences = new BitSet();
+    /** The cache's cells as states hold them, and the reservations of generations (memory admission). */
+    private final KvCells cells;
     private final LlamaCppTokenizer tokenizer;
     private final ModelInfo info;
     private final Path path;
     private boolean closed;
+    /** Counters of {@link #stats()}, changed under the lock. */
+    private long decodes;
+    private long tokensDecoded;
+    private long decodeNanos;
+    private long decodeCpuNanos;
+    private long logitsRead;
+    private long logitsNanos;
+
+    /**
+     * What this model's forwards did so far: {@code llama_decode} calls, the tokens they took, the time spent inside
+     * them (wall clock, and CPU time of the calling thread, which with one thread is all of llama.cpp's work), and
+     * the logits rows read (copied into Java arrays) and the time that took. A bench subtracts these from its own
+     * time to say where per-token time goes outside llama.cpp; the CPU figures stay meaningful on a busy machine.
+     */
+    public record Stats(long decodes, long tokensDecoded, long decodeNanos, long decodeCpuNanos, long logitsRead,
+                        long logitsNanos) {
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** The counters so far (see {@link Stats}). */
+    public Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(decodes, tokensDecoded, decodeNanos, decodeCpuNanos, logitsRead, logitsNanos);
+        } finally {
+            lock.unlock();
+        }
+    }
 
     private LlamaCppModel(LlamaLibrary lib, Path gguf, LlamaCppOptions options) {
         this.lib = lib;
         this.path = gguf;
         try {
             MemorySegment modelParams = (MemorySegment) lib.modelDefaultParams.invokeExact((SegmentAllocator) arena);
-            modelParams.set(JAVA_INT, offset(MODEL_PARAMS, "n_gpu_layers"), 0); // CPU only
+            // a negative count means all layers in llama.h
+            modelParams.set(JAVA_INT, offset(MODEL_PARAMS, "n_gpu_layers"), options.gpuLayers());
             LlamaLibrary.takeLastError();
             model = (MemorySegment) lib.modelLoadFromFile.invokeExact(
                     arena.allocateFrom(gguf.toAbsolutePath().toString()), modelParams);
@@ -76,20 +110,14 @@ public final class LlamaCppModel implements LanguageModel {
                     : Math.min(trainContext > 0 ? trainContext : LlamaCppOptions.DEFAULT_CONTEXT_CAP,
                     LlamaCppOptions.DEFAULT_CONTEXT_CAP);
             int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
-            if (options.sequences() > Math.min(nCtx, options.batchSize())) {
-                // libllama sizes its output buffer by min(context, batch) and asserts (aborting the process) when
-                // more sequences than that could each ask for one output
-                lib.modelFree.invokeExact(model);
-                arena.close();
-                throw new MetagenException("llama.cpp: " + options.sequences() + " sequences need a context and a batch of at"
-                        + " least as many tokens (context " + nCtx + ", batch " + options.batchSize() + ")");
-            }
-
             MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), nCtx);
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), options.batchSize());
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ubatch"), options.batchSize());
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_seq_max"), options.sequences());
+            // libllama keeps room for at least one output per sequence and asserts (aborting the process) when that
+            // exceeds n_outputs_max, which defaults to the batch size: sized for both here
+            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max"), Math.max(options.batchSize(), options.sequences()));
             // forwardAll asks for logits at every position of one sequence; the default allows one per sequence
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max_per_seq"), 0);
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads"), threads);
@@ -109,6 +137,7 @@ public final class LlamaCppModel implements LanguageModel {
             }
             memory = (MemorySegment) lib.getMemory.invokeExact(ctx);
             contextLength = (int) lib.nCtx.invokeExact(ctx);
+            cells = new KvCells(contextLength);
             batchCapacity = options.batchSize();
             sequences = options.sequences();
             batch = (MemorySegment) lib.batchInit.invokeExact((SegmentAllocator) arena, batchCapacity, 0, 1);
@@ -154,6 +183,18 @@ public final class LlamaCppModel implements LanguageModel {
             throw new MetagenException("model file not found: " + gguf);
         }
         return new LlamaCppModel(LlamaLibrary.get(), gguf, options);
+    }
+
+    /**
+     * Loads libllama from {@code directory} for this process (the CLI's {@code --llama-lib}) instead of looking it up
+     * (see {@link #load(Path, LlamaCppOptions)}); the directory may hold node-llama-cpp's CPU, CUDA or Vulkan build of
+     * the supported release or a CMake build of its source.
+     *
+     * @throws MetagenException if the directory holds no libllama, one of another release, or another directory's
+     *                          library is already loaded in this process
+     */
+    public static void useLibrary(Path directory) {
+        LlamaLibrary.use(directory);
     }
 
     /** Whether the llama.cpp library can be found (see {@link LlamaLibrary#locate()}); it is not loaded. */
@@ -212,7 +253,7 @@ public final class LlamaCppModel implements LanguageModel {
         lock.lock();
         try {
             checkOpen();
-            return new LlamaState(allocateSequence(), new int[0]);
+            return new LlamaState(allocateSequence(), null);
         } finally {
             lock.unlock();
         }
@@ -293,20 +334,27 @@ public final class LlamaCppModel implements LanguageModel {
                 out.add(new ArrayList<>(all ? tokens.get(i).length : 1));
             }
             int[] startLength = new int[own.size()];
+            KvCells.Reservation[] reservations = new KvCells.Reservation[own.size()];
+            int[] counts = new int[own.size()];
             for (int i = 0; i < own.size(); i++) {
                 startLength[i] = own.get(i).length;
+                reservations[i] = own.get(i).reservation;
+                counts[i] = tokens.get(i).length;
             }
+            // all or nothing, before libllama is asked: a full cache is a clear error and leaves every state as it was
+            int[][] newCells = cells.allocate(reservations, counts);
             try {
                 decodeAll(own, tokens, total, all, out);
             } catch (RuntimeException e) {
                 // earlier chunks of a split forward are already in the cache: roll every state back
                 for (int i = 0; i < own.size(); i++) {
+                    cells.release(newCells[i], 0, newCells[i].length);
                     seqRm(own.get(i).seqId, startLength[i]);
                 }
                 throw e;
             }
             for (int i = 0; i < own.size(); i++) {
-                own.get(i).append(tokens.get(i));
+                own.get(i).append(tokens.get(i), newCells[i]);
             }
             return out;
         } finally {
@@ -348,21 +396,30 @@ public final class LlamaCppModel implements LanguageModel {
             batch.set(JAVA_INT, offset(BATCH, "n_tokens"), n);
             LlamaLibrary.takeLastError();
             int rc;
+            long c0 = THREADS.getCurrentThreadCpuTime();
+            long d0 = System.nanoTime();
             try {
                 rc = (int) lib.decode.invokeExact(ctx, batch);
             } catch (Throwable t) {
                 throw new MetagenException("llama.cpp: llama_decode failed: " + t);
             }
+            decodeNanos += System.nanoTime() - d0;
+            decodeCpuNanos += THREADS.getCurrentThreadCpuTime() - c0;
+            decodes++;
+            tokensDecoded += n;
             if (rc != 0) {
                 throw new MetagenException("llama.cpp: llama_decode returned " + rc + (rc == 1
                         ? " (no room in the KV cache of " + contextLength + " cells)" : "") + reason());
             }
+            long l0 = System.nanoTime();
             for (int b = 0; b < n && outputs > 0; b++) {
                 if (outputState[b] >= 0) {
                     out.get(outputState[b]).add(new Logits(logits(b)));
                     outputs--;
+                    logitsRead++;
                 }
             }
+            logitsNanos += System.nanoTime() - l0;
             done += n;
         }
     }
@@ -422,29 +479,122 @@ public final class LlamaCppModel implements LanguageModel {
         }
     }
 
-    /** A llama.cpp sequence id and the tokens it holds. */
+    /** Cells held by live states (tests and diagnostics). */
+    int liveCells() {
+        return cells.live();
+    }
+
+    /** Cells promised to open reservations and not yet drawn. */
+    int promisedCells() {
+        return cells.promised();
+    }
+
+    /** Reservations waiting for admission. */
+    int waitingReservations() {
+        return cells.waiting();
+    }
+
+    /**
+     * A llama.cpp sequence id, the tokens it holds and the cache cells it holds them in (a fork shares its parent's),
+     * and the reservation its growth draws on: its own, or its parent's when it was forked while that was open.
+     */
     private final class LlamaState implements ModelState {
         private final int seqId;
         private int[] tokens;
+        private int[] cellIds;
         private int length;
         private boolean closed;
+        private KvCells.Reservation reservation;
+        private KvCells.Reservation own;
 
-        LlamaState(int seqId, int[] prefix) {
+        /** A new state, empty or (with {@code parent}) sharing the parent's tokens and cells. */
+        LlamaState(int seqId, LlamaState parent) {
             this.seqId = seqId;
-            this.tokens = Arrays.copyOf(prefix, Math.max(16, prefix.length));
-            this.length = prefix.length;
+            int n = parent == null ? 0 : parent.length;
+            this.tokens = parent == null ? new int[16] : Arrays.copyOf(parent.tokens, Math.max(16, n));
+            this.cellIds = parent == null ? new int[16] : Arrays.copyOf(parent.cellIds, Math.max(16, n));
+            this.length = n;
+            if (parent != null) {
+                cells.retain(cellIds, n);
+                if (parent.reservation != null && parent.reservation.open) {
+                    reservation = parent.reservation;
+                }
+            }
         }
 
         LlamaCppModel model() {
             return LlamaCppModel.this;
         }
 
-        void append(int[] t) {
+        void append(int[] t, int[] newCells) {
             if (length + t.length > tokens.length) {
                 tokens = Arrays.copyOf(tokens, Math.max(tokens.length * 2, length + t.length));
+                cellIds = Arrays.copyOf(cellIds, tokens.length);
             }
             System.arraycopy(t, 0, tokens, length, t.length);
+            System.arraycopy(newCells, 0, cellIds, length, t.length);
             length += t.length;
+        }
+
+        /**
+         * Reserves the cells the growth can take: {@code tokens} more for this state (up to the context length) and
+         * {@code forkTokens} more for each of {@code forks} forks made after that. Waits without holding the model's
+         * lock, so holders keep decoding and closing.
+         */
+        @Override
+        public MemoryReservation reserve(int tokens, int forks, int forkTokens) throws InterruptedException {
+            return reserve(tokens, forks, forkTokens, true);
+        }
+
+        @Override
+        public MemoryReservation tryReserve(int tokens) {
+            try {
+                return reserve(tokens, 0, 0, false);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException("a reservation that does not wait was interrupted", e);
+            }
+        }
+
+        private MemoryReservation reserve(int tokens, int forks, int forkTokens, boolean wait)
+                throws InterruptedException {
+            if (tokens < 0 || forks < 0 || forkTokens < 0) {
+                throw new MetagenException("a KV reservation needs tokens, forks and fork tokens >= 0, got " + tokens
+                        + ", " + forks + " and " + forkTokens);
+            }
+            long end;
+            long need;
+            String what;
+            lock.lock();
+            try {
+                checkOpen();
+                checkState();
+                if (own != null && own.open) {
+                    throw new MetagenException("this model state already holds a KV reservation: close it first");
+                }
+                end = Math.min((long) length + tokens, contextLength);
+                need = end - length;
+                if (forkTokens > 0) {
+                    need += forks * (Math.min(end + forkTokens, contextLength) - end);
+                }
+                what = forks == 0 ? "a sequence of " + end + " tokens" : "a sequence of " + end + " tokens with "
+                        + forks + " forks of " + forkTokens + " more tokens each";
+            } finally {
+                lock.unlock();
+            }
+            KvCells.Reservation r = cells.reserve((int) Math.min(Integer.MAX_VALUE, need), wait, what);
+            if (r != null) {
+                lock.lock();
+                try {
+                    own = r;
+                    reservation = r;
+                    if (closed) {
+                        r.close(); // closed while this waited
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            }
+            return r;
         }
 
         @Override
@@ -480,7 +630,7 @@ public final class LlamaCppModel implements LanguageModel {
                     usedSequences.clear(id);
                     throw new MetagenException("llama.cpp: llama_memory_seq_cp failed: " + t);
                 }
-                return new LlamaState(id, Arrays.copyOf(tokens, length));
+                return new LlamaState(id, this);
             } finally {
                 lock.unlock();
             }
@@ -497,6 +647,7 @@ public final class LlamaCppModel implements LanguageModel {
                 }
                 if (newLength < length) {
                     seqRm(seqId, newLength);
+                    cells.release(cellIds, newLength, length);
                     length = newLength;
                 }
             } finally {
@@ -521,6 +672,10 @@ public final class LlamaCppModel implements LanguageModel {
                 if (!LlamaCppModel.this.closed) {
                     seqRm(seqId, 0);
                     usedSequences.clear(seqId);
+                }
+                cells.release(cellIds, 0, length);
+                if (own != null) {
+                    own.close();
                 }
             } finally {
                 lock.unlock();

@@ -29,14 +29,25 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>The struct layouts are transcribed field by field from that llama.h for the x86-64 / AArch64 C ABI (enums
  * are {@code int}, {@code bool} one byte, pointers and {@code size_t} eight bytes); padding is written out where
- * the C compiler inserts it. A libllama of another release may have different structs, which is why the library
- * file name carries the version.
+ * the C compiler inserts it. A libllama of another release may have different structs, so the library's own
+ * {@code llama_version()} is checked before anything else is called: anything but {@value #RELEASE} is refused.
  */
 final class LlamaLibrary {
 
-    /** The library file of the supported release. */
-    static final String LIBRARY_FILE = "libllama.v0.5.0.so";
-    static final String GGML_FILE = "libggml.v0.5.0.so";
+    /** The llama.cpp release this binding is transcribed from (its CMake LLAMA_VERSION, tag v0.5.0). */
+    static final String RELEASE = "0.5.0";
+    /** The node-llama-cpp version whose prebuilt libraries and bundled source are that release. */
+    static final String NODE_LLAMA_CPP = "3.22.1";
+    /** The library file of node-llama-cpp's CPU build of the supported release. */
+    static final String LIBRARY_FILE = "libllama.v" + RELEASE + ".so";
+    /**
+     * Library files accepted in a directory, in order of preference: node-llama-cpp's CPU build, its GPU builds
+     * ({@code libllama.cuda.v0.5.0.so}, {@code libllama.vulkan.v0.5.0.so}, ...), then a build of the bundled source
+     * with CMake ({@code libllama.so}, {@code libllama.dylib} on macOS). Whichever is found, its version is checked.
+     */
+    private static final java.util.regex.Pattern LIBRARY_NAME = java.util.regex.Pattern.compile(
+            "libllama(\\.[A-Za-z0-9_]+)?\\.v" + java.util.regex.Pattern.quote(RELEASE) + "\\.(so|dylib)");
+    private static final java.util.List<String> PLAIN_NAMES = java.util.List.of("libllama.so", "libllama.dylib");
     /** System property and environment variable naming the directory that holds {@link #LIBRARY_FILE}. */
     static final String PROPERTY = "metagen.llamacpp.lib";
     static final String ENV = "METAGEN_LLAMA_LIB";
@@ -170,12 +181,21 @@ final class LlamaLibrary {
     private LlamaLibrary(Path directory) {
         this.directory = directory;
         Arena arena = Arena.global();
-        // libllama finds libggml*.so beside itself through its RUNPATH ($ORIGIN)
-        SymbolLookup ggml = SymbolLookup.libraryLookup(directory.resolve(GGML_FILE), arena);
-        SymbolLookup llama = SymbolLookup.libraryLookup(directory.resolve(LIBRARY_FILE), arena);
+        Path file = libraryFile(directory).orElseThrow(() -> new MetagenException("llama.cpp: no libllama in "
+                + directory + " (expected " + LIBRARY_FILE + ", libllama.<gpu>.v" + RELEASE + ".so or libllama.so)"));
+        // libllama finds libggml*.so beside itself through its RUNPATH ($ORIGIN); lookups in its handle also search
+        // those dependencies, so ggml's functions are found through it
+        SymbolLookup llama;
+        try {
+            llama = SymbolLookup.libraryLookup(file, arena);
+        } catch (IllegalArgumentException e) {
+            throw new MetagenException("llama.cpp: cannot load " + file + ": " + e.getMessage());
+        }
+        // before any other call: the structs below are this release's
+        requireRelease(file, version(llama));
 
         // the prebuilt ggml keeps its CPU backends in separate libraries (one per instruction set), loaded on request
-        MethodHandle loadAll = handle(ggml, "ggml_backend_load_all_from_path", FunctionDescriptor.ofVoid(ADDRESS));
+        MethodHandle loadAll = handle(llama, "ggml_backend_load_all_from_path", FunctionDescriptor.ofVoid(ADDRESS));
         MethodHandle logSet = handle(llama, "llama_log_set", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
         MethodHandle backendInit = handle(llama, "llama_backend_init", FunctionDescriptor.ofVoid());
         try {
@@ -232,6 +252,86 @@ final class LlamaLibrary {
         memorySeqPosMax = handle(llama, "llama_memory_seq_pos_max", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
+    /** Loads and initialises the library in {@code directory}, refusing one of another release. */
+    static LlamaLibrary open(Path directory) {
+        return new LlamaLibrary(directory);
+    }
+
+    /** The library file in {@code directory} (see {@link #LIBRARY_NAME}), if there is one. */
+    static Optional<Path> libraryFile(Path directory) {
+        if (Files.isRegularFile(directory.resolve(LIBRARY_FILE))) {
+            return Optional.of(directory.resolve(LIBRARY_FILE));
+        }
+        try (var files = Files.list(directory)) {
+            Optional<Path> variant = files.filter(f -> LIBRARY_NAME.matcher(f.getFileName().toString()).matches())
+                    .filter(Files::isRegularFile).sorted().findFirst();
+            if (variant.isPresent()) {
+                return variant;
+            }
+        } catch (java.io.IOException e) {
+            return Optional.empty();
+        }
+        return PLAIN_NAMES.stream().map(directory::resolve).filter(Files::exists).findFirst();
+    }
+
+    /** What {@code llama_version()} of {@code llama} returns, or {@code null} when the library has no such function. */
+    private static String version(SymbolLookup llama) {
+        Optional<MemorySegment> symbol = llama.find("llama_version");
+        if (symbol.isEmpty()) {
+            return null;
+        }
+        try {
+            MemorySegment v = (MemorySegment) LINKER.downcallHandle(symbol.get(), FunctionDescriptor.of(ADDRESS))
+                    .invokeExact();
+            return string(v);
+        } catch (Throwable t) {
+            throw new MetagenException("llama.cpp: llama_version() failed: " + t);
+        }
+    }
+
+    /**
+     * Refuses a library whose version is not {@link #RELEASE}: {@code version} is what its {@code llama_version()}
+     * returned ({@code null} when it has none, as releases before 0.5.0 numbered by build do not). A build of the
+     * bundled source reports {@code 0.5.0-dev} unless configured with {@code -DLLAMA_BUILD_IS_DEV=OFF}; node-llama-cpp's
+     * own libraries report that too, so the suffix is accepted.
+     */
+    static void requireRelease(Path file, String version) {
+        if (version != null && (version.equals(RELEASE) || version.startsWith(RELEASE + "-"))) {
+            return;
+        }
+        throw new MetagenException("llama.cpp: " + file + " is " + (version == null
+                ? "not llama.cpp " + RELEASE + " (it has no llama_version())" : "llama.cpp " + version)
+                + "; this binding needs llama.cpp " + RELEASE + " (the release node-llama-cpp " + NODE_LLAMA_CPP
+                + " ships, e.g. npm @node-llama-cpp/linux-x64@" + NODE_LLAMA_CPP + ")");
+    }
+
+    /**
+     * Makes the library in {@code directory} the process-wide one ({@code --llama-lib}); a second call with the same
+     * directory does nothing.
+     *
+     * @throws MetagenException if it holds no libllama of the supported release, or another directory's library is
+     *                          already loaded (a process holds one libllama)
+     */
+    static LlamaLibrary use(Path directory) {
+        Path dir = directory.toAbsolutePath().normalize();
+        if (libraryFile(dir).isEmpty()) {
+            throw new MetagenException("--llama-lib " + directory + " does not contain " + LIBRARY_FILE
+                    + " (or another build of llama.cpp " + RELEASE + ": libllama.<gpu>.v" + RELEASE
+                    + ".so, libllama.so)");
+        }
+        synchronized (LlamaLibrary.class) {
+            if (instance != null) {
+                if (!instance.directory.toAbsolutePath().normalize().equals(dir)) {
+                    throw new MetagenException("--llama-lib " + directory + ": this process already loaded llama.cpp from "
+                            + instance.directory + " (one libllama per process)");
+                }
+                return instance;
+            }
+            instance = open(dir);
+            return instance;
+        }
+    }
+
     /** The process-wide library: loaded and initialised on first use from {@link #locate()}. */
     static LlamaLibrary get() {
         LlamaLibrary lib = instance;
@@ -242,7 +342,7 @@ final class LlamaLibrary {
                     Path dir = locate().orElseThrow(() -> new MetagenException("llama.cpp library not found: set -D"
                             + PROPERTY + " or " + ENV + " to the directory holding " + LIBRARY_FILE
                             + " (node-llama-cpp's @node-llama-cpp/linux-x64/bins/linux-x64)"));
-                    lib = new LlamaLibrary(dir);
+                    lib = open(dir);
                     instance = lib;
                 }
             }
@@ -265,9 +365,10 @@ final class LlamaLibrary {
         }
         if (configured != null && !configured.isBlank()) {
             Path dir = Path.of(configured).toAbsolutePath();
-            if (!Files.isRegularFile(dir.resolve(LIBRARY_FILE))) {
+            if (libraryFile(dir).isEmpty()) {
                 throw new MetagenException(source + "=" + configured + " does not contain " + LIBRARY_FILE
-                        + " (the llama.cpp release this binding is built for)");
+                        + " (or another build of llama.cpp " + RELEASE + ": libllama.<gpu>.v" + RELEASE
+                        + ".so, libllama.so)");
             }
             return Optional.of(dir);
         }

@@ -82,7 +82,7 @@ class LlamaCppModelTest {
 
     static LlamaCppModel llama(String name) {
         return LLAMA.computeIfAbsent(name, n -> LlamaCppModel.load(FILES.get(n),
-                LlamaCppOptions.DEFAULTS.withContextLength(512).withThreads(2)));
+                LlamaCppOptions.DEFAULTS.withContextLength(512).withThreads(1)));
     }
 
     static TransformerModel engine(String name) {
@@ -225,7 +225,7 @@ class LlamaCppModelTest {
             prompt[i] = 1 + (i * 37) % 500;
         }
         try (LlamaCppModel small = LlamaCppModel.load(file, LlamaCppOptions.DEFAULTS.withBatchSize(16)
-                .withContextLength(256).withThreads(2));
+                .withContextLength(256).withThreads(1));
              ModelState s = small.newState()) {
             assertClose(fresh(llama("stories260K"), prompt), small.forward(s, prompt), "split forward");
             assertEquals(40, s.length());
@@ -235,7 +235,7 @@ class LlamaCppModelTest {
     @Test
     void sequencesAreReusedAfterCloseAndRefusedWhenExhausted() {
         try (LlamaCppModel m = LlamaCppModel.load(FILES.get("stories260K"),
-                LlamaCppOptions.DEFAULTS.withSequences(2).withContextLength(256).withThreads(2))) {
+                LlamaCppOptions.DEFAULTS.withSequences(2).withContextLength(256).withThreads(1))) {
             ModelState a = m.newState();
             ModelState b = a.fork();
             MetagenException e = assertThrows(MetagenException.class, m::newState);
@@ -261,13 +261,37 @@ class LlamaCppModelTest {
             assertThrows(MetagenException.class, () -> m.forward(List.of(s, s), List.of(new int[]{1}, new int[]{2})));
             assertThrows(MetagenException.class, () -> m.forward(s, new int[600]));
         }
-        // more sequences than the context (or batch) holds tokens: libllama would abort the process; refused instead
-        MetagenException tooMany = assertThrows(MetagenException.class, () -> LlamaCppModel.load(FILES.get("stories260K"),
-                LlamaCppOptions.DEFAULTS.withSequences(32).withContextLength(17).withThreads(1)));
-        assertTrue(tooMany.getMessage().contains("32 sequences need a context and a batch"), tooMany.getMessage());
+        // more sequences than llama.cpp has sequence ids: refused with one line
+        MetagenException tooMany = assertThrows(MetagenException.class, () -> LlamaCppOptions.DEFAULTS.withSequences(257));
+        assertEquals("llama.cpp sequences must be in [1, 256], got 257", tooMany.getMessage());
         MetagenException missing = assertThrows(MetagenException.class,
                 () -> LlamaCppModel.load(dir.resolve("absent.gguf")));
         assertTrue(missing.getMessage().contains("model file not found"), missing.getMessage());
+    }
+
+    /**
+     * More sequences than the batch holds tokens (libllama's output buffer defaults to the batch size and its
+     * assertion would abort the process): each of 64 sequences gets its logits, over batches of 8 tokens.
+     */
+    @Test
+    void moreSequencesThanTheBatchHoldsTokensEachGetTheirLogits() {
+        try (LlamaCppModel m = LlamaCppModel.load(FILES.get("stories260K"),
+                LlamaCppOptions.DEFAULTS.withSequences(64).withBatchSize(8).withContextLength(17).withThreads(1));
+             ModelState root = m.newState()) {
+            m.forward(root, PROMPT);
+            List<ModelState> forks = new ArrayList<>();
+            List<int[]> next = new ArrayList<>();
+            for (int i = 0; i < 63; i++) {
+                forks.add(root.fork());
+                next.add(new int[] {20 + i});
+            }
+            List<Logits> out = m.forward(forks, next);
+            assertEquals(63, out.size());
+            for (int i : new int[] {0, 31, 62}) {
+                assertClose(fresh(llama("stories260K"), concat(PROMPT, next.get(i))), out.get(i), "sequence " + i);
+            }
+            forks.forEach(ModelState::close);
+        }
     }
 
     @Test
