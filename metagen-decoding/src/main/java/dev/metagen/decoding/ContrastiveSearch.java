@@ -31,6 +31,13 @@ public final class ContrastiveSearch implements Generator {
     private final int k;
     private final double alpha;
 
+    /**
+     * Contrastive search over {@code model}.
+     *
+     * @param model a model that exposes hidden states
+     * @param k the candidates considered per step, in [1, 1000]
+     * @param alpha the degeneration penalty, in [0, 1] (0: greedy)
+     */
     public ContrastiveSearch(LanguageModel model, int k, double alpha) {
         if (k < 1 || k > 1000) {
             throw new MetagenException("contrastive k must be in [1, 1000], got " + k);
@@ -54,7 +61,15 @@ public final class ContrastiveSearch implements Generator {
         return model.tokenizer().encode(prompt.text(), params.addSpecial()).length + (long) params.maxTokens();
     }
 
-    /** The contrastive score of every candidate (for tests and traces): {@code (1-alpha) p - alpha * maxSim}. */
+    /**
+     * The contrastive score of every candidate (for tests and traces): {@code (1-alpha) p - alpha * maxSim}.
+     *
+     * @param alpha the degeneration penalty
+     * @param p the candidate's probability
+     * @param candidate the candidate's hidden state
+     * @param context the hidden states of the earlier positions
+     * @return the score
+     */
     public static double score(double alpha, double p, float[] candidate, List<float[]> context) {
         double maxSim = Double.NEGATIVE_INFINITY;
         for (float[] h : context) {
@@ -63,6 +78,13 @@ public final class ContrastiveSearch implements Generator {
         return (1 - alpha) * p - alpha * (context.isEmpty() ? 0 : maxSim);
     }
 
+    /**
+     * Cosine similarity (0 when either vector is zero).
+     *
+     * @param a a vector
+     * @param b a vector of the same length
+     * @return the similarity
+     */
     public static double cosine(float[] a, float[] b) {
         double dot = 0, na = 0, nb = 0;
         for (int i = 0; i < a.length; i++) {
@@ -73,6 +95,13 @@ public final class ContrastiveSearch implements Generator {
         return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
     }
 
+    /**
+     * Generates from prompt token ids.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @return the generation
+     */
     public Generation generate(int[] promptIds, GenerationParams params) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");

@@ -23,6 +23,12 @@ public final class GuidanceProcessors implements LogitsProcessors.Factory {
     private final LanguageModel model;
     private final Function<String, LanguageModel> models;
 
+    /**
+     * A factory for {@code model}'s generations.
+     *
+     * @param model the main model
+     * @param models opens other models by reference (registry name or path)
+     */
     public GuidanceProcessors(LanguageModel model, Function<String, LanguageModel> models) {
         this.model = model;
         this.models = models;

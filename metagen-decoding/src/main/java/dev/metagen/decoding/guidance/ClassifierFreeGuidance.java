@@ -16,6 +16,13 @@ public final class ClassifierFreeGuidance implements Sampler, AutoCloseable {
     private final int[] unconditionalPrompt;
     private final double gamma;
 
+    /**
+     * Guidance on {@code model} against {@code unconditionalPrompt}.
+     *
+     * @param model the main model (its own state follows the unconditional context)
+     * @param unconditionalPrompt the unconditional or negative prompt's ids (at least BOS)
+     * @param gamma the guidance scale (1: the plain model)
+     */
     public ClassifierFreeGuidance(LanguageModel model, int[] unconditionalPrompt, double gamma) {
         if (!Double.isFinite(gamma)) {
             throw new MetagenException("guidance scale must be a finite number, got " + gamma);

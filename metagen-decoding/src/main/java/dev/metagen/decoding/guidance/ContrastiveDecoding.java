@@ -15,6 +15,12 @@ public final class ContrastiveDecoding implements Sampler, AutoCloseable {
     private final AuxiliaryModel amateur;
     private final double alpha;
 
+    /**
+     * Contrastive decoding against {@code amateur}.
+     *
+     * @param amateur the amateur model (same vocabulary as the expert)
+     * @param alpha the plausibility threshold, in (0, 1]
+     */
     public ContrastiveDecoding(LanguageModel amateur, double alpha) {
         if (!(alpha > 0 && alpha <= 1)) {
             throw new MetagenException("contrastive decoding plausibility alpha must be in (0, 1], got " + alpha);

@@ -19,6 +19,13 @@ public final class ProductOfExperts implements Sampler, AutoCloseable {
     private final List<AuxiliaryModel> others = new ArrayList<>();
     private final double[] weights;
 
+    /**
+     * A product of the main model and {@code models}.
+     *
+     * @param mainWeight the main model's weight
+     * @param models the other models (same vocabulary)
+     * @param weights one weight per other model (negative: an anti-expert)
+     */
     public ProductOfExperts(double mainWeight, List<LanguageModel> models, List<Double> weights) {
         if (models.size() != weights.size() || models.isEmpty()) {
             throw new MetagenException("product of experts needs one weight per extra model, got " + models.size()

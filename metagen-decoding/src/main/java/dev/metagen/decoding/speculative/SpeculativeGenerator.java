@@ -43,8 +43,11 @@ public final class SpeculativeGenerator implements Generator {
     private final int k;
 
     /**
+     * A speculative generator for {@code target}.
+     *
      * @param drafts a new draft source per generation (sources keep per-sequence state)
      * @param k      the most tokens drafted per round, in [1, 64]
+     * @param target the model whose distribution the output follows
      */
     public SpeculativeGenerator(LanguageModel target, Supplier<DraftSource> drafts, int k) {
         if (k < 1 || k > 64) {
@@ -58,6 +61,8 @@ public final class SpeculativeGenerator implements Generator {
     /**
      * Fails unless speculative decoding can honour every setting of {@code params}: temperature, top-k, top-p and
      * min-p sampling or greedy, stops and the seed; no other adapter, constraint, guidance or top logprobs.
+     *
+     * @param params the call's parameters
      */
     public static void checkSupported(GenerationParams params) {
         if (params.constraint() != null || !params.guidance().isNone() || params.logprobs() > 0) {
@@ -92,7 +97,13 @@ public final class SpeculativeGenerator implements Generator {
         return params.maxTokens() + 1L + params.maxTokens() * perRound;
     }
 
-    /** Generates from prompt token ids. */
+    /**
+     * Generates from prompt token ids.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @return the generation
+     */
     public Generation generate(int[] promptIds, GenerationParams params) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");
