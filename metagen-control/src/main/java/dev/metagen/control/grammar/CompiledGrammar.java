@@ -67,10 +67,12 @@ public final class CompiledGrammar {
         return from;
     }
 
+    /** {@return the number of rules} */
     public int ruleCount() {
         return ruleAlts.length;
     }
 
+    /** {@return the number of grammar elements (positions of the compiled rules)} */
     public int elementCount() {
         return kind.length;
     }
@@ -79,7 +81,12 @@ public final class CompiledGrammar {
         return (byteSets[arg[pos] * 4 + (b >>> 6)] >>> (b & 63) & 1L) != 0;
     }
 
-    /** Compiles {@code g}; errors name the offending rule. */
+    /**
+     * Compiles {@code g}; errors name the offending rule.
+     *
+     * @param g the grammar
+     * @return the compiled grammar
+     */
     public static CompiledGrammar compile(Grammar g) {
         return new Builder(g).build();
     }

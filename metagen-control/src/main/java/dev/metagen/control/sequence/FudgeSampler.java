@@ -24,6 +24,14 @@ public final class FudgeSampler implements Sampler {
     private final ByteArrayOutputStream prefix = new ByteArrayOutputStream();
     private long scorerCalls;
 
+    /**
+     * A FUDGE processor for one sequence.
+     *
+     * @param tokenizer the model's tokenizer (token bytes)
+     * @param scorer the future discriminator
+     * @param candidates how many next tokens are rescored ({@code >= 1})
+     * @param lambda the discriminator's weight (finite)
+     */
     public FudgeSampler(Tokenizer tokenizer, PartialScorer scorer, int candidates, double lambda) {
         if (candidates < 1) {
             throw new dev.metagen.core.MetagenException("FUDGE needs candidates >= 1, got " + candidates);

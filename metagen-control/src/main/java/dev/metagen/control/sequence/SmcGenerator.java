@@ -36,6 +36,15 @@ public final class SmcGenerator implements Generator {
     private final int tokensPerStep;
     private final TokenConstraint constraint;
 
+    /**
+     * SMC over {@code model}.
+     *
+     * @param model the model
+     * @param potential the twist
+     * @param particles the number of particles ({@code >= 1})
+     * @param tokensPerStep tokens between resampling steps ({@code >= 1})
+     * @param constraint a token constraint that masks every particle, or null
+     */
     public SmcGenerator(LanguageModel model, Potential potential, int particles, int tokensPerStep, TokenConstraint constraint) {
         if (particles < 1 || tokensPerStep < 1) {
             throw new MetagenException("SMC needs particles >= 1 and tokens per step >= 1");
