@@ -16,6 +16,7 @@ import java.time.Duration;
 public record Budget(long generatedTokens, long modelCalls, Duration time) {
     public static final Budget UNLIMITED = new Budget(Long.MAX_VALUE, Long.MAX_VALUE, null);
 
+    /** Checks that the limits are not negative. */
     public Budget {
         if (generatedTokens < 0 || modelCalls < 0) {
             throw new MetagenException("budget limits must be >= 0, got tokens=" + generatedTokens + " calls=" + modelCalls);
@@ -25,14 +26,32 @@ public record Budget(long generatedTokens, long modelCalls, Duration time) {
         }
     }
 
+    /**
+     * At most {@code n} generated tokens.
+     *
+     * @param n the limit
+     * @return the budget
+     */
     public static Budget tokens(long n) {
         return new Budget(n, Long.MAX_VALUE, null);
     }
 
+    /**
+     * At most {@code n} model calls.
+     *
+     * @param n the limit
+     * @return the budget
+     */
     public static Budget calls(long n) {
         return new Budget(Long.MAX_VALUE, n, null);
     }
 
+    /**
+     * The same budget with a time limit.
+     *
+     * @param t the wall-time limit, or null for none
+     * @return the new budget
+     */
     public Budget withTime(Duration t) {
         return new Budget(generatedTokens, modelCalls, t);
     }

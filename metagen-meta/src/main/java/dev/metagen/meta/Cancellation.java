@@ -11,11 +11,17 @@ public final class Cancellation {
     private volatile boolean cancelled;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
+    /** A flag not yet cancelled. */
+    public Cancellation() {
+    }
+
+    /** Cancels: no new inner call starts, and running leaf generations are interrupted. */
     public void cancel() {
         cancelled = true;
         listeners.forEach(Runnable::run);
     }
 
+    /** {@return whether {@link #cancel} was called} */
     public boolean isCancelled() {
         return cancelled;
     }

@@ -22,6 +22,13 @@ public final class BestOfN extends MetaGenerator {
     private final int n;
     private final Scorer scorer;
 
+    /**
+     * Best-of-{@code n} over {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param scorer ranks them
+     */
     public BestOfN(Generator inner, int n, Scorer scorer) {
         if (n < 1) {
             throw new MetagenException("best_of_n: n must be >= 1, got " + n);

@@ -28,10 +28,26 @@ public class MajorityVote extends MetaGenerator {
     private final Scorer weights; // null: one vote each
     private final boolean expWeights;
 
+    /**
+     * Majority voting over {@code n} samples of {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param extractor extracts the answers that vote
+     */
     public MajorityVote(Generator inner, int n, AnswerExtractor extractor) {
         this(inner, n, extractor, null, false);
     }
 
+    /**
+     * Majority voting with weighted votes (for subclasses).
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param extractor extracts the answers that vote
+     * @param weights weighs each vote, or null for one vote each
+     * @param expWeights whether a vote weighs exp(score) instead of the score
+     */
     protected MajorityVote(Generator inner, int n, AnswerExtractor extractor, Scorer weights, boolean expWeights) {
         if (n < 1) {
             throw new MetagenException("majority_vote: n must be >= 1, got " + n);

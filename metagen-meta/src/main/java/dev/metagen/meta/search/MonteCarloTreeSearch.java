@@ -30,6 +30,17 @@ public final class MonteCarloTreeSearch extends MetaGenerator {
     private final double cPuct;
     private final boolean rollouts;
 
+    /**
+     * MCTS over {@code inner}'s steps.
+     *
+     * @param inner samples the steps
+     * @param scorer values a path
+     * @param steps how paths split into steps
+     * @param iterations selection-expansion-backup rounds
+     * @param width children per expansion
+     * @param cPuct the exploration constant c
+     * @param rollouts whether a new child is valued on a rollout that completes it
+     */
     public MonteCarloTreeSearch(Generator inner, Scorer scorer, StepConfig steps, int iterations, int width, double cPuct, boolean rollouts) {
         if (iterations < 1 || width < 1 || !(cPuct >= 0)) {
             throw new MetagenException("mcts: iterations and width must be >= 1 and c_puct >= 0, got "

@@ -29,6 +29,15 @@ public final class StepBeamSearch extends MetaGenerator {
     private final int beamWidth;
     private final int expand;
 
+    /**
+     * Step-level beam search over {@code inner}'s steps.
+     *
+     * @param inner samples the steps
+     * @param scorer the process reward model
+     * @param steps how paths split into steps
+     * @param beamWidth open paths kept per step
+     * @param expand steps sampled per open path
+     */
     public StepBeamSearch(Generator inner, Scorer scorer, StepConfig steps, int beamWidth, int expand) {
         if (beamWidth < 1 || expand < 1) {
             throw new MetagenException("step_beam_search: beam_width and expand must be >= 1, got " + beamWidth + " and " + expand);
