@@ -10,6 +10,12 @@ import java.time.Duration;
  * @param modelCalls model calls (batched forwards of a local model, requests to a remote one)
  * @param toolCalls external tool calls (code runs, retrievals ...)
  * @param wall wall-clock time
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Cost total = Cost.ZERO.plus(first.cost()).plus(second.cost());
+ * long tokens = total.totalTokens();              // prompt and generated tokens of both calls
+ * }</pre>
  */
 public record Cost(long promptTokens, long generatedTokens, long modelCalls, long toolCalls, Duration wall) {
     public static final Cost ZERO = new Cost(0, 0, 0, 0, Duration.ZERO);

@@ -14,6 +14,15 @@ import java.util.Map;
  * @param text the generated text
  * @param finish why the generation ended
  * @param cost what it cost
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generation g = generator.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(32));
+ * String text = g.text();
+ * double logprob = g.sumLogprob();                // the output's log-probability under the model
+ * long tokens = g.cost().generatedTokens();
+ * boolean complete = g.finish() == FinishReason.STOP;
+ * }</pre>
  */
 public record Generation(String text, int[] tokens, double[] logprobs, FinishReason finish, Cost cost,
                          Map<String, Object> trace) {

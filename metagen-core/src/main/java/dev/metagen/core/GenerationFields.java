@@ -16,6 +16,13 @@ import java.util.Set;
  * means the same everywhere. The override rules: a field given here replaces the caller's value, except
  * {@code max_tokens}, which can only lower the caller's limit, and {@code stop}, whose strings are added to the
  * caller's. Errors name the field's path.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * GenerationParams p = GenerationFields.apply(GenerationParams.greedy(256),
+ *         Map.of("temperature", 0.7, "top_p", 0.9, "max_tokens", 64), "$");
+ * // p.temperature() == 0.7, p.maxTokens() == 64; an unknown field fails, naming "$.<field>"
+ * }</pre>
  */
 public final class GenerationFields {
     /** Fields of the sampler chain. */

@@ -22,6 +22,14 @@ import java.util.Objects;
  * @param addSpecial whether the tokenizer adds BOS/EOS to the prompt as the model asks
  * @param stop stop strings (the output ends before the first one)
  * @param sampling every sampling knob
+ *
+ * <p>Example:
+ * <pre>{@code
+ * GenerationParams params = GenerationParams.of(64, new SamplingConfig().temperature(0.7).topP(0.9))
+ *         .withSeed(42)
+ *         .withStop(List.of("\n\n"));
+ * Generation g = generator.generate(Prompt.of("Once upon a time"), params);
+ * }</pre>
  */
 public record GenerationParams(int maxTokens, long seed, boolean addSpecial, List<String> stop, SamplingConfig sampling,
                                int logprobs, OutputConstraint constraint, Guidance guidance) {

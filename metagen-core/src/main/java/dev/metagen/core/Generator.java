@@ -1,6 +1,15 @@
 package dev.metagen.core;
 
-/** Maps a prompt to a sample from a distribution over outputs; decoding algorithms and meta-generators alike. */
+/**
+ * Maps a prompt to a sample from a distribution over outputs; decoding algorithms and meta-generators alike.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator echo = (prompt, params) -> new Generation(prompt.text(), new int[0], new double[0],
+ *         FinishReason.STOP, Cost.ZERO, Map.of());
+ * Generation g = echo.generate(Prompt.of("hello"), GenerationParams.greedy(16));
+ * }</pre>
+ */
 @FunctionalInterface
 public interface Generator {
     /**

@@ -2,7 +2,19 @@ package dev.metagen.core;
 
 import java.util.List;
 
-/** A token-level language model: the local engine, or anything that can score next tokens. */
+/**
+ * A token-level language model: the local engine, or anything that can score next tokens.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Tokenizer tok = model.tokenizer();
+ * try (ModelState state = model.newState()) {
+ *     Logits next = model.forward(state, tok.encode("Once upon a time", true));
+ *     int token = next.argmax();                  // the greedy choice
+ *     String piece = tok.decode(new int[] {token});
+ * }
+ * }</pre>
+ */
 public interface LanguageModel extends AutoCloseable {
 
     /**

@@ -3,6 +3,18 @@ package dev.metagen.core;
 /**
  * One sequence's state inside a {@link LanguageModel} (its KV cache). States are advanced by
  * {@link LanguageModel#forward}; they can be forked (sharing the prefix) and rolled back.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * int[] prompt = model.tokenizer().encode("Once upon a time", true);
+ * try (ModelState state = model.newState()) {
+ *     int next = model.forward(state, prompt).argmax();
+ *     try (ModelState branch = state.fork()) {   // shares the prompt's cache
+ *         model.forward(branch, next);            // the branch goes on; the state does not
+ *     }
+ *     state.truncate(1);                          // back to the first token
+ * }
+ * }</pre>
  */
 public interface ModelState extends AutoCloseable {
 

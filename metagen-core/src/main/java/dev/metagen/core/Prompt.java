@@ -4,6 +4,11 @@ package dev.metagen.core;
  * The input of a generator: plain text (chat messages are rendered to text by a chat template first).
  *
  * @param text the prompt text (never null)
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generation g = generator.generate(Prompt.of("Q: What is 2 + 2?\nA:"), GenerationParams.greedy(8));
+ * }</pre>
  */
 public record Prompt(String text) {
     /** Checks that the text is present. */

@@ -14,6 +14,16 @@ import java.util.TreeSet;
  * {@code with}-style setters return a checked copy (the value is part of {@link GenerationParams}, the one parameter
  * model, so a caller's settings never change under it). Neutral values switch an adapter off (top-k 0, top-p 1,
  * min-p 0, penalties 1/0 ...); the decoding module's {@code SamplerChain.build} turns a config into a chain.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingConfig sampling = new SamplingConfig()
+ *         .temperature(0.8)
+ *         .topK(40)
+ *         .minP(0.05)
+ *         .penalties(1.1, 0, 0, 64);    // repeat penalty 1.1 over the last 64 tokens
+ * GenerationParams params = GenerationParams.of(128, sampling);
+ * }</pre>
  */
 public final class SamplingConfig implements Cloneable {
     /** llama.cpp's default {@code --samplers} order, with epsilon and eta placed after min-p. */

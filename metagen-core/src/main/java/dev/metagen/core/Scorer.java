@@ -1,6 +1,14 @@
 package dev.metagen.core;
 
-/** Scores a candidate for a prompt: reward model, process reward model, LM judge or verifier. */
+/**
+ * Scores a candidate for a prompt: reward model, process reward model, LM judge or verifier.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Scorer shorter = (prompt, c) -> -c.text().length();
+ * double score = shorter.score(Prompt.of("Say hi"), candidate);
+ * }</pre>
+ */
 @FunctionalInterface
 public interface Scorer {
     /**

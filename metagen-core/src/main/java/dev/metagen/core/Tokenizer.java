@@ -1,6 +1,20 @@
 package dev.metagen.core;
 
-/** A tokenizer: text to token ids and back, over a vocabulary of byte strings. */
+/**
+ * A tokenizer: text to token ids and back, over a vocabulary of byte strings.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * int[] ids = tok.encode("Hello world", true);   // BOS added as the model asks
+ * String text = tok.decode(ids);
+ * StreamingDecoder stream = tok.streamingDecoder();
+ * StringBuilder out = new StringBuilder();
+ * for (int id : ids) {
+ *     out.append(stream.accept(id));              // only complete UTF-8 characters
+ * }
+ * out.append(stream.flush());
+ * }</pre>
+ */
 public interface Tokenizer {
 
     /**
