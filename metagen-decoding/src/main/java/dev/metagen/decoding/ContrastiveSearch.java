@@ -25,6 +25,12 @@ import java.util.Map;
  * {@code k} tokens, pick {@code argmax (1 - alpha) p(v) - alpha max_j cos(h_v, h_j)}, where {@code h_v} is the
  * last layer's hidden state after appending {@code v} and {@code h_j} those of every earlier position (the
  * degeneration penalty). Needs {@link LanguageModel#lastHiddenState}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator contrastive = new ContrastiveSearch(model, 4, 0.6);   // top 4, degeneration penalty 0.6
+ * Generation g = contrastive.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(32));
+ * }</pre>
  */
 public final class ContrastiveSearch implements Generator {
     private final LanguageModel model;

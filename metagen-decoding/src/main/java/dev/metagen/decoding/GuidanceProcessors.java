@@ -18,6 +18,13 @@ import java.util.function.Function;
  * sequence in model states of their own): classifier-free guidance on the same model (Sanchez et al. 2023),
  * contrastive decoding against an amateur (Li et al. 2023), a product of experts (Hinton 2002). Other models are
  * resolved by reference with {@code models} (a name of the run's registry or a path); their owner closes them.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator generator = new SamplingGenerator(model).withProcessors(new GuidanceProcessors(model, registry::get));
+ * GenerationParams params = GenerationParams.greedy(24).withGuidance(Guidance.NONE.withCfg(1.5, ""));
+ * Generation g = generator.generate(Prompt.of("Once upon a time"), params);
+ * }</pre>
  */
 public final class GuidanceProcessors implements LogitsProcessors.Factory {
     private final LanguageModel model;

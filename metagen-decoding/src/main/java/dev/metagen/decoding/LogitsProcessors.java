@@ -13,6 +13,14 @@ import java.util.List;
  * @param mask  the output mask, or null
  * @param then  adapters that run after the mask, on the tokens it allows (e.g. a FUDGE discriminator)
  * @param resources what to close after the generation (the adapters' model states)
+ *
+ * <p>Example:
+ * <pre>{@code
+ * int banned = model.tokenizer().encode(" the", false)[0];
+ * SamplingGenerator noThe = new SamplingGenerator(model).withProcessors((params, promptIds) ->
+ *         new LogitsProcessors(List.of(new LogitBiasSampler(Map.of(banned, Float.NEGATIVE_INFINITY))), null, null));
+ * Generation g = noThe.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(32));
+ * }</pre>
  */
 public record LogitsProcessors(List<Sampler> first, OutputMask mask, List<Sampler> then, AutoCloseable resources)
         implements AutoCloseable {

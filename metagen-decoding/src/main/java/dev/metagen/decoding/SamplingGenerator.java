@@ -34,6 +34,15 @@ import java.util.function.Consumer;
  * until an end-of-generation or stop token, a stop string, the output mask's end, the token limit or the context
  * length. The loop checks the thread's interrupt flag (and an optional cancellation) before every forward, records
  * log-probabilities and top alternatives, streams text and counts the cost.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingGenerator generator = new SamplingGenerator(model);
+ * Generation g = generator.generate(Prompt.of("Once upon a time"),
+ *         GenerationParams.of(32, new SamplingConfig().temperature(0.8).minP(0.05)).withSeed(7));
+ * // four samples of one prompt, computed once and decoded in one batch
+ * List<Generation> samples = generator.generateN(Prompt.of("Once upon a time"), GenerationParams.greedy(16), 4);
+ * }</pre>
  */
 public final class SamplingGenerator implements Generator {
     private final LanguageModel model;

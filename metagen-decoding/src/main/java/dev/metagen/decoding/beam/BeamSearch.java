@@ -19,6 +19,12 @@ import java.util.Set;
  * and diverse beam search (Vijayakumar et al., 2018, "Diverse Beam Search"): the beams split into groups
  * decoded one after another at each step, and a token already chosen by earlier groups at this step costs
  * {@code diversityPenalty} per use (Hamming diversity).
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator beams = BeamGenerator.of(model, new BeamSearch(model, BeamSearch.Settings.of(4)));
+ * Generation best = beams.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24));
+ * }</pre>
  */
 public final class BeamSearch implements Search {
     /** Beams beyond this are refused: every beam holds a KV cache. */

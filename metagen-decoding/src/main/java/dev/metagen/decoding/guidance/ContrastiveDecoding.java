@@ -10,6 +10,15 @@ import dev.metagen.decoding.sampling.Sampler;
  * the score of {@code v} is {@code log p_expert(v) - log p_amateur(v)} over the plausible tokens
  * {@code p_expert(v) >= alpha * max p_expert}, and -infinity elsewhere. The main model is the expert; put this
  * adapter first in the chain, as it replaces the logits.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingGenerator contrastive = new SamplingGenerator(expert).withProcessors((params, promptIds) -> {
+ *     ContrastiveDecoding cd = new ContrastiveDecoding(amateur, 0.1);
+ *     return new LogitsProcessors(List.of(cd), null, cd);
+ * });
+ * Generation g = contrastive.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24));
+ * }</pre>
  */
 public final class ContrastiveDecoding implements Sampler, AutoCloseable {
     private final AuxiliaryModel amateur;

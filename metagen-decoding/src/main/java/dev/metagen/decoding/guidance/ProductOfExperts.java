@@ -13,6 +13,15 @@ import java.util.List;
  * Decoding-Time Controlled Text Generation with Experts and Anti-Experts"): the score of {@code v} is
  * {@code w_0 log p_main(v) + sum_i w_i log p_i(v)}; a negative weight makes model i an anti-expert. Put this
  * adapter first in the chain, as it replaces the logits.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingGenerator steered = new SamplingGenerator(model).withProcessors((params, promptIds) -> {
+ *     ProductOfExperts poe = new ProductOfExperts(1.0, List.of(antiExpert), List.of(-0.5));
+ *     return new LogitsProcessors(List.of(poe), null, poe);
+ * });
+ * Generation g = steered.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24));
+ * }</pre>
  */
 public final class ProductOfExperts implements Sampler, AutoCloseable {
     private final double mainWeight;

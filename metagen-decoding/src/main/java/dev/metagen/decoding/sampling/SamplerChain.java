@@ -17,6 +17,16 @@ import java.util.SplittableRandom;
  * taken without a draw. Built from a {@link SamplingConfig}: model-combining adapters first, then logit bias,
  * minimum length and no-repeat-n-gram, then the configured order (llama.cpp's default: penalties, DRY,
  * top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temperature), or temperature then mirostat.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Tokenizer tok = model.tokenizer();
+ * SamplerChain chain = SamplerChain.build(new SamplingConfig().topK(40).temperature(0.8).seed(7), tok);
+ * try (ModelState state = model.newState()) {
+ *     Logits logits = model.forward(state, tok.encode("Once upon a time", true));
+ *     int next = chain.sample(logits.values());   // one of the 40 most likely tokens
+ * }
+ * }</pre>
  */
 public final class SamplerChain {
     private final List<Sampler> samplers;

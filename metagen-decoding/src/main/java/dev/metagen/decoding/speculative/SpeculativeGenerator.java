@@ -36,6 +36,13 @@ import java.util.function.Supplier;
  * <p>The target's state holds every token but the last emitted one ("pending"); each round feeds pending plus the
  * draft, so a round costs one target forward and yields between 1 and k+1 tokens. Rejected positions are rolled
  * back with {@link ModelState#truncate}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator fast = new SpeculativeGenerator(model, () -> new PromptLookupSource(3), 4);
+ * Generation g = fast.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(48));
+ * // the same tokens as plain greedy decoding, in fewer forwards of the model when drafts are accepted
+ * }</pre>
  */
 public final class SpeculativeGenerator implements Generator {
     private final LanguageModel target;
