@@ -17,6 +17,14 @@ import dev.metagen.decoding.SamplingGenerator;
  * the constraint's language. The decode loop is {@link SamplingGenerator}'s, with the whole sampler chain of each
  * call's {@link GenerationParams}; the output text is the concatenation of the generated tokens' bytes (what the
  * constraint saw).
+ *
+ * <p>Example:
+ * <pre>{@code
+ * GrammarConstraint yesNo = Constraints.choice(List.of("yes", "no"), model.tokenizer());
+ * Generator answer = new ConstrainedGenerator(model, yesNo);
+ * Generation g = answer.generate(Prompt.of("Is the sky blue? Answer:"), GenerationParams.greedy(4));
+ * // g.text() is "yes" or "no"
+ * }</pre>
  */
 public final class ConstrainedGenerator implements Generator {
     private final LanguageModel model;

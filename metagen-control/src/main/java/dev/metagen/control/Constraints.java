@@ -10,7 +10,16 @@ import dev.metagen.core.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Entry points: compile a regex, a choice, a GBNF grammar or a JSON Schema into a {@link TokenConstraint}. */
+/**
+ * Entry points: compile a regex, a choice, a GBNF grammar or a JSON Schema into a {@link TokenConstraint}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Tokenizer tok = model.tokenizer();
+ * Generator digits = new ConstrainedGenerator(model, Constraints.regex("[0-9]{3}", tok));
+ * Generation g = digits.generate(Prompt.of("Lily counted to"), GenerationParams.greedy(8));   // three digits
+ * }</pre>
+ */
 public final class Constraints {
     private Constraints() {}
 

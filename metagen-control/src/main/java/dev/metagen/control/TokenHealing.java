@@ -17,6 +17,12 @@ import java.util.Map;
  * Token healing (prompt-boundary repair, as in Microsoft guidance): the prompt's last token(s) are backed off and
  * the first generated tokens are constrained to re-produce the removed bytes, so a prompt ending mid-word or in
  * a space is continued as if the model had tokenized the whole text itself.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generation g = TokenHealing.generate(model, Prompt.of("Once upon a ti"), GenerationParams.greedy(8), 2);
+ * // the prompt ends inside a word: g.text() continues it ("me, there was ...")
+ * }</pre>
  */
 public final class TokenHealing {
     private TokenHealing() {}

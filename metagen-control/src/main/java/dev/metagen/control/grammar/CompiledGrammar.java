@@ -14,6 +14,14 @@ import java.util.Map;
  * each alternative a run of elements (byte-set terminal or rule reference) closed by an END element.
  * Compilation checks that the language is not empty (every kept alternative can finish) and rejects
  * left recursion, so the pushdown {@link GrammarAutomaton} never hangs nor reaches a dead end.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * CompiledGrammar compiled = CompiledGrammar.compile(GbnfParser.parse("root ::= \"a\" [0-9]+"));
+ * GrammarAutomaton automaton = new GrammarAutomaton(compiled);
+ * int state = automaton.walk(automaton.start(), "a42".getBytes(StandardCharsets.UTF_8));
+ * boolean complete = automaton.accepts(state);                    // true
+ * }</pre>
  */
 public final class CompiledGrammar {
     static final int TERM = 0;

@@ -12,6 +12,16 @@ import java.util.Map;
  * lazily built deterministic automaton: stacks are hash-consed nodes, a state is an interned set of stacks, and
  * every (state, byte) transition is computed once and memoised. For a regular grammar this is exactly the lazy
  * subset-construction DFA; for a recursive one the reachable states are still finite per generation.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * CompiledGrammar compiled = CompiledGrammar.compile(GbnfParser.parse("root ::= \"a\" [0-9]+"));
+ * GrammarAutomaton automaton = new GrammarAutomaton(compiled);
+ * int state = automaton.walk(automaton.start(), "a42".getBytes(StandardCharsets.UTF_8));
+ * boolean complete = automaton.accepts(state);                    // true
+ * boolean more = automaton.canContinue(state);                    // true: more digits may follow
+ * int dead = automaton.step(automaton.start(), 'b');             // GrammarAutomaton.DEAD
+ * }</pre>
  */
 public final class GrammarAutomaton {
     /** The state with no stacks left: nothing can follow. */

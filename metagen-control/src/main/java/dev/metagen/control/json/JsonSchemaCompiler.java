@@ -27,6 +27,16 @@ import java.util.Set;
  * text (no insignificant whitespace) whose every sentence validates. Object properties are generated in schema
  * order (required and optional alike, then additional ones). An unsupported keyword is an error naming its JSON
  * pointer, unless best-effort mode drops it and reports it in {@link Result#dropped()}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * JsonSchemaCompiler.Result r = JsonSchemaCompiler.compile("""
+ *         {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}""", false);
+ * GrammarAutomaton automaton = GrammarAutomaton.of(r.grammar());
+ * int state = automaton.walk(automaton.start(), "{\"name\":\"Lily\"}".getBytes(StandardCharsets.UTF_8));
+ * boolean valid = state != GrammarAutomaton.DEAD && automaton.accepts(state);   // compact JSON: true
+ * // as a decoding constraint: Constraints.jsonSchema(schemaJson, false, model.tokenizer())
+ * }</pre>
  */
 public final class JsonSchemaCompiler {
     private static final ObjectMapper MAPPER = new ObjectMapper();

@@ -15,6 +15,15 @@ import java.util.Arrays;
  * get {@code lambda * log p(attribute | prefix + token)} from a future discriminator added to their logits, the rest
  * are dropped; the chain's own samplers (temperature ...) run after it. One instance follows one sequence; each
  * discriminator call is counted as a tool call of the generation.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * PartialScorer likesCats = text -> text.contains("cat") ? 0 : -2;   // log p(attribute | text)
+ * SamplingGenerator fudge = new SamplingGenerator(model).withProcessors((params, promptIds) -> new LogitsProcessors(
+ *         List.of(), null, List.of(new FudgeSampler(model.tokenizer(), likesCats, 8, 1.0)), null));
+ * Generation g = fudge.generate(Prompt.of("Once upon a time"), GenerationParams.of(24, new SamplingConfig().seed(3)));
+ * // each discriminator call counts as a tool call of g.cost()
+ * }</pre>
  */
 public final class FudgeSampler implements Sampler {
     private final Tokenizer tokenizer;
