@@ -12,6 +12,13 @@ import java.time.Duration;
  *                        are kept by reserving each leaf call's declared worst case before it starts and cutting
  *                        its {@code maxTokens} to fit (see {@link Run}), so a reported total never exceeds them
  * @param time            no new inner call starts after this much wall time
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Budget budget = Budget.tokens(40).withTime(Duration.ofSeconds(30));
+ * Generation g = strategy.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(16), budget, new Cancellation());
+ * // at most 40 generated tokens over every inner call; g.finish() is BUDGET when it ran out
+ * }</pre>
  */
 public record Budget(long generatedTokens, long modelCalls, Duration time) {
     public static final Budget UNLIMITED = new Budget(Long.MAX_VALUE, Long.MAX_VALUE, null);

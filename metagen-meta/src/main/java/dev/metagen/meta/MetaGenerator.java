@@ -16,6 +16,29 @@ import java.util.Map;
  * {@link #search}; this class gives every call a {@link Scope}, sums the cost, stamps the strategy name into the
  * trace and turns a spent budget or a cancellation into a clean result with {@link FinishReason#BUDGET} or
  * {@link FinishReason#CANCELLED} and the best candidate found so far.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * final class Longest extends MetaGenerator {
+ *     private final Generator inner;
+ *
+ *     Longest(Generator inner) {
+ *         this.inner = inner;
+ *     }
+ *
+ *     public String name() {
+ *         return "longest";
+ *     }
+ *
+ *     protected Generation search(Prompt prompt, GenerationParams params, Scope scope) {
+ *         List<Generation> samples = scope.parallel(3, i -> scope.call(inner, prompt, Seeds.params(params, i)));
+ *         Generation best = samples.stream().max(Comparator.comparingInt(s -> s.text().length())).orElse(null);
+ *         return result(scope, best, Map.of("samples", samples.size()));
+ *     }
+ * }
+ * Generation g = new Longest(sampler).generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24),
+ *         Budget.tokens(1000), new Cancellation());
+ * }</pre>
  */
 public abstract class MetaGenerator implements Generator {
     /** The trace key of a generation's top alternatives per token. */

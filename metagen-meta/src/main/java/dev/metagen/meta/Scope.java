@@ -23,6 +23,15 @@ import java.util.function.Supplier;
  * The calls one strategy invocation makes: every inner generator, scorer and tool call goes through here, so
  * their costs add up exactly, the shared {@link Budget} is enforced and cancellation reaches the whole tree.
  * Thread-safe: parallel strategies call it from virtual threads.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * // inside MetaGenerator.search(prompt, params, scope):
+ * Generation draft = scope.call(inner, prompt, params);          // budgeted, cancellable, costed
+ * double score = scope.score(scorer, prompt, draft);             // a judge's model calls are charged too
+ * List<Generation> more = scope.parallel(4, i -> scope.call(inner, prompt, Seeds.params(params, i)));
+ * Cost spent = scope.spent();                                     // all five calls
+ * }</pre>
  */
 public final class Scope {
     private final Run run;

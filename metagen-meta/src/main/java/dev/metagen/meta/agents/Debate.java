@@ -26,6 +26,14 @@ import java.util.Optional;
  * them all ({@code aggregatorTemplate} with {@code {prompt}}, {@code {answers}}). Agents may be different generators
  * (different models); the agents of one round run concurrently. Call {@code i} of agent {@code a} in round {@code r}
  * is seeded with index {@code r * agents + a}, so a seeded debate repeats.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator debate = new Debate(List.of(agentA, agentB, agentC), 2, Debate.TEMPLATE,
+ *         AnswerExtractors.lastNumber(), null, Debate.AGGREGATOR_TEMPLATE);   // null: a majority vote decides
+ * Generation g = debate.generate(Prompt.of("Q: 17 * 3 = ?\nA:"), GenerationParams.greedy(64));
+ * // 3 agents answer, then revise twice after reading each other: 9 calls
+ * }</pre>
  */
 public final class Debate extends MetaGenerator {
     /** The default revision prompt ({@code {prompt}}, {@code {own}}, {@code {others}}). */

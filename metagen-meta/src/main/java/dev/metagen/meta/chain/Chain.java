@@ -27,6 +27,16 @@ import java.util.regex.Pattern;
  * 4.1): {@code prompt} holds the input; each link fills a template with {@code {name}} placeholders, calls a
  * generator, parses with an extractor, or calls a tool, and stores its result under a name. The chain's answer is
  * variable {@code output}; a tool failure is stored as {@code "error: ..."} and the chain goes on.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator chain = new Chain(List.of(
+ *         new Chain.Generate("answer", writer, "{prompt}"),
+ *         new Chain.Parse("number", "answer", AnswerExtractors.lastNumber(), "0"),
+ *         new Chain.CallTool("doubled", new Calculator(), "2 * {number}")),
+ *         "doubled");
+ * Generation g = chain.generate(Prompt.of("Q: 1 + 1 = ?\nA:"), GenerationParams.greedy(16));
+ * }</pre>
  */
 public final class Chain extends MetaGenerator {
     /** One link of a chain. */

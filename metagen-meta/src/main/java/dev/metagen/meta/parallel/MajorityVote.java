@@ -20,6 +20,13 @@ import java.util.Optional;
  * Self-consistency / majority voting (Wang et al., 2023): N samples, the most frequent extracted answer wins
  * (ties broken uniformly at random by the seed); with a scorer, votes are weighted by its scores (weighted
  * majority voting, Li et al., 2023; Welleck et al., 2024, section 4.2.2). Samples without an answer do not vote.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator vote = new MajorityVote(sampler, 8, AnswerExtractors.lastNumber());
+ * Generation g = vote.generate(Prompt.of("Q: 2 + 3 = ?\nA:"), GenerationParams.of(16, new SamplingConfig()));
+ * // g is a sample whose last number is the most frequent one among the 8
+ * }</pre>
  */
 public class MajorityVote extends MetaGenerator {
     private final Generator inner;

@@ -20,6 +20,13 @@ import java.util.Map;
  * softmax of their mean token log-probabilities, value each new child by the scorer on its path or on a rollout that
  * completes it, and back the value up to the root. The answer follows the most visited children from the root.
  * Invariant (checked by tests): every expanded non-root node has visits = 1 + the sum of its children's visits.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator mcts = new MonteCarloTreeSearch(sampler, prm, StepConfig.lines(12, 3), 6, 2, 1.0, false);
+ * Generation g = mcts.generate(Prompt.of("Once upon a time"), GenerationParams.of(48, new SamplingConfig()));
+ * // 6 iterations of select, expand (2 sampled steps), value (prm) and back-up
+ * }</pre>
  */
 public final class MonteCarloTreeSearch extends MetaGenerator {
     private final Generator inner;

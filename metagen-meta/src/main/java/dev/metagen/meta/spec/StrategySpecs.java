@@ -41,6 +41,16 @@ import dev.metagen.core.MetagenException;
 /**
  * Parses JSON strategy specs ({@code {"type": NAME, ...parameters, "inner": SPEC}}, snake_case) into composed
  * meta-generators; every error names its JSON path, e.g. {@code $.inner.scorer.type: unknown scorer 'foo' (known: ...)}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * StrategySpecs specs = new StrategySpecs(leaves);               // leaves: builds the "sample" leaf
+ * StrategySpecs.Strategy s = specs.parse("""
+ *         {"type": "majority_vote", "n": 5, "inner": {"type": "sample"}, "budget": {"tokens": 500}}""");
+ * MetaGenerator strategy = (MetaGenerator) s.generator();
+ * Generation g = strategy.generate(Prompt.of("Q: 2 + 3 = ?\nA:"), GenerationParams.greedy(16), s.budget(),
+ *         new Cancellation());
+ * }</pre>
  */
 public final class StrategySpecs {
     /**

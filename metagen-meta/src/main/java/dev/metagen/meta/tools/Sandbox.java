@@ -37,6 +37,13 @@ import java.util.concurrent.TimeUnit;
  * <p>The sandbox dies with the JVM, even one killed with SIGKILL, whatever the code does: the bwrap process runs as
  * PID 1 of an outer PID namespace, which the code cannot see or signal, and that namespace's PID 1 dies with the
  * JVM by a parent-death signal; the kernel then kills every process in it and in the sandbox's nested namespace.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Sandbox python = Sandbox.python(Sandbox.Limits.DEFAULT);
+ * ToolResult r = python.run("print(6 * 7)");
+ * // r.ok() and r.output() is "42\n"; a crash, a timeout or too much memory is r.ok() == false, r.error() says why
+ * }</pre>
  */
 public final class Sandbox implements Tool {
     /**
