@@ -45,7 +45,7 @@ public abstract class MetaGenerator implements Generator {
     public static final String TOP_LOGPROBS = "top_logprobs";
 
     /** For subclasses. */
-    protected MetaGenerator() {
+    public MetaGenerator() {
     }
 
     /**
