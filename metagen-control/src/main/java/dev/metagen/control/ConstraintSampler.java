@@ -16,14 +16,22 @@ public final class ConstraintSampler implements OutputMask {
     private ConstraintState state;
     private boolean closing;
 
-    /** A mask that never closes early. */
+    /**
+     * A mask that never closes early.
+     *
+     * @param start the state the output starts in
+     */
     public ConstraintSampler(ConstraintState start) {
         this(null, start, 1.0);
     }
 
     /**
+     * A mask that steers the output to completion late in the budget.
+     *
      * @param closeAfter the fraction of {@code maxTokens} after which the output is steered to completion; 1 or more
      *                   disables it
+     * @param constraint the constraint (for the closing masks)
+     * @param start the state the output starts in
      */
     public ConstraintSampler(TokenConstraint constraint, ConstraintState start, double closeAfter) {
         this.constraint = constraint;
@@ -31,15 +39,25 @@ public final class ConstraintSampler implements OutputMask {
         this.closeAfter = closeAfter;
     }
 
+    /** {@return the current constraint state} */
     public ConstraintState state() {
         return state;
     }
 
+    /**
+     * Sets the constraint state (a caller that moved the sequence).
+     *
+     * @param next the new state
+     */
     public void state(ConstraintState next) {
         this.state = next;
     }
 
-    /** Advances on the chosen token. */
+    /**
+     * Advances on the chosen token.
+     *
+     * @param token the chosen token
+     */
     public void accept(int token) {
         state = state.advance(token);
     }

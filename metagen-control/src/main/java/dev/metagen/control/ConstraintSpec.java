@@ -19,11 +19,18 @@ import java.util.Map;
  */
 public final class ConstraintSpec {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** The fields that name a constraint in a spec or request. */
     public static final List<String> FIELDS = List.of("regex", "choice", "grammar", "json_schema", "json_object", "contains", "best_effort");
 
     private ConstraintSpec() {}
 
-    /** The constraint the fields name (fields outside {@link #FIELDS} are an error), compiled for {@code tok}. */
+    /**
+     * The constraint the fields name (fields outside {@link #FIELDS} are an error), compiled for {@code tok}.
+     *
+     * @param fields the fields
+     * @param tok the tokenizer
+     * @return the constraint
+     */
     public static TokenConstraint fromFields(Map<String, Object> fields, Tokenizer tok) {
         for (String k : fields.keySet()) {
             if (!FIELDS.contains(k)) {

@@ -23,6 +23,13 @@ public final class GrammarConstraint implements TokenConstraint {
     private final int words;
     private long maskComputations;
 
+    /**
+     * A constraint from an automaton and a vocabulary.
+     *
+     * @param automaton the grammar's automaton
+     * @param vocab the vocabulary
+     * @param description the description for traces and errors
+     */
     public GrammarConstraint(GrammarAutomaton automaton, Vocabulary vocab, String description) {
         this.automaton = automaton;
         this.vocab = vocab;
@@ -30,14 +37,24 @@ public final class GrammarConstraint implements TokenConstraint {
         this.words = (vocab.size + 63) >>> 6;
     }
 
+    /**
+     * A constraint from a grammar, for {@code tok}.
+     *
+     * @param grammar the grammar
+     * @param tok the tokenizer
+     * @param description the description for traces and errors
+     * @return the constraint
+     */
     public static GrammarConstraint of(Grammar grammar, Tokenizer tok, String description) {
         return new GrammarConstraint(GrammarAutomaton.of(grammar), Vocabulary.of(tok), description);
     }
 
+    /** {@return the grammar's automaton} */
     public GrammarAutomaton automaton() {
         return automaton;
     }
 
+    /** {@return the vocabulary} */
     public Vocabulary vocabulary() {
         return vocab;
     }
@@ -52,7 +69,12 @@ public final class GrammarConstraint implements TokenConstraint {
         return new State(automaton.start());
     }
 
-    /** The state reached from the start after {@code bytes} (for prompt continuation and tests). */
+    /**
+     * The state reached from the start after {@code bytes} (for prompt continuation and tests).
+     *
+     * @param bytes the bytes
+     * @return the state
+     */
     public ConstraintState afterBytes(byte[] bytes) {
         int s = automaton.walk(automaton.start(), bytes);
         if (s < 0) {
@@ -61,7 +83,11 @@ public final class GrammarConstraint implements TokenConstraint {
         return new State(s);
     }
 
-    /** How many masks were computed rather than served from the cache. */
+    /**
+     * How many masks were computed rather than served from the cache.
+     *
+     * @return the count
+     */
     public synchronized long maskComputations() {
         return maskComputations;
     }

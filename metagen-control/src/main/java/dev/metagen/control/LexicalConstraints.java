@@ -13,7 +13,12 @@ import java.util.List;
 public final class LexicalConstraints {
     private LexicalConstraints() {}
 
-    /** The output contains every one of {@code words} (1 to 5 words, as orders are enumerated). */
+    /**
+     * The output contains every one of {@code words} (1 to 5 words, as orders are enumerated).
+     *
+     * @param words the required words
+     * @return the grammar
+     */
     public static Grammar containsAll(List<String> words) {
         if (words.isEmpty() || words.size() > 5) {
             throw new MetagenException("lexical constraints take 1 to 5 words, got " + words.size());

@@ -6,9 +6,17 @@ package dev.metagen.control;
  */
 public interface TokenConstraint {
 
-    /** The state before any generated token. */
+    /**
+     * The state before any generated token.
+     *
+     * @return the start state
+     */
     ConstraintState start();
 
-    /** A short description for traces and errors (e.g. {@code regex [0-9]+}). */
+    /**
+     * A short description for traces and errors (e.g. {@code regex [0-9]+}).
+     *
+     * @return the description
+     */
     String describe();
 }

@@ -17,14 +17,32 @@ import java.util.Map;
  * Token healing (prompt-boundary repair, as in Microsoft guidance): the prompt's last token(s) are backed off and
  * the first generated tokens are constrained to re-produce the removed bytes, so a prompt ending mid-word or in
  * a space is continued as if the model had tokenized the whole text itself.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generation g = TokenHealing.generate(model, Prompt.of("Once upon a ti"), GenerationParams.greedy(8), 2);
+ * // the prompt ends inside a word: g.text() continues it ("me, there was ...")
+ * }</pre>
  */
 public final class TokenHealing {
     private TokenHealing() {}
 
-    /** The prompt ids to feed, and the bytes that the output must start with. */
+    /**
+     * The prompt ids to feed, and the bytes that the output must start with.
+     *
+     * @param promptIds the prompt without the backed-off tokens
+     * @param removed the backed-off tokens' bytes
+     */
     public record Healed(int[] promptIds, byte[] removed) {}
 
-    /** Backs off up to {@code tokens} trailing non-special tokens (never the whole prompt). */
+    /**
+     * Backs off up to {@code tokens} trailing non-special tokens (never the whole prompt).
+     *
+     * @param tok the tokenizer
+     * @param promptIds the prompt's token ids
+     * @param tokens the most tokens to back off
+     * @return the shortened prompt and the removed bytes
+     */
     public static Healed backOff(Tokenizer tok, int[] promptIds, int tokens) {
         int keep = promptIds.length;
         int removed = 0;
@@ -42,7 +60,12 @@ public final class TokenHealing {
         return new Healed(Arrays.copyOf(promptIds, keep), b.toByteArray());
     }
 
-    /** The grammar "starts with {@code prefix}, then any bytes". */
+    /**
+     * The grammar "starts with {@code prefix}, then any bytes".
+     *
+     * @param prefix the bytes the output starts with
+     * @return the grammar
+     */
     public static Grammar startsWith(byte[] prefix) {
         Expr anyByte = new Expr.CharClass(new int[] {0, 255}, false, true);
         return Grammar.of(Expr.seq(new Expr.Literal(prefix), new Expr.Repeat(anyByte, 0, -1)));
@@ -51,6 +74,12 @@ public final class TokenHealing {
     /**
      * Generates a healed continuation of {@code prompt}: the returned text and tokens continue the original
      * prompt (the re-generated removed bytes are cut from the text; the tokens are the model's own).
+     *
+     * @param model the model
+     * @param prompt the prompt
+     * @param params the call's parameters
+     * @param backOffTokens the most prompt tokens to back off
+     * @return the continuation of the original prompt
      */
     public static Generation generate(LanguageModel model, Prompt prompt, GenerationParams params, int backOffTokens) {
         Tokenizer tok = model.tokenizer();

@@ -207,29 +207,49 @@ public final class Vocabulary {
         return true;
     }
 
-    /** The vocabulary of {@code tok}, built once per tokenizer. */
+    /**
+     * The vocabulary of {@code tok}, built once per tokenizer.
+     *
+     * @param tok the tokenizer
+     * @return the vocabulary
+     */
     public static Vocabulary of(Tokenizer tok) {
         synchronized (CACHE) {
             return CACHE.computeIfAbsent(tok, Vocabulary::new);
         }
     }
 
+    /** {@return the vocabulary size} */
     public int size() {
         return size;
     }
 
+    /**
+     * The bytes token {@code token} stands for in the output.
+     *
+     * @param token a token id
+     * @return the bytes (do not modify)
+     */
     public byte[] bytes(int token) {
         return tokenBytes[token];
     }
 
+    /** {@return the number of nodes of the vocabulary's byte trie} */
     public int trieNodes() {
         return nodeCount;
     }
 
+    /**
+     * Whether {@code token} ends generation.
+     *
+     * @param token a token id
+     * @return true for end-of-generation tokens
+     */
     public boolean isEndOfGeneration(int token) {
         return Arrays.binarySearch(endOfGeneration, token) >= 0;
     }
 
+    /** {@return the end-of-generation token ids} */
     public int[] endOfGeneration() {
         return endOfGeneration.clone();
     }

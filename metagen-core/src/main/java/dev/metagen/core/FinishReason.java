@@ -11,6 +11,11 @@ public enum FinishReason {
     /** The caller cancelled. */
     CANCELLED;
 
+    /**
+     * The name the OpenAI API uses, e.g. {@code stop}.
+     *
+     * @return the lower-case name
+     */
     public String apiName() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }

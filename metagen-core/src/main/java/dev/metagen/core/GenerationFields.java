@@ -16,6 +16,13 @@ import java.util.Set;
  * means the same everywhere. The override rules: a field given here replaces the caller's value, except
  * {@code max_tokens}, which can only lower the caller's limit, and {@code stop}, whose strings are added to the
  * caller's. Errors name the field's path.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * GenerationParams p = GenerationFields.apply(GenerationParams.greedy(256),
+ *         Map.of("temperature", 0.7, "top_p", 0.9, "max_tokens", 64), "$");
+ * // p.temperature() == 0.7, p.maxTokens() == 64; an unknown field fails, naming "$.<field>"
+ * }</pre>
  */
 public final class GenerationFields {
     /** Fields of the sampler chain. */
@@ -50,6 +57,9 @@ public final class GenerationFields {
      * {@code base} with the fields of {@code fields} applied (fields not in {@link #ALL} are an error).
      *
      * @param path the JSON path of the object, for error messages (e.g. {@code $.inner})
+     * @param base the parameters to start from
+     * @param fields the snake_case fields, e.g. {@code temperature}, {@code max_tokens}
+     * @return the new parameters
      */
     public static GenerationParams apply(GenerationParams base, Map<String, ?> fields, String path) {
         for (String k : fields.keySet()) {
@@ -134,7 +144,13 @@ public final class GenerationFields {
         return p;
     }
 
-    /** The constraint the fields name, or null; at most one language may be given. */
+    /**
+     * The constraint the fields name, or null; at most one language may be given.
+     *
+     * @param f the fields
+     * @param path the JSON path of the object, for error messages
+     * @return the constraint, or null when none is named
+     */
     public static OutputConstraint constraint(Map<String, ?> f, String path) {
         List<String> given = new ArrayList<>();
         for (String k : CONSTRAINT) {
@@ -207,7 +223,13 @@ public final class GenerationFields {
         return g;
     }
 
-    /** Token id to bias; a bias may be a number or {@code "-inf"}. */
+    /**
+     * Token id to bias; a bias may be a number or {@code "-inf"}.
+     *
+     * @param v a JSON object of token id to bias
+     * @param path the JSON path of the field, for error messages
+     * @return the bias of each token
+     */
     public static Map<Integer, Float> logitBias(Object v, String path) {
         if (!(v instanceof Map<?, ?> m)) {
             throw new FieldError(path, "expected an object of token id to bias, got " + v);
@@ -300,7 +322,9 @@ public final class GenerationFields {
 
     /** An error that already names its field's path. */
     public static final class FieldError extends MetagenException {
+        /** The JSON path of the field. */
         private final String field;
+        /** What is wrong with it. */
         private final String problem;
 
         FieldError(String field, String problem) {
@@ -309,12 +333,20 @@ public final class GenerationFields {
             this.problem = problem;
         }
 
-        /** The JSON path of the field. */
+        /**
+         * The JSON path of the field.
+         *
+         * @return the path, e.g. {@code $.temperature}
+         */
         public String field() {
             return field;
         }
 
-        /** What is wrong with it, without the path. */
+        /**
+         * What is wrong with it, without the path.
+         *
+         * @return the problem
+         */
         public String problem() {
             return problem;
         }

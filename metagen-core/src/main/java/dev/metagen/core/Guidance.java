@@ -22,6 +22,7 @@ public record Guidance(double cfgScale, String cfgNegativePrompt, String amateur
                        List<String> experts, List<Double> expertWeights) {
     public static final Guidance NONE = new Guidance(1.0, "", null, 0.1, List.of(), List.of());
 
+    /** Checks every value (scale and weights finite, {@code cdAlpha} in (0, 1], one weight per expert). */
     public Guidance {
         cfgNegativePrompt = cfgNegativePrompt == null ? "" : cfgNegativePrompt;
         experts = List.copyOf(experts);
@@ -45,24 +46,53 @@ public record Guidance(double cfgScale, String cfgNegativePrompt, String amateur
         }
     }
 
-    /** True when no adapter is on. */
+    /**
+     * True when no adapter is on.
+     *
+     * @return whether every adapter is off
+     */
     public boolean isNone() {
         return cfgScale == 1.0 && amateur == null && experts.isEmpty();
     }
 
+    /**
+     * The same adapters with classifier-free guidance set.
+     *
+     * @param scale guidance scale (1: off)
+     * @param negativePrompt the unconditional context ("" = BOS alone)
+     * @return the new adapters
+     */
     public Guidance withCfg(double scale, String negativePrompt) {
         return new Guidance(scale, negativePrompt, amateur, cdAlpha, experts, expertWeights);
     }
 
+    /**
+     * The same adapters with contrastive decoding against {@code model}.
+     *
+     * @param model the amateur model's reference, or null for off
+     * @param alpha the plausibility threshold in (0, 1]
+     * @return the new adapters
+     */
     public Guidance withAmateur(String model, double alpha) {
         return new Guidance(cfgScale, cfgNegativePrompt, model, alpha, experts, expertWeights);
     }
 
+    /**
+     * The same adapters with a product of experts.
+     *
+     * @param models the experts' references
+     * @param weights one weight per expert (empty: all 1)
+     * @return the new adapters
+     */
     public Guidance withExperts(List<String> models, List<Double> weights) {
         return new Guidance(cfgScale, cfgNegativePrompt, amateur, cdAlpha, models, weights);
     }
 
-    /** JSON-friendly description of what is on, for traces. */
+    /**
+     * JSON-friendly description of what is on, for traces.
+     *
+     * @return the non-neutral settings by field name
+     */
     public Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         if (cfgScale != 1.0) {

@@ -2,23 +2,59 @@ package dev.metagen.core;
 
 import java.util.List;
 
-/** A token-level language model: the local engine, or anything that can score next tokens. */
+/**
+ * A token-level language model: the local engine, or anything that can score next tokens.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Tokenizer tok = model.tokenizer();
+ * try (ModelState state = model.newState()) {
+ *     Logits next = model.forward(state, tok.encode("Once upon a time", true));
+ *     int token = next.argmax();                  // the greedy choice
+ *     String piece = tok.decode(new int[] {token});
+ * }
+ * }</pre>
+ */
 public interface LanguageModel extends AutoCloseable {
 
+    /**
+     * The model's tokenizer.
+     *
+     * @return the tokenizer
+     */
     Tokenizer tokenizer();
 
+    /**
+     * What the model is.
+     *
+     * @return its description
+     */
     ModelInfo info();
 
-    /** A new, empty sequence. */
+    /**
+     * A new, empty sequence.
+     *
+     * @return an empty state
+     */
     ModelState newState();
 
     /**
      * One batched step: state {@code i} consumes {@code tokens.get(i)} (one or more tokens) and the
      * logits at its last new position are returned, in the same order.
+     *
+     * @param states the sequences to extend
+     * @param tokens the tokens each one consumes
+     * @return the next-token logits of each state
      */
     List<Logits> forward(List<ModelState> states, List<int[]> tokens);
 
-    /** Convenience: one state, one or more tokens. */
+    /**
+     * Convenience: one state, one or more tokens.
+     *
+     * @param state the sequence to extend
+     * @param tokens the tokens it consumes
+     * @return the next-token logits
+     */
     default Logits forward(ModelState state, int... tokens) {
         return forward(List.of(state), List.of(tokens)).getFirst();
     }
@@ -28,6 +64,10 @@ public interface LanguageModel extends AutoCloseable {
      * {@code i} is the next-token distribution after {@code tokens[i]} (speculative decoding verifies a whole
      * draft with it). This default runs one forward per token; engines that compute all positions of a chunk
      * anyway override it with a single pass.
+     *
+     * @param state the sequence to extend
+     * @param tokens the tokens it consumes
+     * @return one logits per token
      */
     default List<Logits> forwardAll(ModelState state, int... tokens) {
         if (tokens == null || tokens.length == 0) {
@@ -43,6 +83,9 @@ public interface LanguageModel extends AutoCloseable {
     /**
      * Optional capability (contrastive search): the last layer's hidden state, after the final norm, at the last
      * position {@code state} consumed. Models that do not expose hidden states throw.
+     *
+     * @param state the sequence
+     * @return the hidden state
      */
     default float[] lastHiddenState(ModelState state) {
         throw new MetagenException(info().name() + " does not expose hidden states (needed by contrastive search)");

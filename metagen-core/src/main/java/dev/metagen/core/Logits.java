@@ -1,12 +1,25 @@
 package dev.metagen.core;
 
-/** Next-token logits at the last position of a sequence (unnormalised log-probabilities). */
+/**
+ * Next-token logits at the last position of a sequence (unnormalised log-probabilities).
+ *
+ * @param values one logit per vocabulary entry
+ */
 public record Logits(float[] values) {
+    /**
+     * The vocabulary size.
+     *
+     * @return the number of logits
+     */
     public int size() {
         return values.length;
     }
 
-    /** Index of the largest logit; the lowest index wins ties. */
+    /**
+     * Index of the largest logit; the lowest index wins ties.
+     *
+     * @return the token id
+     */
     public int argmax() {
         int best = 0;
         for (int i = 1; i < values.length; i++) {
@@ -17,7 +30,11 @@ public record Logits(float[] values) {
         return best;
     }
 
-    /** Log-softmax in double precision. */
+    /**
+     * Log-softmax in double precision.
+     *
+     * @return one log-probability per token
+     */
     public double[] logProbabilities() {
         double max = Double.NEGATIVE_INFINITY;
         for (float v : values) {
@@ -35,6 +52,11 @@ public record Logits(float[] values) {
         return out;
     }
 
+    /**
+     * Softmax in double precision.
+     *
+     * @return one probability per token
+     */
     public double[] probabilities() {
         double[] lp = logProbabilities();
         for (int i = 0; i < lp.length; i++) {

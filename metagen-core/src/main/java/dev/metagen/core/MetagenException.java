@@ -2,10 +2,21 @@ package dev.metagen.core;
 
 /** A failure with a message meant for the user: one line naming what went wrong and where. */
 public class MetagenException extends RuntimeException {
+    /**
+     * A failure described by {@code message}.
+     *
+     * @param message one line naming what went wrong and where
+     */
     public MetagenException(String message) {
         super(message);
     }
 
+    /**
+     * A failure described by {@code message}, caused by {@code cause}.
+     *
+     * @param message one line naming what went wrong and where
+     * @param cause the underlying failure
+     */
     public MetagenException(String message, Throwable cause) {
         super(message, cause);
     }
@@ -13,6 +24,9 @@ public class MetagenException extends RuntimeException {
     /**
      * A one-line description of {@code t} for a message: its own message, or (for exceptions that carry none, such
      * as a {@link StackOverflowError} or a bare {@code ConnectException}) what its type means, never "null".
+     *
+     * @param t the failure (may be null)
+     * @return one line, never null or empty
      */
     public static String describe(Throwable t) {
         if (t == null) {

@@ -19,8 +19,18 @@ import java.util.Objects;
 public record OutputConstraint(Kind kind, String source, List<String> options, boolean bestEffort) {
     /** The constraint languages, with their field names in specs and requests. */
     public enum Kind {
-        REGEX("regex"), GRAMMAR("grammar"), JSON_SCHEMA("json_schema"), JSON_OBJECT("json_object"),
-        CHOICE("choice"), CONTAINS("contains");
+        /** A regular expression the whole output matches. */
+        REGEX("regex"),
+        /** A GBNF grammar the output is derived from. */
+        GRAMMAR("grammar"),
+        /** A JSON Schema the output is valid under. */
+        JSON_SCHEMA("json_schema"),
+        /** Any JSON object. */
+        JSON_OBJECT("json_object"),
+        /** Exactly one of a list of strings. */
+        CHOICE("choice"),
+        /** Text that contains every word of a list. */
+        CONTAINS("contains");
 
         private final String field;
 
@@ -28,12 +38,17 @@ public record OutputConstraint(Kind kind, String source, List<String> options, b
             this.field = field;
         }
 
-        /** The field that names this kind in a spec, e.g. {@code json_schema}. */
+        /**
+         * The field that names this kind in a spec, e.g. {@code json_schema}.
+         *
+         * @return the field name
+         */
         public String field() {
             return field;
         }
     }
 
+    /** Checks that a choice or contains list is not empty. */
     public OutputConstraint {
         Objects.requireNonNull(kind, "kind");
         source = source == null ? "" : source;
@@ -43,31 +58,71 @@ public record OutputConstraint(Kind kind, String source, List<String> options, b
         }
     }
 
+    /**
+     * The output must match {@code regex} in full.
+     *
+     * @param regex the pattern
+     * @return the constraint
+     */
     public static OutputConstraint regex(String regex) {
         return new OutputConstraint(Kind.REGEX, regex, List.of(), false);
     }
 
+    /**
+     * The output must be derivable from a GBNF grammar.
+     *
+     * @param gbnf the grammar's text
+     * @return the constraint
+     */
     public static OutputConstraint grammar(String gbnf) {
         return new OutputConstraint(Kind.GRAMMAR, gbnf, List.of(), false);
     }
 
+    /**
+     * The output must be JSON valid under {@code schema}.
+     *
+     * @param schema the JSON schema text
+     * @param bestEffort whether unsupported schema keywords are ignored instead of refused
+     * @return the constraint
+     */
     public static OutputConstraint jsonSchema(String schema, boolean bestEffort) {
         return new OutputConstraint(Kind.JSON_SCHEMA, schema, List.of(), bestEffort);
     }
 
+    /**
+     * The output must be a JSON object.
+     *
+     * @return the constraint
+     */
     public static OutputConstraint jsonObject() {
         return new OutputConstraint(Kind.JSON_OBJECT, "", List.of(), false);
     }
 
+    /**
+     * The output must be exactly one of {@code options}.
+     *
+     * @param options the allowed outputs
+     * @return the constraint
+     */
     public static OutputConstraint choice(List<String> options) {
         return new OutputConstraint(Kind.CHOICE, "", options, false);
     }
 
+    /**
+     * The output must contain every word of {@code words}.
+     *
+     * @param words the required words
+     * @return the constraint
+     */
     public static OutputConstraint contains(List<String> words) {
         return new OutputConstraint(Kind.CONTAINS, "", words, false);
     }
 
-    /** JSON-friendly description for traces. */
+    /**
+     * JSON-friendly description for traces.
+     *
+     * @return the constraint by field name
+     */
     public Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         switch (kind) {

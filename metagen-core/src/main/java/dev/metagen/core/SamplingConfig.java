@@ -14,11 +14,22 @@ import java.util.TreeSet;
  * {@code with}-style setters return a checked copy (the value is part of {@link GenerationParams}, the one parameter
  * model, so a caller's settings never change under it). Neutral values switch an adapter off (top-k 0, top-p 1,
  * min-p 0, penalties 1/0 ...); the decoding module's {@code SamplerChain.build} turns a config into a chain.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingConfig sampling = new SamplingConfig()
+ *         .temperature(0.8)
+ *         .topK(40)
+ *         .minP(0.05)
+ *         .penalties(1.1, 0, 0, 64);    // repeat penalty 1.1 over the last 64 tokens
+ * GenerationParams params = GenerationParams.of(128, sampling);
+ * }</pre>
  */
 public final class SamplingConfig implements Cloneable {
     /** llama.cpp's default {@code --samplers} order, with epsilon and eta placed after min-p. */
     public static final List<String> DEFAULT_ORDER = List.of("penalties", "dry", "top_n_sigma", "top_k", "typ_p",
             "top_p", "min_p", "epsilon", "eta", "xtc", "temperature");
+    /** The default DRY sequence breakers (as llama.cpp). */
     public static final List<String> DEFAULT_DRY_BREAKERS = List.of("\n", ":", "\"", "*");
 
     private double temperature = 1.0;
@@ -52,11 +63,25 @@ public final class SamplingConfig implements Cloneable {
     private List<String> samplers = DEFAULT_ORDER;
     private long seed;
 
-    /** The sampling settings of {@code p} (every knob, with the call's seed). */
+    /** Every knob neutral: temperature 1, every filter and penalty off, llama.cpp's default chain order. */
+    public SamplingConfig() {
+    }
+
+    /**
+     * The sampling settings of {@code p} (every knob, with the call's seed).
+     *
+     * @param p the call's parameters
+     * @return its sampling knobs
+     */
     public static SamplingConfig from(GenerationParams p) {
         return p.sampling();
     }
 
+    /**
+     * Greedy decoding: temperature 0.
+     *
+     * @return the knobs
+     */
     public static SamplingConfig greedy() {
         return new SamplingConfig().temperature(0);
     }
@@ -71,6 +96,12 @@ public final class SamplingConfig implements Cloneable {
         }
     }
 
+    /**
+     * Temperature (0: greedy; default 1).
+     *
+     * @param t the temperature, finite and {@code >= 0}
+     * @return the new knobs
+     */
     public SamplingConfig temperature(double t) {
         finite("temperature", t, 0);
         SamplingConfig c = copy();
@@ -78,6 +109,13 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Dynamic temperature (llama.cpp's dynatemp): the temperature varies by {@code range} with the entropy.
+     *
+     * @param range the range (0: off)
+     * @param exponent the entropy exponent ({@code > 0}; default 1)
+     * @return the new knobs
+     */
     public SamplingConfig dynatemp(double range, double exponent) {
         finite("dynatemp range", range, 0);
         if (!(exponent > 0) || Double.isInfinite(exponent)) {
@@ -89,6 +127,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Top-k filter: keep the {@code k} most likely tokens.
+     *
+     * @param k the count (0: off)
+     * @return the new knobs
+     */
     public SamplingConfig topK(int k) {
         if (k < 0) {
             throw bad("top-k", k, ">= 0 (0 disables it)");
@@ -98,6 +142,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Nucleus (top-p) filter (Holtzman et al. 2020).
+     *
+     * @param p the kept probability mass, in (0, 1] (1: off)
+     * @return the new knobs
+     */
     public SamplingConfig topP(double p) {
         if (!(p > 0 && p <= 1)) {
             throw bad("top-p", p, "in (0, 1]");
@@ -107,6 +157,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Min-p filter: drop tokens below {@code p} times the top probability.
+     *
+     * @param p the ratio in [0, 1] (0: off)
+     * @return the new knobs
+     */
     public SamplingConfig minP(double p) {
         if (!(p >= 0 && p <= 1)) {
             throw bad("min-p", p, "in [0, 1]");
@@ -116,6 +172,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Locally typical sampling (Meister et al. 2023).
+     *
+     * @param p the kept mass, in (0, 1] (1: off)
+     * @return the new knobs
+     */
     public SamplingConfig typicalP(double p) {
         if (!(p > 0 && p <= 1)) {
             throw bad("typical-p", p, "in (0, 1]");
@@ -125,6 +187,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Epsilon sampling (Hewitt et al. 2022): drop tokens below probability {@code e}.
+     *
+     * @param e the threshold in [0, 1) (0: off)
+     * @return the new knobs
+     */
     public SamplingConfig epsilon(double e) {
         if (!(e >= 0 && e < 1)) {
             throw bad("epsilon", e, "in [0, 1) (0 disables it)");
@@ -134,6 +202,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Eta sampling (Hewitt et al. 2022): an entropy-dependent threshold.
+     *
+     * @param e eta in [0, 1) (0: off)
+     * @return the new knobs
+     */
     public SamplingConfig eta(double e) {
         if (!(e >= 0 && e < 1)) {
             throw bad("eta", e, "in [0, 1) (0 disables it)");
@@ -143,6 +217,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Top-n-sigma filter (Tang et al. 2024): keep logits within {@code n} standard deviations of the top one.
+     *
+     * @param n the width (0: off)
+     * @return the new knobs
+     */
     public SamplingConfig topNSigma(double n) {
         finite("top-n-sigma", n, 0);
         SamplingConfig c = copy();
@@ -150,6 +230,14 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Mirostat (Basu et al. 2021) at a target surprise.
+     *
+     * @param version 0 (off), 1 or 2
+     * @param tau the target surprise ({@code > 0})
+     * @param eta the learning rate ({@code > 0})
+     * @return the new knobs
+     */
     public SamplingConfig mirostat(int version, double tau, double eta) {
         if (version < 0 || version > 2) {
             throw bad("mirostat", version, "0 (off), 1 or 2");
@@ -167,6 +255,13 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Exclude-top-choices (XTC): with some probability, drop every token above the threshold but the least likely.
+     *
+     * @param probability the chance per step, in [0, 1] (0: off)
+     * @param threshold the probability threshold, in [0, 1]
+     * @return the new knobs
+     */
     public SamplingConfig xtc(double probability, double threshold) {
         if (!(probability >= 0 && probability <= 1)) {
             throw bad("xtc probability", probability, "in [0, 1]");
@@ -180,6 +275,15 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * DRY ("don't repeat yourself") penalty on tokens that extend a repeated sequence.
+     *
+     * @param multiplier the penalty multiplier (0: off)
+     * @param base the exponential base ({@code >= 1})
+     * @param allowedLength repeats up to this length go free ({@code >= 1})
+     * @param lastN tokens of history scanned (-1: all)
+     * @return the new knobs
+     */
     public SamplingConfig dry(double multiplier, double base, int allowedLength, int lastN) {
         finite("dry multiplier", multiplier, 0);
         finite("dry base", base, 1);
@@ -197,12 +301,28 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * The strings that break DRY's sequence matching.
+     *
+     * @param breakers the breakers
+     * @return the new knobs
+     */
     public SamplingConfig dryBreakers(List<String> breakers) {
         SamplingConfig c = copy();
         c.dryBreakers = List.copyOf(breakers);
         return c;
     }
 
+    /**
+     * Repetition penalties, as llama.cpp: a multiplicative repeat penalty and OpenAI's additive frequency and
+     * presence penalties.
+     *
+     * @param repeat the repeat penalty ({@code > 0}; 1: off)
+     * @param frequency the frequency penalty (0: off)
+     * @param presence the presence penalty (0: off)
+     * @param lastN tokens of history penalised (-1: all, 0: off)
+     * @return the new knobs
+     */
     public SamplingConfig penalties(double repeat, double frequency, double presence, int lastN) {
         if (!(repeat > 0) || Double.isInfinite(repeat)) {
             throw bad("repeat penalty", repeat, "a finite number > 0 (1 = off)");
@@ -224,6 +344,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Forbids every token that would repeat an n-gram already in the output.
+     *
+     * @param n the n-gram length (0: off)
+     * @return the new knobs
+     */
     public SamplingConfig noRepeatNgram(int n) {
         if (n < 0) {
             throw bad("no-repeat-ngram", n, ">= 0 (0 disables it)");
@@ -233,6 +359,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * Adds a bias to the logits of given tokens ({@code -inf} forbids a token).
+     *
+     * @param bias token id to bias
+     * @return the new knobs
+     */
     public SamplingConfig logitBias(Map<Integer, Float> bias) {
         SamplingConfig c = copy();
         for (Map.Entry<Integer, Float> e : bias.entrySet()) {
@@ -247,6 +379,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
+    /**
+     * The least number of tokens before an end-of-generation token may be chosen.
+     *
+     * @param n the minimum ({@code >= 0})
+     * @return the new knobs
+     */
     public SamplingConfig minTokens(int n) {
         if (n < 0) {
             throw bad("min-tokens", n, ">= 0");
@@ -256,7 +394,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
-    /** Extra token ids that end generation like EOS (they are not part of the output). */
+    /**
+     * Extra token ids that end generation like EOS (they are not part of the output).
+     *
+     * @param ids the token ids
+     * @return the new knobs
+     */
     public SamplingConfig stopTokens(Set<Integer> ids) {
         for (int id : ids) {
             if (id < 0) {
@@ -268,7 +411,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
-    /** The chain order, as llama.cpp's {@code --samplers}: names from {@link #DEFAULT_ORDER}. */
+    /**
+     * The chain order, as llama.cpp's {@code --samplers}: names from {@link #DEFAULT_ORDER}.
+     *
+     * @param names the sampler names, in order
+     * @return the new knobs
+     */
     public SamplingConfig samplers(List<String> names) {
         List<String> out = new ArrayList<>();
         for (String n : names) {
@@ -279,7 +427,12 @@ public final class SamplingConfig implements Cloneable {
         return c;
     }
 
-    /** Parses a llama.cpp-style list: names separated by ';' or ','. */
+    /**
+     * Parses a llama.cpp-style list: names separated by ';' or ','.
+     *
+     * @param list e.g. {@code "top_k;top_p;temperature"}
+     * @return the new knobs
+     */
     public SamplingConfig samplers(String list) {
         List<String> names = new ArrayList<>();
         for (String s : list.split("[;,]")) {
@@ -293,6 +446,12 @@ public final class SamplingConfig implements Cloneable {
         return samplers(names);
     }
 
+    /**
+     * The seed of the sampler chain's draws.
+     *
+     * @param s the seed
+     * @return the new knobs
+     */
     public SamplingConfig seed(long s) {
         SamplingConfig c = copy();
         c.seed = s;
@@ -327,35 +486,65 @@ public final class SamplingConfig implements Cloneable {
         };
     }
 
+    /** {@return the temperature (0: greedy)} */
     public double temperature() { return temperature; }
+    /** {@return the dynamic temperature range (0: off)} */
     public double dynatempRange() { return dynatempRange; }
+    /** {@return the dynamic temperature exponent} */
     public double dynatempExponent() { return dynatempExponent; }
+    /** {@return the top-k count (0: off)} */
     public int topK() { return topK; }
+    /** {@return the top-p mass (1: off)} */
     public double topP() { return topP; }
+    /** {@return the min-p ratio (0: off)} */
     public double minP() { return minP; }
+    /** {@return the typical-p mass (1: off)} */
     public double typicalP() { return typicalP; }
+    /** {@return the epsilon threshold (0: off)} */
     public double epsilon() { return epsilon; }
+    /** {@return the eta of eta sampling (0: off)} */
     public double eta() { return eta; }
+    /** {@return the top-n-sigma width (0: off)} */
     public double topNSigma() { return topNSigma; }
+    /** {@return the mirostat version (0: off, 1 or 2)} */
     public int mirostat() { return mirostat; }
+    /** {@return mirostat's target surprise tau} */
     public double mirostatTau() { return mirostatTau; }
+    /** {@return mirostat's learning rate eta} */
     public double mirostatEta() { return mirostatEta; }
+    /** {@return the XTC chance per step (0: off)} */
     public double xtcProbability() { return xtcProbability; }
+    /** {@return the XTC probability threshold} */
     public double xtcThreshold() { return xtcThreshold; }
+    /** {@return the DRY multiplier (0: off)} */
     public double dryMultiplier() { return dryMultiplier; }
+    /** {@return the DRY base} */
     public double dryBase() { return dryBase; }
+    /** {@return the DRY allowed repeat length} */
     public int dryAllowedLength() { return dryAllowedLength; }
+    /** {@return the tokens of history DRY scans (-1: all)} */
     public int dryLastN() { return dryLastN; }
+    /** {@return the DRY sequence breakers} */
     public List<String> dryBreakers() { return dryBreakers; }
+    /** {@return the repeat penalty (1: off)} */
     public double repeatPenalty() { return repeatPenalty; }
+    /** {@return the frequency penalty (0: off)} */
     public double frequencyPenalty() { return frequencyPenalty; }
+    /** {@return the presence penalty (0: off)} */
     public double presencePenalty() { return presencePenalty; }
+    /** {@return the tokens of history penalised (-1: all, 0: off)} */
     public int repeatLastN() { return repeatLastN; }
+    /** {@return the no-repeat n-gram length (0: off)} */
     public int noRepeatNgram() { return noRepeatNgram; }
+    /** {@return the logit bias, token id to bias} */
     public Map<Integer, Float> logitBias() { return logitBias; }
+    /** {@return the least number of tokens before an end-of-generation token} */
     public int minTokens() { return minTokens; }
+    /** {@return the extra stop token ids} */
     public Set<Integer> stopTokens() { return stopTokens; }
+    /** {@return the sampler chain order} */
     public List<String> samplers() { return samplers; }
+    /** {@return the seed of the sampler chain} */
     public long seed() { return seed; }
 
     private List<Object> key() {
@@ -380,7 +569,11 @@ public final class SamplingConfig implements Cloneable {
         return "SamplingConfig" + describe();
     }
 
-    /** The non-default settings, JSON-friendly (for traces). */
+    /**
+     * The non-default settings, JSON-friendly (for traces).
+     *
+     * @return the settings by field name
+     */
     public Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("temperature", temperature);

@@ -11,11 +11,21 @@ public final class StreamingDecoder {
     private final Tokenizer tokenizer;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
 
+    /**
+     * A decoder over {@code tokenizer}'s vocabulary.
+     *
+     * @param tokenizer the tokenizer
+     */
     public StreamingDecoder(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
     }
 
-    /** Adds one token; returns the text that is now complete (possibly empty). */
+    /**
+     * Adds one token; returns the text that is now complete (possibly empty).
+     *
+     * @param id the token id
+     * @return the completed text
+     */
     public String accept(int id) {
         byte[] b = tokenizer.tokenBytes(id);
         pending.write(b, 0, b.length);
@@ -26,7 +36,11 @@ public final class StreamingDecoder {
         return new String(all, 0, cut, StandardCharsets.UTF_8);
     }
 
-    /** Emits whatever is held back (an incomplete character becomes U+FFFD). */
+    /**
+     * Emits whatever is held back (an incomplete character becomes U+FFFD).
+     *
+     * @return the held-back text
+     */
     public String flush() {
         String s = pending.toString(StandardCharsets.UTF_8);
         pending.reset();

@@ -25,12 +25,25 @@ import java.util.Map;
  * {@code k} tokens, pick {@code argmax (1 - alpha) p(v) - alpha max_j cos(h_v, h_j)}, where {@code h_v} is the
  * last layer's hidden state after appending {@code v} and {@code h_j} those of every earlier position (the
  * degeneration penalty). Needs {@link LanguageModel#lastHiddenState}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator contrastive = new ContrastiveSearch(model, 4, 0.6);   // top 4, degeneration penalty 0.6
+ * Generation g = contrastive.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(32));
+ * }</pre>
  */
 public final class ContrastiveSearch implements Generator {
     private final LanguageModel model;
     private final int k;
     private final double alpha;
 
+    /**
+     * Contrastive search over {@code model}.
+     *
+     * @param model a model that exposes hidden states
+     * @param k the candidates considered per step, in [1, 1000]
+     * @param alpha the degeneration penalty, in [0, 1] (0: greedy)
+     */
     public ContrastiveSearch(LanguageModel model, int k, double alpha) {
         if (k < 1 || k > 1000) {
             throw new MetagenException("contrastive k must be in [1, 1000], got " + k);
@@ -54,7 +67,15 @@ public final class ContrastiveSearch implements Generator {
         return model.tokenizer().encode(prompt.text(), params.addSpecial()).length + (long) params.maxTokens();
     }
 
-    /** The contrastive score of every candidate (for tests and traces): {@code (1-alpha) p - alpha * maxSim}. */
+    /**
+     * The contrastive score of every candidate (for tests and traces): {@code (1-alpha) p - alpha * maxSim}.
+     *
+     * @param alpha the degeneration penalty
+     * @param p the candidate's probability
+     * @param candidate the candidate's hidden state
+     * @param context the hidden states of the earlier positions
+     * @return the score
+     */
     public static double score(double alpha, double p, float[] candidate, List<float[]> context) {
         double maxSim = Double.NEGATIVE_INFINITY;
         for (float[] h : context) {
@@ -63,6 +84,13 @@ public final class ContrastiveSearch implements Generator {
         return (1 - alpha) * p - alpha * (context.isEmpty() ? 0 : maxSim);
     }
 
+    /**
+     * Cosine similarity (0 when either vector is zero).
+     *
+     * @param a a vector
+     * @param b a vector of the same length
+     * @return the similarity
+     */
     public static double cosine(float[] a, float[] b) {
         double dot = 0, na = 0, nb = 0;
         for (int i = 0; i < a.length; i++) {
@@ -73,6 +101,13 @@ public final class ContrastiveSearch implements Generator {
         return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
     }
 
+    /**
+     * Generates from prompt token ids.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @return the generation
+     */
     public Generation generate(int[] promptIds, GenerationParams params) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");

@@ -41,7 +41,13 @@ public final class DecodingSpec {
 
     private DecodingSpec() {}
 
-    /** The generator {@code spec} describes, over {@code model}; a spec that names other models is an error here. */
+    /**
+     * The generator {@code spec} describes, over {@code model}; a spec that names other models is an error here.
+     *
+     * @param model the model
+     * @param spec the decoding spec (snake_case fields)
+     * @return the generator
+     */
     public static Generator generator(LanguageModel model, Map<String, ?> spec) {
         return generator(model, spec, path -> {
             throw new MetagenException("this spec names another model (" + path + ", for amateur or experts), "
@@ -53,6 +59,11 @@ public final class DecodingSpec {
      * The generator {@code spec} describes, over {@code model}. {@code models} opens the other models a spec names
      * by path ({@code amateur} for contrastive decoding, {@code experts} for a product of experts); the caller owns
      * and closes them.
+     *
+     * @param model the model
+     * @param spec the decoding spec (snake_case fields)
+     * @param models opens the other models a spec names
+     * @return the generator
      */
     public static Generator generator(LanguageModel model, Map<String, ?> spec, Function<String, LanguageModel> models) {
         String strategy = String.valueOf(spec.get("strategy") == null ? "sample" : spec.get("strategy")).toLowerCase(Locale.ROOT);

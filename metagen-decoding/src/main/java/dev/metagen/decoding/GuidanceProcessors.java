@@ -18,11 +18,24 @@ import java.util.function.Function;
  * sequence in model states of their own): classifier-free guidance on the same model (Sanchez et al. 2023),
  * contrastive decoding against an amateur (Li et al. 2023), a product of experts (Hinton 2002). Other models are
  * resolved by reference with {@code models} (a name of the run's registry or a path); their owner closes them.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator generator = new SamplingGenerator(model).withProcessors(new GuidanceProcessors(model, registry::get));
+ * GenerationParams params = GenerationParams.greedy(24).withGuidance(Guidance.NONE.withCfg(1.5, ""));
+ * Generation g = generator.generate(Prompt.of("Once upon a time"), params);
+ * }</pre>
  */
 public final class GuidanceProcessors implements LogitsProcessors.Factory {
     private final LanguageModel model;
     private final Function<String, LanguageModel> models;
 
+    /**
+     * A factory for {@code model}'s generations.
+     *
+     * @param model the main model
+     * @param models opens other models by reference (registry name or path)
+     */
     public GuidanceProcessors(LanguageModel model, Function<String, LanguageModel> models) {
         this.model = model;
         this.models = models;

@@ -9,18 +9,33 @@ import dev.metagen.decoding.sampling.Sampler;
  * implement it, so constrained decoding is the same loop as sampling with one more processor.
  */
 public interface OutputMask extends Sampler {
-    /** True when the output is complete and no token may follow: the loop finishes with STOP. */
+    /**
+     * True when the output is complete and no token may follow: the loop finishes with STOP.
+     *
+     * @return whether the output must end now
+     */
     boolean mustEnd();
 
-    /** True when the output so far is a complete sentence of the language (it may still go on). */
+    /**
+     * True when the output so far is a complete sentence of the language (it may still go on).
+     *
+     * @return whether the output is complete
+     */
     boolean isComplete();
 
     /**
      * Called before each step with the tokens generated so far and the limit, so that a mask can steer a
      * budget-limited output towards completion.
+     *
+     * @param generated tokens generated so far
+     * @param maxTokens the token limit
      */
     default void progress(int generated, int maxTokens) {}
 
-    /** What the mask enforces, for traces (e.g. {@code regex /[0-9]+/}). */
+    /**
+     * What the mask enforces, for traces (e.g. {@code regex /[0-9]+/}).
+     *
+     * @return the description
+     */
     String describe();
 }

@@ -34,6 +34,15 @@ import java.util.function.Consumer;
  * until an end-of-generation or stop token, a stop string, the output mask's end, the token limit or the context
  * length. The loop checks the thread's interrupt flag (and an optional cancellation) before every forward, records
  * log-probabilities and top alternatives, streams text and counts the cost.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingGenerator generator = new SamplingGenerator(model);
+ * Generation g = generator.generate(Prompt.of("Once upon a time"),
+ *         GenerationParams.of(32, new SamplingConfig().temperature(0.8).minP(0.05)).withSeed(7));
+ * // four samples of one prompt, computed once and decoded in one batch
+ * List<Generation> samples = generator.generateN(Prompt.of("Once upon a time"), GenerationParams.greedy(16), 4);
+ * }</pre>
  */
 public final class SamplingGenerator implements Generator {
     private final LanguageModel model;
@@ -42,6 +51,8 @@ public final class SamplingGenerator implements Generator {
     /**
      * Samples with the sampling settings of each call's {@link GenerationParams}. A call whose params carry a
      * constraint or guidance is refused: those need the processors of {@link #withProcessors}.
+     *
+     * @param model the model
      */
     public SamplingGenerator(LanguageModel model) {
         this(model, null);
@@ -52,17 +63,28 @@ public final class SamplingGenerator implements Generator {
         this.processors = processors;
     }
 
-    /** Builds each generation's guidance adapters and output mask with {@code factory}. */
+    /**
+     * Builds each generation's guidance adapters and output mask with {@code factory}.
+     *
+     * @param factory builds each generation's processors
+     * @return a new generator
+     */
     public SamplingGenerator withProcessors(LogitsProcessors.Factory factory) {
         return new SamplingGenerator(model, java.util.Objects.requireNonNull(factory));
     }
 
-    /** Puts the fixed adapters {@code first} at the head of every chain (adapters without per-sequence state). */
+    /**
+     * Puts the fixed adapters {@code first} at the head of every chain (adapters without per-sequence state).
+     *
+     * @param first the adapters
+     * @return a new generator
+     */
     public SamplingGenerator withAdapters(List<Sampler> first) {
         List<Sampler> copy = List.copyOf(first);
         return withProcessors((params, ids) -> new LogitsProcessors(copy, null, null));
     }
 
+    /** {@return the model this generator decodes} */
     public LanguageModel model() {
         return model;
     }
@@ -72,14 +94,28 @@ public final class SamplingGenerator implements Generator {
         return generate(prompt, params, text -> {});
     }
 
-    /** Generates, passing each piece of completed text to {@code onText} as soon as it is final. */
+    /**
+     * Generates, passing each piece of completed text to {@code onText} as soon as it is final.
+     *
+     * @param prompt the prompt
+     * @param params the call's parameters
+     * @param onText receives each final piece of text
+     * @return the generation
+     */
     public Generation generate(Prompt prompt, GenerationParams params, Consumer<String> onText) {
         Tokenizer tok = model.tokenizer();
         int[] promptIds = tok.encode(prompt.text(), params.addSpecial(), false);
         return generate(promptIds, params, onText);
     }
 
-    /** Generates from prompt token ids. */
+    /**
+     * Generates from prompt token ids.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @param onText receives each final piece of text
+     * @return the generation
+     */
     public Generation generate(int[] promptIds, GenerationParams params, Consumer<String> onText) {
         checkPrompt(promptIds);
         // KV memory admission: the sequence's worst case is reserved (waiting its turn) before the prefill
@@ -98,6 +134,13 @@ public final class SamplingGenerator implements Generator {
      * Generates into {@code state}, which already holds the first {@code state.length()} tokens of
      * {@code promptIds} (a chat session's cache, a fork): only the rest of the prompt is computed. The state is left
      * open for the caller. {@code cancelled} is polled before every token, as is the thread's interrupt flag.
+     *
+     * @param state a state holding a prefix of the prompt
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @param onText receives each final piece of text
+     * @param cancelled polled before each step; true ends the generation with {@code CANCELLED}
+     * @return the generation
      */
     public Generation generate(ModelState state, int[] promptIds, GenerationParams params, Consumer<String> onText,
                                BooleanSupplier cancelled) {
@@ -266,12 +309,24 @@ public final class SamplingGenerator implements Generator {
      * state (sharing its KV blocks) and every step advances all unfinished samples in one batched forward. Sample
      * {@code i} draws with seed {@code seed + i}, so it equals {@link #generate(int[], GenerationParams, Consumer)}
      * with that seed (to float rounding of batched versus single-row products).
+     *
+     * @param prompt the prompt
+     * @param params the call's parameters
+     * @param n the number of samples
+     * @return the samples, in order
      */
     public List<Generation> generateN(Prompt prompt, GenerationParams params, int n) {
         return generateN(model.tokenizer().encode(prompt.text(), params.addSpecial(), false), params, n);
     }
 
-    /** {@link #generateN(Prompt, GenerationParams, int)} from prompt token ids. */
+    /**
+     * {@link #generateN(Prompt, GenerationParams, int)} from prompt token ids.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @param n the number of samples
+     * @return the samples, in order
+     */
     public List<Generation> generateN(int[] promptIds, GenerationParams params, int n) {
         if (n < 1 || n > 4096) {
             throw new MetagenException("the number of parallel samples must be in [1, 4096], got " + n);

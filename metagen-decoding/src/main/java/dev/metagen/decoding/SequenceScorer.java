@@ -18,22 +18,47 @@ import java.util.Map;
  * candidate's total log-probability (for rerankers).
  */
 public final class SequenceScorer implements Scorer {
-    /** Per-token log-probabilities of the continuation, their sum, and the top alternatives at each position. */
+    /**
+     * Per-token log-probabilities of the continuation, their sum, and the top alternatives at each position.
+     *
+     * @param tokens the continuation's token ids
+     * @param logprobs each token's log-probability
+     * @param logprob their sum
+     * @param top the top alternatives at each position ({@code token}, {@code text}, {@code logprob})
+     */
     public record Scored(int[] tokens, double[] logprobs, double logprob, List<List<Map<String, Object>>> top) {}
 
     private final LanguageModel model;
     private final boolean addSpecial;
 
+    /**
+     * A scorer that adds the model's special tokens to the prompt.
+     *
+     * @param model the model
+     */
     public SequenceScorer(LanguageModel model) {
         this(model, true);
     }
 
+    /**
+     * A scorer over {@code model}.
+     *
+     * @param model the model
+     * @param addSpecial whether the prompt gets BOS/EOS as the model asks
+     */
     public SequenceScorer(LanguageModel model, boolean addSpecial) {
         this.model = model;
         this.addSpecial = addSpecial;
     }
 
-    /** Scores {@code continuation} after {@code promptIds}, with the {@code topK} alternatives per position. */
+    /**
+     * Scores {@code continuation} after {@code promptIds}, with the {@code topK} alternatives per position.
+     *
+     * @param promptIds the prompt's token ids
+     * @param continuation the continuation's token ids
+     * @param topK alternatives recorded per position (0: none)
+     * @return the scores
+     */
     public Scored score(int[] promptIds, int[] continuation, int topK) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: scoring needs at least one context token (e.g. BOS)");
@@ -68,7 +93,14 @@ public final class SequenceScorer implements Scorer {
         return new Scored(continuation.clone(), lps, sum, top);
     }
 
-    /** Scores the text {@code continuation} after the text {@code prompt} (the continuation tokenized alone). */
+    /**
+     * Scores the text {@code continuation} after the text {@code prompt} (the continuation tokenized alone).
+     *
+     * @param prompt the prompt text
+     * @param continuation the continuation text
+     * @param topK alternatives recorded per position (0: none)
+     * @return the scores
+     */
     public Scored score(String prompt, String continuation, int topK) {
         return score(model.tokenizer().encode(prompt, addSpecial), model.tokenizer().encode(continuation, false), topK);
     }

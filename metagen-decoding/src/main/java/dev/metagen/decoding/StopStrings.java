@@ -11,6 +11,11 @@ public final class StopStrings {
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
 
+    /**
+     * A matcher of {@code stops} (empty strings are ignored).
+     *
+     * @param stops the stop strings
+     */
     public StopStrings(List<String> stops) {
         this.stops = stops.stream().filter(s -> !s.isEmpty()).toList();
     }
@@ -18,6 +23,9 @@ public final class StopStrings {
     /**
      * Adds newly decoded text and returns what can be emitted now. After a stop string is found,
      * {@link #stopped()} is true and the returned text ends right before it.
+     *
+     * @param text newly decoded text
+     * @return the text that can be emitted
      */
     public String accept(String text) {
         if (stopped) {
@@ -43,13 +51,18 @@ public final class StopStrings {
         return out;
     }
 
-    /** Emits the held-back text at the end of generation. */
+    /**
+     * Emits the held-back text at the end of generation.
+     *
+     * @return the held-back text
+     */
     public String flush() {
         String out = stopped ? "" : pending.toString();
         pending.setLength(0);
         return out;
     }
 
+    /** {@return whether a stop string was found} */
     public boolean stopped() {
         return stopped;
     }

@@ -20,6 +20,10 @@ public final class TopLogprobs {
     /**
      * Indices of the {@code k} largest values of {@code logprobs}, largest first, lowest index on ties (compared in
      * float precision; a bounded heap, so a large vocabulary is not fully sorted).
+     *
+     * @param logprobs log-probabilities over the vocabulary
+     * @param k how many
+     * @return the indices
      */
     public static int[] topIndices(double[] logprobs, int k) {
         if (k <= 0 || logprobs.length == 0) {
@@ -38,6 +42,15 @@ public final class TopLogprobs {
         return out;
     }
 
+    /**
+     * The {@code k} most likely tokens as JSON-friendly maps ({@code token}, {@code text}, {@code logprob}), most
+     * likely first.
+     *
+     * @param logprobs log-probabilities over the vocabulary
+     * @param k how many
+     * @param tokenizer gives each token's text, or null
+     * @return the alternatives
+     */
     public static List<Map<String, Object>> of(double[] logprobs, int k, Tokenizer tokenizer) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (int id : topIndices(logprobs, k)) {

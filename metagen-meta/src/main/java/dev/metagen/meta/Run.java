@@ -48,6 +48,12 @@ public final class Run {
         return t;
     });
 
+    /**
+     * A run under {@code budget}, stopped by {@code cancellation}.
+     *
+     * @param budget the limit of the whole call tree
+     * @param cancellation stops the whole call tree
+     */
     public Run(Budget budget, Cancellation cancellation) {
         this.budget = budget;
         this.cancellation = cancellation;
@@ -98,15 +104,21 @@ public final class Run {
         return cancellation.isCancelled() ? stop("cancelled", true) : stop("time", false);
     }
 
+    /** {@return the run's budget} */
     public Budget budget() {
         return budget;
     }
 
+    /** {@return the run's cancellation flag} */
     public Cancellation cancellation() {
         return cancellation;
     }
 
-    /** Why this run stopped early, or null. */
+    /**
+     * Why this run stopped early, or null.
+     *
+     * @return {@code tokens}, {@code calls}, {@code time}, {@code cancelled}, or null
+     */
     public String stopReason() {
         return stopReason;
     }
@@ -211,10 +223,12 @@ public final class Run {
         toolCalls.addAndGet(n);
     }
 
+    /** {@return the tokens generated so far by all leaf calls} */
     public long generatedTokens() {
         return tokensSpent.get();
     }
 
+    /** {@return the model calls made so far by all leaf calls} */
     public long modelCalls() {
         return modelCalls.get();
     }

@@ -23,25 +23,48 @@ import java.util.function.Supplier;
  * The calls one strategy invocation makes: every inner generator, scorer and tool call goes through here, so
  * their costs add up exactly, the shared {@link Budget} is enforced and cancellation reaches the whole tree.
  * Thread-safe: parallel strategies call it from virtual threads.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * // inside MetaGenerator.search(prompt, params, scope):
+ * Generation draft = scope.call(inner, prompt, params);          // budgeted, cancellable, costed
+ * double score = scope.score(scorer, prompt, draft);             // a judge's model calls are charged too
+ * List<Generation> more = scope.parallel(4, i -> scope.call(inner, prompt, Seeds.params(params, i)));
+ * Cost spent = scope.spent();                                     // all five calls
+ * }</pre>
  */
 public final class Scope {
     private final Run run;
     private Cost spent = Cost.ZERO;
 
+    /**
+     * The top scope of {@code run}.
+     *
+     * @param run the run
+     */
     public Scope(Run run) {
         this.run = run;
     }
 
+    /** {@return the run this scope belongs to} */
     public Run run() {
         return run;
     }
 
-    /** What the calls made through this scope cost (wall time is their sum, not the elapsed time). */
+    /**
+     * What the calls made through this scope cost (wall time is their sum, not the elapsed time).
+     *
+     * @return the cost
+     */
     public synchronized Cost spent() {
         return spent;
     }
 
-    /** Adds a cost that was spent outside {@link #call} (e.g. by a tool). */
+    /**
+     * Adds a cost that was spent outside {@link #call} (e.g. by a tool).
+     *
+     * @param c the cost
+     */
     public void charge(Cost c) {
         synchronized (this) {
             spent = spent.plus(c);
@@ -65,6 +88,10 @@ public final class Scope {
      * by it (the result finishes with {@code budget}).
      *
      * @throws Stopped when the budget is spent or the run was cancelled before the call
+     * @param inner the generator called
+     * @param prompt its prompt
+     * @param params its parameters
+     * @return its answer
      */
     public Generation call(Generator inner, Prompt prompt, GenerationParams params) {
         run.check();
@@ -113,6 +140,10 @@ public final class Scope {
      * budget ({@link Stopped}), it is interrupted like a leaf generation when the run is cancelled or its time runs
      * out (then {@link Stopped} is thrown once the tool has returned), and it is charged as one tool call with its
      * wall time.
+     *
+     * @param <T> the tool's result type
+     * @param call the tool call
+     * @return its result
      */
     public <T> T tool(Supplier<T> call) {
         run.check();
@@ -130,7 +161,14 @@ public final class Scope {
         return out.getFirst();
     }
 
-    /** Scores a candidate; scorers that call models (LM judges) charge their cost here. */
+    /**
+     * Scores a candidate; scorers that call models (LM judges) charge their cost here.
+     *
+     * @param scorer the scorer
+     * @param prompt the prompt
+     * @param candidate the candidate
+     * @return the score
+     */
     public double score(Scorer scorer, Prompt prompt, Generation candidate) {
         if (scorer instanceof ScopedScorer s) {
             run.check();
@@ -142,6 +180,11 @@ public final class Scope {
     /**
      * Runs {@code n} tasks concurrently on virtual threads and returns the results of those that finished, in
      * index order; tasks stopped by the budget or cancellation are left out. Other failures propagate.
+     *
+     * @param <T> the tasks' result type
+     * @param n the number of tasks
+     * @param task runs task {@code i}
+     * @return the results of the finished tasks, in index order
      */
     public <T> List<T> parallel(int n, IntFunction<T> task) {
         List<T> out = new ArrayList<>();

@@ -5,7 +5,9 @@ package dev.metagen.meta;
  * with what they have, so it never escapes {@link MetaGenerator#generate}.
  */
 public final class Stopped extends RuntimeException {
+    /** Why the run stopped. */
     private final String reason;
+    /** Whether it was cancelled (rather than out of budget). */
     private final boolean cancelled;
 
     Stopped(String reason, boolean cancelled) {
@@ -14,11 +16,16 @@ public final class Stopped extends RuntimeException {
         this.cancelled = cancelled;
     }
 
-    /** "tokens", "calls", "time" or "cancelled". */
+    /**
+     * "tokens", "calls", "time" or "cancelled".
+     *
+     * @return the reason
+     */
     public String reason() {
         return reason;
     }
 
+    /** {@return whether the run was cancelled (rather than out of budget)} */
     public boolean cancelled() {
         return cancelled;
     }

@@ -15,9 +15,21 @@ import java.util.function.Supplier;
 public final class MaskBench {
     private MaskBench() {}
 
-    /** Latencies in microseconds and how many walks reached a complete output. */
+    /**
+     * Latencies in microseconds and how many walks reached a complete output.
+     *
+     * @param maskMicros the latency of every mask
+     * @param coldMaskMicros the latency of every computed (not cached) mask
+     * @param runs the number of walks
+     * @param completed walks that reached a complete output
+     * @param compileMillisMedian the median compile time
+     */
     public record Result(double[] maskMicros, double[] coldMaskMicros, int runs, int completed, double compileMillisMedian) {
-        /** Median over the masks that were computed rather than served from the per-state cache. */
+        /**
+         * Median over the masks that were computed rather than served from the per-state cache.
+         *
+         * @return the median latency in microseconds (0 when none was computed)
+         */
         public double coldMedian() {
             if (coldMaskMicros.length == 0) {
                 return 0;
@@ -27,14 +39,22 @@ public final class MaskBench {
             return s[s.length / 2];
         }
 
+        /** {@return the median mask latency in microseconds} */
         public double median() {
             return percentile(0.5);
         }
 
+        /** {@return the 99th percentile of the mask latency in microseconds} */
         public double p99() {
             return percentile(0.99);
         }
 
+        /**
+         * A percentile of the mask latency.
+         *
+         * @param q the quantile in [0, 1]
+         * @return the latency in microseconds (0 when nothing was measured)
+         */
         public double percentile(double q) {
             if (maskMicros.length == 0) {
                 return 0;
@@ -45,6 +65,15 @@ public final class MaskBench {
         }
     }
 
+    /**
+     * Runs the benchmark.
+     *
+     * @param compile compiles a fresh constraint
+     * @param runs the number of walks
+     * @param steps the tokens per walk
+     * @param seed the seed of the token draws
+     * @return the latencies
+     */
     public static Result run(Supplier<TokenConstraint> compile, int runs, int steps, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         double[] times = new double[runs * steps];

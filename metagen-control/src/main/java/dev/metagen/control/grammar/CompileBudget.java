@@ -17,6 +17,11 @@ import java.util.function.Supplier;
 public final class CompileBudget {
     /** A ceiling was reached: the constraint is too complex for this budget (the caller's input is at fault). */
     public static final class TooComplex extends MetagenException {
+        /**
+         * An error naming the limit that was reached.
+         *
+         * @param message the message
+         */
         public TooComplex(String message) {
             super(message);
         }
@@ -24,6 +29,7 @@ public final class CompileBudget {
 
     /** Compilation stopped because the deadline passed or the thread was interrupted (not the input's fault). */
     public static final class Aborted extends MetagenException {
+        /** True when the deadline passed; false when the thread was interrupted. */
         public final boolean deadline;
 
         Aborted(String message, boolean deadline) {
@@ -45,6 +51,8 @@ public final class CompileBudget {
     private long nextCheck;
 
     /**
+     * A budget with these ceilings.
+     *
      * @param maxWork         units of compile work (rules, elements, schema nodes, stack nodes) allowed
      * @param maxStates       states the automaton may reach, during compilation and later while decoding
      * @param deadlineNanos   a {@link System#nanoTime} after which compilation stops; {@link Long#MAX_VALUE} for none
@@ -62,7 +70,13 @@ public final class CompileBudget {
         this.statesLimitName = statesLimitName;
     }
 
-    /** Runs {@code compile} on this thread under this budget (budgets do not nest: the inner one replaces the outer). */
+    /**
+     * Runs {@code compile} on this thread under this budget (budgets do not nest: the inner one replaces the outer).
+     *
+     * @param <T> the compiler's result type
+     * @param compile the compilation
+     * @return its result
+     */
     public <T> T run(Supplier<T> compile) {
         CompileBudget outer = CURRENT.get();
         CURRENT.set(this);
@@ -77,12 +91,20 @@ public final class CompileBudget {
         }
     }
 
-    /** Units of work spent so far. */
+    /**
+     * Units of work spent so far.
+     *
+     * @return the units
+     */
     public long work() {
         return work;
     }
 
-    /** Charges {@code units} of work to the current thread's budget, if any; throws when a ceiling or the deadline is passed. */
+    /**
+     * Charges {@code units} of work to the current thread's budget, if any; throws when a ceiling or the deadline is passed.
+     *
+     * @param units the work done
+     */
     public static void tick(long units) {
         CompileBudget b = CURRENT.get();
         if (b != null) {
@@ -107,19 +129,33 @@ public final class CompileBudget {
         }
     }
 
-    /** The state ceiling of an automaton built now on this thread. */
+    /**
+     * The state ceiling of an automaton built now on this thread.
+     *
+     * @return the ceiling
+     */
     public static int maxStates() {
         CompileBudget b = CURRENT.get();
         return b == null ? DEFAULT_MAX_STATES : b.maxStates;
     }
 
-    /** The name of the state limit of the current thread's budget, or null. */
+    /**
+     * The name of the state limit of the current thread's budget, or null.
+     *
+     * @return the name, or null
+     */
     public static String statesLimitName() {
         CompileBudget b = CURRENT.get();
         return b == null ? null : b.statesLimitName;
     }
 
-    /** The exception for an automaton that reached its state ceiling. */
+    /**
+     * The exception for an automaton that reached its state ceiling.
+     *
+     * @param max the ceiling
+     * @param limitName the limit's name in messages, or null
+     * @return the exception
+     */
     public static TooComplex tooManyStates(int max, String limitName) {
         return new TooComplex("too complex: more than " + max + " states" + (limitName == null ? "" : " (" + limitName + ")"));
     }

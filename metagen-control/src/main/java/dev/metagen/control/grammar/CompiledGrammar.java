@@ -14,6 +14,14 @@ import java.util.Map;
  * each alternative a run of elements (byte-set terminal or rule reference) closed by an END element.
  * Compilation checks that the language is not empty (every kept alternative can finish) and rejects
  * left recursion, so the pushdown {@link GrammarAutomaton} never hangs nor reaches a dead end.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * CompiledGrammar compiled = CompiledGrammar.compile(GbnfParser.parse("root ::= \"a\" [0-9]+"));
+ * GrammarAutomaton automaton = new GrammarAutomaton(compiled);
+ * int state = automaton.walk(automaton.start(), "a42".getBytes(StandardCharsets.UTF_8));
+ * boolean complete = automaton.accepts(state);                    // true
+ * }</pre>
  */
 public final class CompiledGrammar {
     static final int TERM = 0;
@@ -67,10 +75,12 @@ public final class CompiledGrammar {
         return from;
     }
 
+    /** {@return the number of rules} */
     public int ruleCount() {
         return ruleAlts.length;
     }
 
+    /** {@return the number of grammar elements (positions of the compiled rules)} */
     public int elementCount() {
         return kind.length;
     }
@@ -79,7 +89,12 @@ public final class CompiledGrammar {
         return (byteSets[arg[pos] * 4 + (b >>> 6)] >>> (b & 63) & 1L) != 0;
     }
 
-    /** Compiles {@code g}; errors name the offending rule. */
+    /**
+     * Compiles {@code g}; errors name the offending rule.
+     *
+     * @param g the grammar
+     * @return the compiled grammar
+     */
     public static CompiledGrammar compile(Grammar g) {
         return new Builder(g).build();
     }

@@ -23,6 +23,12 @@ public final class GbnfParser {
         this.cps = src.codePoints().toArray();
     }
 
+    /**
+     * Parses a GBNF grammar (llama.cpp's format); errors name the line and column.
+     *
+     * @param gbnf the grammar's text
+     * @return the grammar, rooted at {@code root}
+     */
     public static Grammar parse(String gbnf) {
         GbnfParser p = new GbnfParser(gbnf);
         p.grammar();

@@ -12,6 +12,16 @@ import java.util.Map;
  * lazily built deterministic automaton: stacks are hash-consed nodes, a state is an interned set of stacks, and
  * every (state, byte) transition is computed once and memoised. For a regular grammar this is exactly the lazy
  * subset-construction DFA; for a recursive one the reachable states are still finite per generation.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * CompiledGrammar compiled = CompiledGrammar.compile(GbnfParser.parse("root ::= \"a\" [0-9]+"));
+ * GrammarAutomaton automaton = new GrammarAutomaton(compiled);
+ * int state = automaton.walk(automaton.start(), "a42".getBytes(StandardCharsets.UTF_8));
+ * boolean complete = automaton.accepts(state);                    // true
+ * boolean more = automaton.canContinue(state);                    // true: more digits may follow
+ * int dead = automaton.step(automaton.start(), 'b');             // GrammarAutomaton.DEAD
+ * }</pre>
  */
 public final class GrammarAutomaton {
     /** The state with no stacks left: nothing can follow. */
@@ -52,6 +62,11 @@ public final class GrammarAutomaton {
         }
     }
 
+    /**
+     * The automaton of a compiled grammar; states are built lazily.
+     *
+     * @param g the compiled grammar
+     */
     public GrammarAutomaton(CompiledGrammar g) {
         this.g = g;
         Expansion x = new Expansion();
@@ -61,38 +76,68 @@ public final class GrammarAutomaton {
         this.start = x.intern();
     }
 
+    /**
+     * Compiles {@code grammar} and builds its automaton.
+     *
+     * @param grammar the grammar
+     * @return the automaton
+     */
     public static GrammarAutomaton of(Grammar grammar) {
         return new GrammarAutomaton(CompiledGrammar.compile(grammar));
     }
 
+    /** {@return the compiled grammar} */
     public CompiledGrammar grammar() {
         return g;
     }
 
+    /** {@return the start state} */
     public int start() {
         return start;
     }
 
-    /** Whether the input so far is a complete sentence. */
+    /**
+     * Whether the input so far is a complete sentence.
+     *
+     * @param state a state
+     * @return whether it accepts
+     */
     public synchronized boolean accepts(int state) {
         return state >= 0 && stateAccepts.get(state);
     }
 
-    /** The fewest bytes that complete a sentence from this state (0 when it accepts). */
+    /**
+     * The fewest bytes that complete a sentence from this state (0 when it accepts).
+     *
+     * @param state a state
+     * @return the distance in bytes
+     */
     public synchronized int distance(int state) {
         return state < 0 ? Integer.MAX_VALUE : stateDistance.get(state);
     }
 
-    /** Whether some byte may follow. */
+    /**
+     * Whether some byte may follow.
+     *
+     * @param state a state
+     * @return whether some byte may follow
+     */
     public synchronized boolean canContinue(int state) {
         return state >= 0 && stateNodes.get(state).length > 0;
     }
 
+    /** {@return the number of states built so far} */
     public synchronized int stateCount() {
         return stateNodes.size();
     }
 
-    /** The state after {@code b} (0..255), or {@link #DEAD}. */
+    /**
+     * The state after {@code b} (0..255), or {@link #DEAD}.
+     *
+     * @param state a state
+     * @param b the byte
+     * @return the next state
+     */
     public synchronized int step(int state, int b) {
         if (state < 0) {
             return DEAD;
@@ -106,7 +151,13 @@ public final class GrammarAutomaton {
         return t;
     }
 
-    /** The state after all of {@code bytes}, or {@link #DEAD}. */
+    /**
+     * The state after all of {@code bytes}, or {@link #DEAD}.
+     *
+     * @param state a state
+     * @param bytes the bytes
+     * @return the state reached
+     */
     public synchronized int walk(int state, byte[] bytes) {
         for (int i = 0; i < bytes.length && state >= 0; i++) {
             state = step(state, bytes[i] & 0xFF);
@@ -117,6 +168,9 @@ public final class GrammarAutomaton {
     /**
      * The memo row of a state: entry b is the next state, {@link #DEAD}, or a negative value below DEAD when not yet
      * computed (then call {@link #step}). For hot loops that hold this automaton's lock.
+     *
+     * @param state a state
+     * @return the row (256 entries)
      */
     public int[] row(int state) {
         return transitions.get(state);

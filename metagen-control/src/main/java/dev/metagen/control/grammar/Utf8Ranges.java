@@ -9,11 +9,18 @@ import java.util.List;
  * regex-syntax {@code Utf8Sequences}), so a character class becomes an alternation of byte-level terminals.
  */
 public final class Utf8Ranges {
+    /** The largest Unicode code point. */
     public static final int MAX_CODE_POINT = 0x10FFFF;
 
     private Utf8Ranges() {}
 
-    /** Sorted, merged inclusive ranges; {@code negated} complements them over all Unicode scalar values. */
+    /**
+     * Sorted, merged inclusive ranges; {@code negated} complements them over all Unicode scalar values.
+     *
+     * @param ranges inclusive ranges as pairs {@code lo, hi}
+     * @param negated whether to complement them
+     * @return the normalized ranges
+     */
     public static int[] normalize(int[] ranges, boolean negated) {
         int n = ranges.length / 2;
         int[][] pairs = new int[n][];
@@ -56,6 +63,9 @@ public final class Utf8Ranges {
     /**
      * The byte-range sequences matching exactly the UTF-8 encodings of the code points in the normalized
      * {@code ranges} (surrogates excluded). Each sequence is {@code [lo0, hi0, lo1, hi1, ...]}.
+     *
+     * @param ranges normalized ranges
+     * @return the byte-range sequences
      */
     public static List<int[]> sequences(int[] ranges) {
         List<int[]> out = new ArrayList<>();

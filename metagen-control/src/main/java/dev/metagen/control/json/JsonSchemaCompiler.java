@@ -27,11 +27,26 @@ import java.util.Set;
  * text (no insignificant whitespace) whose every sentence validates. Object properties are generated in schema
  * order (required and optional alike, then additional ones). An unsupported keyword is an error naming its JSON
  * pointer, unless best-effort mode drops it and reports it in {@link Result#dropped()}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * JsonSchemaCompiler.Result r = JsonSchemaCompiler.compile("""
+ *         {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}""", false);
+ * GrammarAutomaton automaton = GrammarAutomaton.of(r.grammar());
+ * int state = automaton.walk(automaton.start(), "{\"name\":\"Lily\"}".getBytes(StandardCharsets.UTF_8));
+ * boolean valid = state != GrammarAutomaton.DEAD && automaton.accepts(state);   // compact JSON: true
+ * // as a decoding constraint: Constraints.jsonSchema(schemaJson, false, model.tokenizer())
+ * }</pre>
  */
 public final class JsonSchemaCompiler {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    /** The grammar and, in best-effort mode, the JSON pointers of the keywords that were dropped. */
+    /**
+     * The grammar and, in best-effort mode, the JSON pointers of the keywords that were dropped.
+     *
+     * @param grammar the grammar of the JSON texts the schema accepts
+     * @param dropped the JSON pointers of dropped keywords (empty unless best-effort)
+     */
     public record Result(Grammar grammar, List<String> dropped) {}
 
     /** Keywords with no effect on validity (annotations) or handled by their parent. */
@@ -61,6 +76,13 @@ public final class JsonSchemaCompiler {
         return s.contains("draft-07") || s.contains("draft-06") || s.contains("draft-04") || s.contains("draft-03");
     }
 
+    /**
+     * Compiles a JSON Schema given as text; draft 7 rules apply when its {@code $schema} says so.
+     *
+     * @param schemaJson the schema's JSON text
+     * @param bestEffort drop unsupported keywords instead of failing
+     * @return the grammar and the dropped keywords
+     */
     public static Result compile(String schemaJson, boolean bestEffort) {
         JsonNode node;
         try {
@@ -74,11 +96,25 @@ public final class JsonSchemaCompiler {
         return compile(node, bestEffort);
     }
 
+    /**
+     * Compiles a parsed JSON Schema; draft 7 rules apply when its {@code $schema} says so.
+     *
+     * @param schema the schema
+     * @param bestEffort drop unsupported keywords instead of failing
+     * @return the grammar and the dropped keywords
+     */
     public static Result compile(JsonNode schema, boolean bestEffort) {
         return compile(schema, bestEffort, declaresDraft7OrOlder(schema));
     }
 
-    /** @param draft7 apply draft 7 rules (keywords beside "$ref" are ignored) */
+    /**
+     * Compiles a parsed JSON Schema under the rules of draft 7 or of 2020-12.
+     *
+     * @param draft7 apply draft 7 rules (keywords beside "$ref" are ignored)
+     * @param schema the schema
+     * @param bestEffort drop unsupported keywords instead of failing
+     * @return the grammar and the dropped keywords
+     */
     public static Result compile(JsonNode schema, boolean bestEffort, boolean draft7) {
         JsonSchemaCompiler c = new JsonSchemaCompiler(schema, bestEffort, draft7);
         c.addCommonRules();
@@ -87,7 +123,11 @@ public final class JsonSchemaCompiler {
         return new Result(new Grammar(c.rules, "root"), List.copyOf(c.dropped));
     }
 
-    /** Any JSON object (OpenAI's {@code json_object} mode). */
+    /**
+     * Any JSON object (OpenAI's {@code json_object} mode).
+     *
+     * @return the grammar
+     */
     public static Grammar jsonObjectGrammar() {
         JsonSchemaCompiler c = new JsonSchemaCompiler(MAPPER.createObjectNode(), false, false);
         c.addCommonRules();
@@ -95,7 +135,11 @@ public final class JsonSchemaCompiler {
         return new Grammar(c.rules, "root");
     }
 
-    /** Any JSON value. */
+    /**
+     * Any JSON value.
+     *
+     * @return the grammar
+     */
     public static Grammar jsonValueGrammar() {
         JsonSchemaCompiler c = new JsonSchemaCompiler(MAPPER.createObjectNode(), false, false);
         c.addCommonRules();

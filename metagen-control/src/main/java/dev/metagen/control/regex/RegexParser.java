@@ -22,6 +22,12 @@ public final class RegexParser {
         this.cps = src.codePoints().toArray();
     }
 
+    /**
+     * Parses {@code regex}; back-references and look-around are refused.
+     *
+     * @param regex the pattern
+     * @return the expression
+     */
     public static Expr parse(String regex) {
         RegexParser p = new RegexParser(regex);
         if (p.peekIs('^')) {

@@ -30,6 +30,14 @@ public final class FudgeGenerator implements Generator {
     private final int topK;
     private final double lambda;
 
+    /**
+     * FUDGE over {@code model}.
+     *
+     * @param model the model
+     * @param scorer the future discriminator
+     * @param topK how many next tokens are rescored ({@code >= 1})
+     * @param lambda the discriminator's weight
+     */
     public FudgeGenerator(LanguageModel model, PartialScorer scorer, int topK, double lambda) {
         if (topK < 1) {
             throw new MetagenException("FUDGE needs top-k >= 1, got " + topK);

@@ -15,6 +15,15 @@ import java.util.Arrays;
  * get {@code lambda * log p(attribute | prefix + token)} from a future discriminator added to their logits, the rest
  * are dropped; the chain's own samplers (temperature ...) run after it. One instance follows one sequence; each
  * discriminator call is counted as a tool call of the generation.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * PartialScorer likesCats = text -> text.contains("cat") ? 0 : -2;   // log p(attribute | text)
+ * SamplingGenerator fudge = new SamplingGenerator(model).withProcessors((params, promptIds) -> new LogitsProcessors(
+ *         List.of(), null, List.of(new FudgeSampler(model.tokenizer(), likesCats, 8, 1.0)), null));
+ * Generation g = fudge.generate(Prompt.of("Once upon a time"), GenerationParams.of(24, new SamplingConfig().seed(3)));
+ * // each discriminator call counts as a tool call of g.cost()
+ * }</pre>
  */
 public final class FudgeSampler implements Sampler {
     private final Tokenizer tokenizer;
@@ -24,6 +33,14 @@ public final class FudgeSampler implements Sampler {
     private final ByteArrayOutputStream prefix = new ByteArrayOutputStream();
     private long scorerCalls;
 
+    /**
+     * A FUDGE processor for one sequence.
+     *
+     * @param tokenizer the model's tokenizer (token bytes)
+     * @param scorer the future discriminator
+     * @param candidates how many next tokens are rescored ({@code >= 1})
+     * @param lambda the discriminator's weight (finite)
+     */
     public FudgeSampler(Tokenizer tokenizer, PartialScorer scorer, int candidates, double lambda) {
         if (candidates < 1) {
             throw new dev.metagen.core.MetagenException("FUDGE needs candidates >= 1, got " + candidates);

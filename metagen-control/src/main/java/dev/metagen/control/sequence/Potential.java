@@ -6,6 +6,12 @@ package dev.metagen.control.sequence;
  */
 @FunctionalInterface
 public interface Potential {
-    /** @param finished whether the text is a complete output (then this is the final log-weight factor) */
+    /**
+     * The log-potential of a prefix.
+     *
+     * @param finished whether the text is a complete output (then this is the final log-weight factor)
+     * @param text the output so far
+     * @return the log-potential
+     */
     double logPotential(String text, boolean finished);
 }

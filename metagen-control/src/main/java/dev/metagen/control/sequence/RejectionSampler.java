@@ -21,6 +21,13 @@ public final class RejectionSampler implements Generator {
     private final Predicate<Generation> accept;
     private final int maxAttempts;
 
+    /**
+     * Rejection sampling from {@code inner}.
+     *
+     * @param inner the generator drawn from
+     * @param accept whether an output is accepted
+     * @param maxAttempts the most draws ({@code >= 1})
+     */
     public RejectionSampler(Generator inner, Predicate<Generation> accept, int maxAttempts) {
         if (maxAttempts < 1) {
             throw new MetagenException("rejection sampling needs at least one attempt, got " + maxAttempts);

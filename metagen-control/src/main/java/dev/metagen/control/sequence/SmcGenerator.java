@@ -28,6 +28,13 @@ import java.util.SplittableRandom;
  * multiplies a particle's weight by the potential's ratio (and by the mass the mask kept); every
  * {@code tokensPerStep} tokens the particles are resampled when the effective sample size drops below N/2
  * (copy-on-write forks of the model state). The returned output is drawn in proportion to the final weights.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Potential manyOs = (text, finished) -> 2.0 * text.chars().filter(c -> c == 'o').count();
+ * Generator smc = new SmcGenerator(model, manyOs, 8, 2, null);   // 8 particles, resampled every 2 tokens
+ * Generation g = smc.generate(Prompt.of("Once upon a time"), GenerationParams.of(24, new SamplingConfig().seed(3)));
+ * }</pre>
  */
 public final class SmcGenerator implements Generator {
     private final LanguageModel model;
@@ -36,6 +43,15 @@ public final class SmcGenerator implements Generator {
     private final int tokensPerStep;
     private final TokenConstraint constraint;
 
+    /**
+     * SMC over {@code model}.
+     *
+     * @param model the model
+     * @param potential the twist
+     * @param particles the number of particles ({@code >= 1})
+     * @param tokensPerStep tokens between resampling steps ({@code >= 1})
+     * @param constraint a token constraint that masks every particle, or null
+     */
     public SmcGenerator(LanguageModel model, Potential potential, int particles, int tokensPerStep, TokenConstraint constraint) {
         if (particles < 1 || tokensPerStep < 1) {
             throw new MetagenException("SMC needs particles >= 1 and tokens per step >= 1");

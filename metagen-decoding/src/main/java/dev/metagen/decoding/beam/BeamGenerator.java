@@ -26,11 +26,24 @@ public final class BeamGenerator implements Generator {
     private final LanguageModel model;
     private final Search search;
 
+    /**
+     * A generator that runs {@code search} over {@code model}.
+     *
+     * @param model the model (tokenizer, context length)
+     * @param search the beam-family search
+     */
     public BeamGenerator(LanguageModel model, Search search) {
         this.model = model;
         this.search = search;
     }
 
+    /**
+     * A generator that runs {@code search} over {@code model}.
+     *
+     * @param model the model (tokenizer, context length)
+     * @param search the beam-family search
+     * @return the generator
+     */
     public static BeamGenerator of(LanguageModel model, Search search) {
         return new BeamGenerator(model, search);
     }
@@ -52,7 +65,13 @@ public final class BeamGenerator implements Generator {
         return (long) search.maxReturned() * params.maxTokens();
     }
 
-    /** Every returned hypothesis as a generation, best first; the first also carries all in its trace. */
+    /**
+     * Every returned hypothesis as a generation, best first; the first also carries all in its trace.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @return the generations, best first
+     */
     public List<Generation> generateAll(int[] promptIds, GenerationParams params) {
         long t0 = System.nanoTime();
         Search.Result r = search.run(promptIds, params.maxTokens());
@@ -125,7 +144,13 @@ public final class BeamGenerator implements Generator {
         return new Generation(continuation(tok, tokens), tokens, h.logprobs(), h.finish(), Cost.ZERO, Map.of());
     }
 
-    /** The text of generated {@code tokens} that follow a prompt, leading space included. */
+    /**
+     * The text of generated {@code tokens} that follow a prompt, leading space included.
+     *
+     * @param tok the tokenizer
+     * @param tokens the generated ids
+     * @return the text
+     */
     public static String continuation(Tokenizer tok, int[] tokens) {
         StreamingDecoder decoder = tok.streamingDecoder();
         StringBuilder sb = new StringBuilder();

@@ -19,18 +19,32 @@ import java.util.Set;
  * and diverse beam search (Vijayakumar et al., 2018, "Diverse Beam Search"): the beams split into groups
  * decoded one after another at each step, and a token already chosen by earlier groups at this step costs
  * {@code diversityPenalty} per use (Hamming diversity).
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator beams = BeamGenerator.of(model, new BeamSearch(model, BeamSearch.Settings.of(4)));
+ * Generation best = beams.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24));
+ * }</pre>
  */
 public final class BeamSearch implements Search {
     /** Beams beyond this are refused: every beam holds a KV cache. */
     public static final int MAX_BEAMS = 64;
 
     /**
+     * The search's settings.
+     *
      * @param earlyStopping stop a group as soon as it has {@code beams / groups} finished hypotheses; otherwise
      *                      stop when no running beam can still beat the worst kept hypothesis (Hugging Face's
      *                      heuristic)
+     * @param beams the beam width, in [1, {@link #MAX_BEAMS}]
+     * @param lengthPenalty the exponent of the length normalisation (0: raw log-probability)
+     * @param numReturn how many hypotheses are returned, in [1, beams]
+     * @param groups the diverse beam groups (1: plain beam search); must divide {@code beams}
+     * @param diversityPenalty the cost per earlier use of a token at the same step (0: off)
      */
     public record Settings(int beams, double lengthPenalty, boolean earlyStopping, int numReturn, int groups,
                            double diversityPenalty) {
+        /** Checks every setting. */
         public Settings {
             if (beams < 1 || beams > MAX_BEAMS) {
                 throw new MetagenException("beams must be in [1, " + MAX_BEAMS + "], got " + beams);
@@ -49,6 +63,13 @@ public final class BeamSearch implements Search {
             }
         }
 
+        /**
+         * Plain beam search of {@code beams} beams: length penalty 1, no early stopping, the best hypothesis
+         * returned.
+         *
+         * @param beams the beam width
+         * @return the settings
+         */
         public static Settings of(int beams) {
             return new Settings(beams, 1.0, false, 1, 1, 0);
         }
@@ -58,11 +79,23 @@ public final class BeamSearch implements Search {
     private final Settings settings;
     private final Set<Integer> endTokens;
 
+    /**
+     * A search over {@code model} that ends hypotheses at the model's end-of-generation tokens.
+     *
+     * @param model the model
+     * @param settings the settings
+     */
     public BeamSearch(LanguageModel model, Settings settings) {
         this(model, settings, Set.of());
     }
 
-    /** {@code stopTokens} end a hypothesis like the model's end-of-generation tokens. */
+    /**
+     * {@code stopTokens} end a hypothesis like the model's end-of-generation tokens.
+     *
+     * @param model the model
+     * @param settings the settings
+     * @param stopTokens extra end tokens
+     */
     public BeamSearch(LanguageModel model, Settings settings, Set<Integer> stopTokens) {
         this.model = model;
         this.settings = settings;

@@ -28,10 +28,27 @@ public final class StochasticBeamSearch implements Search {
     private final long seed;
     private final Set<Integer> endTokens;
 
+    /**
+     * Stochastic beam search that ends hypotheses at the model's end-of-generation tokens.
+     *
+     * @param model the model
+     * @param k the number of sequences sampled, in [1, {@link BeamSearch#MAX_BEAMS}]
+     * @param temperature the sampling temperature
+     * @param seed the seed of the Gumbel noise
+     */
     public StochasticBeamSearch(LanguageModel model, int k, double temperature, long seed) {
         this(model, k, temperature, seed, Set.of());
     }
 
+    /**
+     * Stochastic beam search.
+     *
+     * @param model the model
+     * @param k the number of sequences sampled, in [1, {@link BeamSearch#MAX_BEAMS}]
+     * @param temperature the sampling temperature
+     * @param seed the seed of the Gumbel noise
+     * @param stopTokens extra end tokens
+     */
     public StochasticBeamSearch(LanguageModel model, int k, double temperature, long seed, Set<Integer> stopTokens) {
         if (k < 1 || k > BeamSearch.MAX_BEAMS) {
             throw new MetagenException("stochastic beams must be in [1, " + BeamSearch.MAX_BEAMS + "], got " + k);

@@ -10,11 +10,26 @@ import dev.metagen.decoding.sampling.Sampler;
  * the score of {@code v} is {@code log p_expert(v) - log p_amateur(v)} over the plausible tokens
  * {@code p_expert(v) >= alpha * max p_expert}, and -infinity elsewhere. The main model is the expert; put this
  * adapter first in the chain, as it replaces the logits.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingGenerator contrastive = new SamplingGenerator(expert).withProcessors((params, promptIds) -> {
+ *     ContrastiveDecoding cd = new ContrastiveDecoding(amateur, 0.1);
+ *     return new LogitsProcessors(List.of(cd), null, cd);
+ * });
+ * Generation g = contrastive.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24));
+ * }</pre>
  */
 public final class ContrastiveDecoding implements Sampler, AutoCloseable {
     private final AuxiliaryModel amateur;
     private final double alpha;
 
+    /**
+     * Contrastive decoding against {@code amateur}.
+     *
+     * @param amateur the amateur model (same vocabulary as the expert)
+     * @param alpha the plausibility threshold, in (0, 1]
+     */
     public ContrastiveDecoding(LanguageModel amateur, double alpha) {
         if (!(alpha > 0 && alpha <= 1)) {
             throw new MetagenException("contrastive decoding plausibility alpha must be in (0, 1], got " + alpha);

@@ -13,12 +13,28 @@ import java.util.List;
  * Decoding-Time Controlled Text Generation with Experts and Anti-Experts"): the score of {@code v} is
  * {@code w_0 log p_main(v) + sum_i w_i log p_i(v)}; a negative weight makes model i an anti-expert. Put this
  * adapter first in the chain, as it replaces the logits.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * SamplingGenerator steered = new SamplingGenerator(model).withProcessors((params, promptIds) -> {
+ *     ProductOfExperts poe = new ProductOfExperts(1.0, List.of(antiExpert), List.of(-0.5));
+ *     return new LogitsProcessors(List.of(poe), null, poe);
+ * });
+ * Generation g = steered.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(24));
+ * }</pre>
  */
 public final class ProductOfExperts implements Sampler, AutoCloseable {
     private final double mainWeight;
     private final List<AuxiliaryModel> others = new ArrayList<>();
     private final double[] weights;
 
+    /**
+     * A product of the main model and {@code models}.
+     *
+     * @param mainWeight the main model's weight
+     * @param models the other models (same vocabulary)
+     * @param weights one weight per other model (negative: an anti-expert)
+     */
     public ProductOfExperts(double mainWeight, List<LanguageModel> models, List<Double> weights) {
         if (models.size() != weights.size() || models.isEmpty()) {
             throw new MetagenException("product of experts needs one weight per extra model, got " + models.size()

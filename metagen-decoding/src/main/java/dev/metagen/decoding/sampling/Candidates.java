@@ -28,7 +28,12 @@ public final class Candidates {
         this.generated = generated;
     }
 
-    /** All tokens of the vocabulary with the model's logits and no history. */
+    /**
+     * All tokens of the vocabulary with the model's logits and no history.
+     *
+     * @param modelLogits one logit per vocabulary entry
+     * @return the candidates
+     */
     public static Candidates of(float[] modelLogits) {
         return of(modelLogits, NO_HISTORY, 0);
     }
@@ -38,6 +43,8 @@ public final class Candidates {
      *
      * @param history   the tokens so far (prompt then generated), oldest first
      * @param generated how many of them were generated (the rest is the prompt)
+     * @param modelLogits one logit per vocabulary entry
+     * @return the candidates
      */
     public static Candidates of(float[] modelLogits, int[] history, int generated) {
         int n = modelLogits.length;
@@ -57,34 +64,65 @@ public final class Candidates {
         return new Candidates(ids, l, n, history, generated);
     }
 
+    /** {@return the number of candidates left} */
     public int size() {
         return size;
     }
 
+    /**
+     * The token id of candidate {@code i}.
+     *
+     * @param i an index into this set
+     * @return the token id
+     */
     public int id(int i) {
         return ids[i];
     }
 
+    /**
+     * The current logit of candidate {@code i}.
+     *
+     * @param i an index into this set
+     * @return the logit
+     */
     public float logit(int i) {
         return logits[i];
     }
 
+    /**
+     * Sets the logit of candidate {@code i} (the set is then no longer known to be sorted).
+     *
+     * @param i an index into this set
+     * @param v the new logit
+     */
     public void setLogit(int i, float v) {
         logits[i] = v;
         sortedDescending = false;
     }
 
-    /** The tokens so far, oldest first (do not modify). */
+    /**
+     * The tokens so far, oldest first (do not modify).
+     *
+     * @return the history
+     */
     public int[] history() {
         return history;
     }
 
-    /** How many tokens of {@link #history()} were generated. */
+    /**
+     * How many tokens of {@link #history()} were generated.
+     *
+     * @return the count
+     */
     public int generated() {
         return generated;
     }
 
-    /** Keeps the first {@code n} candidates (in the current order), at least one. */
+    /**
+     * Keeps the first {@code n} candidates (in the current order), at least one.
+     *
+     * @param n how many to keep
+     */
     public void truncate(int n) {
         size = Math.max(1, Math.min(size, n));
     }
@@ -92,6 +130,8 @@ public final class Candidates {
     /**
      * Keeps the candidates whose index satisfies {@code keep}, in their current order. If none would be kept, the
      * most likely one stays (llama.cpp's and Hugging Face's {@code min_keep = 1}).
+     *
+     * @param keep tests an index into this set
      */
     public void retain(IntPredicate keep) {
         int best = argmax();
@@ -111,6 +151,7 @@ public final class Candidates {
         size = n;
     }
 
+    /** {@return whether the candidates are known to be sorted highest logit first} */
     public boolean isSorted() {
         return sortedDescending;
     }
@@ -133,6 +174,8 @@ public final class Candidates {
     /**
      * Keeps the {@code k} most likely candidates, sorted highest first (ties: lowest id), without sorting the rest:
      * a bounded heap, O(n log k), as llama.cpp's partial sort for top-k.
+     *
+     * @param k how many to keep
      */
     public void keepTop(int k) {
         if (k >= size) {
@@ -225,7 +268,11 @@ public final class Candidates {
         }
     }
 
-    /** Softmax over the current candidates, in double precision. */
+    /**
+     * Softmax over the current candidates, in double precision.
+     *
+     * @return one probability per candidate
+     */
     public double[] probabilities() {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < size; i++) {
@@ -246,7 +293,11 @@ public final class Candidates {
         return p;
     }
 
-    /** Shannon entropy (nats) of {@link #probabilities()}. */
+    /**
+     * Shannon entropy (nats) of {@link #probabilities()}.
+     *
+     * @return the entropy
+     */
     public double entropy() {
         double h = 0;
         for (double p : probabilities()) {
@@ -257,7 +308,11 @@ public final class Candidates {
         return h;
     }
 
-    /** Index (into this set) of the highest logit, lowest token id on ties. */
+    /**
+     * Index (into this set) of the highest logit, lowest token id on ties.
+     *
+     * @return the index
+     */
     public int argmax() {
         int best = 0;
         for (int i = 1; i < size; i++) {
@@ -268,7 +323,12 @@ public final class Candidates {
         return best;
     }
 
-    /** The probability of token {@code id} in this set, 0 when it was dropped. */
+    /**
+     * The probability of token {@code id} in this set, 0 when it was dropped.
+     *
+     * @param id a token id
+     * @return its probability
+     */
     public double probabilityOf(int id) {
         double[] p = probabilities();
         for (int i = 0; i < size; i++) {
@@ -279,7 +339,11 @@ public final class Candidates {
         return 0;
     }
 
-    /** A copy of the current candidates (for inspection: tests, traces). */
+    /**
+     * A copy of the current candidates (for inspection: tests, traces).
+     *
+     * @return the copy
+     */
     public Candidates copy() {
         Candidates c = new Candidates(Arrays.copyOf(ids, size), Arrays.copyOf(logits, size), size, history, generated);
         c.sortedDescending = sortedDescending;

@@ -13,9 +13,13 @@ import java.util.Set;
  *
  * @param lastN    the window searched for repeats: -1 the whole history
  * @param breakers token ids that end a repeat (e.g. newline, quote)
+ * @param multiplier the penalty multiplier
+ * @param base the exponential base
+ * @param allowedLength repeats shorter than this go free
  */
 public record DrySampler(double multiplier, double base, int allowedLength, int lastN, Set<Integer> breakers)
         implements Sampler {
+    /** Checks the settings and copies the breakers. */
     public DrySampler {
         breakers = Set.copyOf(breakers);
         if (!(multiplier >= 0) || Double.isInfinite(multiplier)) {

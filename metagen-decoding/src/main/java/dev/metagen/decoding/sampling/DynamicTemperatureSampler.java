@@ -5,8 +5,13 @@ import dev.metagen.core.MetagenException;
 /**
  * Entropy-based dynamic temperature (llama.cpp {@code dynatemp}, PR #5006; cf. Zhang et al., 2024, "EDT"):
  * {@code T = max(0, t-r) + 2r * (H / log n)^exponent}, where H is the entropy of the current candidates.
+ *
+ * @param temperature the base temperature t
+ * @param range the range r
+ * @param exponent the entropy exponent
  */
 public record DynamicTemperatureSampler(double temperature, double range, double exponent) implements Sampler {
+    /** Checks the settings. */
     public DynamicTemperatureSampler {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new MetagenException("temperature must be a finite number >= 0, got " + temperature);

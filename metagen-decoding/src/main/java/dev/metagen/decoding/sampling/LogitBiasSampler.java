@@ -7,8 +7,11 @@ import java.util.Map;
 /**
  * Logit bias and token bans (OpenAI API {@code logit_bias}; llama.cpp {@code --logit-bias}): adds a bias to
  * the listed tokens' logits; a bias of {@code -infinity} bans the token.
+ *
+ * @param bias token id to bias ({@code -infinity}: banned)
  */
 public record LogitBiasSampler(Map<Integer, Float> bias) implements Sampler {
+    /** Checks and copies the biases. */
     public LogitBiasSampler {
         bias = Map.copyOf(bias);
         for (Map.Entry<Integer, Float> e : bias.entrySet()) {
@@ -21,7 +24,11 @@ public record LogitBiasSampler(Map<Integer, Float> bias) implements Sampler {
         }
     }
 
-    /** Fails when a biased token id is outside a vocabulary of {@code vocabSize} tokens. */
+    /**
+     * Fails when a biased token id is outside a vocabulary of {@code vocabSize} tokens.
+     *
+     * @param vocabSize the vocabulary size
+     */
     public void checkVocabulary(int vocabSize) {
         for (int id : bias.keySet()) {
             if (id >= vocabSize) {

@@ -7,8 +7,12 @@ import java.util.Set;
 /**
  * Minimum length: the end-of-generation and stop tokens are banned until {@code min} tokens have been generated
  * (Hugging Face's {@code MinNewTokensLengthLogitsProcessor}; vLLM's {@code min_tokens}).
+ *
+ * @param min the minimum number of generated tokens
+ * @param endTokens the tokens banned until then
  */
 public record MinTokensSampler(int min, Set<Integer> endTokens) implements Sampler {
+    /** Checks {@code min} and copies the end tokens. */
     public MinTokensSampler {
         endTokens = Set.copyOf(endTokens);
         if (min < 0) {

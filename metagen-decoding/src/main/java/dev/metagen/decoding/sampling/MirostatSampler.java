@@ -14,6 +14,13 @@ public final class MirostatSampler implements Sampler {
     private final int m;
     private double mu;
 
+    /**
+     * Mirostat 1 at target surprise {@code tau}.
+     *
+     * @param tau the target surprise ({@code > 0})
+     * @param eta the learning rate ({@code > 0})
+     * @param m the number of top tokens used to estimate the Zipf exponent ({@code >= 2}; llama.cpp uses 100)
+     */
     public MirostatSampler(double tau, double eta, int m) {
         if (!(tau > 0) || Double.isInfinite(tau)) {
             throw new MetagenException("mirostat tau must be a finite number > 0, got " + tau);
@@ -30,7 +37,11 @@ public final class MirostatSampler implements Sampler {
         this.mu = 2 * tau;
     }
 
-    /** The current target surprise bound μ. */
+    /**
+     * The current target surprise bound μ.
+     *
+     * @return μ
+     */
     public double mu() {
         return mu;
     }

@@ -11,6 +11,12 @@ public final class MirostatV2Sampler implements Sampler {
     private final double eta;
     private double mu;
 
+    /**
+     * Mirostat 2 at target surprise {@code tau}.
+     *
+     * @param tau the target surprise ({@code > 0})
+     * @param eta the learning rate ({@code > 0})
+     */
     public MirostatV2Sampler(double tau, double eta) {
         if (!(tau > 0) || Double.isInfinite(tau)) {
             throw new MetagenException("mirostat tau must be a finite number > 0, got " + tau);
@@ -23,6 +29,7 @@ public final class MirostatV2Sampler implements Sampler {
         this.mu = 2 * tau;
     }
 
+    /** {@return the current target surprise bound μ} */
     public double mu() {
         return mu;
     }

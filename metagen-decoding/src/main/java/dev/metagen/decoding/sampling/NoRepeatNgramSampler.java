@@ -8,8 +8,11 @@ import java.util.Set;
 /**
  * No-repeat n-gram: ban every token that would complete an n-gram already in the history (Paulus et al., 2018,
  * "A Deep Reinforced Model for Abstractive Summarization"; Hugging Face's {@code no_repeat_ngram_size}).
+ *
+ * @param n the n-gram length ({@code >= 1})
  */
 public record NoRepeatNgramSampler(int n) implements Sampler {
+    /** Checks {@code n}. */
     public NoRepeatNgramSampler {
         if (n < 1) {
             throw new MetagenException("no-repeat-ngram size must be >= 1, got " + n);

@@ -11,8 +11,12 @@ import java.util.Map;
  * al., 2019, CTRL), then {@code c * frequency + presence} subtracted (OpenAI API definition).
  *
  * @param lastN the window: 0 disables, -1 is the whole history
+ * @param repeat the repeat penalty (1: off)
+ * @param frequency subtracted once per occurrence (0: off)
+ * @param presence subtracted once for any occurrence (0: off)
  */
 public record PenaltySampler(int lastN, double repeat, double frequency, double presence) implements Sampler {
+    /** Checks the settings. */
     public PenaltySampler {
         if (lastN < -1) {
             throw new MetagenException("repeat-last-n must be >= -1 (-1 = whole history, 0 = off), got " + lastN);

@@ -17,6 +17,16 @@ import java.util.SplittableRandom;
  * taken without a draw. Built from a {@link SamplingConfig}: model-combining adapters first, then logit bias,
  * minimum length and no-repeat-n-gram, then the configured order (llama.cpp's default: penalties, DRY,
  * top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temperature), or temperature then mirostat.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Tokenizer tok = model.tokenizer();
+ * SamplerChain chain = SamplerChain.build(new SamplingConfig().topK(40).temperature(0.8).seed(7), tok);
+ * try (ModelState state = model.newState()) {
+ *     Logits logits = model.forward(state, tok.encode("Once upon a time", true));
+ *     int next = chain.sample(logits.values());   // one of the 40 most likely tokens
+ * }
+ * }</pre>
  */
 public final class SamplerChain {
     private final List<Sampler> samplers;
@@ -24,18 +34,36 @@ public final class SamplerChain {
     private final SplittableRandom random;
     private Candidates last;
 
+    /**
+     * A chain of {@code samplers}, then a draw (or the single remaining candidate when greedy).
+     *
+     * @param samplers the adapters, in order
+     * @param greedy whether the final choice is the argmax
+     * @param seed the seed of the draws
+     */
     public SamplerChain(List<Sampler> samplers, boolean greedy, long seed) {
         this.samplers = List.copyOf(samplers);
         this.greedy = greedy;
         this.random = new SplittableRandom(seed);
     }
 
-    /** The chain for {@link GenerationParams}: temperature 0 is greedy; top-k 0 and top-p 1 are off. */
+    /**
+     * The chain for {@link GenerationParams}: temperature 0 is greedy; top-k 0 and top-p 1 are off.
+     *
+     * @param p the call's parameters
+     * @return the chain
+     */
     public static SamplerChain from(GenerationParams p) {
         return build(SamplingConfig.from(p), null, List.of());
     }
 
-    /** The chain for {@code config}; {@code tokenizer} gives the vocabulary size, end tokens and DRY breakers. */
+    /**
+     * The chain for {@code config}; {@code tokenizer} gives the vocabulary size, end tokens and DRY breakers.
+     *
+     * @param config the sampling knobs
+     * @param tokenizer the vocabulary, or null
+     * @return the chain
+     */
     public static SamplerChain build(SamplingConfig config, Tokenizer tokenizer) {
         return build(config, tokenizer, List.of());
     }
@@ -44,6 +72,11 @@ public final class SamplerChain {
      * The chain for {@code config} after {@code first} (adapters that replace the logits, e.g. guidance).
      * {@code tokenizer} may be null: then the logit bias is not checked against the vocabulary, and the minimum
      * length and DRY have no tokens to act on.
+     *
+     * @param c the sampling knobs
+     * @param tokenizer the vocabulary, or null
+     * @param first adapters at the head of the chain
+     * @return the chain
      */
     public static SamplerChain build(SamplingConfig c, Tokenizer tokenizer, List<Sampler> first) {
         List<Sampler> s = new ArrayList<>(first);
@@ -159,22 +192,33 @@ public final class SamplerChain {
         return ids;
     }
 
+    /** {@return the adapters, in order} */
     public List<Sampler> samplers() {
         return samplers;
     }
 
+    /** {@return whether the final choice is the argmax} */
     public boolean isGreedy() {
         return greedy;
     }
 
-    /** Tells every adapter the prompt before the first step. */
+    /**
+     * Tells every adapter the prompt before the first step.
+     *
+     * @param promptIds the prompt's token ids
+     */
     public void begin(int[] promptIds) {
         for (Sampler s : samplers) {
             s.begin(promptIds);
         }
     }
 
-    /** Picks the next token from the model's logits, with no history. */
+    /**
+     * Picks the next token from the model's logits, with no history.
+     *
+     * @param logits the model's logits
+     * @return the token id
+     */
     public int sample(float[] logits) {
         return sample(logits, new int[0], 0);
     }
@@ -184,6 +228,8 @@ public final class SamplerChain {
      *
      * @param history   the tokens so far (prompt, then generated)
      * @param generated how many of {@code history} were generated
+     * @param logits the model's logits
+     * @return the token id
      */
     public int sample(float[] logits, int[] history, int generated) {
         Candidates c = Candidates.of(logits, history, generated);
@@ -202,7 +248,11 @@ public final class SamplerChain {
         return token;
     }
 
-    /** The adapted candidate set the last token was drawn from. */
+    /**
+     * The adapted candidate set the last token was drawn from.
+     *
+     * @return the candidates, or null before the first step
+     */
     public Candidates lastCandidates() {
         return last;
     }

@@ -5,8 +5,11 @@ import dev.metagen.core.MetagenException;
 /**
  * Temperature scaling: logits divided by {@code t} (Ackley et al., 1985); {@code t = 0} keeps only the argmax
  * (lowest id on ties), as llama.cpp's {@code temp} sampler does.
+ *
+ * @param temperature the temperature, {@code >= 0}
  */
 public record TemperatureSampler(double temperature) implements Sampler {
+    /** Checks the temperature. */
     public TemperatureSampler {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new MetagenException("temperature must be a finite number >= 0 (0 means greedy), got " + temperature);

@@ -5,8 +5,11 @@ import dev.metagen.core.MetagenException;
 /**
  * Top-nσ: keep tokens whose logit is at least {@code max - n * σ}, σ the standard deviation of the finite logits
  * (Tang et al., 2024, "Top-nσ: Not All Logits Are You Need").
+ *
+ * @param n the width in standard deviations
  */
 public record TopNSigmaSampler(double n) implements Sampler {
+    /** Checks {@code n}. */
     public TopNSigmaSampler {
         if (!(n > 0) || Double.isInfinite(n)) {
             throw new MetagenException("top-n-sigma must be a finite number > 0, got " + n);

@@ -5,8 +5,11 @@ import dev.metagen.core.MetagenException;
 /**
  * Nucleus sampling: keep the smallest set of most likely tokens whose probability reaches {@code p}
  * (Holtzman et al., 2020, "The Curious Case of Neural Text Degeneration").
+ *
+ * @param p the kept probability mass, in (0, 1]
  */
 public record TopPSampler(double p) implements Sampler {
+    /** Checks {@code p}. */
     public TopPSampler {
         if (!(p > 0 && p <= 1)) {
             throw new MetagenException("top-p must be in (0, 1], got " + p);

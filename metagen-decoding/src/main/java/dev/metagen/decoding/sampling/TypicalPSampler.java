@@ -7,8 +7,11 @@ import java.util.Arrays;
 /**
  * Locally typical sampling (Meister et al., 2023, "Locally Typical Sampling"): order tokens by
  * {@code |-log p - H|} and keep the smallest such prefix whose probability exceeds {@code p} (llama.cpp's rule).
+ *
+ * @param p the kept mass, in (0, 1]
  */
 public record TypicalPSampler(double p) implements Sampler {
+    /** Checks {@code p}. */
     public TypicalPSampler {
         if (!(p > 0 && p <= 1)) {
             throw new MetagenException("typical-p must be in (0, 1], got " + p);

@@ -14,6 +14,13 @@ public final class XtcSampler implements Sampler {
     private final double threshold;
     private final SplittableRandom random;
 
+    /**
+     * XTC with its own random source.
+     *
+     * @param probability the chance per step, in [0, 1]
+     * @param threshold the probability threshold, in [0, 1]
+     * @param seed the seed of its draws
+     */
     public XtcSampler(double probability, double threshold, long seed) {
         if (!(probability >= 0 && probability <= 1)) {
             throw new MetagenException("xtc probability must be in [0, 1], got " + probability);

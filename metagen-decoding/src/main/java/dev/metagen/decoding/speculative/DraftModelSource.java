@@ -19,13 +19,22 @@ public final class DraftModelSource implements DraftSource {
     private long forwards;
     private long promptTokens;
 
-    /** Drafts with {@code draft}; {@code seed} drives its own draws when sampling. */
+    /**
+     * Drafts with {@code draft}; {@code seed} drives its own draws when sampling.
+     *
+     * @param draft the draft model
+     * @param seed the seed of its draws
+     */
     public DraftModelSource(LanguageModel draft, long seed) {
         this.draft = draft;
         this.random = new SplittableRandom(seed);
     }
 
-    /** Checks that the draft's vocabulary matches the target's (same size; the ids must mean the same text). */
+    /**
+     * Checks that the draft's vocabulary matches the target's (same size; the ids must mean the same text).
+     *
+     * @param target the target model
+     */
     public void checkVocabulary(LanguageModel target) {
         int a = draft.tokenizer().vocabSize();
         int b = target.tokenizer().vocabSize();

@@ -8,6 +8,11 @@ package dev.metagen.decoding.speculative;
 public final class PromptLookupSource implements DraftSource {
     private final int maxNgram;
 
+    /**
+     * A source that matches n-grams of up to {@code maxNgram} tokens.
+     *
+     * @param maxNgram the longest n-gram tried, in [1, 64]
+     */
     public PromptLookupSource(int maxNgram) {
         if (maxNgram < 1 || maxNgram > 64) {
             throw new dev.metagen.core.MetagenException("lookup n-gram size must be in [1, 64], got " + maxNgram);
@@ -15,6 +20,7 @@ public final class PromptLookupSource implements DraftSource {
         this.maxNgram = maxNgram;
     }
 
+    /** {@return the longest n-gram tried} */
     public int maxNgram() {
         return maxNgram;
     }

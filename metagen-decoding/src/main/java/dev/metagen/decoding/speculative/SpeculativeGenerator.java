@@ -36,6 +36,13 @@ import java.util.function.Supplier;
  * <p>The target's state holds every token but the last emitted one ("pending"); each round feeds pending plus the
  * draft, so a round costs one target forward and yields between 1 and k+1 tokens. Rejected positions are rolled
  * back with {@link ModelState#truncate}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Generator fast = new SpeculativeGenerator(model, () -> new PromptLookupSource(3), 4);
+ * Generation g = fast.generate(Prompt.of("Once upon a time"), GenerationParams.greedy(48));
+ * // the same tokens as plain greedy decoding, in fewer forwards of the model when drafts are accepted
+ * }</pre>
  */
 public final class SpeculativeGenerator implements Generator {
     private final LanguageModel target;
@@ -43,8 +50,11 @@ public final class SpeculativeGenerator implements Generator {
     private final int k;
 
     /**
+     * A speculative generator for {@code target}.
+     *
      * @param drafts a new draft source per generation (sources keep per-sequence state)
      * @param k      the most tokens drafted per round, in [1, 64]
+     * @param target the model whose distribution the output follows
      */
     public SpeculativeGenerator(LanguageModel target, Supplier<DraftSource> drafts, int k) {
         if (k < 1 || k > 64) {
@@ -58,6 +68,8 @@ public final class SpeculativeGenerator implements Generator {
     /**
      * Fails unless speculative decoding can honour every setting of {@code params}: temperature, top-k, top-p and
      * min-p sampling or greedy, stops and the seed; no other adapter, constraint, guidance or top logprobs.
+     *
+     * @param params the call's parameters
      */
     public static void checkSupported(GenerationParams params) {
         if (params.constraint() != null || !params.guidance().isNone() || params.logprobs() > 0) {
@@ -92,7 +104,13 @@ public final class SpeculativeGenerator implements Generator {
         return params.maxTokens() + 1L + params.maxTokens() * perRound;
     }
 
-    /** Generates from prompt token ids. */
+    /**
+     * Generates from prompt token ids.
+     *
+     * @param promptIds the prompt's token ids
+     * @param params the call's parameters
+     * @return the generation
+     */
     public Generation generate(int[] promptIds, GenerationParams params) {
         if (promptIds.length == 0) {
             throw new MetagenException("the prompt is empty: give some text, or let the model add BOS");

@@ -25,7 +25,12 @@ public final class TargetDistribution {
         this.samplers = samplers;
     }
 
-    /** The adapters of {@code config}; throws when it uses one speculative sampling cannot reproduce. */
+    /**
+     * The adapters of {@code config}; throws when it uses one speculative sampling cannot reproduce.
+     *
+     * @param config the target's sampling knobs
+     * @return the distribution
+     */
     public static TargetDistribution of(SamplingConfig config) {
         SamplerChain chain = SamplerChain.build(config, null, List.of());
         for (Sampler s : chain.samplers()) {
@@ -38,7 +43,12 @@ public final class TargetDistribution {
         return new TargetDistribution(chain.samplers());
     }
 
-    /** The adapted next-token probabilities over the whole vocabulary (zeros for filtered tokens). */
+    /**
+     * The adapted next-token probabilities over the whole vocabulary (zeros for filtered tokens).
+     *
+     * @param logits the target's logits
+     * @return the probabilities
+     */
     public double[] probabilities(float[] logits) {
         Candidates c = Candidates.of(logits);
         for (Sampler s : samplers) {

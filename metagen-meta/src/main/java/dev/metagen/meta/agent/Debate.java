@@ -26,10 +26,20 @@ import java.util.Optional;
  * them all ({@code aggregatorTemplate} with {@code {prompt}}, {@code {answers}}). Agents may be different generators
  * (different models); the agents of one round run concurrently. Call {@code i} of agent {@code a} in round {@code r}
  * is seeded with index {@code r * agents + a}, so a seeded debate repeats.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator debate = new Debate(List.of(agentA, agentB, agentC), 2, Debate.TEMPLATE,
+ *         AnswerExtractors.lastNumber(), null, Debate.AGGREGATOR_TEMPLATE);   // null: a majority vote decides
+ * Generation g = debate.generate(Prompt.of("Q: 17 * 3 = ?\nA:"), GenerationParams.greedy(64));
+ * // 3 agents answer, then revise twice after reading each other: 9 calls
+ * }</pre>
  */
 public final class Debate extends MetaGenerator {
+    /** The default revision prompt ({@code {prompt}}, {@code {own}}, {@code {others}}). */
     public static final String TEMPLATE = "{prompt}\n\nYour previous answer:\n{own}\n\nThe other agents answered:\n{others}\n\n"
             + "Using their reasoning as additional advice, give an updated answer.\n";
+    /** The default aggregator prompt ({@code {prompt}}, {@code {answers}}). */
     public static final String AGGREGATOR_TEMPLATE = "{prompt}\n\nSeveral agents answered:\n{answers}\n\n"
             + "Considering all of them, give the final answer.\n";
 
@@ -40,6 +50,16 @@ public final class Debate extends MetaGenerator {
     private final Generator aggregator; // null: majority vote
     private final String aggregatorTemplate;
 
+    /**
+     * A debate among {@code agents}.
+     *
+     * @param agents the agents (at least two)
+     * @param rounds revision rounds ({@code >= 0})
+     * @param template the revision prompt
+     * @param extractor extracts the answers of the majority vote
+     * @param aggregator aggregates the final answers, or null for a majority vote
+     * @param aggregatorTemplate the aggregator's prompt
+     */
     public Debate(List<Generator> agents, int rounds, String template, AnswerExtractor extractor,
                   Generator aggregator, String aggregatorTemplate) {
         if (agents.size() < 2) {

@@ -24,12 +24,23 @@ import java.util.Map;
  * next stage is tried. The last stage's answer is returned whatever its checks say.
  */
 public final class Cascade extends MetaGenerator {
-    /** One stage: a generator and its acceptance checks (null verifier: none; -infinity: no confidence check). */
+    /**
+     * One stage: a generator and its acceptance checks (null verifier: none; -infinity: no confidence check).
+     *
+     * @param generator the stage's generator
+     * @param verifier its verifier, or null
+     * @param minMeanLogprob the least mean token log-probability accepted
+     */
     public record Stage(Generator generator, Verifier verifier, double minMeanLogprob) {
     }
 
     private final List<Stage> stages;
 
+    /**
+     * A cascade of {@code stages}, cheapest first.
+     *
+     * @param stages the stages (at least one)
+     */
     public Cascade(List<Stage> stages) {
         if (stages.isEmpty()) {
             throw new MetagenException("cascade: needs at least one stage");

@@ -27,26 +27,65 @@ import java.util.regex.Pattern;
  * 4.1): {@code prompt} holds the input; each link fills a template with {@code {name}} placeholders, calls a
  * generator, parses with an extractor, or calls a tool, and stores its result under a name. The chain's answer is
  * variable {@code output}; a tool failure is stored as {@code "error: ..."} and the chain goes on.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator chain = new Chain(List.of(
+ *         new Chain.Generate("answer", writer, "{prompt}"),
+ *         new Chain.Parse("number", "answer", AnswerExtractors.lastNumber(), "0"),
+ *         new Chain.CallTool("doubled", new Calculator(), "2 * {number}")),
+ *         "doubled");
+ * Generation g = chain.generate(Prompt.of("Q: 1 + 1 = ?\nA:"), GenerationParams.greedy(16));
+ * }</pre>
  */
 public final class Chain extends MetaGenerator {
     /** One link of a chain. */
     public sealed interface Link {
+        /**
+         * The variable the link's result is stored under.
+         *
+         * @return the name
+         */
         String as();
     }
 
-    /** Fills a template. */
+    /**
+     * Fills a template.
+     *
+     * @param as the variable it sets
+     * @param template the template, with {@code {name}} placeholders
+     */
     public record Template(String as, String template) implements Link {
     }
 
-    /** Calls a generator on a filled template. */
+    /**
+     * Calls a generator on a filled template.
+     *
+     * @param as the variable it sets
+     * @param generator the generator called
+     * @param template its prompt template
+     */
     public record Generate(String as, Generator generator, String template) implements Link {
     }
 
-    /** Extracts from a variable; {@code fallback} when nothing is found. */
+    /**
+     * Extracts from a variable; {@code fallback} when nothing is found.
+     *
+     * @param as the variable it sets
+     * @param from the variable read
+     * @param extractor what it extracts
+     * @param fallback the value when nothing is found
+     */
     public record Parse(String as, String from, AnswerExtractor extractor, String fallback) implements Link {
     }
 
-    /** Calls a tool on a filled template. */
+    /**
+     * Calls a tool on a filled template.
+     *
+     * @param as the variable it sets
+     * @param tool the tool called
+     * @param template its input template
+     */
     public record CallTool(String as, Tool tool, String template) implements Link {
     }
 
@@ -54,6 +93,12 @@ public final class Chain extends MetaGenerator {
     private final List<Link> links;
     private final String output;
 
+    /**
+     * A chain of {@code links} whose answer is variable {@code output}.
+     *
+     * @param links the links, in order (at least one)
+     * @param output the variable returned
+     */
     public Chain(List<Link> links, String output) {
         if (links.isEmpty()) {
             throw new MetagenException("chain: needs at least one link");

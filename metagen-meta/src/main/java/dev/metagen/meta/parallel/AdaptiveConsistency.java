@@ -28,6 +28,15 @@ public final class AdaptiveConsistency extends MetaGenerator {
     private final double confidence;
     private final int batch;
 
+    /**
+     * Adaptive-consistency over {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param extractor extracts the answers that vote
+     * @param maxSamples the most samples
+     * @param confidence the stopping confidence, in (0, 1)
+     * @param batch samples drawn concurrently per round
+     */
     public AdaptiveConsistency(Generator inner, AnswerExtractor extractor, int maxSamples, double confidence, int batch) {
         if (maxSamples < 1 || batch < 1) {
             throw new MetagenException("adaptive_consistency: max_samples and batch must be >= 1, got " + maxSamples + " and " + batch);
@@ -48,8 +57,13 @@ public final class AdaptiveConsistency extends MetaGenerator {
     }
 
     /**
-     * P(X > 1/2) for X ~ Beta(a, b) with integer a, b >= 1, exactly: the Beta CDF at 1/2 equals
-     * P(Binomial(a + b - 1, 1/2) >= a), so the answer is P(Binomial(a + b - 1, 1/2) <= a - 1).
+     * {@code P(X > 1/2)} for {@code X ~ Beta(a, b)} with integer {@code a, b >= 1}, exactly: the Beta CDF at 1/2
+     * equals {@code P(Binomial(a + b - 1, 1/2) >= a)}, so the answer is {@code P(Binomial(a + b - 1, 1/2) <= a - 1)},
+     * with {@code a = v1 + 1} and {@code b = v2 + 1}.
+     *
+     * @param v1 the leader's votes
+     * @param v2 the runner-up's votes
+     * @return the probability that the leader is the mode
      */
     public static double probabilityLeaderIsMode(int v1, int v2) {
         int a = v1 + 1;

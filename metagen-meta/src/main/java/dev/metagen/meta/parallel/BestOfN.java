@@ -16,12 +16,26 @@ import java.util.Map;
 /**
  * Best-of-N (rejection sampling with a reward model; Nakano et al., 2021; Welleck et al., 2024, section 4.2.1):
  * N samples drawn concurrently, the one with the highest score is returned (the lowest index on ties).
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator best = new BestOfN(sampler, 4, LogprobScorer.mean());
+ * Generation g = best.generate(Prompt.of("Once upon a time"), GenerationParams.of(24, new SamplingConfig()));
+ * // the most likely of 4 samples per token; g.cost() holds all four
+ * }</pre>
  */
 public final class BestOfN extends MetaGenerator {
     private final Generator inner;
     private final int n;
     private final Scorer scorer;
 
+    /**
+     * Best-of-{@code n} over {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param scorer ranks them
+     */
     public BestOfN(Generator inner, int n, Scorer scorer) {
         if (n < 1) {
             throw new MetagenException("best_of_n: n must be >= 1, got " + n);

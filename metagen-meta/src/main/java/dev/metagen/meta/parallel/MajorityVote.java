@@ -20,6 +20,13 @@ import java.util.Optional;
  * Self-consistency / majority voting (Wang et al., 2023): N samples, the most frequent extracted answer wins
  * (ties broken uniformly at random by the seed); with a scorer, votes are weighted by its scores (weighted
  * majority voting, Li et al., 2023; Welleck et al., 2024, section 4.2.2). Samples without an answer do not vote.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator vote = new MajorityVote(sampler, 8, AnswerExtractors.lastNumber());
+ * Generation g = vote.generate(Prompt.of("Q: 2 + 3 = ?\nA:"), GenerationParams.of(16, new SamplingConfig()));
+ * // g is a sample whose last number is the most frequent one among the 8
+ * }</pre>
  */
 public class MajorityVote extends MetaGenerator {
     private final Generator inner;
@@ -28,10 +35,26 @@ public class MajorityVote extends MetaGenerator {
     private final Scorer weights; // null: one vote each
     private final boolean expWeights;
 
+    /**
+     * Majority voting over {@code n} samples of {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param extractor extracts the answers that vote
+     */
     public MajorityVote(Generator inner, int n, AnswerExtractor extractor) {
         this(inner, n, extractor, null, false);
     }
 
+    /**
+     * Majority voting with weighted votes (for subclasses).
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param extractor extracts the answers that vote
+     * @param weights weighs each vote, or null for one vote each
+     * @param expWeights whether a vote weighs exp(score) instead of the score
+     */
     protected MajorityVote(Generator inner, int n, AnswerExtractor extractor, Scorer weights, boolean expWeights) {
         if (n < 1) {
             throw new MetagenException("majority_vote: n must be >= 1, got " + n);

@@ -22,6 +22,13 @@ public final class MinimumBayesRisk extends MetaGenerator {
     private final int n;
     private final Utility utility;
 
+    /**
+     * MBR over {@code n} samples of {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param utility the similarity of two samples
+     */
     public MinimumBayesRisk(Generator inner, int n, Utility utility) {
         if (n < 1) {
             throw new MetagenException("mbr: n must be >= 1, got " + n);

@@ -26,6 +26,14 @@ public final class RejectionSampling extends MetaGenerator {
     private final int maxSamples;
     private final int batch;
 
+    /**
+     * Rejection sampling from {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param verifier accepts or rejects each sample
+     * @param maxSamples the most samples
+     * @param batch samples drawn concurrently per round
+     */
     public RejectionSampling(Generator inner, Verifier verifier, int maxSamples, int batch) {
         if (maxSamples < 1 || batch < 1) {
             throw new MetagenException("rejection_sampling: max_samples and batch must be >= 1, got " + maxSamples + " and " + batch);

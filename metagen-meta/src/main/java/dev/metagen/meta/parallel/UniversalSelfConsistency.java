@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * (response 0 when it names none, recorded in the trace).
  */
 public final class UniversalSelfConsistency extends MetaGenerator {
+    /** The default selector prompt ({@code {prompt}}, {@code {responses}}). */
     public static final String DEFAULT_TEMPLATE = "{prompt}\n\n{responses}\n"
             + "Evaluate these responses.\nSelect the most consistent response based on majority consensus.\n"
             + "The most consistent response is Response ";
@@ -31,6 +32,15 @@ public final class UniversalSelfConsistency extends MetaGenerator {
     private final String template;
     private final GenerationParams selectorParams;
 
+    /**
+     * USC over {@code n} samples of {@code inner}.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param selector picks the most consistent response
+     * @param template the selector prompt
+     * @param selectorParams the selector's parameters
+     */
     public UniversalSelfConsistency(Generator inner, int n, Generator selector, String template, GenerationParams selectorParams) {
         if (n < 1) {
             throw new MetagenException("usc: n must be >= 1, got " + n);

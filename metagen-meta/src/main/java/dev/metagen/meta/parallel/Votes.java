@@ -11,27 +11,53 @@ public final class Votes {
     private final Map<String, Double> weight = new LinkedHashMap<>();
     private final Map<String, Integer> count = new LinkedHashMap<>();
 
+    /** An empty tally. */
+    public Votes() {
+    }
+
+    /**
+     * Adds a vote.
+     *
+     * @param answer the answer voted for
+     * @param w the vote's weight
+     */
     public void add(String answer, double w) {
         weight.merge(answer, w, Double::sum);
         count.merge(answer, 1, Integer::sum);
     }
 
+    /** {@return whether no vote was cast} */
     public boolean isEmpty() {
         return weight.isEmpty();
     }
 
+    /**
+     * The number of votes for {@code answer}.
+     *
+     * @param answer an answer
+     * @return the count
+     */
     public int count(String answer) {
         return count.getOrDefault(answer, 0);
     }
 
-    /** Answers sorted by weight, heaviest first (first-seen order among equals). */
+    /**
+     * Answers sorted by weight, heaviest first (first-seen order among equals).
+     *
+     * @return the answers
+     */
     public List<String> ranked() {
         List<String> out = new ArrayList<>(weight.keySet());
         out.sort((a, b) -> Double.compare(weight.get(b), weight.get(a)));
         return out;
     }
 
-    /** The heaviest answer; a tie is broken uniformly at random by {@code seed}, so voting stays unbiased. */
+    /**
+     * The heaviest answer; a tie is broken uniformly at random by {@code seed}, so voting stays unbiased.
+     *
+     * @param seed the tie-break seed
+     * @return the winning answer
+     */
     public String winner(long seed) {
         List<String> ranked = ranked();
         double top = weight.get(ranked.getFirst());
@@ -44,6 +70,11 @@ public final class Votes {
         return tied.size() == 1 ? tied.getFirst() : tied.get(new SplittableRandom(seed).nextInt(tied.size()));
     }
 
+    /**
+     * The tally as answer to weight, heaviest first.
+     *
+     * @return the trace map
+     */
     public Map<String, Object> toTrace() {
         Map<String, Object> m = new LinkedHashMap<>();
         for (String a : ranked()) {

@@ -20,14 +20,28 @@ import java.util.Objects;
  * ratios (so the same winner) without underflow for long samples.
  */
 public final class WeightedMajorityVote extends MajorityVote {
-    /** Exp weights for {@link LogprobScorer}s, the clipped score for every other scorer. */
+    /**
+     * Exp weights for {@link LogprobScorer}s, the clipped score for every other scorer.
+     *
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param extractor extracts the answers that vote
+     * @param weights weighs each vote
+     */
     public WeightedMajorityVote(Generator inner, int n, AnswerExtractor extractor, Scorer weights) {
         this(inner, n, extractor, weights, Objects.requireNonNull(weights, "weights") instanceof LogprobScorer);
     }
 
     /**
+     * Weighted majority voting.
+     *
      * @throws MetagenException when {@code expWeights} is false for a log-probability scorer: every vote would
      *                          weigh 0 and the winner would be a tie-break
+     * @param inner the sampled generator
+     * @param n the number of samples
+     * @param extractor extracts the answers that vote
+     * @param weights weighs each vote
+     * @param expWeights whether a vote weighs exp(score) instead of the (clipped) score
      */
     public WeightedMajorityVote(Generator inner, int n, AnswerExtractor extractor, Scorer weights, boolean expWeights) {
         super(inner, n, extractor, Objects.requireNonNull(weights, "weights"), expWeights);

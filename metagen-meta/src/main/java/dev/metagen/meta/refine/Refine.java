@@ -24,6 +24,7 @@ import java.util.Map;
  * {@code maxRounds} revisions. Returns the accepted candidate, or the last one with {@code accepted = false}.
  */
 public final class Refine extends MetaGenerator {
+    /** The default revision prompt ({@code {prompt}}, {@code {candidate}}, {@code {feedback}}). */
     public static final String DEFAULT_TEMPLATE = "{prompt}{candidate}\n\nFeedback: {feedback}\n\nRevised answer:\n";
 
     private final Generator inner;
@@ -31,6 +32,14 @@ public final class Refine extends MetaGenerator {
     private final int maxRounds;
     private final String template;
 
+    /**
+     * Refinement of {@code inner}'s answers against {@code verifier}.
+     *
+     * @param inner the generator
+     * @param verifier gives the feedback
+     * @param maxRounds the most revisions ({@code >= 0})
+     * @param template the revision prompt
+     */
     public Refine(Generator inner, Verifier verifier, int maxRounds, String template) {
         if (maxRounds < 0) {
             throw new MetagenException("refine: max_rounds must be >= 0, got " + maxRounds);

@@ -23,8 +23,10 @@ import com.google.re2j.Pattern;
  * {@code {feedback}}.
  */
 public final class SelfRefine extends MetaGenerator {
+    /** The default critique prompt ({@code {prompt}}, {@code {candidate}}). */
     public static final String FEEDBACK_TEMPLATE = "{prompt}{candidate}\n\nWhat could be improved in the text above? "
             + "If nothing, say \"no issues\".\nFeedback:";
+    /** The default revision prompt ({@code {prompt}}, {@code {candidate}}, {@code {feedback}}). */
     public static final String REFINE_TEMPLATE = "{prompt}{candidate}\n\nFeedback:{feedback}\n\nImproved text:\n";
 
     private final Generator inner;
@@ -35,6 +37,17 @@ public final class SelfRefine extends MetaGenerator {
     private final Pattern stopPattern;
     private final GenerationParams criticParams;
 
+    /**
+     * Self-Refine with {@code inner} drafting and revising and {@code critic} giving feedback.
+     *
+     * @param inner drafts and revises
+     * @param critic gives the feedback
+     * @param maxRounds the most revisions ({@code >= 0})
+     * @param feedbackTemplate the critique prompt
+     * @param refineTemplate the revision prompt
+     * @param stopPattern feedback matching it ends the loop
+     * @param criticParams the critic's parameters
+     */
     public SelfRefine(Generator inner, Generator critic, int maxRounds, String feedbackTemplate, String refineTemplate,
                       Pattern stopPattern, GenerationParams criticParams) {
         if (maxRounds < 0) {

@@ -19,7 +19,11 @@ public final class AnswerExtractors {
     private AnswerExtractors() {
     }
 
-    /** The whole text, trimmed and with runs of whitespace collapsed. */
+    /**
+     * The whole text, trimmed and with runs of whitespace collapsed.
+     *
+     * @return the extractor
+     */
     public static AnswerExtractor text() {
         return t -> {
             String s = t.strip().replaceAll("\\s+", " ");
@@ -27,7 +31,11 @@ public final class AnswerExtractors {
         };
     }
 
-    /** The last number in the text, canonicalised ("1,000.50" and "1000.5" are the same answer). */
+    /**
+     * The last number in the text, canonicalised ("1,000.50" and "1000.5" are the same answer).
+     *
+     * @return the extractor
+     */
     public static AnswerExtractor lastNumber() {
         return t -> {
             Matcher m = NUMBER.matcher(t);
@@ -48,7 +56,11 @@ public final class AnswerExtractors {
         }
     }
 
-    /** The content of the last {@code \boxed{...}}, with nested braces balanced. */
+    /**
+     * The content of the last {@code \boxed{...}}, with nested braces balanced.
+     *
+     * @return the extractor
+     */
     public static AnswerExtractor boxed() {
         return t -> {
             int at = t.lastIndexOf("\\boxed{");
@@ -72,7 +84,13 @@ public final class AnswerExtractors {
         };
     }
 
-    /** Group {@code group} of the last match of {@code regex} (RE2 syntax, linear-time: see {@link UserRegex}). */
+    /**
+     * Group {@code group} of the last match of {@code regex} (RE2 syntax, linear-time: see {@link UserRegex}).
+     *
+     * @param regex the expression
+     * @param group the group number (0: the whole match)
+     * @return the extractor
+     */
     public static AnswerExtractor regex(String regex, int group) {
         com.google.re2j.Pattern p = UserRegex.compile(regex);
         if (p.groupCount() < group) {
@@ -88,7 +106,12 @@ public final class AnswerExtractors {
         };
     }
 
-    /** A field (a JSON pointer such as {@code /answer}) of the first JSON object in the text. */
+    /**
+     * A field (a JSON pointer such as {@code /answer}) of the first JSON object in the text.
+     *
+     * @param pointer the JSON pointer
+     * @return the extractor
+     */
     public static AnswerExtractor jsonField(String pointer) {
         return t -> {
             int start = t.indexOf('{');

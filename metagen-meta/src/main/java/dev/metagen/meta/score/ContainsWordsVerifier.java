@@ -11,12 +11,21 @@ import java.util.regex.Pattern;
 /**
  * A lexical constraint verifier: accepts a candidate containing every given word (whole words, case-insensitive);
  * as a scorer it gives the fraction of words present, so it also works as a partial-credit process reward.
+ *
+ * @param words the required words
  */
 public record ContainsWordsVerifier(List<String> words) implements Verifier {
+    /** Checks and copies the words. */
     public ContainsWordsVerifier {
         words = List.copyOf(words);
     }
 
+    /**
+     * The words {@code text} lacks.
+     *
+     * @param text the candidate's text
+     * @return the missing words, in order
+     */
     public List<String> missing(String text) {
         List<String> out = new ArrayList<>();
         for (String w : words) {

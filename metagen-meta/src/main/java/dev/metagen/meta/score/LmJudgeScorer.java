@@ -13,6 +13,11 @@ import java.util.Optional;
  * An LM judge (Zheng et al., 2023, "Judging LLM-as-a-judge"): a generator is asked, with a prompt template holding
  * {@code {prompt}} and {@code {candidate}}, to rate the candidate; the last number in its answer is the score
  * ({@code fallback} when it gives none). Its calls are charged to the caller's scope.
+ *
+ * @param judge the judge generator
+ * @param template the judge prompt, with {@code {prompt}} and {@code {candidate}}
+ * @param params the judge's parameters
+ * @param fallback the score when the answer holds no number
  */
 public record LmJudgeScorer(Generator judge, String template, GenerationParams params, double fallback)
         implements ScopedScorer {

@@ -13,6 +13,14 @@ import dev.metagen.meta.ScopedScorer;
  * scope, also when it is used as a scorer (1 for accepted, 0 for rejected).
  */
 public interface ScopedVerifier extends Verifier, ScopedScorer {
+    /**
+     * Checks {@code candidate}, charging any model calls to {@code scope}.
+     *
+     * @param prompt the prompt
+     * @param candidate the candidate
+     * @param scope the caller's scope
+     * @return the verdict
+     */
     Verdict verify(Prompt prompt, Generation candidate, Scope scope);
 
     @Override
@@ -31,7 +39,15 @@ public interface ScopedVerifier extends Verifier, ScopedScorer {
         return verify(prompt, candidate, new Scope(new Run(Budget.UNLIMITED, new Cancellation())));
     }
 
-    /** Verifies through the scope when the verifier needs one. */
+    /**
+     * Verifies through the scope when the verifier needs one.
+     *
+     * @param scope the caller's scope
+     * @param v the verifier
+     * @param prompt the prompt
+     * @param candidate the candidate
+     * @return the verdict
+     */
     static Verdict verify(Scope scope, Verifier v, Prompt prompt, Generation candidate) {
         return v instanceof ScopedVerifier s ? s.verify(prompt, candidate, scope) : v.verify(prompt, candidate);
     }

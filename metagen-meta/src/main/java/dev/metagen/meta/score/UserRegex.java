@@ -19,7 +19,12 @@ public final class UserRegex {
     private UserRegex() {
     }
 
-    /** Compiles {@code regex}; a pattern RE2/J cannot run is a {@link MetagenException} "invalid regular expression: ...". */
+    /**
+     * Compiles {@code regex}; a pattern RE2/J cannot run is a {@link MetagenException} "invalid regular expression: ...".
+     *
+     * @param regex the expression (RE2 syntax)
+     * @return the pattern
+     */
     public static Pattern compile(String regex) {
         if (regex == null) {
             throw new MetagenException("invalid regular expression: none given");

@@ -14,6 +14,11 @@ public final class Utilities {
     private Utilities() {
     }
 
+    /**
+     * Exact match of the trimmed texts: 1 or 0.
+     *
+     * @return the utility
+     */
     public static Utility exactMatch() {
         return (a, b) -> a.strip().equals(b.strip()) ? 1.0 : 0.0;
     }
@@ -28,6 +33,11 @@ public final class Utilities {
         return out;
     }
 
+    /**
+     * Bag-of-words F1 over lower-cased words (as SQuAD's).
+     *
+     * @return the utility
+     */
     public static Utility tokenF1() {
         return (a, b) -> {
             List<String> h = words(a);
@@ -51,6 +61,11 @@ public final class Utilities {
         };
     }
 
+    /**
+     * ROUGE-L F-measure (longest common subsequence of lower-cased words).
+     *
+     * @return the utility
+     */
     public static Utility rougeL() {
         return (a, b) -> {
             List<String> h = words(a);
@@ -74,11 +89,22 @@ public final class Utilities {
         };
     }
 
+    /**
+     * chrF with n up to 6 and beta 2 (sacrebleu's defaults).
+     *
+     * @return the utility
+     */
     public static Utility chrF() {
         return chrF(6, 2);
     }
 
-    /** chrF: character n-gram F-beta averaged over n = 1..maxN (whitespace removed, as in sacrebleu). */
+    /**
+     * chrF: character n-gram F-beta averaged over n = 1..maxN (whitespace removed, as in sacrebleu).
+     *
+     * @param maxN the largest n-gram
+     * @param beta recall's weight
+     * @return the utility
+     */
     public static Utility chrF(int maxN, double beta) {
         return (a, b) -> {
             String h = a.replaceAll("\\s+", "");

@@ -8,10 +8,22 @@ import dev.metagen.core.Scorer;
 @FunctionalInterface
 public interface Verifier extends Scorer {
 
-    /** The outcome of a verification; {@code feedback} says why a candidate was rejected (fed back by Refine). */
+    /**
+     * The outcome of a verification; {@code feedback} says why a candidate was rejected (fed back by Refine).
+     *
+     * @param accepted whether the candidate passed
+     * @param feedback why it was rejected ("" when accepted)
+     */
     record Verdict(boolean accepted, String feedback) {
     }
 
+    /**
+     * Checks {@code candidate}.
+     *
+     * @param prompt the prompt
+     * @param candidate the candidate
+     * @return the verdict
+     */
     Verdict verify(Prompt prompt, Generation candidate);
 
     /** 1 for accepted, 0 for rejected. */
@@ -20,7 +32,13 @@ public interface Verifier extends Scorer {
         return verify(prompt, candidate).accepted() ? 1.0 : 0.0;
     }
 
-    /** Accepts when {@code scorer} gives at least {@code threshold}. */
+    /**
+     * Accepts when {@code scorer} gives at least {@code threshold}.
+     *
+     * @param scorer the scorer
+     * @param threshold the least accepted score
+     * @return the verifier
+     */
     static Verifier threshold(Scorer scorer, double threshold) {
         return (p, g) -> {
             double s = scorer.score(p, g);

@@ -27,6 +27,15 @@ public final class BestFirstSearch extends MetaGenerator {
     private final int expand;
     private final int maxExpansions;
 
+    /**
+     * Best-first search over {@code inner}'s steps.
+     *
+     * @param inner samples the steps
+     * @param scorer the process reward model
+     * @param steps how paths split into steps
+     * @param expand steps sampled per expansion
+     * @param maxExpansions the most expansions
+     */
     public BestFirstSearch(Generator inner, Scorer scorer, StepConfig steps, int expand, int maxExpansions) {
         if (expand < 1 || maxExpansions < 1) {
             throw new MetagenException("best_first: expand and max_expansions must be >= 1, got " + expand + " and " + maxExpansions);

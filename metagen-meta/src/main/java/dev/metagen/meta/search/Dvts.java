@@ -28,6 +28,15 @@ public final class Dvts extends MetaGenerator {
     private final int n;
     private final int width;
 
+    /**
+     * DVTS over {@code inner}'s steps.
+     *
+     * @param inner samples the steps
+     * @param scorer the process reward model
+     * @param steps how paths split into steps
+     * @param n the total number of first steps over all subtrees
+     * @param width expansions per step in each subtree
+     */
     public Dvts(Generator inner, Scorer scorer, StepConfig steps, int n, int width) {
         if (width < 1 || n < width) {
             throw new MetagenException("dvts: need width >= 1 and n >= width, got n=" + n + " width=" + width);

@@ -20,6 +20,13 @@ import java.util.Map;
  * softmax of their mean token log-probabilities, value each new child by the scorer on its path or on a rollout that
  * completes it, and back the value up to the root. The answer follows the most visited children from the root.
  * Invariant (checked by tests): every expanded non-root node has visits = 1 + the sum of its children's visits.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * MetaGenerator mcts = new MonteCarloTreeSearch(sampler, prm, StepConfig.lines(12, 3), 6, 2, 1.0, false);
+ * Generation g = mcts.generate(Prompt.of("Once upon a time"), GenerationParams.of(48, new SamplingConfig()));
+ * // 6 iterations of select, expand (2 sampled steps), value (prm) and back-up
+ * }</pre>
  */
 public final class MonteCarloTreeSearch extends MetaGenerator {
     private final Generator inner;
@@ -30,6 +37,17 @@ public final class MonteCarloTreeSearch extends MetaGenerator {
     private final double cPuct;
     private final boolean rollouts;
 
+    /**
+     * MCTS over {@code inner}'s steps.
+     *
+     * @param inner samples the steps
+     * @param scorer values a path
+     * @param steps how paths split into steps
+     * @param iterations selection-expansion-backup rounds
+     * @param width children per expansion
+     * @param cPuct the exploration constant c
+     * @param rollouts whether a new child is valued on a rollout that completes it
+     */
     public MonteCarloTreeSearch(Generator inner, Scorer scorer, StepConfig steps, int iterations, int width, double cPuct, boolean rollouts) {
         if (iterations < 1 || width < 1 || !(cPuct >= 0)) {
             throw new MetagenException("mcts: iterations and width must be >= 1 and c_puct >= 0, got "

@@ -46,18 +46,22 @@ public final class Node {
         this.finish = finish;
     }
 
+    /** {@return the process-reward score (NaN before scoring)} */
     public double score() {
         return score;
     }
 
+    /** {@return whether the path is complete} */
     public boolean terminal() {
         return terminal;
     }
 
+    /** {@return the path text so far} */
     public String text() {
         return text;
     }
 
+    /** {@return the mean backed-up value (0 before any visit)} */
     public double meanValue() {
         return visits == 0 ? 0 : valueSum / visits;
     }

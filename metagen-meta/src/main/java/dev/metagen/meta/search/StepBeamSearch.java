@@ -21,6 +21,13 @@ import java.util.Map;
  * compute"): each of the {@code beamWidth} open paths is extended by {@code expand} sampled steps, all new paths are
  * scored, and the {@code beamWidth} best open ones go on; complete paths are set aside. Returns the best-scoring
  * complete path (or open path, when none completed).
+ *
+ * <p>Example:
+ * <pre>{@code
+ * StepConfig lines = StepConfig.lines(12, 3);                    // a step is a line of at most 12 tokens
+ * MetaGenerator search = new StepBeamSearch(sampler, prm, lines, 2, 2);   // beam width 2, 2 steps per path
+ * Generation g = search.generate(Prompt.of("Once upon a time"), GenerationParams.of(48, new SamplingConfig()));
+ * }</pre>
  */
 public final class StepBeamSearch extends MetaGenerator {
     private final Generator inner;
@@ -29,6 +36,15 @@ public final class StepBeamSearch extends MetaGenerator {
     private final int beamWidth;
     private final int expand;
 
+    /**
+     * Step-level beam search over {@code inner}'s steps.
+     *
+     * @param inner samples the steps
+     * @param scorer the process reward model
+     * @param steps how paths split into steps
+     * @param beamWidth open paths kept per step
+     * @param expand steps sampled per open path
+     */
     public StepBeamSearch(Generator inner, Scorer scorer, StepConfig steps, int beamWidth, int expand) {
         if (beamWidth < 1 || expand < 1) {
             throw new MetagenException("step_beam_search: beam_width and expand must be >= 1, got " + beamWidth + " and " + expand);

@@ -11,7 +11,12 @@ public final class TreeDot {
     private TreeDot() {
     }
 
-    /** The DOT text of {@code trace.tree.nodes}; the chosen node, when the trace names one, is drawn bold. */
+    /**
+     * The DOT text of {@code trace.tree.nodes}; the chosen node, when the trace names one, is drawn bold.
+     *
+     * @param trace a search's trace
+     * @return the DOT text
+     */
     public static String toDot(Map<String, Object> trace) {
         if (!(trace.get("tree") instanceof Map<?, ?> tree) || !(tree.get("nodes") instanceof List<?> nodes)) {
             throw new MetagenException("the trace has no search tree (trace.tree.nodes)");

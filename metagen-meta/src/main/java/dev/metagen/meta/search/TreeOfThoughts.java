@@ -27,9 +27,21 @@ import java.util.regex.Pattern;
  */
 public final class TreeOfThoughts extends MetaGenerator {
     /** BFS or DFS, as in the paper's two search algorithms. */
-    public enum Mode { BFS, DFS }
+    public enum Mode {
+        /** Breadth-first: the {@code breadth} best states of each level go on. */
+        BFS,
+        /** Depth-first: the best child first, pruning below the threshold, with backtracking. */
+        DFS
+    }
 
-    /** The vote evaluator: a generator asked {@code votes} times which of the listed states is most promising. */
+    /**
+     * The vote evaluator: a generator asked {@code votes} times which of the listed states is most promising.
+     *
+     * @param judge the generator that votes
+     * @param template the vote prompt, with {@code {prompt}} and {@code {choices}}
+     * @param votes how many times it is asked
+     * @param params the judge's parameters
+     */
     public record Voter(Generator judge, String template, int votes, GenerationParams params) {
         public static final String DEFAULT_TEMPLATE = "{prompt}\n\n{choices}\nThe most promising choice is Choice ";
     }
@@ -45,6 +57,19 @@ public final class TreeOfThoughts extends MetaGenerator {
     private final double threshold;
     private final int maxNodes;
 
+    /**
+     * Tree of thoughts with exactly one evaluator: {@code value} or {@code voter}.
+     *
+     * @param inner samples the steps
+     * @param value scores each state, or null when voting
+     * @param voter votes among sibling states, or null when valuing
+     * @param steps how paths split into steps
+     * @param mode BFS or DFS
+     * @param k thoughts sampled per state
+     * @param breadth states kept per level (BFS)
+     * @param threshold states valued below this are pruned (DFS)
+     * @param maxNodes the most states visited
+     */
     public TreeOfThoughts(Generator inner, Scorer value, Voter voter, StepConfig steps, Mode mode, int k, int breadth,
                           double threshold, int maxNodes) {
         if ((value == null) == (voter == null)) {

@@ -10,14 +10,30 @@ import java.util.Set;
  * the common fields ({@code temperature}, {@code top_k}, {@code top_p}, {@code max_tokens}, {@code stop}) itself.
  */
 public interface LeafFactory {
+    /**
+     * The leaf types this factory builds.
+     *
+     * @return the type names
+     */
     Set<String> types();
 
-    /** Builds leaf {@code type}; reads its own extra fields from {@code node} (e.g. a beam width). */
+    /**
+     * Builds leaf {@code type}; reads its own extra fields from {@code node} (e.g. a beam width).
+     *
+     * @param type the leaf type
+     * @param node the leaf's spec object
+     * @return the leaf generator
+     */
     Generator create(String type, SpecNode node);
 
     /**
      * Builds leaf {@code type} whose fields may hold specs of other parts (a FUDGE discriminator, an SMC potential),
      * which {@code specs} parses.
+     *
+     * @param type the leaf type
+     * @param node the leaf's spec object
+     * @param specs parses nested specs
+     * @return the leaf generator
      */
     default Generator create(String type, SpecNode node, StrategySpecs specs) {
         return create(type, node);

@@ -16,8 +16,10 @@ import java.util.Map;
  *
  * @param fields plain JSON values by field name
  * @param path   the JSON path of the leaf, for error messages
+ * @param inner the leaf generator
  */
 public record ParamsOverride(Generator inner, Map<String, Object> fields, String path) implements Generator {
+    /** Copies the fields. */
     public ParamsOverride {
         fields = Map.copyOf(fields);
     }

@@ -37,9 +37,14 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
      * @param maxDepth          strategy nesting depth
      * @param maxTemplateGrowth how many copies of its inputs (prompt, generated text, tool output) one chain template
      *                          may expand to; a chain whose templates double the text each link grows exponentially
+     * @param callsName how the call limit is named in messages
+     * @param tokensName how the token limit is named in messages
+     * @param depthName how the depth limit is named in messages
+     * @param growthName how the template growth limit is named in messages
      */
     public record Limits(long maxCalls, long maxTokens, int maxDepth, long maxTemplateGrowth,
                          String callsName, String tokensName, String depthName, String growthName) {
+        /** Checks that every ceiling is at least 1. */
         public Limits {
             if (maxCalls < 1 || maxTokens < 1 || maxDepth < 1 || maxTemplateGrowth < 1) {
                 throw new dev.metagen.core.MetagenException("strategy limits must be >= 1 (calls " + maxCalls + ", tokens "
@@ -55,12 +60,25 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern VAR = Pattern.compile("\\{([a-zA-Z_][a-zA-Z0-9_]*)}");
 
-    /** Measures {@code spec} (JSON text) whose leaves inherit {@code maxTokens}; no limits applied. */
+    /**
+     * Measures {@code spec} (JSON text) whose leaves inherit {@code maxTokens}; no limits applied.
+     *
+     * @param spec the spec's JSON text
+     * @param maxTokens the request's token limit
+     * @return the worst-case cost
+     */
     public static SpecCost estimate(String spec, int maxTokens) {
         return check(spec, maxTokens, Limits.NONE);
     }
 
-    /** Measures a spec and fails on the first limit it goes over, naming the field. */
+    /**
+     * Measures a spec and fails on the first limit it goes over, naming the field.
+     *
+     * @param spec the spec's JSON text
+     * @param maxTokens the request's token limit
+     * @param limits the ceilings
+     * @return the worst-case cost
+     */
     public static SpecCost check(String spec, int maxTokens, Limits limits) {
         JsonNode root;
         try {
@@ -71,6 +89,14 @@ public record SpecCost(double calls, double generatedTokens, int depth, double t
         return check(root, maxTokens, limits);
     }
 
+    /**
+     * Measures a parsed spec and fails on the first limit it goes over, naming the field.
+     *
+     * @param root the spec
+     * @param maxTokens the request's token limit
+     * @param limits the ceilings
+     * @return the worst-case cost
+     */
     public static SpecCost check(JsonNode root, int maxTokens, Limits limits) {
         Walker w = new Walker(limits);
         Cost c = w.generator(root, "$", maxTokens, 1);

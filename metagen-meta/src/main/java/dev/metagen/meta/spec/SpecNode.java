@@ -47,14 +47,27 @@ public final class SpecNode {
         return java.util.Collections.unmodifiableSet(used);
     }
 
+    /** {@return this object's JSON path} */
     public String path() {
         return path;
     }
 
+    /**
+     * The JSON path of one of this object's fields.
+     *
+     * @param field the field
+     * @return the path
+     */
     public String path(String field) {
         return path + "." + field;
     }
 
+    /**
+     * Whether {@code field} is present and not null.
+     *
+     * @param field the field
+     * @return true when it is given
+     */
     public boolean has(String field) {
         if (probe != null) {
             used.add(field); // a field looked at is one the spec may give
@@ -67,6 +80,12 @@ public final class SpecNode {
         return json.get(field);
     }
 
+    /**
+     * The object's {@code "type"} string.
+     *
+     * @param what what the object is, for the error message (e.g. {@code scorer})
+     * @return the type
+     */
     public String type(String what) {
         JsonNode t = get("type");
         if (probe != null) {
@@ -78,6 +97,13 @@ public final class SpecNode {
         return t.asText();
     }
 
+    /**
+     * A string field.
+     *
+     * @param field the field
+     * @param fallback the value when absent (null: the field is required)
+     * @return the value
+     */
     public String string(String field, String fallback) {
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
@@ -95,10 +121,24 @@ public final class SpecNode {
         return v.asText();
     }
 
+    /**
+     * A required string field.
+     *
+     * @param field the field
+     * @return the value
+     */
     public String string(String field) {
         return string(field, null);
     }
 
+    /**
+     * An integer field.
+     *
+     * @param field the field
+     * @param fallback the value when absent
+     * @param min the least value allowed
+     * @return the value
+     */
     public int integer(String field, int fallback, int min) {
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
@@ -113,6 +153,14 @@ public final class SpecNode {
         return v.asInt();
     }
 
+    /**
+     * A long integer field.
+     *
+     * @param field the field
+     * @param fallback the value when absent
+     * @param min the least value allowed
+     * @return the value
+     */
     public long longValue(String field, long fallback, long min) {
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
@@ -127,6 +175,15 @@ public final class SpecNode {
         return v.asLong();
     }
 
+    /**
+     * A number field.
+     *
+     * @param field the field
+     * @param fallback the value when absent
+     * @param min the least value allowed
+     * @param max the largest value allowed
+     * @return the value
+     */
     public double number(String field, double fallback, double min, double max) {
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
@@ -142,6 +199,13 @@ public final class SpecNode {
         return d;
     }
 
+    /**
+     * A boolean field.
+     *
+     * @param field the field
+     * @param fallback the value when absent
+     * @return the value
+     */
     public boolean bool(String field, boolean fallback) {
         JsonNode v = get(field);
         if (v == null || v.isNull()) {
@@ -153,6 +217,12 @@ public final class SpecNode {
         return v.asBoolean();
     }
 
+    /**
+     * An array of strings (empty when absent).
+     *
+     * @param field the field
+     * @return the strings
+     */
     public List<String> strings(String field) {
         JsonNode v = get(field);
         List<String> out = new ArrayList<>();
@@ -171,7 +241,12 @@ public final class SpecNode {
         return out;
     }
 
-    /** The object at {@code field}, or null when absent. */
+    /**
+     * The object at {@code field}, or null when absent.
+     *
+     * @param field the field
+     * @return the object, or null
+     */
     public SpecNode child(String field) {
         if (probe != null) {
             used.add(field);
@@ -184,6 +259,12 @@ public final class SpecNode {
         return new SpecNode(v, path(field));
     }
 
+    /**
+     * A required object field.
+     *
+     * @param field the field
+     * @return the object
+     */
     public SpecNode requireChild(String field) {
         if (probe != null) {
             used.add(field);
@@ -196,7 +277,13 @@ public final class SpecNode {
         return c;
     }
 
-    /** The objects of the array at {@code field}; at least {@code min} of them. */
+    /**
+     * The objects of the array at {@code field}; at least {@code min} of them.
+     *
+     * @param field the field
+     * @param min the fewest objects allowed
+     * @return the objects
+     */
     public List<SpecNode> children(String field, int min) {
         if (probe != null) {
             used.add(field);
@@ -220,6 +307,9 @@ public final class SpecNode {
      * The fields of {@code names} present here, as plain JSON values (maps, lists, strings, numbers, booleans), now
      * marked read; an object or array given for a field that takes JSON text ({@code json_schema}) is kept as a
      * value, and {@link #jsonText} writes it.
+     *
+     * @param names the field names
+     * @return the values by name
      */
     public java.util.Map<String, Object> values(java.util.Set<String> names) {
         java.util.Map<String, Object> out = present(names);
@@ -230,6 +320,9 @@ public final class SpecNode {
     /**
      * The fields of {@code names} present here as plain JSON values, without marking them read: lets a leaf factory
      * look at fields that the parser applies (e.g. compile a leaf's constraint once, when the spec is built).
+     *
+     * @param names the field names
+     * @return the values by name
      */
     public java.util.Map<String, Object> peek(java.util.Set<String> names) {
         java.util.Map<String, Object> out = present(names);
@@ -249,7 +342,12 @@ public final class SpecNode {
         return out;
     }
 
-    /** {@code value} as JSON text: a string stays as it is, anything else is written as JSON. */
+    /**
+     * {@code value} as JSON text: a string stays as it is, anything else is written as JSON.
+     *
+     * @param value a JSON value
+     * @return its JSON text
+     */
     public static String jsonText(Object value) {
         if (value instanceof String s) {
             return s;
@@ -264,6 +362,8 @@ public final class SpecNode {
     /**
      * The fields nobody has read yet, as plain JSON values, now marked read: lets a leaf factory hand its
      * parameters to a parser of its own (e.g. a decoding spec) that checks them itself.
+     *
+     * @return the values by name
      */
     public java.util.Map<String, Object> remainingFields() {
         java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();

@@ -27,6 +27,7 @@ public final class SpecReference {
      * @param kind     strategy, leaf, scorer, extractor, utility or budget
      * @param keys     the fields it reads, nested ones of its own objects written {@code vote.votes} or {@code stages[].verifier}
      * @param complete false when no run of the builder finished (its fields after the failing check are missing)
+     * @param type the type's name
      */
     public record Entry(String kind, String type, List<String> keys, boolean complete) {
     }
@@ -34,7 +35,12 @@ public final class SpecReference {
     private SpecReference() {
     }
 
-    /** Every type {@code specs} knows, by kind, with its fields. */
+    /**
+     * Every type {@code specs} knows, by kind, with its fields.
+     *
+     * @param specs the registry
+     * @return the types
+     */
     public static List<Entry> of(StrategySpecs specs) {
         List<Entry> out = new ArrayList<>();
         for (String type : specs.strategyTypes()) {
@@ -56,12 +62,21 @@ public final class SpecReference {
         return out;
     }
 
-    /** The fields every leaf takes besides its own: the generation fields, the same on every front end. */
+    /**
+     * The fields every leaf takes besides its own: the generation fields, the same on every front end.
+     *
+     * @return the field names
+     */
     public static List<String> generationFields() {
         return List.copyOf(new TreeSet<>(GenerationFields.ALL));
     }
 
-    /** The reference as JSON-friendly maps: {@code {"kind": {"type": {"keys": [...], "complete": bool}}}} and the generation fields. */
+    /**
+     * The reference as JSON-friendly maps: {@code {"kind": {"type": {"keys": [...], "complete": bool}}}} and the generation fields.
+     *
+     * @param entries the types
+     * @return the reference
+     */
     public static Map<String, Object> toJson(List<Entry> entries) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Entry e : entries) {

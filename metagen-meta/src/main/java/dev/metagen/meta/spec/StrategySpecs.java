@@ -45,9 +45,25 @@ import dev.metagen.core.MetagenException;
 /**
  * Parses JSON strategy specs ({@code {"type": NAME, ...parameters, "inner": SPEC}}, snake_case) into composed
  * meta-generators; every error names its JSON path, e.g. {@code $.inner.scorer.type: unknown scorer 'foo' (known: ...)}.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * StrategySpecs specs = new StrategySpecs(leaves);               // leaves: builds the "sample" leaf
+ * StrategySpecs.Strategy s = specs.parse("""
+ *         {"type": "majority_vote", "n": 5, "inner": {"type": "sample"}, "budget": {"tokens": 500}}""");
+ * MetaGenerator strategy = (MetaGenerator) s.generator();
+ * Generation g = strategy.generate(Prompt.of("Q: 2 + 3 = ?\nA:"), GenerationParams.greedy(16), s.budget(),
+ *         new Cancellation());
+ * }</pre>
  */
 public final class StrategySpecs {
-    /** A parsed spec: the generator and the budget of the whole run (top-level {@code "budget"}). */
+    /**
+     * A parsed spec: the generator and the budget of the whole run (top-level {@code "budget"}).
+     *
+     * @param generator the composed generator
+     * @param budget the run's budget ({@link Budget#UNLIMITED} when the spec gives none)
+     * @param type the top-level spec's type
+     */
     public record Strategy(Generator generator, Budget budget, String type) {
     }
 
@@ -63,15 +79,22 @@ public final class StrategySpecs {
     private final Map<String, Function<SpecNode, AnswerExtractor>> extractors = new LinkedHashMap<>();
     private final Map<String, Function<SpecNode, Utility>> utilities = new LinkedHashMap<>();
 
-    /** Specs whose code tools run within {@link Sandbox.Limits#DEFAULT}. */
+    /**
+     * Specs whose code tools run within {@link Sandbox.Limits#DEFAULT}.
+     *
+     * @param leaves builds the leaf generators
+     */
     public StrategySpecs(LeafFactory leaves) {
         this(leaves, Sandbox.Limits.DEFAULT);
     }
 
     /**
+     * Specs whose code tools run within an operator's ceiling.
+     *
      * @param sandboxCeiling the operator's limits on code tools ({@code python}, {@code python_tests}): a spec's
      *                       {@code timeout_ms}, {@code memory_mb}, {@code cpu_seconds} and {@code max_output_bytes}
      *                       may lower them; a value above is refused, naming the field and the limit
+     * @param leaves builds the leaf generators
      */
     public StrategySpecs(LeafFactory leaves, Sandbox.Limits sandboxCeiling) {
         this(leaves, sandboxCeiling, dev.metagen.meta.tools.HttpTool.Policy.NONE);
@@ -91,17 +114,30 @@ public final class StrategySpecs {
         utilities.put("chrf", n -> Utilities.chrF(n.integer("n", 6, 1), n.number("beta", 2, 0, 100)));
     }
 
-    /** The operator's limits on code tools, which specs may only lower. */
+    /**
+     * The operator's limits on code tools, which specs may only lower.
+     *
+     * @return the ceiling
+     */
     public Sandbox.Limits sandboxCeiling() {
         return sandboxCeiling;
     }
 
-    /** The operator's allow-list and limits of http tools. */
+    /**
+     * The operator's allow-list and limits of http tools.
+     *
+     * @return the policy the {@code http} tools of {@code tool_loop} specs run under
+     */
     public dev.metagen.meta.tools.HttpTool.Policy httpToolPolicy() {
         return httpTools;
     }
 
-    /** A spec given as inline JSON (starting with '{') or as the path of a JSON file, optionally written {@code @FILE}. */
+    /**
+     * A spec given as inline JSON (starting with '{') or as the path of a JSON file, optionally written {@code @FILE}.
+     *
+     * @param fileOrJson inline JSON, a file path, or {@code @FILE}
+     * @return the generator and its budget
+     */
     public Strategy parse(String fileOrJson) {
         String text = fileOrJson.strip();
         if (!text.startsWith("{") && !text.startsWith("[")) {
@@ -193,7 +229,12 @@ public final class StrategySpecs {
         utilities.get(type).apply(node);
     }
 
-    /** A generator spec (a strategy or a leaf). */
+    /**
+     * A generator spec (a strategy or a leaf).
+     *
+     * @param node the spec object
+     * @return the generator
+     */
     public Generator generator(SpecNode node) {
         if (node.isProbe()) {
             node.type("generator");
@@ -242,6 +283,12 @@ public final class StrategySpecs {
         return generator(node.requireChild("inner"));
     }
 
+    /**
+     * A scorer spec.
+     *
+     * @param node the spec object
+     * @return the scorer
+     */
     public Scorer scorer(SpecNode node) {
         if (node.isProbe()) {
             node.type("scorer");
@@ -250,6 +297,12 @@ public final class StrategySpecs {
         return component(node, "scorer", scorers);
     }
 
+    /**
+     * A scorer spec that must be a verifier ({@code regex}, {@code contains}, {@code threshold} ...).
+     *
+     * @param node the spec object
+     * @return the verifier
+     */
     public Verifier verifier(SpecNode node) {
         Scorer s = scorer(node);
         if (s instanceof Verifier v) {
@@ -259,6 +312,12 @@ public final class StrategySpecs {
                 + "' is not a verifier (verifiers: regex, contains, threshold)");
     }
 
+    /**
+     * An extractor spec ({@code last_number} when absent).
+     *
+     * @param node the spec object, or null
+     * @return the extractor
+     */
     public AnswerExtractor extractor(SpecNode node) {
         if (node == null) {
             return AnswerExtractors.lastNumber();
@@ -270,6 +329,12 @@ public final class StrategySpecs {
         return component(node, "extractor", extractors);
     }
 
+    /**
+     * A utility spec ({@code rouge_l} when absent).
+     *
+     * @param node the spec object, or null
+     * @return the utility
+     */
     public Utility utility(SpecNode node) {
         if (node == null) {
             return Utilities.rougeL();
@@ -293,15 +358,32 @@ public final class StrategySpecs {
         return t;
     }
 
-    /** Registers an extra strategy type (e.g. one defined by an application). */
+    /**
+     * Registers an extra strategy type (e.g. one defined by an application).
+     *
+     * @param type the value of {@code "type"} that selects it
+     * @param builder builds the strategy from its spec object
+     */
     public void registerStrategy(String type, Function<SpecNode, Generator> builder) {
         strategies.put(type, builder);
     }
 
+    /**
+     * Registers an extra scorer type.
+     *
+     * @param type the value of {@code "type"} that selects it
+     * @param builder builds the scorer from its spec object
+     */
     public void registerScorer(String type, Function<SpecNode, Scorer> builder) {
         scorers.put(type, builder);
     }
 
+    /**
+     * Registers an extra answer extractor type.
+     *
+     * @param type the value of {@code "type"} that selects it
+     * @param builder builds the extractor from its spec object
+     */
     public void registerExtractor(String type, Function<SpecNode, AnswerExtractor> builder) {
         extractors.put(type, builder);
     }

@@ -11,6 +11,10 @@ import java.math.MathContext;
 public final class Calculator implements Tool {
     private static final int MAX_INPUT = 10_000;
 
+    /** A calculator (it keeps no state). */
+    public Calculator() {
+    }
+
     @Override
     public String name() {
         return "calculator";

@@ -37,6 +37,13 @@ import java.util.concurrent.TimeUnit;
  * <p>The sandbox dies with the JVM, even one killed with SIGKILL, whatever the code does: the bwrap process runs as
  * PID 1 of an outer PID namespace, which the code cannot see or signal, and that namespace's PID 1 dies with the
  * JVM by a parent-death signal; the kernel then kills every process in it and in the sandbox's nested namespace.
+ *
+ * <p>Example:
+ * <pre>{@code
+ * Sandbox python = Sandbox.python(Sandbox.Limits.DEFAULT);
+ * ToolResult r = python.run("print(6 * 7)");
+ * // r.ok() and r.output() is "42\n"; a crash, a timeout or too much memory is r.ok() == false, r.error() says why
+ * }</pre>
  */
 public final class Sandbox implements Tool {
     /**
@@ -56,6 +63,7 @@ public final class Sandbox implements Tool {
         /** What a run gets unless the operator or a spec says otherwise; also the operator's default ceiling. */
         public static final Limits DEFAULT = new Limits(Duration.ofSeconds(5), 512L << 20, 5, 64 << 10, DEFAULT_PROCESSES, DEFAULT_FILE_BYTES);
 
+        /** Checks that every limit is positive (and at least 4 processes). */
         public Limits {
             if (wall == null || wall.isNegative() || wall.isZero() || memoryBytes < 1 || cpuSeconds < 1 || maxOutputBytes < 1
                     || processes < 4 || fileBytes < 1) {
@@ -65,12 +73,24 @@ public final class Sandbox implements Tool {
             }
         }
 
-        /** Limits with the default process count and file size. */
+        /**
+         * Limits with the default process count and file size.
+         *
+         * @param wall wall-clock time
+         * @param memoryBytes address space of each process
+         * @param cpuSeconds CPU time of each process
+         * @param maxOutputBytes bytes kept of stdout and of stderr each
+         */
         public Limits(Duration wall, long memoryBytes, int cpuSeconds, int maxOutputBytes) {
             this(wall, memoryBytes, cpuSeconds, maxOutputBytes, DEFAULT_PROCESSES, DEFAULT_FILE_BYTES);
         }
 
-        /** Each limit the smaller of this one's and {@code ceiling}'s. */
+        /**
+         * Each limit the smaller of this one's and {@code ceiling}'s.
+         *
+         * @param ceiling the operator's ceiling
+         * @return the tighter limits
+         */
         public Limits atMost(Limits ceiling) {
             return new Limits(wall.compareTo(ceiling.wall) <= 0 ? wall : ceiling.wall, Math.min(memoryBytes, ceiling.memoryBytes),
                     Math.min(cpuSeconds, ceiling.cpuSeconds), Math.min(maxOutputBytes, ceiling.maxOutputBytes),
@@ -100,7 +120,13 @@ public final class Sandbox implements Tool {
     private final String fileName;
     private final Limits limits;
 
-    /** @param interpreter the command that runs a source file, e.g. {@code ["python3", "-I"]}; the file name is appended */
+    /**
+     * A sandbox that runs programs with {@code interpreter}.
+     *
+     * @param interpreter the command that runs a source file, e.g. {@code ["python3", "-I"]}; the file name is appended
+     * @param fileName the source file's name in {@code /tmp}, e.g. {@code main.py}
+     * @param limits the limits of each run
+     */
     public Sandbox(List<String> interpreter, String fileName, Limits limits) {
         if (!fileName.matches("[A-Za-z0-9_.-]+")) {
             throw new MetagenException("sandbox: the source file name must be a plain file name, got '" + fileName + "'");
@@ -110,10 +136,17 @@ public final class Sandbox implements Tool {
         this.limits = limits;
     }
 
+    /**
+     * A Python 3 sandbox ({@code python3 -I main.py}).
+     *
+     * @param limits the limits of each run
+     * @return the sandbox
+     */
     public static Sandbox python(Limits limits) {
         return new Sandbox(List.of("python3", "-I"), "main.py", limits);
     }
 
+    /** {@return the limits of each run} */
     public Limits limits() {
         return limits;
     }
@@ -123,17 +156,29 @@ public final class Sandbox implements Tool {
         return fileName.endsWith(".py") ? "python" : "code";
     }
 
-    /** True when code can run sandboxed here (checked once). */
+    /**
+     * True when code can run sandboxed here (checked once).
+     *
+     * @return whether it is available
+     */
     public static boolean available() {
         return unavailableReason() == null;
     }
 
-    /** True when bwrap and the util-linux and coreutils programs the sandbox uses are installed. */
+    /**
+     * True when bwrap and the util-linux and coreutils programs the sandbox uses are installed.
+     *
+     * @return whether they are installed
+     */
     public static boolean toolsInstalled() {
         return HOST_TOOLS.stream().allMatch(t -> hostTool(t) != null);
     }
 
-    /** Why code cannot run sandboxed here (one line), or null when it can; checked once by starting an empty sandbox. */
+    /**
+     * Why code cannot run sandboxed here (one line), or null when it can; checked once by starting an empty sandbox.
+     *
+     * @return the reason, or null
+     */
     public static String unavailableReason() {
         String u = unavailable;
         if (u == null) {

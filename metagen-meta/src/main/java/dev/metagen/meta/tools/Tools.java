@@ -7,7 +7,14 @@ public final class Tools {
     private Tools() {
     }
 
-    /** See {@link Scope#tool}: refused when the run is cancelled or out of budget, interrupted with it. */
+    /**
+     * See {@link Scope#tool}: refused when the run is cancelled or out of budget, interrupted with it.
+     *
+     * @param scope the caller's scope
+     * @param tool the tool
+     * @param input its input
+     * @return its result
+     */
     public static ToolResult call(Scope scope, Tool tool, String input) {
         return scope.tool(() -> tool.run(input));
     }

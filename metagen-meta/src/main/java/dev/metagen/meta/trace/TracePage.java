@@ -40,12 +40,20 @@ public final class TracePage {
     private TracePage() {
     }
 
-    /** The viewer's script: defines {@code window.MetagenTrace.render(container, doc)} and renders {@code #trace-data} into {@code #trace-view}. */
+    /**
+     * The viewer's script: defines {@code window.MetagenTrace.render(container, doc)} and renders {@code #trace-data} into {@code #trace-view}.
+     *
+     * @return the script
+     */
     public static String script() {
         return SCRIPT;
     }
 
-    /** The viewer's style sheet. */
+    /**
+     * The viewer's style sheet.
+     *
+     * @return the style sheet
+     */
     public static String style() {
         return STYLE;
     }
@@ -53,6 +61,10 @@ public final class TracePage {
     /**
      * The page for one trace document (see {@link #document}; an eval results row or {@code generate --json} output
      * reads as well).
+     *
+     * @param title the page title
+     * @param doc the trace document
+     * @return the HTML page
      */
     public static String html(String title, Object doc) {
         String data = embedJson(doc);
@@ -66,7 +78,13 @@ public final class TracePage {
                 + "<script>" + SCRIPT + "</script>\n</body></html>\n";
     }
 
-    /** Writes {@link #html} to {@code file}. */
+    /**
+     * Writes {@link #html} to {@code file}.
+     *
+     * @param file where to write
+     * @param title the page title
+     * @param doc the trace document
+     */
     public static void write(Path file, String title, Object doc) {
         try {
             Path parent = file.toAbsolutePath().getParent();
@@ -86,6 +104,11 @@ public final class TracePage {
      * @param spec      the strategy spec as given (JSON text), or null
      * @param budget    the run's budget, or null
      * @param tokenText the text of a token id (its own bytes), or null when there is no tokenizer
+     * @param prompt the prompt
+     * @param g the generation
+     * @param model the model's name
+     * @param strategy the strategy's name, or null
+     * @return the document
      */
     public static Map<String, Object> document(String prompt, Generation g, String model, String strategy, String spec,
                                                Budget budget, IntFunction<String> tokenText) {
@@ -139,6 +162,9 @@ public final class TracePage {
      * {@code value} as JSON that is safe inside a {@code <script>} element of an HTML page: {@code <}, {@code >} and
      * {@code &} (which only occur inside JSON strings) are written as {@code \}{@code u} escapes, so no text of the
      * trace can close the element ({@code </script>}) or open a comment; U+2028 and U+2029 too, for older parsers.
+     *
+     * @param value a JSON value
+     * @return the JSON text
      */
     public static String embedJson(Object value) {
         String json;
@@ -166,6 +192,11 @@ public final class TracePage {
      * A policy that runs only the given inline scripts and styles (by their SHA-256), loads nothing (no
      * {@code src}, no fonts, no images but {@code data:}), and with {@code connectSelf} lets scripts call back the
      * origin that served the page (the playground) and nothing else.
+     *
+     * @param scripts the inline scripts allowed
+     * @param styles the inline styles allowed
+     * @param connectSelf whether scripts may call the origin
+     * @return the policy header value
      */
     public static String contentSecurityPolicy(List<String> scripts, List<String> styles, boolean connectSelf) {
         StringBuilder p = new StringBuilder("default-src 'none'; script-src");
@@ -190,7 +221,12 @@ public final class TracePage {
         }
     }
 
-    /** Text for HTML element content and attribute values. */
+    /**
+     * Text for HTML element content and attribute values.
+     *
+     * @param s the text
+     * @return the escaped text
+     */
     public static String escapeHtml(String s) {
         StringBuilder b = new StringBuilder(s.length());
         for (char c : s.toCharArray()) {
