@@ -94,6 +94,8 @@ public interface LanguageModel extends AutoCloseable {
     /**
      * Optional capability (reward models, rerankers): the model's classification or score head, present when the
      * model has one.
+     *
+     * @return the head, or empty for a model without one
      */
     default java.util.Optional<ScoreHead> scoreHead() {
         return java.util.Optional.empty();

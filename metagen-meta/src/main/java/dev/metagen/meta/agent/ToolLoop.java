@@ -34,7 +34,13 @@ import java.util.function.Function;
 public final class ToolLoop extends MetaGenerator {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A tool the model can call: how it is declared to the model, and how a call's arguments become its input. */
+    /**
+     * A tool the model can call: how it is declared to the model, and how a call's arguments become its input.
+     *
+     * @param definition the definition
+     * @param tool the tool
+     * @param input the input
+     */
     public record LoopTool(ToolDefinition definition, Tool tool, Function<JsonNode, String> input) {
     }
 
@@ -51,9 +57,15 @@ public final class ToolLoop extends MetaGenerator {
     private final String resultTemplate;
 
     /**
+     * Creates the tool loop.
+     *
      * @param instructions   text put before the prompt ({tools}, {example} filled in); empty for none (a prompt that
      *                       already declares the tools, e.g. one rendered by a chat template)
      * @param resultTemplate how a result is appended ({name}, {result} filled in); null for the family's default
+     * @param inner the inner
+     * @param tools the tools
+     * @param maxTurns the max turns
+     * @param format the format
      */
     public ToolLoop(Generator inner, List<LoopTool> tools, int maxTurns, ToolCallFormat format, String instructions, String resultTemplate) {
         this(inner, tools, maxTurns, DEFAULT_MAX_TOOL_CALLS, format, instructions, resultTemplate);
@@ -63,8 +75,17 @@ public final class ToolLoop extends MetaGenerator {
     public static final int DEFAULT_MAX_TOOL_CALLS = 8;
 
     /**
+     * Creates the tool loop.
+     *
      * @param maxToolCalls the most tool calls the whole loop runs (a model may write many calls in one turn); calls
      *                     beyond it are answered with an error instead of running
+     *
+     * @param inner the inner
+     * @param tools the tools
+     * @param maxTurns the max turns
+     * @param format the format
+     * @param instructions the instructions
+     * @param resultTemplate the result template
      */
     public ToolLoop(Generator inner, List<LoopTool> tools, int maxTurns, int maxToolCalls, ToolCallFormat format,
                     String instructions, String resultTemplate) {
@@ -92,7 +113,12 @@ public final class ToolLoop extends MetaGenerator {
         this.resultTemplate = resultTemplate != null ? resultTemplate : defaultResultTemplate(format);
     }
 
-    /** How each family shows a tool's result to the model after its call. */
+    /**
+     * How each family shows a tool's result to the model after its call.
+     *
+     * @param f the f
+     * @return the default result template
+     */
     public static String defaultResultTemplate(ToolCallFormat f) {
         return switch (f) {
             case HERMES -> "\n<tool_response>\n{result}\n</tool_response>\n";
@@ -187,7 +213,12 @@ public final class ToolLoop extends MetaGenerator {
         return trace;
     }
 
-    /** The input of a tool that reads one string argument: {@code field}, else the call's only string value. */
+    /**
+     * The input of a tool that reads one string argument: {@code field}, else the call's only string value.
+     *
+     * @param field the field
+     * @return the string argument
+     */
     public static Function<JsonNode, String> stringArgument(String field) {
         return args -> {
             if (args.path(field).isTextual()) {
@@ -203,7 +234,14 @@ public final class ToolLoop extends MetaGenerator {
         };
     }
 
-    /** A declaration with one required string parameter. */
+    /**
+     * A declaration with one required string parameter.
+     *
+     * @param name the name
+     * @param description the description
+     * @param field the field
+     * @return the one string
+     */
     public static ToolDefinition oneString(String name, String description, String field) {
         com.fasterxml.jackson.databind.node.ObjectNode p = JSON.createObjectNode().put("type", "object");
         p.putObject("properties").putObject(field).put("type", "string");

@@ -16,6 +16,13 @@ import java.util.function.Supplier;
  * p(yes) / (p(yes) + p(no)), so that probability given to other tokens does not count; without it, it is p(yes) over
  * the whole vocabulary, as the paper reads it. The answer tokens are the first tokens that {@code yes} and {@code no}
  * add after the question. One model call over the question's tokens.
+ *
+ * @param model the model
+ * @param template the template
+ * @param yes the yes
+ * @param no the no
+ * @param normalize the normalize
+ * @param parseSpecial the parse special
  */
 public record GenerativeVerifier(Supplier<LanguageModel> model, String template, String yes, String no,
                                  boolean normalize, boolean parseSpecial) implements ScopedScorer {

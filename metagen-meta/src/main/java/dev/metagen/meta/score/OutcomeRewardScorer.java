@@ -13,6 +13,11 @@ import java.util.function.Supplier;
  * An outcome reward model (Cobbe et al., 2021, "Training verifiers to solve math word problems"): the score head of
  * a reward model on prompt and candidate ({@code template} with {@code {prompt}} and {@code {candidate}}), the output
  * named {@code label}, pooled at the last token. Each score is one model call over the templated text's tokens.
+ *
+ * @param model the model
+ * @param template the template
+ * @param label the label
+ * @param parseSpecial the parse special
  */
 public record OutcomeRewardScorer(Supplier<LanguageModel> model, String template, String label, boolean parseSpecial)
         implements ScopedScorer {

@@ -32,8 +32,21 @@ public final class ProcessRewardScorer implements ScopedScorer {
 
     /** How the steps' scores make the path's. */
     public enum Aggregate {
-        MIN, LAST, PROD, MEAN;
+        /** The lowest step score (a solution is as good as its worst step). */
+        MIN,
+        /** The last step's score. */
+        LAST,
+        /** The product of the step scores. */
+        PROD,
+        /** The mean of the step scores. */
+        MEAN;
 
+        /**
+         * The aggregate a spec names.
+         *
+         * @param s {@code min}, {@code last}, {@code prod} or {@code mean}
+         * @return the aggregate, or null for another name
+         */
         public static Aggregate parse(String s) {
             for (Aggregate a : values()) {
                 if (a.name().toLowerCase(Locale.ROOT).equals(s)) {
@@ -61,6 +74,7 @@ public final class ProcessRewardScorer implements ScopedScorer {
         }
     }
 
+    /** The text scored by default: the prompt followed by the partial solution. */
     public static final String DEFAULT_TEMPLATE = "{prompt}";
 
     private final Supplier<LanguageModel> model;
@@ -75,8 +89,20 @@ public final class ProcessRewardScorer implements ScopedScorer {
     private final int maxSteps;
 
     /**
+     * Creates the process reward scorer.
+     *
      * @param maxSteps the most steps a candidate is split into (the rest of the text stays in the last step): bounds
      *                 the calls of a good/bad reading, one per step
+     *
+     * @param model the model
+     * @param template the template
+     * @param stepDelimiter the step delimiter
+     * @param stepTag the step tag
+     * @param goodToken the good token
+     * @param badToken the bad token
+     * @param label the label
+     * @param aggregate the aggregate
+     * @param parseSpecial the parse special
      */
     public ProcessRewardScorer(Supplier<LanguageModel> model, String template, String stepDelimiter, String stepTag,
                                String goodToken, String badToken, String label, Aggregate aggregate, boolean parseSpecial,
@@ -138,7 +164,14 @@ public final class ProcessRewardScorer implements ScopedScorer {
         return texts;
     }
 
-    /** The score of each step of {@code candidate}, charged to {@code scope}. */
+    /**
+     * The score of each step of {@code candidate}, charged to {@code scope}.
+     *
+     * @param prompt the prompt
+     * @param candidate the candidate
+     * @param scope the scope
+     * @return the step scores
+     */
     public double[] stepScores(Prompt prompt, Generation candidate, Scope scope) {
         LanguageModel m = model.get();
         List<String> texts = stepTexts(prompt.text(), candidate.text());

@@ -31,8 +31,21 @@ import java.util.Locale;
 public final class RemoteRewardScorer implements ScopedScorer {
     /** The vLLM endpoints a remote reward reads. */
     public enum Endpoint {
-        SCORE, RERANK, CLASSIFY, POOLING;
+        /** vLLM's {@code /score}: the relevance of a (query, document) pair. */
+        SCORE,
+        /** vLLM's {@code /rerank}: documents ranked against a query. */
+        RERANK,
+        /** vLLM's {@code /classify}: class probabilities of a text. */
+        CLASSIFY,
+        /** vLLM's {@code /pooling}: the pooled output of a text. */
+        POOLING;
 
+        /**
+         * The endpoint a spec names.
+         *
+         * @param s {@code score}, {@code rerank}, {@code classify} or {@code pooling}
+         * @return the endpoint, or null for another name
+         */
         public static Endpoint parse(String s) {
             for (Endpoint e : values()) {
                 if (e.name().toLowerCase(Locale.ROOT).equals(s)) {
@@ -59,9 +72,15 @@ public final class RemoteRewardScorer implements ScopedScorer {
     private final HttpClient http;
 
     /**
+     * Creates the remote reward scorer.
+     *
      * @param baseUrl     the server ({@code http://host:8000}; a trailing {@code /v1} is dropped, as vLLM serves these
      *                    endpoints at the root; a {@code #SERVED_MODEL} fragment names the model to send)
      * @param servedModel the {@code model} field sent, or null for the fragment's or none (the server's only model)
+     * @param endpoint the endpoint
+     * @param template the template
+     * @param label the label
+     * @param timeout the timeout
      */
     public RemoteRewardScorer(String baseUrl, Endpoint endpoint, String servedModel, String template, int label, Duration timeout) {
         int hash = baseUrl.indexOf('#');

@@ -43,6 +43,9 @@ public interface LeafFactory {
      * The local model that a scorer's {@code "model": NAME} names (the default model when absent), for scorers that
      * read a model's logits or score head ({@code orm}, {@code prm}, {@code verifier}); empty when the spec is only
      * checked (the name is checked then). Reads the node's {@code model} field.
+     *
+     * @param node the node
+     * @return the scoring model
      */
     default java.util.Optional<dev.metagen.core.LanguageModel> scoringModel(SpecNode node) {
         throw new StrategySpecException(node.path("type"), "scorers that read a model need a model registry, which this front end does not offer");
@@ -51,6 +54,9 @@ public interface LeafFactory {
     /**
      * The base URL of the remote endpoint that a scorer's {@code "model": NAME} names (an operator's
      * {@code --model NAME=URL}): a spec never carries a URL of its own. Reads the node's {@code model} field.
+     *
+     * @param node the node
+     * @return the endpoint url
      */
     default String endpointUrl(SpecNode node) {
         throw new StrategySpecException(node.path("model"), "no remote endpoints are named here");

@@ -100,7 +100,13 @@ public final class StrategySpecs {
         this(leaves, sandboxCeiling, dev.metagen.meta.tools.HttpTool.Policy.NONE);
     }
 
-    /** As above, with the operator's allow-list and limits for {@code http} tools (no URL allowed by default). */
+    /**
+     * As above, with the operator's allow-list and limits for {@code http} tools (no URL allowed by default).
+     *
+     * @param leaves the leaves
+     * @param sandboxCeiling the sandbox ceiling
+     * @param httpTools the http tools
+     */
     public StrategySpecs(LeafFactory leaves, Sandbox.Limits sandboxCeiling, dev.metagen.meta.tools.HttpTool.Policy httpTools) {
         this.leaves = leaves;
         this.sandboxCeiling = java.util.Objects.requireNonNull(sandboxCeiling, "sandboxCeiling");

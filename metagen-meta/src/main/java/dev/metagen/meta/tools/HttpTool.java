@@ -20,11 +20,17 @@ public final class HttpTool implements Tool {
     /**
      * What the operator allows: URL prefixes ({@code https://tools.internal/api/}) or bare host names
      * ({@code tools.internal}, any http(s) URL on that host), and the limits of every call. Never set by a spec.
+     *
+     * @param allowed the allowed
+     * @param timeout the timeout
+     * @param maxRequestBytes the max request bytes
+     * @param maxResponseBytes the max response bytes
      */
     public record Policy(List<String> allowed, Duration timeout, int maxRequestBytes, int maxResponseBytes) {
         /** No URL allowed (the default: a spec's http tool is refused). */
         public static final Policy NONE = new Policy(List.of(), Duration.ofSeconds(10), 65_536, 65_536);
 
+        /** Checks the limits. */
         public Policy {
             allowed = List.copyOf(allowed);
             if (timeout.isNegative() || timeout.isZero() || maxRequestBytes < 1 || maxResponseBytes < 1) {
@@ -32,11 +38,22 @@ public final class HttpTool implements Tool {
             }
         }
 
+        /**
+         * The same limits with another allow-list.
+         *
+         * @param urls the URL prefixes http tools may call
+         * @return the new policy
+         */
         public Policy withAllowed(List<String> urls) {
             return new Policy(urls, timeout, maxRequestBytes, maxResponseBytes);
         }
 
-        /** Null when {@code url} may be called, else why not (one line). */
+        /**
+         * Null when {@code url} may be called, else why not (one line).
+         *
+         * @param url the url
+         * @return the refusal
+         */
         public String refusal(String url) {
             URI u;
             try {
@@ -69,7 +86,15 @@ public final class HttpTool implements Tool {
     private final URI url;
     private final Policy policy;
 
-    /** @throws IllegalArgumentException when the policy does not allow {@code url} */
+    /**
+     * Creates the http tool.
+     *
+     * @throws IllegalArgumentException when the policy does not allow {@code url}
+     *
+     * @param name the name
+     * @param url the url
+     * @param policy the policy
+     */
     public HttpTool(String name, String url, Policy policy) {
         String why = policy.refusal(url);
         if (why != null) {

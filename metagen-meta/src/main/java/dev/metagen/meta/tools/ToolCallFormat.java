@@ -20,18 +20,34 @@ import java.util.random.RandomGenerator;
  * newer {@code [TOOL_CALLS]name[ARGS]{...}}). The family is read from the chat template's text.
  */
 public enum ToolCallFormat {
-    HERMES, LLAMA3, MISTRAL;
+    /** Hermes / Qwen: {@code <tool_call>{"name": ..., "arguments": ...}</tool_call>}. */
+    HERMES,
+    /** Llama 3.x: {@code {"name": ..., "parameters": ...}}, optionally after {@code <|python_tag|>}. */
+    LLAMA3,
+    /** Mistral: {@code [TOOL_CALLS][...]} or {@code [TOOL_CALLS]name[ARGS]{...}}. */
+    MISTRAL;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     private static final RandomGenerator IDS = new SecureRandom();
 
-    /** Text the model wrote: its plain content (null when it wrote nothing else) and the calls it made. */
+    /**
+     * Text the model wrote: its plain content (null when it wrote nothing else) and the calls it made.
+     *
+     * @param content the content
+     * @param calls the calls
+     */
     public record Parsed(String content, List<ChatMessage.ToolCall> calls) {
+        /** Copies the calls. */
         public Parsed {
             calls = List.copyOf(calls);
         }
 
+        /**
+         * Whether the model called a tool.
+         *
+         * @return true when there is at least one call
+         */
         public boolean hasCalls() {
             return !calls.isEmpty();
         }
@@ -41,6 +57,9 @@ public enum ToolCallFormat {
      * The family a chat template's text belongs to: Mistral's {@code [TOOL_CALLS]}, Hermes/Qwen's
      * {@code <tool_call>}, Llama 3.x's {@code <|python_tag|>} or {@code "parameters"} prompt; Hermes otherwise
      * (the format most open models are tuned on).
+     *
+     * @param templateSource the template source
+     * @return the for template
      */
     public static ToolCallFormat forTemplate(String templateSource) {
         if (templateSource == null) {
@@ -58,7 +77,12 @@ public enum ToolCallFormat {
         return HERMES;
     }
 
-    /** The format named in a spec or on the command line ({@code hermes}, {@code llama3}, {@code mistral}). */
+    /**
+     * The format named in a spec or on the command line ({@code hermes}, {@code llama3}, {@code mistral}).
+     *
+     * @param name the name
+     * @return the named
+     */
     public static ToolCallFormat named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "hermes", "qwen" -> HERMES;
@@ -68,7 +92,11 @@ public enum ToolCallFormat {
         };
     }
 
-    /** A fresh call id the family's template accepts in later turns (Mistral's templates insist on 9 alphanumerics). */
+    /**
+     * A fresh call id the family's template accepts in later turns (Mistral's templates insist on 9 alphanumerics).
+     *
+     * @return the new id
+     */
     public String newId() {
         StringBuilder sb = new StringBuilder(this == MISTRAL ? "" : "call_");
         int n = this == MISTRAL ? 9 : 24;
@@ -78,7 +106,13 @@ public enum ToolCallFormat {
         return sb.toString();
     }
 
-    /** How the model writes one call in this family (used to show the model a call it made, and in examples). */
+    /**
+     * How the model writes one call in this family (used to show the model a call it made, and in examples).
+     *
+     * @param name the name
+     * @param argumentsJson the arguments json
+     * @return the write
+     */
     public String write(String name, String argumentsJson) {
         ObjectNode o = JSON.createObjectNode();
         o.put("name", name);
@@ -90,7 +124,12 @@ public enum ToolCallFormat {
         };
     }
 
-    /** Parses a model's output; text that holds no well-formed call is all content. */
+    /**
+     * Parses a model's output; text that holds no well-formed call is all content.
+     *
+     * @param text the text
+     * @return the parse
+     */
     public Parsed parse(String text) {
         List<ChatMessage.ToolCall> calls = new ArrayList<>();
         String content = switch (this) {

@@ -21,13 +21,18 @@ public record ToolDefinition(String name, String description, JsonNode parameter
     /** The names the OpenAI API accepts. */
     public static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
+    /** Checks the name and copies the parameters' schema. */
     public ToolDefinition {
         Objects.requireNonNull(name, "tool name");
         description = description == null ? "" : description;
         parameters = parameters == null ? JSON.createObjectNode().put("type", "object") : parameters;
     }
 
-    /** The OpenAI declaration {@code {"type": "function", "function": {"name", "description", "parameters"}}}. */
+    /**
+     * The OpenAI declaration {@code {"type": "function", "function": {"name", "description", "parameters"}}}.
+     *
+     * @return the to open ai
+     */
     public ObjectNode toOpenAi() {
         ObjectNode o = JSON.createObjectNode();
         o.put("type", "function");
@@ -40,7 +45,12 @@ public record ToolDefinition(String name, String description, JsonNode parameter
         return o;
     }
 
-    /** The tools as the JSON array chat templates read as {@code tools}. */
+    /**
+     * The tools as the JSON array chat templates read as {@code tools}.
+     *
+     * @param tools the tools
+     * @return the to json
+     */
     public static String toJson(List<ToolDefinition> tools) {
         ArrayNode a = JSON.createArrayNode();
         tools.forEach(t -> a.add(t.toOpenAi()));
@@ -50,6 +60,8 @@ public record ToolDefinition(String name, String description, JsonNode parameter
     /**
      * The JSON Schema of one call to this tool as the constrained call is written, {@code {"name": NAME,
      * "arguments": {...}}}, so a constrained generation always parses and its arguments validate.
+     *
+     * @return the call schema
      */
     public ObjectNode callSchema() {
         ObjectNode s = JSON.createObjectNode();
@@ -62,7 +74,12 @@ public record ToolDefinition(String name, String description, JsonNode parameter
         return s;
     }
 
-    /** One call to any of {@code tools}: the {@code anyOf} of their call schemas. */
+    /**
+     * One call to any of {@code tools}: the {@code anyOf} of their call schemas.
+     *
+     * @param tools the tools
+     * @return the any call schema
+     */
     public static ObjectNode anyCallSchema(List<ToolDefinition> tools) {
         if (tools.size() == 1) {
             return tools.getFirst().callSchema();
