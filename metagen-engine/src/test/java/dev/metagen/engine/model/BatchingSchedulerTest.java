@@ -78,8 +78,10 @@ class BatchingSchedulerTest {
             }
             BatchingScheduler.Stats stats = m.batchStats();
             assertEquals((long) callers * steps, stats.calls());
-            assertTrue(stats.passes() < stats.calls() / 2, "passes were shared: " + stats);
-            assertTrue(stats.largestBatch() > 1, stats.toString());
+            // how many calls meet in one pass depends on thread timing (a loaded machine merged 2 per pass on average
+            // where an idle one merges 3 to 8); that calls were merged at all, and several at once, is the behaviour
+            assertTrue(stats.passes() < stats.calls(), "passes were shared: " + stats);
+            assertTrue(stats.largestBatch() >= 3, stats.toString());
         }
     }
 
