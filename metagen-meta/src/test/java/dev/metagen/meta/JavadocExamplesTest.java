@@ -11,7 +11,7 @@ import dev.metagen.core.Scorer;
 import dev.metagen.core.testing.JavadocExamples;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.engine.model.TransformerModel;
-import dev.metagen.meta.agents.Debate;
+import dev.metagen.meta.agent.Debate;
 import dev.metagen.meta.chain.Chain;
 import dev.metagen.meta.parallel.BestOfN;
 import dev.metagen.meta.parallel.MajorityVote;
@@ -251,7 +251,7 @@ class JavadocExamplesTest {
         Generator agentA = answers();
         Generator agentB = answers();
         Generator agentC = answers();
-        // example: dev.metagen.meta.agents.Debate
+        // example: dev.metagen.meta.agent.Debate
         MetaGenerator debate = new Debate(List.of(agentA, agentB, agentC), 2, Debate.TEMPLATE,
                 AnswerExtractors.lastNumber(), null, Debate.AGGREGATOR_TEMPLATE);   // null: a majority vote decides
         Generation g = debate.generate(Prompt.of("Q: 17 * 3 = ?\nA:"), GenerationParams.greedy(64));
