@@ -38,7 +38,7 @@ class ToolsTest {
     record Where(City city) {
     }
 
-    private static FunctionToolCallback<Where, String> weather(List<City> asked) {
+    static FunctionToolCallback<Where, String> weather(List<City> asked) {
         return FunctionToolCallback.builder("weather", (Where w) -> {
             asked.add(w.city());
             return "sunny in " + w.city();
