@@ -151,4 +151,35 @@ class ToolsTest {
         assertFalse(none.aiMessage().hasToolExecutionRequests());
         assertTrue(none.aiMessage().text().contains("<tool_call>"));
     }
+
+    @Test
+    void streamingModelCompletesWithTheCallAndSendsNoPieceOfIt() throws Exception {
+        MetagenStreamingChatModel model = MetagenStreamingChatModel.builder().engine(Stories.engine()).seed(2L).maxOutputTokens(160).build();
+        List<String> pieces = new CopyOnWriteArrayList<>();
+        java.util.concurrent.CompletableFuture<ChatResponse> done = new java.util.concurrent.CompletableFuture<>();
+        model.chat(ChatRequest.builder().messages(UserMessage.from("Look up a word."))
+                .parameters(MetagenChatRequestParameters.builder().toolSpecifications(lookup()).toolChoice(ToolChoice.REQUIRED).build()).build(),
+                new dev.langchain4j.model.chat.response.StreamingChatResponseHandler() {
+                    @Override
+                    public void onPartialResponse(String piece) {
+                        pieces.add(piece);
+                    }
+
+                    @Override
+                    public void onCompleteResponse(ChatResponse r) {
+                        done.complete(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable e) {
+                        done.completeExceptionally(e);
+                    }
+                });
+        ChatResponse r = done.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(FinishReason.TOOL_EXECUTION, r.finishReason());
+        ToolExecutionRequest c = r.aiMessage().toolExecutionRequests().getFirst();
+        assertEquals("lookup", c.name());
+        assertTrue(List.of("cat", "dog").contains(JSON.readTree(c.arguments()).path("word").asText()), c.arguments());
+        assertTrue(pieces.isEmpty(), "the call's JSON is not streamed as text: " + pieces);
+    }
 }

@@ -117,4 +117,19 @@ class ToolsTest {
         }
         assertTrue(asked.isEmpty(), "the model only asks; the caller runs tools");
     }
+
+    @Test
+    void streamEndsWithTheCall() throws Exception {
+        List<City> asked = new CopyOnWriteArrayList<>();
+        MetagenChatModel model = new MetagenChatModel(Stories.engine());
+        List<ChatResponse> responses = model.stream(new Prompt("Weather?", MetagenChatOptions.builder().seed(2L).maxTokens(160)
+                .toolCallbacks(List.of(weather(asked))).toolChoice("required").build())).collectList().block();
+        assertNotNull(responses);
+        AssistantMessage last = responses.getLast().getResult().getOutput();
+        assertEquals(1, last.getToolCalls().size());
+        City.valueOf(JSON.readTree(last.getToolCalls().getFirst().arguments()).path("city").asText());
+        // no piece of the call's JSON arrives as text
+        assertTrue(responses.stream().allMatch(r -> r.getResult().getOutput().getText() == null
+                || r.getResult().getOutput().getText().isEmpty()), responses.toString());
+    }
 }
