@@ -182,4 +182,21 @@ class ToolsTest {
         assertTrue(List.of("cat", "dog").contains(JSON.readTree(c.arguments()).path("word").asText()), c.arguments());
         assertTrue(pieces.isEmpty(), "the call's JSON is not streamed as text: " + pieces);
     }
+
+    @Test
+    void toolsWithAStrategyOrAJsonFormatAreRefusedNamingThem() {
+        try (MetagenChatModel m = MetagenChatModel.builder().model(Stories.model()).maxOutputTokens(16)
+                .strategy("{\"type\":\"best_of_n\",\"n\":2,\"scorer\":{\"type\":\"mean_logprob\"},\"inner\":{\"type\":\"sample\"}}").build()) {
+            dev.langchain4j.exception.InvalidRequestException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.langchain4j.exception.InvalidRequestException.class, () -> m.chat(ChatRequest.builder()
+                            .messages(UserMessage.from("x")).toolSpecifications(lookup()).build()));
+            assertTrue(e.getMessage().contains("tool_loop"), e.getMessage());
+        }
+        MetagenChatModel plain = MetagenChatModel.builder().engine(Stories.engine()).build();
+        dev.langchain4j.exception.InvalidRequestException json = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.langchain4j.exception.InvalidRequestException.class, () -> plain.chat(ChatRequest.builder()
+                        .messages(UserMessage.from("x")).toolSpecifications(lookup()).toolChoice(ToolChoice.REQUIRED)
+                        .responseFormat(dev.langchain4j.model.chat.request.ResponseFormat.JSON).build()));
+        assertTrue(json.getMessage().contains("required tool call"), json.getMessage());
+    }
 }
