@@ -1,7 +1,13 @@
 package dev.metagen.langchain4j;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.model.chat.request.ToolChoice;
+import dev.metagen.meta.tools.ToolDefinition;
+import dev.metagen.runtime.chat.ChatTools;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
@@ -35,7 +41,7 @@ final class LangChain4jChat {
     private LangChain4jChat() {
     }
 
-    /** The conversation in metagen's shape; content metagen cannot read (images, audio, tool calls) is refused. */
+    /** The conversation in metagen's shape; tool calls and results included; content metagen cannot read (images, audio) is refused. */
     static List<dev.metagen.core.ChatMessage> messages(List<ChatMessage> messages) {
         List<dev.metagen.core.ChatMessage> out = new ArrayList<>();
         for (ChatMessage m : messages) {
@@ -51,32 +57,54 @@ final class LangChain4jChat {
                             : new dev.metagen.core.ChatMessage("user", u.singleText(), u.name(), List.of(), null));
                 }
                 case AiMessage a -> {
+                    String text = a.text() == null ? "" : a.text();
                     if (a.hasToolExecutionRequests()) {
-                        throw toolsUnsupported("an assistant message with tool execution requests");
+                        out.add(dev.metagen.core.ChatMessage.assistant(text, a.toolExecutionRequests().stream()
+                                .map(r -> new dev.metagen.core.ChatMessage.ToolCall(r.id(), r.name(),
+                                        r.arguments() == null || r.arguments().isBlank() ? "{}" : r.arguments()))
+                                .toList()));
+                    } else {
+                        out.add(dev.metagen.core.ChatMessage.assistant(text));
                     }
-                    out.add(dev.metagen.core.ChatMessage.assistant(a.text() == null ? "" : a.text()));
                 }
-                case ToolExecutionResultMessage t -> throw toolsUnsupported("a tool execution result message");
+                case ToolExecutionResultMessage t -> out.add(dev.metagen.core.ChatMessage.tool(t.id(), t.toolName(), t.text()));
                 default -> throw new UnsupportedFeatureException("metagen cannot render a " + m.type() + " message");
             }
         }
         return out;
     }
 
-    static UnsupportedFeatureException toolsUnsupported(String what) {
-        return new UnsupportedFeatureException("tools are not supported by metagen's LangChain4j models yet: " + what
-                + " was given (run tools through a strategy spec, or call metagen's server through langchain4j-open-ai)");
+    /**
+     * The request's tool specifications and tool choice as metagen's, or null when it declares none; each tool's
+     * parameters are read as OpenAI's strict schemas, as {@link #strict} says, so that arguments fit the Java method.
+     */
+    static ChatTools tools(ChatRequestParameters p) {
+        List<ToolSpecification> specs = p.toolSpecifications();
+        if (specs == null || specs.isEmpty()) {
+            if (p.toolChoice() == ToolChoice.REQUIRED) {
+                throw new InvalidRequestException("toolChoice REQUIRED needs tool specifications, and the request gives none");
+            }
+            return null; // AUTO and NONE without tools hold trivially
+        }
+        List<ToolDefinition> defs = new ArrayList<>();
+        for (ToolSpecification t : specs) {
+            JsonNode params = t.parameters() == null ? null : JSON.valueToTree(strict(JsonSchemaElementJsonUtils.toMap(t.parameters())));
+            defs.add(new ToolDefinition(t.name(), t.description(), params));
+        }
+        ChatTools.Choice choice = switch (p.toolChoice() == null ? ToolChoice.AUTO : p.toolChoice()) {
+            case AUTO -> ChatTools.Choice.AUTO;
+            case REQUIRED -> ChatTools.Choice.REQUIRED;
+            case NONE -> ChatTools.Choice.NONE;
+        };
+        try {
+            return new ChatTools(defs, choice, null);
+        } catch (MetagenException e) {
+            throw new InvalidRequestException("toolSpecifications: " + e.getMessage(), e);
+        }
     }
 
     /** Every parameter of the request mapped onto metagen's, or refused naming it. */
-    static GenerationParams params(ChatEngine engine, ChatRequestParameters p) {
-        if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
-            throw toolsUnsupported(p.toolSpecifications().size() + " tool specification(s) ("
-                    + String.join(", ", p.toolSpecifications().stream().map(t -> t.name()).toList()) + ")");
-        }
-        if (p.toolChoice() != null) {
-            throw toolsUnsupported("toolChoice " + p.toolChoice());
-        }
+    static GenerationParams params(ChatEngine engine, ChatRequestParameters p, ChatTools tools) {
         if (p.modelName() != null && !p.modelName().equals(engine.modelName())) {
             throw new InvalidRequestException("modelName '" + p.modelName() + "' is not this model's ('" + engine.modelName()
                     + "'): build another MetagenChatModel for another model");
@@ -98,7 +126,7 @@ final class LangChain4jChat {
         Long seed = p instanceof MetagenChatRequestParameters m ? m.seed() : null;
         try {
             return engine.params(new ChatSettings(p.maxOutputTokens(), p.temperature(), p.topP(), p.topK(),
-                    p.frequencyPenalty(), p.presencePenalty(), p.stopSequences(), seed, schema, jsonObject));
+                    p.frequencyPenalty(), p.presencePenalty(), p.stopSequences(), seed, schema, jsonObject), tools);
         } catch (MetagenException e) {
             throw new InvalidRequestException(e.getMessage(), e);
         }
@@ -146,12 +174,16 @@ final class LangChain4jChat {
                 .id("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""))
                 .modelName(engine.modelName())
                 .tokenUsage(new TokenUsage(Math.toIntExact(reply.promptTokens()), Math.toIntExact(reply.completionTokens())))
-                .finishReason(finish(reply.finish()))
+                .finishReason(reply.hasToolCalls() ? FinishReason.TOOL_EXECUTION : finish(reply.finish()))
                 .cost(reply.cost())
                 .strategy(reply.strategy())
                 .trace(reply.trace())
                 .build();
-        return ChatResponse.builder().aiMessage(AiMessage.from(reply.text())).metadata(meta).build();
+        AiMessage message = !reply.hasToolCalls() ? AiMessage.from(reply.text())
+                : AiMessage.builder().text(reply.content()).toolExecutionRequests(reply.toolCalls().stream()
+                        .map(c -> ToolExecutionRequest.builder().id(c.id()).name(c.name()).arguments(c.argumentsJson()).build())
+                        .toList()).build();
+        return ChatResponse.builder().aiMessage(message).metadata(meta).build();
     }
 
     static FinishReason finish(dev.metagen.core.FinishReason f) {

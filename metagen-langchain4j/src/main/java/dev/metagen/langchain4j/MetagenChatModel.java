@@ -8,7 +8,9 @@ import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
+import dev.metagen.meta.Cancellation;
 import dev.metagen.runtime.chat.ChatEngine;
+import dev.metagen.runtime.chat.ChatTools;
 
 import java.util.List;
 import java.util.Set;
@@ -16,7 +18,7 @@ import java.util.Set;
 /**
  * A LangChain4j {@link ChatModel} over a metagen generator: a local model on the pure-Java engine or llama.cpp, or
  * any other generator (a remote server), optionally under a strategy spec (best-of-n, self-consistency, searches
- * ...). Structured outputs are decoded under the JSON Schema as a constraint, so they always parse; the response's
+ * ...). Tools are declared to the model through its chat template (a required call is decoded under the call's JSON Schema, so its arguments always parse). Structured outputs are decoded under the JSON Schema as a constraint, so they always parse; the response's
  * metadata ({@link MetagenChatResponseMetadata}) carries the cost and the strategy's trace.
  */
 public class MetagenChatModel implements ChatModel, AutoCloseable {
@@ -43,10 +45,11 @@ public class MetagenChatModel implements ChatModel, AutoCloseable {
 
     @Override
     public ChatResponse doChat(ChatRequest request) {
-        GenerationParams params = LangChain4jChat.params(engine, request.parameters());
+        ChatTools tools = LangChain4jChat.tools(request.parameters());
+        GenerationParams params = LangChain4jChat.params(engine, request.parameters(), tools);
         List<dev.metagen.core.ChatMessage> messages = LangChain4jChat.messages(request);
         try {
-            return LangChain4jChat.response(engine, engine.chat(messages, params));
+            return LangChain4jChat.response(engine, engine.chat(messages, params, tools, t -> {}, new Cancellation()));
         } catch (MetagenException e) {
             throw LangChain4jChat.translate(e);
         }

@@ -14,6 +14,7 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.runtime.chat.ChatEngine;
+import dev.metagen.runtime.chat.ChatTools;
 
 import java.util.List;
 import java.util.Set;
@@ -52,8 +53,10 @@ public class MetagenStreamingChatModel implements StreamingChatModel, AutoClosea
     public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
         GenerationParams params;
         List<dev.metagen.core.ChatMessage> messages;
+        ChatTools tools;
         try {
-            params = LangChain4jChat.params(engine, request.parameters());
+            tools = LangChain4jChat.tools(request.parameters());
+            params = LangChain4jChat.params(engine, request.parameters(), tools);
             messages = LangChain4jChat.messages(request);
         } catch (RuntimeException e) {
             handler.onError(e);
@@ -76,7 +79,7 @@ public class MetagenStreamingChatModel implements StreamingChatModel, AutoClosea
         Thread.ofPlatform().daemon().name("metagen-stream-" + THREADS.incrementAndGet()).start(() -> {
             ChatResponse response;
             try {
-                response = LangChain4jChat.response(engine, engine.chat(messages, params,
+                response = LangChain4jChat.response(engine, engine.chat(messages, params, tools,
                         piece -> handler.onPartialResponse(new PartialResponse(piece), context), cancel));
                 if (cancel.isCancelled()) {
                     return; // the handler cancelled: it hears nothing more

@@ -249,9 +249,12 @@ class MetagenChatModelTest {
     void whatCannotBeHonouredIsRefusedNamingIt() {
         MetagenChatModel m = model();
         ToolSpecification tool = ToolSpecification.builder().name("weather").description("the weather").build();
-        UnsupportedFeatureException tools = assertThrows(UnsupportedFeatureException.class,
-                () -> m.chat(once("x").toolSpecifications(tool).build()));
-        assertTrue(tools.getMessage().contains("tools") && tools.getMessage().contains("weather"), tools.getMessage());
+        InvalidRequestException twice = assertThrows(InvalidRequestException.class,
+                () -> m.chat(once("x").toolSpecifications(tool, tool).build()));
+        assertTrue(twice.getMessage().contains("weather"), twice.getMessage());
+        InvalidRequestException noTools = assertThrows(InvalidRequestException.class,
+                () -> m.chat(once("x").toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build()));
+        assertTrue(noTools.getMessage().contains("toolChoice"), noTools.getMessage());
         UnsupportedFeatureException foreign = assertThrows(UnsupportedFeatureException.class, () -> m.chat(ChatRequest.builder()
                 .messages(UserMessage.from("x")).parameters(OpenAiChatRequestParameters.builder().seed(1).logitBias(java.util.Map.of("1", 5)).build()).build()));
         assertTrue(foreign.getMessage().contains("OpenAiChatRequestParameters"), foreign.getMessage());

@@ -118,4 +118,31 @@ class OpenAiClientAgainstServerTest {
         Pet pet = AiServices.create(PetShop.class, client).pet("Which pet?");
         assertNotNull(pet.name());
     }
+
+    interface Assistant {
+        dev.langchain4j.service.Result<String> ask(String question);
+    }
+
+    @Test
+    void aiServicesToolsRunThroughTheServerWithToolChoiceRequired() {
+        OpenAiChatModel client = OpenAiChatModel.builder().baseUrl(base()).apiKey("unused").modelName("stories260K")
+                .seed(3).maxTokens(160).build();
+        ToolsTest.Weather tool = new ToolsTest.Weather();
+        List<ChatRequest> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Assistant assistant = AiServices.builder(Assistant.class).chatModel(client).tools(tool)
+                .chatRequestTransformer(r -> {
+                    ChatRequest out = r.messages().getLast() instanceof UserMessage
+                            ? r.toBuilder().toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build() : r;
+                    sent.add(out);
+                    return out;
+                })
+                .build();
+        dev.langchain4j.service.Result<String> answer = assistant.ask("What is the weather in Paris?");
+        // tool_choice required: the server decoded the call under the tool's schema, so the enum argument bound
+        assertEquals(1, tool.asked.size(), "the tool ran once: " + tool.asked);
+        assertEquals("sunny in " + tool.asked.getFirst(), answer.toolExecutions().getFirst().result());
+        assertNotNull(answer.content());
+        assertEquals(2, sent.size());
+        assertEquals(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED, sent.getFirst().toolChoice());
+    }
 }

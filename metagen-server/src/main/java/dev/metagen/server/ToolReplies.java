@@ -1,6 +1,5 @@
 package dev.metagen.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metagen.core.ChatMessage;
@@ -34,7 +33,7 @@ final class ToolReplies {
         ToolCallFormat.Parsed p;
         if (tools.forced()) {
             // the constraint wrote {"name": ..., "arguments": {...}}; cut short by max_tokens it is left as content
-            p = forcedCall(text);
+            p = ToolCallFormat.forcedCall(text);
         } else {
             p = tools.format().parse(text);
         }
@@ -46,19 +45,6 @@ final class ToolReplies {
             calls.add(new ChatMessage.ToolCall(tools.format().newId(), c.name(), c.argumentsJson()));
         }
         return new Answer(calls.isEmpty() ? text : p.content(), calls);
-    }
-
-    private static ToolCallFormat.Parsed forcedCall(String text) {
-        try {
-            JsonNode n = Json.MAPPER.readTree(text);
-            if (n != null && n.isObject() && n.path("name").isTextual() && n.path("arguments").isObject()) {
-                return new ToolCallFormat.Parsed(null, List.of(new ChatMessage.ToolCall(null, n.get("name").textValue(),
-                        n.get("arguments").toString())));
-            }
-        } catch (Exception e) {
-            // incomplete JSON (the token limit): content
-        }
-        return new ToolCallFormat.Parsed(text, List.of());
     }
 
     static String finish(Answer a, FinishReason f) {

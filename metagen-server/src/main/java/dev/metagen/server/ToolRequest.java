@@ -194,29 +194,6 @@ record ToolRequest(List<ToolDefinition> tools, Choice choice, String named, bool
      * as llama.cpp's generic tool handler does: otherwise the tools would silently not reach the model.
      */
     List<ChatMessage> forTemplate(List<ChatMessage> messages, boolean templateReadsTools) {
-        if (templateReadsTools) {
-            return messages;
-        }
-        List<ChatMessage> out = new ArrayList<>();
-        String prompt = "You can call these tools:\n" + toolsJson() + "\nTo call a tool, answer with "
-                + format.write("NAME", "{\"ARGUMENT\": \"VALUE\"}") + " and nothing else.";
-        int start = 0;
-        if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
-            prompt = messages.getFirst().content() + "\n\n" + prompt;
-            start = 1;
-        }
-        out.add(ChatMessage.system(prompt));
-        for (ChatMessage m : messages.subList(start, messages.size())) {
-            if (m.hasToolCalls()) {
-                StringBuilder sb = new StringBuilder(m.content() == null ? "" : m.content());
-                for (ChatMessage.ToolCall call : m.toolCalls()) {
-                    sb.append(sb.isEmpty() ? "" : "\n").append(format.write(call.name(), call.argumentsJson()));
-                }
-                out.add(ChatMessage.assistant(sb.toString()));
-            } else {
-                out.add(m);
-            }
-        }
-        return out;
+        return templateReadsTools ? messages : format.withToolsInSystem(messages, toolsJson());
     }
 }

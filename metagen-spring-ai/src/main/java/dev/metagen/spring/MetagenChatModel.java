@@ -5,6 +5,12 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.runtime.chat.ChatEngine;
 import dev.metagen.runtime.chat.ChatSettings;
+import dev.metagen.runtime.chat.ChatTools;
+import dev.metagen.meta.tools.ToolDefinition;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.springframework.ai.tool.ToolCallback;
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.messages.Message;
 import org.springframework.ai.chat.messages.SystemMessage;
@@ -43,6 +49,7 @@ public class MetagenChatModel implements ChatModel {
     public static final String TRACE = "metagen.trace";
 
     private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ChatEngine engine;
     private final MetagenChatOptions defaults;
@@ -71,11 +78,11 @@ public class MetagenChatModel implements ChatModel {
         Call c = prepare(prompt);
         ChatEngine.Reply reply;
         try {
-            reply = engine.chat(c.messages, c.params);
+            reply = engine.chat(c.messages, c.params, c.tools, t -> {}, new Cancellation());
         } catch (MetagenException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        return new ChatResponse(List.of(generation(reply.text(), reply)), metadata(reply));
+        return new ChatResponse(List.of(generation(reply.content(), reply)), metadata(reply));
     }
 
     /**
@@ -102,7 +109,7 @@ public class MetagenChatModel implements ChatModel {
 
     private void run(Call c, Cancellation cancel, FluxSink<ChatResponse> sink) {
         try {
-            ChatEngine.Reply reply = engine.chat(c.messages, c.params, piece ->
+            ChatEngine.Reply reply = engine.chat(c.messages, c.params, c.tools, piece ->
                     sink.next(new ChatResponse(List.of(new Generation(new AssistantMessage(piece))))), cancel);
             if (!cancel.isCancelled()) {
                 sink.next(new ChatResponse(List.of(generation("", reply)), metadata(reply)));
@@ -115,7 +122,7 @@ public class MetagenChatModel implements ChatModel {
         }
     }
 
-    private record Call(List<dev.metagen.core.ChatMessage> messages, GenerationParams params) {
+    private record Call(List<dev.metagen.core.ChatMessage> messages, GenerationParams params, ChatTools tools) {
     }
 
     /** The conversation and every option mapped onto metagen's, or refused naming what cannot be honoured. */
@@ -126,13 +133,7 @@ public class MetagenChatModel implements ChatModel {
             b.combineWith(given.mutate());
         }
         MetagenChatOptions o = b.build();
-        if (o.getToolCallbacks() != null && !o.getToolCallbacks().isEmpty()) {
-            throw toolsUnsupported(o.getToolCallbacks().size() + " tool callback(s) ("
-                    + String.join(", ", o.getToolCallbacks().stream().map(t -> t.getToolDefinition().name()).toList()) + ")");
-        }
-        if (o.getToolContext() != null && !o.getToolContext().isEmpty()) {
-            throw toolsUnsupported("a tool context");
-        }
+        ChatTools tools = tools(o);
         if (o.getModel() != null && !o.getModel().equals(engine.modelName())) {
             throw new IllegalArgumentException("model '" + o.getModel() + "' is not this model's ('" + engine.modelName()
                     + "'): configure another metagen model for it");
@@ -140,16 +141,47 @@ public class MetagenChatModel implements ChatModel {
         GenerationParams params;
         try {
             params = engine.params(new ChatSettings(o.getMaxTokens(), o.getTemperature(), o.getTopP(), o.getTopK(),
-                    o.getFrequencyPenalty(), o.getPresencePenalty(), o.getStopSequences(), o.getSeed(), o.getOutputSchema(), false));
+                    o.getFrequencyPenalty(), o.getPresencePenalty(), o.getStopSequences(), o.getSeed(), o.getOutputSchema(), false), tools);
         } catch (MetagenException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        return new Call(messages(prompt.getInstructions()), params);
+        return new Call(messages(prompt.getInstructions()), params, tools);
     }
 
-    static UnsupportedOperationException toolsUnsupported(String what) {
-        return new UnsupportedOperationException("tools are not supported by metagen's Spring AI chat model yet: " + what
-                + " was given (run tools through a strategy spec, or call metagen's server through the OpenAI chat model)");
+    /**
+     * The tool callbacks' definitions and the tool choice as metagen's, or null when the options declare no tools.
+     * The tool context is not the model's: Spring's tool calling hands it to the tools.
+     */
+    private static ChatTools tools(MetagenChatOptions o) {
+        List<ToolCallback> callbacks = o.getToolCallbacks() == null ? List.of() : o.getToolCallbacks();
+        String choice = o.getToolChoice();
+        if (callbacks.isEmpty()) {
+            if (choice != null && !choice.equals("auto") && !choice.equals("none")) {
+                throw new IllegalArgumentException("toolChoice '" + choice + "' needs tool callbacks, and the options give none");
+            }
+            return null; // auto and none without tools hold trivially
+        }
+        List<ToolDefinition> defs = new ArrayList<>();
+        for (ToolCallback c : callbacks) {
+            org.springframework.ai.tool.definition.ToolDefinition d = c.getToolDefinition();
+            JsonNode schema;
+            try {
+                schema = d.inputSchema() == null || d.inputSchema().isBlank() ? null : JSON.readTree(d.inputSchema());
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("tool '" + d.name() + "': its input schema is not JSON: " + e.getOriginalMessage());
+            }
+            defs.add(new ToolDefinition(d.name(), d.description(), schema));
+        }
+        try {
+            return switch (choice == null ? "auto" : choice) {
+                case "auto" -> new ChatTools(defs, ChatTools.Choice.AUTO, null);
+                case "none" -> new ChatTools(defs, ChatTools.Choice.NONE, null);
+                case "required" -> new ChatTools(defs, ChatTools.Choice.REQUIRED, null);
+                default -> new ChatTools(defs, ChatTools.Choice.REQUIRED, choice);
+            };
+        } catch (MetagenException e) {
+            throw new IllegalArgumentException("toolChoice: " + e.getMessage(), e);
+        }
     }
 
     private static List<dev.metagen.core.ChatMessage> messages(List<Message> messages) {
@@ -165,15 +197,18 @@ public class MetagenChatModel implements ChatModel {
                     out.add(dev.metagen.core.ChatMessage.user(u.getText()));
                 }
                 case AssistantMessage a -> {
-                    if (a.hasToolCalls()) {
-                        throw toolsUnsupported("an assistant message with tool calls");
-                    }
                     if (!a.getMedia().isEmpty()) {
                         throw new UnsupportedOperationException("metagen reads text only: an assistant message with media is not supported");
                     }
-                    out.add(dev.metagen.core.ChatMessage.assistant(a.getText() == null ? "" : a.getText()));
+                    String text = a.getText() == null ? "" : a.getText();
+                    out.add(!a.hasToolCalls() ? dev.metagen.core.ChatMessage.assistant(text)
+                            : dev.metagen.core.ChatMessage.assistant(text, a.getToolCalls().stream()
+                            .map(c -> new dev.metagen.core.ChatMessage.ToolCall(c.id(), c.name(),
+                                    c.arguments() == null || c.arguments().isBlank() ? "{}" : c.arguments()))
+                            .toList()));
                 }
-                case ToolResponseMessage t -> throw toolsUnsupported("a tool response message");
+                case ToolResponseMessage t -> t.getResponses().forEach(r ->
+                        out.add(dev.metagen.core.ChatMessage.tool(r.id(), r.name(), r.responseData())));
                 default -> throw new UnsupportedOperationException("metagen cannot render a " + m.getMessageType() + " message");
             }
         }
@@ -181,7 +216,12 @@ public class MetagenChatModel implements ChatModel {
     }
 
     private static Generation generation(String text, ChatEngine.Reply reply) {
-        return new Generation(new AssistantMessage(text), ChatGenerationMetadata.builder()
+        if (reply.hasToolCalls()) {
+            AssistantMessage m = AssistantMessage.builder().content(text == null ? "" : text).toolCalls(reply.toolCalls().stream()
+                    .map(c -> new AssistantMessage.ToolCall(c.id(), "function", c.name(), c.argumentsJson())).toList()).build();
+            return new Generation(m, ChatGenerationMetadata.builder().finishReason("TOOL_CALLS").build());
+        }
+        return new Generation(new AssistantMessage(text == null ? "" : text), ChatGenerationMetadata.builder()
                 .finishReason(reply.finish().apiName().toUpperCase(java.util.Locale.ROOT)).build());
     }
 

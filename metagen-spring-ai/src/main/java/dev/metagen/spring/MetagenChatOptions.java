@@ -18,8 +18,8 @@ import java.util.Set;
 
 /**
  * Spring AI's portable chat options plus metagen's sampling seed and the native structured-output schema (decoded as
- * a JSON Schema constraint). It is a {@link ToolCallingChatOptions} so that tools given to a {@code ChatClient}
- * reach the model, which refuses them, rather than being dropped on the way. Options of another provider's type
+ * a JSON Schema constraint), and the tool choice. It is a {@link ToolCallingChatOptions}: tools given to a
+ * {@code ChatClient} reach the model, which declares them to the model through its chat template. Options of another provider's type
  * cannot be combined with these: their own settings would be lost.
  */
 public final class MetagenChatOptions implements ToolCallingChatOptions, StructuredOutputChatOptions {
@@ -37,6 +37,7 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
     private final @Nullable Double topP;
     private final @Nullable Long seed;
     private final @Nullable String outputSchema;
+    private final @Nullable String toolChoice;
     private final @Nullable List<ToolCallback> toolCallbacks;
     private final @Nullable Map<String, Object> toolContext;
 
@@ -51,6 +52,7 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
         this.topP = b.topP();
         this.seed = b.seed;
         this.outputSchema = b.outputSchema;
+        this.toolChoice = b.toolChoice;
         this.toolCallbacks = b.toolCallbacks() == null ? null : List.copyOf(b.toolCallbacks());
         this.toolContext = b.toolContext() == null ? null : Map.copyOf(b.toolContext());
     }
@@ -70,6 +72,8 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
     /** The sampling seed, or null for a fresh random one per call. */
     public @Nullable Long getSeed() { return seed; }
     @Override public @Nullable String getOutputSchema() { return outputSchema; }
+    /** {@code auto} (default), {@code none}, {@code required}, or the name of the one tool that must be called. */
+    public @Nullable String getToolChoice() { return toolChoice; }
     @Override public @Nullable List<ToolCallback> getToolCallbacks() { return toolCallbacks; }
     @Override public @Nullable Map<String, Object> getToolContext() { return toolContext; }
 
@@ -77,7 +81,7 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
     public Builder mutate() {
         Builder b = builder().model(model).frequencyPenalty(frequencyPenalty).maxTokens(maxTokens)
                 .presencePenalty(presencePenalty).stopSequences(stopSequences).temperature(temperature).topK(topK)
-                .topP(topP).seed(seed).outputSchema(outputSchema).toolCallbacks(toolCallbacks);
+                .topP(topP).seed(seed).outputSchema(outputSchema).toolChoice(toolChoice).toolCallbacks(toolCallbacks);
         if (toolContext != null) {
             b.toolContext(toolContext);
         }
@@ -90,21 +94,22 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
                 && Objects.equals(maxTokens, m.maxTokens) && Objects.equals(presencePenalty, m.presencePenalty)
                 && Objects.equals(stopSequences, m.stopSequences) && Objects.equals(temperature, m.temperature)
                 && Objects.equals(topK, m.topK) && Objects.equals(topP, m.topP) && Objects.equals(seed, m.seed)
-                && Objects.equals(outputSchema, m.outputSchema) && Objects.equals(toolCallbacks, m.toolCallbacks)
+                && Objects.equals(outputSchema, m.outputSchema) && Objects.equals(toolChoice, m.toolChoice)
+                && Objects.equals(toolCallbacks, m.toolCallbacks)
                 && Objects.equals(toolContext, m.toolContext);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(model, frequencyPenalty, maxTokens, presencePenalty, stopSequences, temperature, topK, topP,
-                seed, outputSchema, toolCallbacks, toolContext);
+                seed, outputSchema, toolChoice, toolCallbacks, toolContext);
     }
 
     @Override
     public String toString() {
         return "MetagenChatOptions{model=" + model + ", temperature=" + temperature + ", topP=" + topP + ", topK=" + topK
                 + ", maxTokens=" + maxTokens + ", stop=" + stopSequences + ", frequencyPenalty=" + frequencyPenalty
-                + ", presencePenalty=" + presencePenalty + ", seed=" + seed + ", outputSchema=" + (outputSchema != null) + "}";
+                + ", presencePenalty=" + presencePenalty + ", seed=" + seed + ", outputSchema=" + (outputSchema != null) + ", toolChoice=" + toolChoice + "}";
     }
 
     /** Builds {@link MetagenChatOptions}. */
@@ -112,6 +117,7 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
             implements StructuredOutputChatOptions.Builder<Builder> {
         private @Nullable Long seed;
         private @Nullable String outputSchema;
+        private @Nullable String toolChoice;
 
         @Nullable String model() { return model; }
         @Nullable Double frequencyPenalty() { return frequencyPenalty; }
@@ -126,6 +132,16 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
 
         public Builder seed(@Nullable Long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Whether the answer may call a tool ({@code auto}, the default), must not ({@code none}), must call one
+         * ({@code required}) or must call the tool of this name; a required call is decoded under the call's JSON
+         * Schema, so its arguments always parse.
+         */
+        public Builder toolChoice(@Nullable String toolChoice) {
+            this.toolChoice = toolChoice;
             return this;
         }
 
@@ -160,6 +176,9 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
                     if (m.outputSchema != null) {
                         outputSchema = m.outputSchema;
                     }
+                    if (m.toolChoice != null) {
+                        toolChoice = m.toolChoice;
+                    }
                 }
                 case DefaultStructuredOutputChatOptions.Builder<?> s -> {
                     String schema = s.build().getOutputSchema();
@@ -178,6 +197,7 @@ public final class MetagenChatOptions implements ToolCallingChatOptions, Structu
             Builder copy = super.clone();
             copy.seed = seed;
             copy.outputSchema = outputSchema;
+            copy.toolChoice = toolChoice;
             return copy;
         }
 

@@ -74,4 +74,19 @@ class OpenAiClientAgainstServerTest {
         assertNotNull(pet);
         assertNotNull(pet.name());
     }
+
+    @Test
+    void toolChoiceRequiredGivesACallWhoseArgumentsParse() throws Exception {
+        java.util.List<ToolsTest.City> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        OpenAiChatOptions options = OpenAiChatOptions.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1")
+                .apiKey("unused").model("stories260K").seed(3).maxTokens(160)
+                .toolCallbacks(List.of(ToolsTest.weather(asked))).toolChoice("required").build();
+        ChatResponse r = OpenAiChatModel.builder().options(options).build().call(new Prompt("What is the weather in Paris?", options));
+        org.springframework.ai.chat.messages.AssistantMessage out = r.getResult().getOutput();
+        assertEquals(1, out.getToolCalls().size(), out.toString());
+        assertEquals("weather", out.getToolCalls().getFirst().name());
+        com.fasterxml.jackson.databind.JsonNode args = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.getToolCalls().getFirst().arguments());
+        ToolsTest.City.valueOf(args.path("city").asText()); // decoded under the schema: one of the enum's values
+        assertTrue(asked.isEmpty(), "the model asks; ChatClient's tool calling runs tools");
+    }
 }

@@ -151,12 +151,12 @@ class SpringAiChatModelTest {
         MetagenChatModel m = model();
         FunctionToolCallback<String, String> weather = FunctionToolCallback.builder("weather", (String city) -> "sunny")
                 .description("the weather").inputType(String.class).build();
-        UnsupportedOperationException tools = assertThrows(UnsupportedOperationException.class,
-                () -> m.call(new Prompt("x", MetagenChatOptions.builder().toolCallbacks(List.of(weather)).build())));
-        assertTrue(tools.getMessage().contains("tools") && tools.getMessage().contains("weather"), tools.getMessage());
-        UnsupportedOperationException viaClient = assertThrows(UnsupportedOperationException.class,
-                () -> ChatClient.create(m).prompt().user("x").tools(weather).call().content());
-        assertTrue(viaClient.getMessage().contains("weather"), viaClient.getMessage());
+        IllegalArgumentException unknownTool = assertThrows(IllegalArgumentException.class, () -> m.call(new Prompt("x",
+                MetagenChatOptions.builder().toolCallbacks(List.of(weather)).toolChoice("forecast").build())));
+        assertTrue(unknownTool.getMessage().contains("forecast") && unknownTool.getMessage().contains("weather"), unknownTool.getMessage());
+        IllegalArgumentException noTools = assertThrows(IllegalArgumentException.class,
+                () -> m.call(new Prompt("x", MetagenChatOptions.builder().toolChoice("required").build())));
+        assertTrue(noTools.getMessage().contains("toolChoice"), noTools.getMessage());
         IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
                 () -> m.call(new Prompt("x", OpenAiChatOptions.builder().seed(1).build())));
         assertTrue(foreign.getMessage().contains("OpenAiChatOptions"), foreign.getMessage());

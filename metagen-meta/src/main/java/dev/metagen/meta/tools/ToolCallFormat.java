@@ -125,6 +125,54 @@ public enum ToolCallFormat {
     }
 
     /**
+     * Reads a call generated under {@link ToolDefinition#callSchema()} ({@code {"name": ..., "arguments": {...}}});
+     * text that is not one (JSON cut short by the token limit) is all content.
+     *
+     * @param text what the model generated under the call schema
+     * @return the call, or the text as content
+     */
+    public static Parsed forcedCall(String text) {
+        JsonNode n = readOrNull(text);
+        if (n != null && n.isObject() && n.path("name").isTextual() && n.path("arguments").isObject()) {
+            return new Parsed(null, List.of(new ChatMessage.ToolCall(null, n.get("name").textValue(), n.get("arguments").toString())));
+        }
+        return new Parsed(text, List.of());
+    }
+
+    /**
+     * The conversation for a chat template that does not read {@code tools} (a model without tool support): the tools
+     * in a system message and the calls of earlier turns written as text in this family's format, as llama.cpp's
+     * generic tool handler does, so that the tools still reach the model.
+     *
+     * @param messages  the conversation
+     * @param toolsJson the tools as the OpenAI JSON array
+     * @return the conversation with the tools in its system message
+     */
+    public List<ChatMessage> withToolsInSystem(List<ChatMessage> messages, String toolsJson) {
+        List<ChatMessage> out = new ArrayList<>();
+        String prompt = "You can call these tools:\n" + toolsJson + "\nTo call a tool, answer with "
+                + write("NAME", "{\"ARGUMENT\": \"VALUE\"}") + " and nothing else.";
+        int start = 0;
+        if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
+            prompt = messages.getFirst().content() + "\n\n" + prompt;
+            start = 1;
+        }
+        out.add(ChatMessage.system(prompt));
+        for (ChatMessage m : messages.subList(start, messages.size())) {
+            if (m.hasToolCalls()) {
+                StringBuilder sb = new StringBuilder(m.content() == null ? "" : m.content());
+                for (ChatMessage.ToolCall call : m.toolCalls()) {
+                    sb.append(sb.isEmpty() ? "" : "\n").append(write(call.name(), call.argumentsJson()));
+                }
+                out.add(ChatMessage.assistant(sb.toString()));
+            } else {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /**
      * Parses a model's output; text that holds no well-formed call is all content.
      *
      * @param text the text

@@ -21,6 +21,7 @@ import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.tools.Sandbox;
+import dev.metagen.meta.tools.ToolCallFormat;
 import dev.metagen.runtime.LeafGenerators;
 import dev.metagen.runtime.ModelLeaf;
 import dev.metagen.runtime.ModelLoader;
@@ -63,8 +64,24 @@ public final class ChatEngine implements AutoCloseable {
      * @param promptTokens     tokens read: the rendered prompt's length, or for a strategy every prompt its calls read
      * @param completionTokens tokens generated (all of a strategy's calls)
      * @param strategy         the strategy's type, or null for a plain generation
+     * @param content          the answer's text without its tool calls (null when it is only calls)
+     * @param toolCalls        the tool calls the answer makes (with fresh ids), empty when it makes none
      */
-    public record Reply(Generation generation, long promptTokens, long completionTokens, String strategy) {
+    public record Reply(Generation generation, long promptTokens, long completionTokens, String strategy, String content,
+                        List<ChatMessage.ToolCall> toolCalls) {
+        public Reply {
+            toolCalls = List.copyOf(toolCalls);
+        }
+
+        /** A reply without tool calls: its content is the generated text. */
+        public Reply(Generation generation, long promptTokens, long completionTokens, String strategy) {
+            this(generation, promptTokens, completionTokens, strategy, generation.text(), List.of());
+        }
+
+        public boolean hasToolCalls() {
+            return !toolCalls.isEmpty();
+        }
+
         public String text() {
             return generation.text();
         }
@@ -202,7 +219,25 @@ public final class ChatEngine implements AutoCloseable {
      * with a message naming it.
      */
     public GenerationParams params(ChatSettings s) {
+        return params(s, null);
+    }
+
+    /**
+     * {@link #params(ChatSettings)} for a call that declares {@code tools} (null: none): a required call is generated
+     * under the JSON Schema of one call, which cannot be combined with another response format.
+     */
+    public GenerationParams params(ChatSettings s, ChatTools tools) {
         Objects.requireNonNull(s, "settings");
+        if (tools != null && tools.forced()) {
+            if (s.jsonSchema() != null || s.jsonObject()) {
+                throw new MetagenException("a JSON response format cannot be combined with a required tool call (the answer is the call)");
+            }
+            s = new ChatSettings(s.maxTokens(), s.temperature(), s.topP(), s.topK(), s.frequencyPenalty(), s.presencePenalty(),
+                    s.stop(), s.seed(), tools.callSchema(), false);
+        } else if (tools != null && tools.callsPossible() && (s.jsonSchema() != null || s.jsonObject())) {
+            throw new MetagenException("a JSON response format cannot be combined with tools unless the tool choice is none"
+                    + " (a constrained answer cannot be a tool call)");
+        }
         int maxTokens = s.maxTokens() != null ? s.maxTokens() : defaultMaxTokens;
         if (maxTokens < 1) {
             throw new MetagenException("maxTokens must be >= 1, got " + maxTokens);
@@ -265,12 +300,57 @@ public final class ChatEngine implements AutoCloseable {
      * generation at its next token (finish reason {@link FinishReason#CANCELLED}).
      */
     public Reply chat(List<ChatMessage> messages, GenerationParams params, Consumer<String> onText, Cancellation cancel) {
+        return chat(messages, params, null, onText, cancel);
+    }
+
+    /**
+     * {@link #chat(List, GenerationParams, Consumer, Cancellation)} for a call that declares {@code tools} (null:
+     * none; give {@code params} from {@link #params(ChatSettings, ChatTools)}). The template renders the tools (one
+     * that does not read them gets them in a system message); a required call is read as the constrained JSON it is,
+     * any other answer with the model family's {@link ToolCallFormat}. When calls are possible the answer is final
+     * only at the end: {@code onText} gets its content as one piece.
+     */
+    public Reply chat(List<ChatMessage> messages, GenerationParams params, ChatTools tools, Consumer<String> onText, Cancellation cancel) {
         if (messages.isEmpty()) {
             throw new MetagenException("messages: at least one message is needed");
         }
+        if (tools != null && strategy != null) {
+            throw new MetagenException("tools cannot be combined with a strategy; an agent that calls tools is the tool_loop strategy");
+        }
+        if (tools != null && tools.forced() && (params.constraint() == null || params.constraint().kind() != OutputConstraint.Kind.JSON_SCHEMA)) {
+            throw new MetagenException("a required tool call needs the parameters of params(settings, tools)");
+        }
+        if (tools != null && tools.callsPossible()) {
+            ToolCallFormat format = ToolCallFormat.forTemplate(template.source());
+            StringBuilder whole = new StringBuilder();
+            Reply r = chat(messages, params, tools, format, whole::append, cancel);
+            if (r.finish() == FinishReason.CANCELLED) {
+                return r;
+            }
+            ToolCallFormat.Parsed p = tools.forced() ? ToolCallFormat.forcedCall(r.text()) : format.parse(r.text());
+            List<ChatMessage.ToolCall> calls = p.calls().stream()
+                    .map(c -> new ChatMessage.ToolCall(format.newId(), c.name(), c.argumentsJson())).toList();
+            String content = calls.isEmpty() ? r.text() : p.content();
+            if (content != null) {
+                emit(onText, content);
+            }
+            return new Reply(r.generation(), r.promptTokens(), r.completionTokens(), r.strategy(), content, calls);
+        }
+        return chat(messages, params, tools, null, onText, cancel);
+    }
+
+    private Reply chat(List<ChatMessage> messages, GenerationParams params, ChatTools tools, ToolCallFormat format,
+                       Consumer<String> onText, Cancellation cancel) {
         String rendered;
         try {
-            rendered = template.render(messages, true);
+            if (tools == null) {
+                rendered = template.render(messages, true);
+            } else {
+                boolean reads = !template.isFallback() && template.supportsTools();
+                List<ChatMessage> shown = reads ? messages
+                        : (format != null ? format : ToolCallFormat.forTemplate(template.source())).withToolsInSystem(messages, tools.toolsJson());
+                rendered = template.render(shown, true, tools.toolsJson(), Map.of());
+            }
         } catch (MetagenException e) {
             throw new MetagenException("the model's chat template rejects these messages: " + MetagenException.describe(e), e);
         }
