@@ -171,6 +171,9 @@ class GenerateFlagWalkerTest {
         for (String s : SandboxOptions.NAMES) {
             OTHERS.put(s, "the operator's limits on a strategy's code tools (StrategyCliTest)");
         }
+        for (String s : List.of("--allow-tool-url", "--tool-timeout-ms", "--tool-max-bytes")) {
+            OTHERS.put(s, "the operator's allow-list and limits of a strategy's http tools (ToolLoopCliTest)");
+        }
         OTHERS.put("--help", "usage");
         OTHERS.put("--version", "version");
     }
