@@ -83,5 +83,6 @@ class DocExampleTest {
             assertTrue(doc.contains(line), "docs/langchain4j.md no longer shows: " + line);
         }
         assertTrue(doc.contains(code), "docs/langchain4j.md shows the example as it is run here");
+        assertTrue(Files.readString(Path.of("../README.md")).contains(code), "the README shows the example as it is run here");
     }
 }
