@@ -8,7 +8,6 @@ import dev.metagen.core.Prompt;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.runtime.ModelLoader;
 import dev.metagen.meta.Cancellation;
-import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.runtime.LeafGenerators;
@@ -46,9 +45,7 @@ final class StrategyGenerate {
             // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
             StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits, httpTools).parse(strategy);
             Cancellation cancel = new Cancellation();
-            Generation g = s.generator() instanceof MetaGenerator meta
-                    ? meta.generate(Prompt.of(prompt), params, s.budget(), cancel)
-                    : s.generator().generate(Prompt.of(prompt), params);
+            Generation g = s.generate(Prompt.of(prompt), params, cancel);
             if (traceHtml != null) {
                 TraceHtml.write(traceHtml, m, prompt, g, s.type(), strategy, s.budget());
             }

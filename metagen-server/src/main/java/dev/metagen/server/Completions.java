@@ -11,8 +11,6 @@ import dev.metagen.core.Prompt;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.core.SamplingConfig;
-import dev.metagen.meta.Budget;
-import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.runtime.ModelRegistry;
 
@@ -266,16 +264,9 @@ final class Completions {
         if (strategy != null) {
             StrategySpecs.Strategy s = strategy;
             Prompt prompt = Prompt.of(r.promptTexts().get(promptIndex));
-            if (s.generator() instanceof MetaGenerator meta) {
-                Budget b = s.budget();
-                long left = ctx.remainingMs();
-                if (left != Long.MAX_VALUE && (b.time() == null || b.time().toMillis() > left)) {
-                    b = b.withTime(Duration.ofMillis(left));
-                }
-                // the request's cancellation: a client that goes away stops every leaf of the tree at its next token
-                return meta.generate(prompt, params, b, ctx.cancellation());
-            }
-            return s.generator().generate(prompt, params);
+            long left = ctx.remainingMs();
+            // the request's deadline and cancellation: a client that goes away stops every leaf of the tree at its next token
+            return s.generate(prompt, params, ctx.cancellation(), left == Long.MAX_VALUE ? null : Duration.ofMillis(left));
         }
         if (r.constraint() != null) {
             Consumer<String> checked = t -> {

@@ -12,7 +12,6 @@ import dev.metagen.core.Prompt;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.meta.Budget;
-import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.LeafFactory;
 import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.SpecReference;
@@ -123,16 +122,8 @@ final class Playground {
                     () -> new StrategySpecs(observed, config.sandboxLimits()).parse(r.strategy()));
             strategyType = s.type();
             budget = s.budget();
-            if (s.generator() instanceof MetaGenerator meta) {
-                Budget b = s.budget();
-                long left = ctx.remainingMs();
-                if (left != Long.MAX_VALUE && (b.time() == null || b.time().toMillis() > left)) {
-                    b = b.withTime(Duration.ofMillis(left));
-                }
-                g = meta.generate(Prompt.of(promptText), params, b, ctx.cancellation());
-            } else {
-                g = s.generator().generate(Prompt.of(promptText), params);
-            }
+            long left = ctx.remainingMs();
+            g = s.generate(Prompt.of(promptText), params, ctx.cancellation(), left == Long.MAX_VALUE ? null : Duration.ofMillis(left));
         } else {
             Consumer<String> onText = piece -> {
                 ctx.check();

@@ -7,7 +7,6 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 import dev.metagen.eval.ClusterRunner;
 import dev.metagen.meta.Cancellation;
-import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.Seeds;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.tools.Sandbox;
@@ -133,9 +132,7 @@ public final class MetagenSpark {
                 }
                 long s = seed >= 0 && !row.isNullAt(seed) ? row.getLong(seed) : Seeds.derive(options.seed(), promptHash(text));
                 GenerationParams params = options.params(s);
-                Generation g = strategy.generator() instanceof MetaGenerator meta
-                        ? meta.generate(Prompt.of(text), params, strategy.budget(), new Cancellation())
-                        : strategy.generator().generate(Prompt.of(text), params);
+                Generation g = strategy.generate(Prompt.of(text), params, new Cancellation());
                 Object[] values = new Object[row.size() + 3];
                 for (int i = 0; i < row.size(); i++) {
                     values[i] = row.get(i);

@@ -137,21 +137,15 @@ public final class SparkEvaluation implements ClusterRunner {
     private static Sweep.Totals sweep(SparkSession spark, Job job, SweepConfig config, ResultStore store, int partitions,
                                       SweepListener listener) {
         List<Integer> pending = new ArrayList<>();
-        long units = 0;
-        long already = 0;
         Set<String> done = new HashSet<>(store.done().keySet());
         for (int i = 0; i < config.problems().size(); i++) {
             if (Sweep.pending(config, i, store::isDone)) {
                 pending.add(i);
             }
-            for (StrategyEntry s : config.strategies()) {
-                for (int b : s.knob() == null ? List.of(config.budgets().stream().min(Integer::compare).orElseThrow()) : config.budgets().stream().distinct().toList()) {
-                    units++;
-                    already += store.isDone(config.problems().get(i).id(), s.label(), b) ? 1 : 0;
-                }
-            }
         }
-        listener.started(config.problems().size(), units, already);
+        Sweep.Units units = Sweep.units(config, store::isDone);
+        long already = units.done();
+        listener.started(config.problems().size(), units.total(), already);
         Totals totals = new Totals();
         if (pending.isEmpty()) {
             return totals.toSweep(already);
@@ -167,15 +161,17 @@ public final class SparkEvaluation implements ClusterRunner {
             @Override
             public BoxedUnit apply(Object partition, List<Finished> rows) {
                 synchronized (totals) {
+                    Set<Object> problems = new HashSet<>();
                     for (Finished f : rows) {
                         Map<String, Object> row = parse(f.row());
+                        problems.add(row.get("problem"));
                         store.append(row);
                         totals.runs++;
                         totals.reported = totals.reported.plus(Finished.cost(f.reported()));
                         totals.spent = totals.spent.plus(Finished.cost(f.spent()));
                         listener.finished(row, (int) totals.problems, totals.spent.generatedTokens());
                     }
-                    totals.problems += rows.stream().map(f -> parse(f.row()).get("problem")).distinct().count();
+                    totals.problems += problems.size();
                 }
                 return BoxedUnit.UNIT;
             }

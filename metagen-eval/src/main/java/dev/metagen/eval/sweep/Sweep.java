@@ -9,7 +9,6 @@ import dev.metagen.eval.store.ResultStore;
 import dev.metagen.eval.task.Grade;
 import dev.metagen.eval.task.Problem;
 import dev.metagen.meta.Cancellation;
-import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.Seeds;
 import dev.metagen.meta.score.Verifier;
 import dev.metagen.meta.spec.LeafFactory;
@@ -62,19 +61,9 @@ public final class Sweep {
         if (started) {
             throw new IllegalStateException("a Sweep runs once");
         }
-        long units = 0;
-        long already = 0;
-        for (Problem p : config.problems()) {
-            for (StrategyEntry s : config.strategies()) {
-                for (int b : budgetsOf(config, s)) {
-                    units++;
-                    if (store.isDone(p.id(), s.label(), b)) {
-                        already++;
-                    }
-                }
-            }
-        }
-        listener.started(config.problems().size(), units, already);
+        Units u = units(config, store::isDone);
+        long already = u.done();
+        listener.started(config.problems().size(), u.total(), already);
         started = true;
         if (config.parallel() <= 1) {
             for (int i = 0; i < config.problems().size(); i++) {
@@ -144,6 +133,32 @@ public final class Sweep {
             return List.of(config.budgets().stream().min(Integer::compare).orElseThrow());
         }
         return config.budgets().stream().distinct().sorted(Comparator.reverseOrder()).toList();
+    }
+
+    /**
+     * The runs of a sweep: problem x strategy x budget.
+     *
+     * @param total every run of the sweep
+     * @param done  those already recorded
+     */
+    public record Units(long total, long done) {
+    }
+
+    /** Counts the sweep's runs and those {@code done} already records. */
+    public static Units units(SweepConfig config, Done done) {
+        long total = 0;
+        long recorded = 0;
+        for (Problem p : config.problems()) {
+            for (StrategyEntry s : config.strategies()) {
+                for (int b : budgetsOf(config, s)) {
+                    total++;
+                    if (done.isDone(p.id(), s.label(), b)) {
+                        recorded++;
+                    }
+                }
+            }
+        }
+        return new Units(total, recorded);
     }
 
     /** Whether problem {@code i} has a run that is not recorded yet. */
@@ -218,9 +233,7 @@ public final class Sweep {
         Generation g;
         try {
             StrategySpecs.Strategy strategy = specs.parse(s.specAt(budget));
-            g = strategy.generator() instanceof MetaGenerator meta
-                    ? meta.generate(Prompt.of(problem.prompt()), params, strategy.budget(), new Cancellation())
-                    : strategy.generator().generate(Prompt.of(problem.prompt()), params);
+            g = strategy.generate(Prompt.of(problem.prompt()), params, new Cancellation());
         } catch (MetagenException e) { // a spec that fails on this problem: recorded as a failed run, the sweep goes on
             row.put("answer", null);
             row.put("correct", false);

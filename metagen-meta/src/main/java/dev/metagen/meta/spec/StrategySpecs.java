@@ -65,6 +65,40 @@ public final class StrategySpecs {
      * @param type the top-level spec's type
      */
     public record Strategy(Generator generator, Budget budget, String type) {
+        /**
+         * Runs the strategy once: a meta-generator under the spec's budget and {@code cancellation}, a leaf directly.
+         *
+         * @param prompt       the input
+         * @param params       the caller's parameters, which the leaves inherit
+         * @param cancellation stops every leaf of the tree at its next token
+         * @return the strategy's answer, with its cost and trace
+         */
+        public dev.metagen.core.Generation generate(dev.metagen.core.Prompt prompt, GenerationParams params,
+                                                    dev.metagen.meta.Cancellation cancellation) {
+            return generate(prompt, params, cancellation, null);
+        }
+
+        /**
+         * As {@link #generate(dev.metagen.core.Prompt, GenerationParams, dev.metagen.meta.Cancellation)}, with the
+         * budget's time lowered to {@code timeLeft} when that comes sooner (a request's deadline).
+         *
+         * @param prompt       the input
+         * @param params       the caller's parameters, which the leaves inherit
+         * @param cancellation stops every leaf of the tree at its next token
+         * @param timeLeft     the time the caller has left, or null for no limit of its own
+         * @return the strategy's answer, with its cost and trace
+         */
+        public dev.metagen.core.Generation generate(dev.metagen.core.Prompt prompt, GenerationParams params,
+                                                    dev.metagen.meta.Cancellation cancellation, java.time.Duration timeLeft) {
+            if (!(generator instanceof dev.metagen.meta.MetaGenerator meta)) {
+                return generator.generate(prompt, params);
+            }
+            Budget b = budget;
+            if (timeLeft != null && (b.time() == null || b.time().toMillis() > timeLeft.toMillis())) {
+                b = b.withTime(timeLeft);
+            }
+            return meta.generate(prompt, params, b, cancellation);
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper()

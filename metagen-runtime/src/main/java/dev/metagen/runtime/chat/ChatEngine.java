@@ -18,7 +18,6 @@ import dev.metagen.engine.hub.ModelResolver;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.llamacpp.LlamaCppOptions;
 import dev.metagen.meta.Cancellation;
-import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.tools.Sandbox;
 import dev.metagen.meta.tools.ToolCallFormat;
@@ -357,9 +356,7 @@ public final class ChatEngine implements AutoCloseable {
         GenerationParams p = params.withAddSpecial(template.bosToken().isEmpty() || !rendered.startsWith(template.bosToken()));
         Prompt prompt = Prompt.of(rendered);
         if (strategy != null) {
-            Generation g = strategy.generator() instanceof MetaGenerator meta
-                    ? meta.generate(prompt, p, strategy.budget(), cancel)
-                    : strategy.generator().generate(prompt, p);
+            Generation g = strategy.generate(prompt, p, cancel);
             emit(onText, g.text());
             return checked(new Reply(g, g.cost().promptTokens(), g.cost().generatedTokens(), strategy.type()), p);
         }
