@@ -76,6 +76,10 @@ public final class Debate extends MetaGenerator {
         this.aggregatorTemplate = aggregatorTemplate;
     }
 
+    /** One agent's answer in a round. */
+    private record Answer(int agent, Generation generation) {
+    }
+
     @Override
     public String name() {
         return "debate";
@@ -109,15 +113,15 @@ public final class Debate extends MetaGenerator {
                 int r = round;
                 List<Generation> previous = new ArrayList<>(latest); // may hold nulls: agents stopped before answering
                 // a round's agents answer concurrently; each reads only the previous round's answers
-                List<Object[]> answered = scope.parallel(n, a -> {
+                List<Answer> answered = scope.parallel(n, a -> {
                     Prompt p = r == 0 || previous.get(a) == null ? prompt
                             : Prompt.of(fill(template, prompt, previous.get(a).text().strip(), others(previous, a)));
-                    return new Object[]{a, scope.call(agents.get(a), p, Seeds.params(params, (long) r * n + a))};
+                    return new Answer(a, scope.call(agents.get(a), p, Seeds.params(params, (long) r * n + a)));
                 });
                 List<Map<String, Object>> rows = new ArrayList<>();
-                for (Object[] pair : answered) {
-                    int a = (Integer) pair[0];
-                    Generation g = (Generation) pair[1];
+                for (Answer answer : answered) {
+                    int a = answer.agent();
+                    Generation g = answer.generation();
                     latest.set(a, g);
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("agent", a);
