@@ -83,7 +83,13 @@ final class ChatCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (LanguageModel m = backend.loader(spec, new ModelOptions(threads, contextLength)).load(model.single())) {
             ChatTemplate template = template(m, err);
-            try (ChatSession session = new ChatSession(m, template, system, config, seed, maxTokens, stop);
+            // the model's generation defaults fill the sampler flags not given
+            var withDefaults = sampling.withModelDefaults(dev.metagen.core.GenerationParams.of(maxTokens, config), m).sampling();
+            String note = sampling.modelDefaultsNote(m);
+            if (note != null) {
+                err.println(note);
+            }
+            try (ChatSession session = new ChatSession(m, template, system, withDefaults, seed, maxTokens, stop);
                  AnswerInterrupt interrupt = AnswerInterrupt.install()) {
                 err.println("chat with " + m.info().name() + " (template: " + template.name() + ", context "
                         + m.info().contextLength() + " tokens). End a line with \\ or use \"\"\" blocks for several"

@@ -232,7 +232,7 @@ final class GenerateCommand implements Callable<Integer> {
         Sandbox.Limits sandboxLimits = sandboxOptions.limits(spec, strategy != null, "with --strategy");
         httpToolOptions.policy(spec, strategy != null, "with --strategy");
         if (strategy != null) {
-            return StrategyGenerate.run(spec, model, strategy, prompt, params, backend.loader(spec, modelOptions()), json, echo, sandboxLimits,
+            return StrategyGenerate.run(spec, model, strategy, prompt, params, samplingOptions, backend.loader(spec, modelOptions()), json, echo, sandboxLimits,
                     httpToolOptions.policy(spec, true, "with --strategy"), traceHtml);
         }
         PrintWriter out = spec.commandLine().getOut();
@@ -240,6 +240,19 @@ final class GenerateCommand implements Callable<Integer> {
         try (LanguageModel m = loader.load(model.model());
              ModelRegistry registry = ModelRegistry.of(m, model.others(), loader::load, RemoteGenerator::forReference)) {
             ModelLeaf leaf = new ModelLeaf(m, registry, false);
+            // the model's generation defaults fill the sampler flags not given; beam, contrastive and speculative
+            // decoding take their settings from their own flags only
+            Map<String, Object> defaultsApplied = Map.of();
+            boolean sampling = !speculative.enabled() && beamSettings == null && stochasticBeams == 0 && contrastiveAlpha == 0;
+            if (sampling) {
+                params = samplingOptions.withModelDefaults(params, m);
+                defaultsApplied = samplingOptions.modelDefaultsApplied(m);
+                String note = samplingOptions.modelDefaultsNote(m);
+                if (note != null && !json) {
+                    spec.commandLine().getErr().println(note);
+                    spec.commandLine().getErr().flush();
+                }
+            }
             if (params.constraint() != null) {
                 leaf.constraint(params.constraint()); // compiled before generation: errors come first
             }
@@ -275,6 +288,9 @@ final class GenerateCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> o = toJson(g, m.info().name(), s);
                 o.put("backend", ModelLoader.Backend.of(m).flag());
+                if (!defaultsApplied.isEmpty()) {
+                    o.put("generation_defaults", defaultsApplied);
+                }
                 if (parallel > 1) {
                     o.put("sequences", parallelSequences(all));
                     o.put("usage", parallelUsage(all));

@@ -1,17 +1,39 @@
 package dev.metagen.cli;
 
+import dev.metagen.core.GenerationFields;
+import dev.metagen.core.GenerationParams;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.core.MetagenException;
 import dev.metagen.core.SamplingConfig;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * The sampler-chain flags (llama.cpp / vLLM names and defaults) shared by the commands that sample:
  * {@code generate} and {@code chat}.
  */
 final class SamplingOptions {
+    /** The flag of each generation field a model's own defaults can set ({@link GenerationFields#MODEL_SAMPLING_KEYS}). */
+    static final Map<String, String> FLAG_OF_FIELD = Map.ofEntries(
+            Map.entry("samplers", "--samplers"), Map.entry("top_k", "--top-k"), Map.entry("top_p", "--top-p"),
+            Map.entry("min_p", "--min-p"), Map.entry("xtc_probability", "--xtc-probability"),
+            Map.entry("xtc_threshold", "--xtc-threshold"), Map.entry("temperature", "--temperature"),
+            Map.entry("repeat_last_n", "--repeat-last-n"), Map.entry("repeat_penalty", "--repeat-penalty"),
+            Map.entry("mirostat", "--mirostat"), Map.entry("mirostat_tau", "--mirostat-tau"),
+            Map.entry("mirostat_eta", "--mirostat-eta"));
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
     @Option(names = "--temperature", defaultValue = "0.8", description = "Sampling temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
     double temperature;
 
@@ -124,5 +146,48 @@ final class SamplingOptions {
             c = c.samplers(samplers);
         }
         return c;
+    }
+
+    /**
+     * {@code params} with the model's own generation defaults ({@code generation_config.json}, llama.cpp's
+     * {@code general.sampling.*}) in every sampler flag the user did not give: llama.cpp's order (built-in default,
+     * then the model's, then the command line).
+     */
+    GenerationParams withModelDefaults(GenerationParams params, LanguageModel m) {
+        try {
+            return GenerationFields.applyModelDefaults(params, m.generationDefaults(), this::given);
+        } catch (MetagenException e) {
+            throw new ParameterException(mixee.commandLine(), m.info().name() + ": " + e.getMessage());
+        }
+    }
+
+    /** The model's defaults that act (those whose flag was not given), in the model's order. */
+    Map<String, Object> modelDefaultsApplied(LanguageModel m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        m.generationDefaults().forEach((k, v) -> {
+            if (!given(k)) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    /** One line for stderr naming the model's defaults that act, or null when none does. */
+    String modelDefaultsNote(LanguageModel m) {
+        Map<String, Object> applied = modelDefaultsApplied(m);
+        if (applied.isEmpty()) {
+            return null;
+        }
+        StringJoiner j = new StringJoiner(", ");
+        applied.forEach((k, v) -> j.add(k + " " + v));
+        return "[generation defaults of " + m.info().name() + ": " + j + "; a flag overrides each]";
+    }
+
+    private boolean given(String field) {
+        String flag = FLAG_OF_FIELD.get(field);
+        if (flag == null) {
+            throw new IllegalStateException("no flag for the generation field " + field);
+        }
+        return mixee.commandLine().getParseResult().hasMatchedOption(flag);
     }
 }

@@ -161,6 +161,10 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         spec.commandLine().getErr().printf("metagen: serving %s on http://%s:%d/v1 (%s backend; %s; Ctrl-C stops)%n", server.modelId(),
                 host, server.port(), ModelLoader.Backend.of(m).flag(), key != null ? "API key required" : "no API key");
+        if (!m.generationDefaults().isEmpty()) {
+            spec.commandLine().getErr().println("metagen: the model's generation defaults fill the request fields left out: "
+                    + m.generationDefaults());
+        }
         spec.commandLine().getErr().flush();
         running = server;
         try {

@@ -28,8 +28,8 @@ final class StrategyGenerate {
     private StrategyGenerate() {
     }
 
-    static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams params,
-                   ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits,
+    static int run(CommandSpec spec, ModelOption models, String strategy, String prompt, GenerationParams commandLine,
+                   SamplingOptions sampling, ModelLoader loader, boolean json, boolean echo, Sandbox.Limits sandboxLimits,
                    dev.metagen.meta.tools.HttpTool.Policy httpTools, Path traceHtml) {
         try {
             java.util.Set<String> names = new java.util.HashSet<>(models.named().keySet());
@@ -42,7 +42,14 @@ final class StrategyGenerate {
         PrintWriter out = spec.commandLine().getOut();
         try (LanguageModel m = loader.load(models.model());
              ModelRegistry registry = ModelRegistry.of(m, models.others(), loader::load, RemoteGenerator::forReference)) {
-            // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance)
+            // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance),
+            // with the default model's generation defaults in the sampler flags not given
+            GenerationParams params = sampling.withModelDefaults(commandLine, m);
+            String note = sampling.modelDefaultsNote(m);
+            if (note != null && !json) {
+                spec.commandLine().getErr().println(note);
+                spec.commandLine().getErr().flush();
+            }
             StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits, httpTools).parse(strategy);
             Cancellation cancel = new Cancellation();
             Generation g = s.generate(Prompt.of(prompt), params, cancel);
@@ -52,6 +59,10 @@ final class StrategyGenerate {
             if (json) {
                 Map<String, Object> o = toJson(g, m.info().name(), params.seed(), s.type());
                 o.put("backend", ModelLoader.Backend.of(m).flag());
+                Map<String, Object> applied = sampling.modelDefaultsApplied(m);
+                if (!applied.isEmpty()) {
+                    o.put("generation_defaults", applied);
+                }
                 out.println(Json.write(o));
             } else {
                 out.println(echo ? prompt + g.text() : g.text());

@@ -54,6 +54,100 @@ public final class GenerationFields {
     private GenerationFields() {}
 
     /**
+     * llama.cpp's {@code general.sampling.*} model metadata (written by its converter from {@code generation_config.json})
+     * and the generation field each key sets, as llama.cpp's {@code common_init_sampler_from_model} reads them.
+     */
+    public static final Map<String, String> MODEL_SAMPLING_KEYS = orderedMap(
+            "general.sampling.sequence", "samplers",
+            "general.sampling.top_k", "top_k",
+            "general.sampling.top_p", "top_p",
+            "general.sampling.min_p", "min_p",
+            "general.sampling.xtc_probability", "xtc_probability",
+            "general.sampling.xtc_threshold", "xtc_threshold",
+            "general.sampling.temp", "temperature",
+            "general.sampling.penalty_last_n", "repeat_last_n",
+            "general.sampling.penalty_repeat", "repeat_penalty",
+            "general.sampling.mirostat", "mirostat",
+            "general.sampling.mirostat_tau", "mirostat_tau",
+            "general.sampling.mirostat_eta", "mirostat_eta");
+
+    private static final Set<String> INTEGER_FIELDS = Set.of("top_k", "repeat_last_n", "mirostat");
+
+    private static Map<String, String> orderedMap(String... kv) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * A model's own generation defaults, read from its {@link #MODEL_SAMPLING_KEYS} metadata: the fields (named as
+     * {@link #apply} names them) whose key the model has. A value that is not a number where one is needed is an
+     * error naming the key.
+     *
+     * @param metadata a metadata key's value as text, or null where the model does not have the key
+     * @return the fields, in {@link #MODEL_SAMPLING_KEYS} order; empty for a model without any
+     */
+    public static Map<String, Object> modelDefaults(java.util.function.Function<String, String> metadata) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, String> e : MODEL_SAMPLING_KEYS.entrySet()) {
+            String text = metadata.apply(e.getKey());
+            if (text == null) {
+                continue;
+            }
+            String field = e.getValue();
+            String v = text.strip();
+            try {
+                if (field.equals("samplers")) {
+                    if (!v.isEmpty()) {
+                        out.put(field, v);
+                    }
+                } else if (INTEGER_FIELDS.contains(field)) {
+                    out.put(field, Integer.parseInt(v));
+                } else {
+                    double d = Double.parseDouble(v);
+                    if (!Double.isFinite(d)) {
+                        throw new NumberFormatException();
+                    }
+                    out.put(field, d);
+                }
+            } catch (NumberFormatException bad) {
+                throw new MetagenException("model metadata " + e.getKey() + ": '" + v + "' is not "
+                        + (INTEGER_FIELDS.contains(field) ? "an integer" : "a finite number"));
+            }
+        }
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * {@code base} with a model's generation defaults applied to every field the caller did not set itself: the order
+     * llama.cpp and vLLM use (a front end's built-in default, then the model's, then what the user gave).
+     *
+     * @param base the parameters with the front end's defaults and the user's values
+     * @param defaults the model's defaults ({@link LanguageModel#generationDefaults()})
+     * @param givenByUser whether the user set a field (by its snake_case name) themselves
+     * @return the parameters with the defaults of the fields the user left alone
+     */
+    public static GenerationParams applyModelDefaults(GenerationParams base, Map<String, ?> defaults,
+                                                      java.util.function.Predicate<String> givenByUser) {
+        Map<String, Object> apply = new java.util.LinkedHashMap<>();
+        defaults.forEach((k, v) -> {
+            if (!givenByUser.test(k)) {
+                apply.put(k, v);
+            }
+        });
+        if (apply.isEmpty()) {
+            return base;
+        }
+        try {
+            return apply(base, apply, "model generation defaults");
+        } catch (MetagenException e) {
+            throw new MetagenException(e.getMessage() + " (the model's own defaults: override the field)");
+        }
+    }
+
+    /**
      * {@code base} with the fields of {@code fields} applied (fields not in {@link #ALL} are an error).
      *
      * @param path the JSON path of the object, for error messages (e.g. {@code $.inner})

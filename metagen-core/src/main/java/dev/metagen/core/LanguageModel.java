@@ -101,6 +101,18 @@ public interface LanguageModel extends AutoCloseable {
         return java.util.Optional.empty();
     }
 
+    /**
+     * The model's own generation defaults (llama.cpp's {@code general.sampling.*} metadata, which its converter writes
+     * from {@code generation_config.json}), named as {@link GenerationFields} names them, e.g.
+     * {@code {"temperature": 0.6, "top_p": 0.9}}. Front ends apply them to every field the user did not set
+     * ({@link GenerationFields#applyModelDefaults}); a library caller applies them the same way where it wants them.
+     *
+     * @return the defaults; empty for a model without any
+     */
+    default java.util.Map<String, Object> generationDefaults() {
+        return java.util.Map.of();
+    }
+
     @Override
     void close();
 }

@@ -116,4 +116,67 @@ class GenerationFieldsTest {
                 () -> GenerationFields.apply(BASE, Map.of("cd_alpha", 0.2), "$"));
         assertTrue(alone.getMessage().contains("needs an amateur"), alone.getMessage());
     }
+
+    /** llama.cpp's general.sampling.* keys, as a converted Qwen-style generation_config.json gives them. */
+    static final Map<String, String> QWEN_LIKE = Map.ofEntries(Map.entry("general.sampling.temp", "0.7"),
+            Map.entry("general.sampling.top_p", "0.8"), Map.entry("general.sampling.top_k", "20"),
+            Map.entry("general.sampling.penalty_repeat", "1.05"), Map.entry("general.sampling.penalty_last_n", "32"),
+            Map.entry("general.sampling.min_p", "0.000000"), Map.entry("general.sampling.sequence", "top_k;top_p;temperature"),
+            Map.entry("general.sampling.xtc_probability", "0.25"), Map.entry("general.sampling.xtc_threshold", "0.2"),
+            Map.entry("general.sampling.mirostat", "2"), Map.entry("general.sampling.mirostat_tau", "4.5"),
+            Map.entry("general.sampling.mirostat_eta", "0.15"));
+
+    @Test
+    void everyModelSamplingKeyBecomesTheFieldLlamaCppSetsAndActs() {
+        Map<String, Object> d = GenerationFields.modelDefaults(QWEN_LIKE::get);
+        assertEquals(GenerationFields.MODEL_SAMPLING_KEYS.size(), d.size(), d.toString());
+        assertEquals(List.copyOf(GenerationFields.MODEL_SAMPLING_KEYS.values()), List.copyOf(d.keySet()));
+        assertEquals(0.7, d.get("temperature"));
+        assertEquals(20, d.get("top_k"));
+        assertEquals(32, d.get("repeat_last_n"));
+        assertEquals("top_k;top_p;temperature", d.get("samplers"));
+        SamplingConfig s = GenerationFields.applyModelDefaults(BASE, d, k -> false).sampling();
+        assertEquals(0.7, s.temperature());
+        assertEquals(0.8, s.topP());
+        assertEquals(20, s.topK());
+        assertEquals(0.0, s.minP());
+        assertEquals(1.05, s.repeatPenalty());
+        assertEquals(32, s.repeatLastN());
+        assertEquals(0.25, s.xtcProbability());
+        assertEquals(0.2, s.xtcThreshold());
+        assertEquals(2, s.mirostat());
+        assertEquals(4.5, s.mirostatTau());
+        assertEquals(0.15, s.mirostatEta());
+        assertEquals(List.of("top_k", "top_p", "temperature"), s.samplers());
+        assertTrue(GenerationFields.modelDefaults(k -> null).isEmpty());
+    }
+
+    @Test
+    void aFieldTheUserGaveKeepsTheUsersValue() {
+        GenerationParams user = GenerationFields.apply(BASE, Map.of("temperature", 0.0, "top_k", 3), "$");
+        Map<String, Object> d = GenerationFields.modelDefaults(QWEN_LIKE::get);
+        SamplingConfig s = GenerationFields.applyModelDefaults(user, d, k -> k.equals("temperature") || k.equals("top_k")).sampling();
+        assertEquals(0.0, s.temperature());
+        assertEquals(3, s.topK());
+        assertEquals(0.8, s.topP()); // not given: the model's
+        assertEquals(1.05, s.repeatPenalty());
+        assertEquals(user, GenerationFields.applyModelDefaults(user, Map.of(), k -> false));
+        assertEquals(user, GenerationFields.applyModelDefaults(user, d, k -> true));
+    }
+
+    @Test
+    void aBadModelValueIsAnErrorNamingTheKey() {
+        MetagenException e = assertThrows(MetagenException.class,
+                () -> GenerationFields.modelDefaults(k -> k.equals("general.sampling.top_k") ? "twenty" : null));
+        assertEquals("model metadata general.sampling.top_k: 'twenty' is not an integer", e.getMessage());
+        MetagenException nan = assertThrows(MetagenException.class,
+                () -> GenerationFields.modelDefaults(k -> k.equals("general.sampling.temp") ? "nan" : null));
+        assertEquals("model metadata general.sampling.temp: 'nan' is not a finite number", nan.getMessage());
+        // a value the sampler chain refuses names the field and where it came from
+        Map<String, Object> d = GenerationFields.modelDefaults(k -> k.equals("general.sampling.top_p") ? "1.5" : null);
+        MetagenException range = assertThrows(MetagenException.class, () -> GenerationFields.applyModelDefaults(BASE, d, k -> false));
+        assertTrue(range.getMessage().startsWith("model generation defaults"), range.getMessage());
+        assertTrue(range.getMessage().contains("top-p must be in (0, 1], got 1.5") && range.getMessage().endsWith("(the model's own defaults: override the field)"),
+                range.getMessage());
+    }
 }

@@ -59,6 +59,7 @@ public final class LlamaCppModel implements LanguageModel {
     private final KvCells cells;
     private final LlamaCppTokenizer tokenizer;
     private final ModelInfo info;
+    private final java.util.Map<String, Object> generationDefaults;
     private final Path path;
     private boolean closed;
     /** Counters of {@link #stats()}, changed under the lock. */
@@ -161,6 +162,11 @@ public final class LlamaCppModel implements LanguageModel {
             long params = (long) lib.modelNParams.invokeExact(model);
             info = new ModelInfo(name, arch == null ? "unknown" : arch, vocabSize, contextLength, embd, layers, params,
                     tensorType());
+            try {
+                generationDefaults = dev.metagen.core.GenerationFields.modelDefaults(tokenizer::meta);
+            } catch (MetagenException e) {
+                throw new MetagenException(gguf + ": " + e.getMessage());
+            }
         } catch (MetagenException e) {
             throw e;
         } catch (Throwable t) {
@@ -241,6 +247,12 @@ public final class LlamaCppModel implements LanguageModel {
     @Override
     public ModelInfo info() {
         return info;
+    }
+
+    /** The {@code general.sampling.*} metadata as llama.cpp reports it, as generation fields. */
+    @Override
+    public java.util.Map<String, Object> generationDefaults() {
+        return generationDefaults;
     }
 
     /** The number of KV cache cells shared by all states. */

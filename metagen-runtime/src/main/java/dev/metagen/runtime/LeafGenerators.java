@@ -476,7 +476,8 @@ public final class LeafGenerators implements LeafFactory {
         if (params.logprobs() > 0) refused.add("logprobs (top alternatives)");
         if (!refused.isEmpty()) {
             throw new MetagenException(what + " cannot apply " + String.join(", ", refused.stream().sorted().toList())
-                    + " (use a sample or greedy leaf)");
+                    + " (use a sample or greedy leaf, or set the leaf's fields to their neutral values, e.g. \"repeat_penalty\": 1;"
+                    + " the model's generation defaults can set penalties, xtc and mirostat)");
         }
     }
 }

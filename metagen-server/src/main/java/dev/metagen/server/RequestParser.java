@@ -229,6 +229,18 @@ final class RequestParser {
                 throw ApiException.invalid(extras.keySet().iterator().next(), MetagenException.describe(e).replaceFirst("^\\$: ", ""));
             }
         }
+        // the model's generation defaults (generation_config.json, general.sampling.*) fill the sampler fields the
+        // request leaves out, as vLLM's --generation-config does
+        Map<String, Object> defaults = model.generationDefaults();
+        if (!defaults.isEmpty()) {
+            try {
+                base = GenerationFields.applyModelDefaults(GenerationParams.of(1, base), defaults,
+                        k -> f.has(k) || k.equals("repeat_penalty") && f.has("repetition_penalty")).sampling();
+            } catch (MetagenException e) {
+                String field = defaults.keySet().stream().filter(k -> !f.has(k)).findFirst().orElse("model");
+                throw ApiException.invalid(field, MetagenException.describe(e));
+            }
+        }
 
         if (tools != null && f.has("strategy")) {
             throw ApiException.invalid("tools", "tools cannot be combined with strategy; an agent that calls tools is the tool_loop strategy");

@@ -402,15 +402,28 @@ public final class HfModel {
         if (g == null) {
             return;
         }
-        JsonNode v = g.get("top_k");
-        if (v != null && v.canConvertToInt() && v.isIntegralNumber()) {
-            md.put("general.sampling.top_k", GgufValue.ofInt32(v.asInt()));
+        JsonNode seq = g.get("sequence");
+        if (seq != null && seq.isTextual()) {
+            md.put("general.sampling.sequence", GgufValue.of(seq.textValue()));
         }
+        putInt(md, "general.sampling.top_k", g.get("top_k"));
         putFloat(md, "general.sampling.top_p", g.get("top_p"));
         putFloat(md, "general.sampling.min_p", g.get("min_p"));
+        putFloat(md, "general.sampling.xtc_probability", g.get("xtc_probability"));
+        putFloat(md, "general.sampling.xtc_threshold", g.get("xtc_threshold"));
         putFloat(md, "general.sampling.temp", g.get("temperature"));
+        putInt(md, "general.sampling.penalty_last_n", g.get("penalty_last_n"));
         putFloat(md, "general.sampling.penalty_repeat", g.has("penalty_repeat") ? g.get("penalty_repeat")
                 : g.get("repetition_penalty"));
+        putInt(md, "general.sampling.mirostat", g.get("mirostat"));
+        putFloat(md, "general.sampling.mirostat_tau", g.get("mirostat_tau"));
+        putFloat(md, "general.sampling.mirostat_eta", g.get("mirostat_eta"));
+    }
+
+    private static void putInt(Map<String, GgufValue> md, String key, JsonNode v) {
+        if (v != null && v.isIntegralNumber() && v.canConvertToInt()) {
+            md.put(key, GgufValue.ofInt32(v.asInt()));
+        }
     }
 
     /** The safetensors files: those the index names, else every {@code model*.safetensors}. */

@@ -53,6 +53,7 @@ public final class TransformerModel implements LanguageModel {
     private final BatchPlanner planner;
     private final BatchingScheduler scheduler;
     private final ClassifierHead scoreHead;
+    private final Map<String, Object> generationDefaults;
     private volatile Tokenizer tokenizer;
     private volatile boolean closed;
 
@@ -67,6 +68,7 @@ public final class TransformerModel implements LanguageModel {
                     + Arrays.toString(embd.shape()) + ", expected [n_embd, n_vocab]");
         }
         this.config = ModelConfig.read(file, Math.toIntExact(embd.shape()[1]));
+        this.generationDefaults = generationDefaults(file);
         // llama.cpp sizes token_embd and output by the token list; a model without one still runs from token ids
         int tokens = GgufTokenizers.validate(file);
         if (tokens >= 0 && tokens != config.vocab()) {
@@ -189,6 +191,23 @@ public final class TransformerModel implements LanguageModel {
             throw new MetagenException("no hidden state: the state has had no forward since it was created or truncated");
         }
         return s.lastHidden.clone();
+    }
+
+    /** The {@code general.sampling.*} metadata as generation fields (read when the model loads, so a bad value fails early). */
+    @Override
+    public Map<String, Object> generationDefaults() {
+        return generationDefaults;
+    }
+
+    private static Map<String, Object> generationDefaults(GgufFile f) {
+        try {
+            return dev.metagen.core.GenerationFields.modelDefaults(key -> {
+                dev.metagen.engine.gguf.GgufValue v = f.metadata().get(key);
+                return v == null || v.type() == dev.metagen.engine.gguf.GgufValueType.ARRAY ? null : String.valueOf(v.toPlain());
+            });
+        } catch (MetagenException e) {
+            throw new MetagenException(f.path() + ": " + e.getMessage());
+        }
     }
 
     /** The classification head of a reward model or reranker ({@code cls} / {@code cls.output} tensors), when present. */

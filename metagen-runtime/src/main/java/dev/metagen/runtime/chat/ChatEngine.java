@@ -5,6 +5,7 @@ import dev.metagen.core.ChatMessage;
 import dev.metagen.core.Cost;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
+import dev.metagen.core.GenerationFields;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.Guidance;
@@ -255,6 +256,17 @@ public final class ChatEngine implements AutoCloseable {
             // as in the OpenAI API: the penalties look at the whole generated text
             sampling = sampling.penalties(1.0, s.frequencyPenalty() == null ? 0 : s.frequencyPenalty(),
                     s.presencePenalty() == null ? 0 : s.presencePenalty(), -1);
+        }
+        if (model != null) {
+            // the model's generation defaults (generation_config.json) fill the settings the caller left out
+            ChatSettings given = s;
+            sampling = GenerationFields.applyModelDefaults(GenerationParams.of(1, sampling), model.generationDefaults(),
+                    k -> switch (k) {
+                        case "temperature" -> given.temperature() != null;
+                        case "top_p" -> given.topP() != null;
+                        case "top_k" -> given.topK() != null;
+                        default -> false;
+                    }).sampling();
         }
         List<String> stop = new ArrayList<>();
         for (String x : s.stop()) {
