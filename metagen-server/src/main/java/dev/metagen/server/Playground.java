@@ -119,7 +119,7 @@ final class Playground {
                 send(reply, ctx, ev);
             });
             StrategySpecs.Strategy s = RequestParser.compileBudget(config, ctx).run(
-                    () -> new StrategySpecs(observed, config.sandboxLimits()).parse(r.strategy()));
+                    () -> new StrategySpecs(observed, config.sandboxLimits(), config.httpTools()).parse(r.strategy()));
             strategyType = s.type();
             budget = s.budget();
             long left = ctx.remainingMs();

@@ -110,6 +110,22 @@ class PlaygroundTest {
     }
 
     @Test
+    void runHonoursTheOperatorsHttpToolPolicy() throws Exception {
+        String body = "{\"prompt\":\"x\",\"max_tokens\":4,\"strategy\":{\"type\":\"tool_loop\",\"max_turns\":2,"
+                + "\"inner\":{\"type\":\"sample\"},\"tools\":[{\"type\":\"http\",\"name\":\"search\","
+                + "\"url\":\"http://127.0.0.1:9/search\"}]}}";
+        TestServer.Response refused = TestServer.post(server, "/ui/run", body);
+        assertEquals(400, refused.status(), refused.body());
+        assertTrue(refused.json().path("error").path("message").asText().contains("$.tools[0].url"), refused.body());
+        try (OpenAiServer allowed = TestServer.start(TestServer.stories(), TestServer.config().withHttpTools(
+                dev.metagen.meta.tools.HttpTool.Policy.NONE.withAllowed(List.of("http://127.0.0.1:9/"))))) {
+            TestServer.Response r = TestServer.post(allowed, "/ui/run", body);
+            assertEquals(200, r.status(), r.body());
+            assertEquals("tool_loop", events(r.body()).getLast().path("trace").path("strategy").asText(), r.body());
+        }
+    }
+
+    @Test
     void runNeedsTheKeyThePageDoesNot() {
         OpenAiServer keyed = TestServer.start(TestServer.stories(), TestServer.config().withApiKey("k3y"));
         try {
