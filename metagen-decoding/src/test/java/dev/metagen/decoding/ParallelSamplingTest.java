@@ -7,6 +7,8 @@ import dev.metagen.core.Prompt;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.ForwardCounter;
 import dev.metagen.decoding.testing.TestModels;
+import dev.metagen.engine.model.ModelOptions;
+import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -64,6 +66,21 @@ class ParallelSamplingTest {
             assertEquals(lone.finish(), all.get(i).finish());
         }
         assertTrue(all.stream().map(Generation::text).distinct().count() > 1, "samples differ");
+    }
+
+    /** The engine computes what the loop asks of it: the prompt's rows once (its prefix cache emptied first). */
+    @Test
+    @Tag("engine-only")
+    void theEngineComputesThePromptOnceForAllSamples() {
+        try (TransformerModel engine = TransformerModel.load(TestModels.stories260kPath(), new ModelOptions(1, 512))) {
+            GenerationParams params = new GenerationParams(24, 0.9, 0, 1.0, 100, true, List.of());
+            int[] prompt = engine.tokenizer().encode("Once upon a time, there was a little girl named Lily. She", true, false);
+            long rows0 = engine.rowsComputed();
+            List<Generation> all = new SamplingGenerator(engine).generateN(prompt, params, 6);
+            long rows = engine.rowsComputed() - rows0;
+            long generated = all.stream().mapToLong(g -> g.tokens().length).sum();
+            assertEquals(prompt.length + generated - all.stream().filter(g -> g.tokens().length == 24).count(), rows);
+        }
     }
 
     @Test
