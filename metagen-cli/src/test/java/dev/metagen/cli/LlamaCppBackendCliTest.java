@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -94,6 +95,18 @@ class LlamaCppBackendCliTest {
         String constrained = ok(generate("--strategy", leaf)).out();
         assertTrue(constrained.strip().matches("[a-z]+ [a-z]+"), constrained);
         assertEquals(constrained, ok(generate("--strategy", leaf, "--backend", "llamacpp")).out());
+    }
+
+    @Test
+    void contrastiveSearchRunsOnLlamaCpp() {
+        requireLibrary();
+        // the degeneration penalty reads hidden states, which llama.cpp gives within float rounding of the engine's
+        String[] contrastive = {"--contrastive-alpha", "0.6", "--contrastive-k", "4"};
+        String engine = ok(generate(contrastive)).out();
+        assertNotEquals(ok(generate()).out(), engine, "alpha 0.6 moves away from greedy here");
+        List<String> onLlama = new ArrayList<>(List.of(contrastive));
+        onLlama.addAll(List.of("--backend", "llamacpp"));
+        assertEquals(engine, ok(generate(onLlama.toArray(String[]::new))).out());
     }
 
     @Test

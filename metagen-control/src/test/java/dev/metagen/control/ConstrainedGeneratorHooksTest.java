@@ -4,6 +4,7 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.SamplingConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The full sampling chain and the per-token hook of {@link ConstrainedGenerator} (used by the server). */
+@Tag("model")
 class ConstrainedGeneratorHooksTest {
     private static final String RE = "[a-z]+( [a-z]+){2}";
 

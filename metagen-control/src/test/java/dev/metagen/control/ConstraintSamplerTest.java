@@ -10,9 +10,11 @@ import dev.metagen.decoding.sampling.SamplerChain;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The constraint as a {@link dev.metagen.decoding.sampling.Sampler} inside a decoding module sampler chain. */
+@Tag("model")
 class ConstraintSamplerTest {
 
     @Test

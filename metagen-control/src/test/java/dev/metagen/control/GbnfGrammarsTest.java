@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,6 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * a broken one (checked also by the independent {@link ExprOracle}), and drives generation on stories260K and
  * on the big-vocabulary model: every finished output parses, every unfinished one is a viable prefix.
  */
+@Tag("model")
 class GbnfGrammarsTest {
     static final Map<String, String[]> SAMPLES = Map.of(
             "arithmetic.gbnf", new String[] {"1+2 = x\n(a *b)= c\n", "x = \n"},

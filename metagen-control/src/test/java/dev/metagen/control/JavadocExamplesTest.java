@@ -19,6 +19,7 @@ import dev.metagen.core.Tokenizer;
 import dev.metagen.core.testing.JavadocExamples;
 import dev.metagen.decoding.LogitsProcessors;
 import dev.metagen.decoding.SamplingGenerator;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The usage examples of control's Javadoc, run on stories260K with the same code (see {@link JavadocExamples}). */
+@Tag("model")
 class JavadocExamplesTest {
     static final LanguageModel model = Models.stories();
 

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * (default 4; 0 = all compiled schemas) and {@code -Dmetagen.coverage.stride=K} takes every K-th schema (default 10;
  * 1 = the whole collection, for the report's numbers).
  */
+@Tag("model")
 class JsonSchemaBenchCoverageTest {
 
     @Test

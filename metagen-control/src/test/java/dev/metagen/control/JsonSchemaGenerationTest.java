@@ -14,6 +14,7 @@ import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * model with the 102k deepseek-llm vocabulary) parses and validates with networknt's validator; also json_object,
  * errors naming the JSON pointer, best-effort drops, and impossible schemas failing before generation.
  */
+@Tag("model")
 class JsonSchemaGenerationTest {
     static final List<String> SCHEMAS = List.of(
             """

@@ -1,6 +1,7 @@
 package dev.metagen.control;
 
 import dev.metagen.control.json.JsonSchemaCompiler;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * OpenAPI's {@code int32} and {@code int64} integer formats, which Java schema generators write for {@code int} and
  * {@code long} fields, bound the value so that a generated answer fits the field; other bounds still apply.
  */
+@Tag("model")
 class JsonSchemaIntegerFormatTest {
     private static GrammarConstraint compile(String schema) {
         Vocabulary vocab = Vocabulary.of(Models.stories().tokenizer());

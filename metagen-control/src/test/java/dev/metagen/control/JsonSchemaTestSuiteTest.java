@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -23,6 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * through the masks of stories260K's vocabulary must be accepted, and each "invalid" one rejected. The few known
  * over-approximations (oneOf exclusivity) are counted separately and asserted to be the only ones.
  */
+@Tag("model")
 class JsonSchemaTestSuiteTest {
 
     @ParameterizedTest

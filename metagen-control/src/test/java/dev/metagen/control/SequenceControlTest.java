@@ -13,9 +13,11 @@ import dev.metagen.core.LanguageModel;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Rejection sampling, SMC with a potential and FUDGE-style guidance on stories260K, with their token costs. */
+@Tag("model")
 class SequenceControlTest {
     static final Prompt PROMPT = Prompt.of("Once upon a time");
 

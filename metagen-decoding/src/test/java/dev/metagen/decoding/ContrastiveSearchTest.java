@@ -4,10 +4,11 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -17,8 +18,9 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Contrastive search on stories260K, each choice re-derived from the definition with fresh model states. */
+@Tag("model")
 class ContrastiveSearchTest {
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void open() {

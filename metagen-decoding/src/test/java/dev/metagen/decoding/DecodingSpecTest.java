@@ -9,10 +9,11 @@ import dev.metagen.core.Prompt;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.Hypothesis;
 import dev.metagen.core.SamplingConfig;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -21,9 +22,10 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Strategies built from JSON specs behave like the same strategies built in Java. */
+@Tag("model")
 class DecodingSpecTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void open() {
@@ -103,13 +105,13 @@ class DecodingSpecTest {
         java.nio.file.Path other = dir.resolve("other.gguf");
         dev.metagen.engine.synth.ModelSynthesizer.builder().preset("tiny-llama").tokenizerFrom(TestModels.stories260kPath())
                 .seed(5).build().write(other);
-        List<TransformerModel> opened = new java.util.ArrayList<>();
+        List<dev.metagen.core.LanguageModel> opened = new java.util.ArrayList<>();
         java.util.function.Function<String, dev.metagen.core.LanguageModel> open = path -> {
-            TransformerModel m = TransformerModel.load(java.nio.file.Path.of(path), new dev.metagen.engine.model.ModelOptions(1, 512));
+            dev.metagen.core.LanguageModel m = TestModels.load(java.nio.file.Path.of(path));
             opened.add(m);
             return m;
         };
-        try (TransformerModel aux = TransformerModel.load(other, new dev.metagen.engine.model.ModelOptions(1, 512))) {
+        try (dev.metagen.core.LanguageModel aux = TestModels.load(other)) {
             GenerationParams params = GenerationParams.greedy(12);
             Generation cd = DecodingSpec.generator(model, spec("""
                     {"strategy": "greedy", "amateur": "%s", "cd_alpha": 0.2}""".formatted(other)), open)
@@ -127,7 +129,7 @@ class DecodingSpecTest {
                     .generate(Prompt.of("Once upon a time"), (params).withSampling(new SamplingConfig().temperature(0)).withSeed((new SamplingConfig().temperature(0)).seed()));
             assertArrayEquals(poeJava.tokens(), poe.tokens());
         } finally {
-            opened.forEach(TransformerModel::close);
+            opened.forEach(dev.metagen.core.LanguageModel::close);
         }
         assertEquals(2, opened.size());
         MetagenException noLoader = assertThrows(MetagenException.class, () -> DecodingSpec.generator(model,

@@ -6,11 +6,12 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Tokenizer;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.ScriptedModel;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.llamacpp.testing.TestBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -20,8 +21,9 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The sampling generator's stopping rules on scripted logits, and seed reproducibility across thread counts. */
+@Tag("model")
 class GeneratorTest {
-    static TransformerModel stories;
+    static LanguageModel stories;
     static Tokenizer tok;
 
     @BeforeAll
@@ -92,7 +94,7 @@ class GeneratorTest {
         SamplingConfig c = new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77);
         int[] prompt = tok.encode("Once upon a time", true);
         Generation one = new SamplingGenerator(stories).generate(prompt, (GenerationParams.greedy(40)).withSampling(c).withSeed((c).seed()), x -> {});
-        try (TransformerModel two = TransformerModel.load(TestModels.stories260kPath(), new ModelOptions(2, 512))) {
+        try (LanguageModel two = TestBackend.load(TestModels.stories260kPath(), 2, 512)) {
             Generation other = new SamplingGenerator(two)
                     .generate(prompt, (GenerationParams.greedy(40)).withSampling(new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77)).withSeed((new SamplingConfig().temperature(1.0).topK(50).minP(0.02).seed(77)).seed()), x -> {});
             assertArrayEquals(one.tokens(), other.tokens());

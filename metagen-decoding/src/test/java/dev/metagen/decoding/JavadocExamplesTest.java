@@ -22,9 +22,9 @@ import dev.metagen.decoding.sampling.SamplerChain;
 import dev.metagen.decoding.speculative.PromptLookupSource;
 import dev.metagen.decoding.speculative.SpeculativeGenerator;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -40,8 +40,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The usage examples of decoding's Javadoc (and of core's model types), run on stories260K with the same code, so an
  * example that drifts from the API breaks the build.
  */
+@Tag("model")
 class JavadocExamplesTest {
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void open() {

@@ -13,6 +13,7 @@ import dev.metagen.core.Tokenizer;
 import dev.metagen.decoding.testing.TestModels;
 import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -30,8 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * KV memory admission in the decode loops on stories260K: {@code generateN} with more samples than the KV budget
  * holds runs them as memory frees, each equal to its solo run; a generation that can never fit fails at once with
- * a clear message; one interrupted while waiting for memory finishes cancelled.
+ * a clear message; one interrupted while waiting for memory finishes cancelled. The budget is the engine's KV block
+ * count, so this runs on the engine only; llama.cpp's cell admission under the same loops is LlamaCppGenerationTest.
  */
+@Tag("engine-only")
 class KvAdmissionTest {
     /** Bytes of one stories260K KV block (5 layers x 16 positions x 64 key and value floats). */
     private static final long BLOCK_BYTES = 5L * 16 * 64 * Float.BYTES;

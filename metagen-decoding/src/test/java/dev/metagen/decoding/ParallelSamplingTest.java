@@ -4,10 +4,14 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
+import dev.metagen.core.LanguageModel;
+import dev.metagen.decoding.testing.ForwardCounter;
 import dev.metagen.decoding.testing.TestModels;
+import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -21,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link SamplingGenerator#generateN}: n samples of one prompt from forks of one prefilled state, one batched
  * forward per step, each sample equal to a lone generation with its seed, on the real stories260K model.
  */
+@Tag("model")
 class ParallelSamplingTest {
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void load() {
@@ -36,15 +41,14 @@ class ParallelSamplingTest {
 
     @Test
     void samplesEqualLoneGenerationsAndThePromptIsComputedOnce() {
-        SamplingGenerator gen = new SamplingGenerator(model);
+        // the rows and batched calls the loop asks of the model, counted the same way on both backends
+        ForwardCounter counted = new ForwardCounter(model);
+        SamplingGenerator gen = new SamplingGenerator(counted);
         GenerationParams params = new GenerationParams(24, 0.9, 0, 1.0, 100, true, List.of());
         int[] prompt = model.tokenizer().encode("Once upon a time, there was a little girl named Lily. She", true, false);
-        model.clearPrefixCache(); // an earlier greedy run may have cached this very text
-        long rows0 = model.rowsComputed();
-        long passes0 = model.batchStats().passes();
         List<Generation> all = gen.generateN(prompt, params, 6);
-        long rows = model.rowsComputed() - rows0;
-        long passes = model.batchStats().passes() - passes0;
+        long rows = counted.rows.get();
+        long passes = counted.calls.get();
         assertEquals(6, all.size());
         long generated = 0;
         int longest = 0;
@@ -62,6 +66,21 @@ class ParallelSamplingTest {
             assertEquals(lone.finish(), all.get(i).finish());
         }
         assertTrue(all.stream().map(Generation::text).distinct().count() > 1, "samples differ");
+    }
+
+    /** The engine computes what the loop asks of it: the prompt's rows once (its prefix cache emptied first). */
+    @Test
+    @Tag("engine-only")
+    void theEngineComputesThePromptOnceForAllSamples() {
+        try (TransformerModel engine = TransformerModel.load(TestModels.stories260kPath(), new ModelOptions(1, 512))) {
+            GenerationParams params = new GenerationParams(24, 0.9, 0, 1.0, 100, true, List.of());
+            int[] prompt = engine.tokenizer().encode("Once upon a time, there was a little girl named Lily. She", true, false);
+            long rows0 = engine.rowsComputed();
+            List<Generation> all = new SamplingGenerator(engine).generateN(prompt, params, 6);
+            long rows = engine.rowsComputed() - rows0;
+            long generated = all.stream().mapToLong(g -> g.tokens().length).sum();
+            assertEquals(prompt.length + generated - all.stream().filter(g -> g.tokens().length == 24).count(), rows);
+        }
     }
 
     @Test

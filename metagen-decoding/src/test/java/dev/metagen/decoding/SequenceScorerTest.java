@@ -5,10 +5,11 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.Prompt;
 import dev.metagen.core.SamplingConfig;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -17,8 +18,9 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Sequence scoring and per-token top logprobs on stories260K, against the generator's own log-probabilities. */
+@Tag("model")
 class SequenceScorerTest {
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void open() {

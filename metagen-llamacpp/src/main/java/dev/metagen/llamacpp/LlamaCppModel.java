@@ -53,6 +53,9 @@ public final class LlamaCppModel implements LanguageModel {
     private final int batchCapacity;
     private final int contextLength;
     private final int vocabSize;
+    private final int embeddingLength;
+    /** Whether libllama currently outputs hidden states (llama_set_embeddings); off unless a state asked for them. */
+    private boolean embeddingsOn;
     private final int sequences;
     private final BitSet usedSequences = new BitSet();
     /** The cache's cells as states hold them, and the reservations of generations (memory admission). */
@@ -158,6 +161,7 @@ public final class LlamaCppModel implements LanguageModel {
             }
             String arch = tokenizer.meta("general.architecture");
             int embd = (int) lib.modelNEmbd.invokeExact(model);
+            embeddingLength = embd;
             int layers = (int) lib.modelNLayer.invokeExact(model);
             long params = (long) lib.modelNParams.invokeExact(model);
             info = new ModelInfo(name, arch == null ? "unknown" : arch, vocabSize, contextLength, embd, layers, params,
@@ -355,8 +359,9 @@ public final class LlamaCppModel implements LanguageModel {
             }
             // all or nothing, before libllama is asked: a full cache is a clear error and leaves every state as it was
             int[][] newCells = cells.allocate(reservations, counts);
+            float[][] hidden = new float[own.size()][];
             try {
-                decodeAll(own, tokens, total, all, out);
+                decodeAll(own, tokens, total, all, out, hidden);
             } catch (RuntimeException e) {
                 // earlier chunks of a split forward are already in the cache: roll every state back
                 for (int i = 0; i < own.size(); i++) {
@@ -367,6 +372,7 @@ public final class LlamaCppModel implements LanguageModel {
             }
             for (int i = 0; i < own.size(); i++) {
                 own.get(i).append(tokens.get(i), newCells[i]);
+                own.get(i).hidden = hidden[i];
             }
             return out;
         } finally {
@@ -374,13 +380,22 @@ public final class LlamaCppModel implements LanguageModel {
         }
     }
 
-    private void decodeAll(List<LlamaState> own, List<int[]> tokens, int total, boolean all, List<List<Logits>> out) {
+    private void decodeAll(List<LlamaState> own, List<int[]> tokens, int total, boolean all, List<List<Logits>> out,
+                           float[][] hidden) {
+        // hidden states come only from a decode that outputs embeddings (every row then), so that is switched on only
+        // for batches holding a state whose hidden states were asked for (contrastive search's states and forks)
+        boolean wantHidden = false;
+        for (LlamaState s : own) {
+            wantHidden |= s.wantsHidden;
+        }
+        setEmbeddings(wantHidden);
         int state = 0;
         int index = 0;
         int done = 0;
         while (done < total) {
             int n = Math.min(batchCapacity, total - done);
             int[] outputState = new int[n];
+            int[] lastOf = new int[n];
             int outputs = 0;
             for (int b = 0; b < n; b++) {
                 int[] t = tokens.get(state);
@@ -398,6 +413,7 @@ public final class LlamaCppModel implements LanguageModel {
                 } else {
                     outputState[b] = -1;
                 }
+                lastOf[b] = last && s.wantsHidden ? state : -1;
                 if (last) {
                     state++;
                     index = 0;
@@ -431,6 +447,13 @@ public final class LlamaCppModel implements LanguageModel {
                     logitsRead++;
                 }
             }
+            if (wantHidden) {
+                for (int b = 0; b < n; b++) {
+                    if (lastOf[b] >= 0) {
+                        hidden[lastOf[b]] = embeddings(b);
+                    }
+                }
+            }
             logitsNanos += System.nanoTime() - l0;
             done += n;
         }
@@ -447,6 +470,63 @@ public final class LlamaCppModel implements LanguageModel {
             throw new MetagenException("llama.cpp: no logits at batch position " + batchIndex + reason());
         }
         return p.reinterpret(4L * vocabSize).toArray(JAVA_FLOAT);
+    }
+
+    private void setEmbeddings(boolean on) {
+        if (on != embeddingsOn) {
+            try {
+                lib.setEmbeddings.invokeExact(ctx, on);
+            } catch (Throwable t) {
+                throw new MetagenException("llama.cpp: llama_set_embeddings failed: " + t);
+            }
+            embeddingsOn = on;
+        }
+    }
+
+    private float[] embeddings(int batchIndex) {
+        MemorySegment p;
+        try {
+            p = (MemorySegment) lib.getEmbeddingsIth.invokeExact(ctx, batchIndex);
+        } catch (Throwable t) {
+            throw new MetagenException("llama.cpp: llama_get_embeddings_ith failed: " + t);
+        }
+        if (p.equals(MemorySegment.NULL)) {
+            throw new MetagenException("llama.cpp gives no per-token hidden state for " + info.name()
+                    + " (a pooled embedding or reranking model?)" + reason());
+        }
+        return p.reinterpret(4L * embeddingLength).toArray(JAVA_FLOAT);
+    }
+
+    /**
+     * The final-norm hidden state at the state's last position (llama.cpp's per-token embedding, pooling none). The
+     * first call for a state recomputes that position once on a fork (libllama keeps hidden states only from decodes
+     * that asked for them); from then on every forward of the state and of its forks records it.
+     */
+    @Override
+    public float[] lastHiddenState(ModelState state) {
+        lock.lock();
+        try {
+            checkOpen();
+            if (!(state instanceof LlamaState s) || s.model() != this) {
+                throw new MetagenException("lastHiddenState: the state does not belong to this llama.cpp model");
+            }
+            s.checkState();
+            if (s.hidden == null) {
+                if (s.length == 0) {
+                    throw new MetagenException("no hidden state: the state holds no tokens");
+                }
+                s.wantsHidden = true;
+                int last = s.tokens[s.length - 1];
+                try (ModelState f = s.fork()) {
+                    f.truncate(s.length - 1);
+                    run(List.of(f), List.of(new int[] {last}), false);
+                    s.hidden = ((LlamaState) f).hidden;
+                }
+            }
+            return s.hidden.clone();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Removes positions {@code [from, inf)} of sequence {@code seqId}. */
@@ -492,17 +572,17 @@ public final class LlamaCppModel implements LanguageModel {
     }
 
     /** Cells held by live states (tests and diagnostics). */
-    int liveCells() {
+    public int liveCells() {
         return cells.live();
     }
 
     /** Cells promised to open reservations and not yet drawn. */
-    int promisedCells() {
+    public int promisedCells() {
         return cells.promised();
     }
 
     /** Reservations waiting for admission. */
-    int waitingReservations() {
+    public int waitingReservations() {
         return cells.waiting();
     }
 
@@ -518,6 +598,10 @@ public final class LlamaCppModel implements LanguageModel {
         private boolean closed;
         private KvCells.Reservation reservation;
         private KvCells.Reservation own;
+        /** Whether hidden states were asked for (by lastHiddenState on this state or the one it was forked from). */
+        private boolean wantsHidden;
+        /** The hidden state at the last position, when the forward that computed it recorded one. */
+        private float[] hidden;
 
         /** A new state, empty or (with {@code parent}) sharing the parent's tokens and cells. */
         LlamaState(int seqId, LlamaState parent) {
@@ -527,6 +611,8 @@ public final class LlamaCppModel implements LanguageModel {
             this.cellIds = parent == null ? new int[16] : Arrays.copyOf(parent.cellIds, Math.max(16, n));
             this.length = n;
             if (parent != null) {
+                wantsHidden = parent.wantsHidden;
+                hidden = parent.hidden;
                 cells.retain(cellIds, n);
                 if (parent.reservation != null && parent.reservation.open) {
                     reservation = parent.reservation;
@@ -661,6 +747,7 @@ public final class LlamaCppModel implements LanguageModel {
                     seqRm(seqId, newLength);
                     cells.release(cellIds, newLength, length);
                     length = newLength;
+                    hidden = null;
                 }
             } finally {
                 lock.unlock();

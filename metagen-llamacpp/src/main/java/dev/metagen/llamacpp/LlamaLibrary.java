@@ -170,6 +170,8 @@ final class LlamaLibrary {
     final MethodHandle batchFree;
     final MethodHandle decode;
     final MethodHandle getLogitsIth;
+    final MethodHandle setEmbeddings;
+    final MethodHandle getEmbeddingsIth;
     final MethodHandle getMemory;
     final MethodHandle memorySeqCp;
     final MethodHandle memorySeqRm;
@@ -244,6 +246,8 @@ final class LlamaLibrary {
         batchFree = handle(llama, "llama_batch_free", FunctionDescriptor.ofVoid(BATCH));
         decode = handle(llama, "llama_decode", FunctionDescriptor.of(JAVA_INT, ADDRESS, BATCH));
         getLogitsIth = handle(llama, "llama_get_logits_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+        setEmbeddings = handle(llama, "llama_set_embeddings", FunctionDescriptor.ofVoid(ADDRESS, JAVA_BOOLEAN));
+        getEmbeddingsIth = handle(llama, "llama_get_embeddings_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         getMemory = handle(llama, "llama_get_memory", FunctionDescriptor.of(ADDRESS, ADDRESS));
         memorySeqCp = handle(llama, "llama_memory_seq_cp",
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));

@@ -1,14 +1,9 @@
 package dev.metagen.llamacpp;
 
-import dev.metagen.core.FinishReason;
-import dev.metagen.core.Generation;
-import dev.metagen.core.GenerationParams;
-import dev.metagen.core.Logits;
 import dev.metagen.core.MemoryReservation;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.core.testing.SharedData;
-import dev.metagen.decoding.SamplingGenerator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,7 +12,6 @@ import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -28,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Memory admission on the llama.cpp backend (the engine's semantics: reservations of the worst case, granted in
- * arrival order, waited for while holding nothing) and many parallel sequences in one context: generations that
- * together would overflow the context wait their turn instead of failing, and each produces its solo output.
+ * arrival order, waited for while holding nothing) and cell accounting with shared forks. The decode loop's use of
+ * it (concurrent generations and many samples waiting their turn) is metagen-decoding's LlamaCppGenerationTest.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class LlamaCppAdmissionTest {
@@ -173,79 +167,5 @@ class LlamaCppAdmissionTest {
         assertEquals(8, cells.promised());
         held.close();
         assertEquals(0, cells.promised());
-    }
-
-    /**
-     * 20 concurrent greedy generations of 5 + 40 tokens each (900 cells) on a context of 256 cells: each reserves
-     * its worst case and waits its turn, none fails, and each produces what it produces alone.
-     */
-    @Test
-    void twentyConcurrentGenerationsThatWouldOverflowWaitAndFinishWithTheirSoloOutputs() throws Exception {
-        SamplingGenerator gen = new SamplingGenerator(small);
-        GenerationParams params = GenerationParams.greedy(40);
-        int n = 20;
-        List<int[]> solo = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            solo.add(gen.generate(prompt(i), params, t -> { }).tokens());
-        }
-        List<CompletableFuture<Generation>> runs = new ArrayList<>();
-        try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
-            for (int i = 0; i < n; i++) {
-                int k = i;
-                runs.add(CompletableFuture.supplyAsync(() -> gen.generate(prompt(k), params, t -> { }), pool));
-            }
-            for (int i = 0; i < n; i++) {
-                Generation g = runs.get(i).get();
-                assertEquals(FinishReason.LENGTH, g.finish(), "generation " + i);
-                assertArrayEquals(solo.get(i), g.tokens(), "generation " + i);
-            }
-        }
-        assertEquals(0, small.liveCells());
-        assertEquals(0, small.promisedCells());
-        assertEquals(0, small.waitingReservations());
-    }
-
-    /** Best-of-32: 32 samples of one prompt in one context, the prompt computed once (one wave). */
-    @Test
-    void thirtyTwoParallelSamplesShareOnePromptComputation() {
-        try (LlamaCppModel m = LlamaCppModel.load(SharedData.stories260k(), LlamaCppOptions.DEFAULTS.withThreads(1))) {
-            assertEquals(LlamaCppOptions.MAX_SEQUENCES, LlamaCppOptions.DEFAULTS.sequences());
-            GenerationParams p = new GenerationParams(24, 1.0, 0, 1.0, 5, true, List.of());
-            List<Generation> all = new SamplingGenerator(m).generateN(prompt(3), p, 32);
-            assertEquals(32, all.size());
-            java.util.Set<String> distinct = new java.util.HashSet<>();
-            for (Generation g : all) {
-                assertEquals(24, g.tokens().length);
-                assertEquals(1, ((Number) g.trace().get("kv_waves")).intValue(), g.trace().toString());
-                distinct.add(java.util.Arrays.toString(g.tokens()));
-            }
-            assertTrue(distinct.size() > 1, "32 seeds sampled one continuation");
-            // each sample equals the single generation with its seed
-            for (int i : new int[] {0, 17, 31}) {
-                assertArrayEquals(new SamplingGenerator(m).generate(prompt(3), p.withSeed(5 + i), t -> { }).tokens(),
-                        all.get(i).tokens(), "sample " + i);
-            }
-            assertEquals(0, m.liveCells());
-        }
-    }
-
-    /**
-     * 64 samples of 5 + 40 tokens (2,565 cells if all ran at once) on 256 cells: samples join as others end, none
-     * fails, and each equals its solo run.
-     */
-    @Test
-    void sixtyFourSamplesOnASmallContextRunInWaves() {
-        GenerationParams p = new GenerationParams(40, 1.0, 0, 1.0, 9, true, List.of());
-        List<Generation> all = new SamplingGenerator(small).generateN(prompt(4), p, 64);
-        assertEquals(64, all.size());
-        for (Generation g : all) {
-            assertEquals(40, g.tokens().length);
-        }
-        for (int i : new int[] {0, 63}) {
-            assertArrayEquals(new SamplingGenerator(small).generate(prompt(4), p.withSeed(9 + i), t -> { }).tokens(),
-                    all.get(i).tokens(), "sample " + i);
-        }
-        assertEquals(0, small.liveCells());
-        assertEquals(0, small.promisedCells());
     }
 }

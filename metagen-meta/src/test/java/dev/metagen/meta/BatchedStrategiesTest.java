@@ -5,6 +5,7 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.engine.model.BatchingScheduler;
+import dev.metagen.engine.model.ModelOptions;
 import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.parallel.BestOfN;
 import dev.metagen.meta.parallel.MajorityVote;
@@ -16,6 +17,7 @@ import dev.metagen.meta.search.StepConfig;
 import dev.metagen.meta.testing.Stories;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -28,8 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Parallel strategies get batched decoding without knowing it: their leaves run on virtual threads and each calls
  * the engine's forward for its own state, and the engine's batching scheduler merges the calls that arrive
  * together into shared passes over the weights (counted here as passes versus calls), while new states with one
- * prompt compute it once.
+ * prompt compute it once. These are the engine's scheduler and prefix cache, so this runs on the engine only.
  */
+@Tag("engine-only")
 class BatchedStrategiesTest {
     static TransformerModel model;
     static final Prompt LONG_PROMPT = Prompt.of("Once upon a time, there was a little girl named Lily. She loved to play"
@@ -37,7 +40,7 @@ class BatchedStrategiesTest {
 
     @BeforeAll
     static void load() {
-        model = Stories.load();
+        model = TransformerModel.load(Stories.path(), new ModelOptions(1, 512));
     }
 
     @AfterAll

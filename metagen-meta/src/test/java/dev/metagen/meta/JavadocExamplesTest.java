@@ -10,7 +10,6 @@ import dev.metagen.core.SamplingConfig;
 import dev.metagen.core.Scorer;
 import dev.metagen.core.testing.JavadocExamples;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.agent.Debate;
 import dev.metagen.meta.chain.Chain;
 import dev.metagen.meta.parallel.BestOfN;
@@ -24,6 +23,7 @@ import dev.metagen.meta.spec.LeafFactory;
 import dev.metagen.meta.spec.SpecNode;
 import dev.metagen.meta.spec.StrategySpecs;
 import dev.metagen.meta.testing.CategoricalGenerator;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.meta.testing.Stories;
 import dev.metagen.meta.tools.Calculator;
 import dev.metagen.meta.tools.Sandbox;
@@ -31,6 +31,7 @@ import dev.metagen.meta.tools.SandboxRequired;
 import dev.metagen.meta.tools.ToolResult;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -46,8 +47,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The usage examples of meta's Javadoc, run with the same code on stories260K or on a seeded categorical generator
  * (see {@link JavadocExamples}).
  */
+@Tag("model")
 class JavadocExamplesTest {
-    static TransformerModel model;
+    static LanguageModel model;
     static Generator sampler;
 
     @BeforeAll

@@ -4,7 +4,6 @@ import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
-import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.meta.parallel.BestOfN;
 import dev.metagen.meta.parallel.MajorityVote;
 import dev.metagen.meta.parallel.RejectionSampling;
@@ -15,9 +14,11 @@ import dev.metagen.meta.search.MonteCarloTreeSearch;
 import dev.metagen.meta.search.StepBeamSearch;
 import dev.metagen.meta.search.StepConfig;
 import dev.metagen.meta.testing.CountingModel;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.meta.testing.Stories;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -31,8 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Meta-generators on the real stories260K model, checked against the model's own numbers. */
+@Tag("model")
 class StoriesStrategiesTest {
-    static TransformerModel model;
+    static LanguageModel model;
     static final Prompt PROMPT = Prompt.of("Once upon a time");
 
     @BeforeAll

@@ -8,10 +8,11 @@ import dev.metagen.decoding.ContrastiveSearch;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.decoding.TopLogprobs;
 import dev.metagen.decoding.testing.ForwardCounter;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -31,8 +32,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * shared by concurrent callers), an interrupt ends a search before its next forward, and texts keep the space
  * that a SentencePiece word token carries.
  */
+@Tag("model")
 class BeamAccountingTest {
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void open() {

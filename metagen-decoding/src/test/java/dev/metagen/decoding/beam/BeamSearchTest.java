@@ -4,10 +4,11 @@ import dev.metagen.core.GenerationParams;
 import dev.metagen.core.MetagenException;
 import dev.metagen.core.ModelState;
 import dev.metagen.decoding.SamplingGenerator;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -18,9 +19,10 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Beam search, diverse beam search and stochastic beam search on the real stories260K model. */
+@Tag("model")
 class BeamSearchTest {
     static final List<String> PROMPTS = List.of("Once upon a time", "Lily wanted to", "The dog");
-    static TransformerModel model;
+    static LanguageModel model;
 
     @BeforeAll
     static void open() {

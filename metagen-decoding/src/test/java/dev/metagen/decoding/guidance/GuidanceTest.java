@@ -12,11 +12,10 @@ import dev.metagen.decoding.sampling.Sampler;
 import dev.metagen.decoding.sampling.SamplerChain;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.synth.ModelSynthesizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,23 +32,24 @@ import static org.junit.jupiter.api.Assertions.*;
  * continuation the combined distribution is checked against the formula, computed from fresh states of both
  * models on the same prefix.
  */
+@Tag("model")
 class GuidanceTest {
     static final int STEPS = 12;
     @TempDir
     static Path dir;
-    static TransformerModel main;
-    static TransformerModel other;
-    static TransformerModel smaller;
+    static LanguageModel main;
+    static LanguageModel other;
+    static LanguageModel smaller;
 
     @BeforeAll
     static void open() {
         main = TestModels.stories260k();
         Path synth = dir.resolve("amateur.gguf");
         ModelSynthesizer.builder().preset("tiny-llama").tokenizerFrom(TestModels.stories260kPath()).seed(5).build().write(synth);
-        other = TransformerModel.load(synth, new ModelOptions(1, 512));
+        other = TestModels.load(synth);
         Path small = dir.resolve("small-vocab.gguf");
         ModelSynthesizer.builder().preset("tiny-llama").vocab(300).seed(6).build().write(small);
-        smaller = TransformerModel.load(small, new ModelOptions(1, 512));
+        smaller = TestModels.load(small);
     }
 
     @AfterAll

@@ -4,10 +4,11 @@ import dev.metagen.core.SamplingConfig;
 import dev.metagen.core.Logits;
 import dev.metagen.core.ModelState;
 import dev.metagen.decoding.testing.LlamaCppSampling;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -26,11 +27,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * through node-llama-cpp has no typical-p, top-n-sigma or mirostat, and its DRY sampler never sees the prompt as
  * history (no effect on a prefix evaluated at once), so those are only checked by hand in {@link AdaptersTest}.
  */
+@Tag("model")
 class LlamaCppSamplingTest {
     static final int STEPS = 24;
     static final double TOLERANCE = 1e-4;
     static final double ENGINE_TOLERANCE = 1e-4;
-    static TransformerModel model;
+    static LanguageModel model;
     static LlamaCppSampling llama;
 
     @BeforeAll

@@ -9,11 +9,10 @@ import dev.metagen.core.Prompt;
 import dev.metagen.decoding.SamplingGenerator;
 import dev.metagen.core.SamplingConfig;
 import dev.metagen.decoding.testing.TestModels;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
 import dev.metagen.engine.synth.ModelSynthesizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,19 +30,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * random-weight llama sharing the vocabulary, stories260K itself, prompt lookup), and speculative sampling's
  * two-token continuations follow the target's exact adapted distribution (chi-squared against enumeration).
  */
+@Tag("model")
 class SpeculativeGeneratorTest {
     static final String PROMPT = "Once upon a time, there was a little girl. She liked to play. Once upon a time,";
     @TempDir
     static Path dir;
-    static TransformerModel target;
-    static TransformerModel draft;
+    static LanguageModel target;
+    static LanguageModel draft;
 
     @BeforeAll
     static void open() {
         target = TestModels.stories260k();
         Path synth = dir.resolve("draft.gguf");
         ModelSynthesizer.builder().preset("tiny-llama").tokenizerFrom(TestModels.stories260kPath()).seed(9).build().write(synth);
-        draft = TransformerModel.load(synth, new ModelOptions(1, 512));
+        draft = TestModels.load(synth);
     }
 
     @AfterAll

@@ -12,11 +12,13 @@ import java.util.function.LongConsumer;
 
 /**
  * A language model that counts what it is asked to do: batched {@code forward} calls (what {@code Cost.modelCalls}
- * counts), and can run a hook at the start of every call (given the call's number, from 1) before it computes.
+ * counts) and the tokens they carry, and can run a hook at the start of every call (given the call's number, from 1) before it computes.
  */
 public final class ForwardCounter implements LanguageModel {
     private final LanguageModel model;
     public final AtomicLong calls = new AtomicLong();
+    /** Tokens handed to the model in all calls (the rows it is asked to compute). */
+    public final AtomicLong rows = new AtomicLong();
     private volatile LongConsumer onCall = n -> {};
 
     public ForwardCounter(LanguageModel model) {
@@ -47,6 +49,9 @@ public final class ForwardCounter implements LanguageModel {
     @Override
     public List<Logits> forward(List<ModelState> states, List<int[]> tokens) {
         onCall.accept(calls.incrementAndGet());
+        for (int[] t : tokens) {
+            rows.addAndGet(t.length);
+        }
         return model.forward(states, tokens);
     }
 

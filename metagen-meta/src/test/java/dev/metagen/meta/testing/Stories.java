@@ -3,12 +3,14 @@ package dev.metagen.meta.testing;
 import dev.metagen.core.testing.SharedData;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.ModelState;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.llamacpp.testing.TestBackend;
 
 import java.nio.file.Path;
 
-/** The real stories260K model from ../shared (never downloaded by tests), on one thread. */
+/**
+ * The real stories260K model from ../shared (never downloaded by tests), on one thread, on the backend that
+ * {@link TestBackend} chooses (the pure-Java engine, or llama.cpp in the second surefire run).
+ */
 public final class Stories {
     private Stories() {
     }
@@ -17,8 +19,8 @@ public final class Stories {
         return SharedData.stories260k();
     }
 
-    public static TransformerModel load() {
-        return TransformerModel.load(path(), new ModelOptions(1, 512));
+    public static LanguageModel load() {
+        return TestBackend.stories260k();
     }
 
     /** Teacher-forced log-probability of {@code continuation} after {@code prompt}, from the model directly. */
