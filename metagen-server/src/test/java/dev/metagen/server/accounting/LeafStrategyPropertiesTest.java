@@ -1,12 +1,11 @@
 package dev.metagen.server.accounting;
 
-import dev.metagen.core.testing.SharedData;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Prompt;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.llamacpp.testing.TestBackend;
 import dev.metagen.meta.Budget;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
@@ -31,8 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tokens equal the tokens it prefilled, call and token budgets hold, a cancellation fired from another thread ends
  * every running leaf within one token, and a seeded run gives the same text twice.
  */
+@org.junit.jupiter.api.Tag("model")
 class LeafStrategyPropertiesTest {
-    static TransformerModel stories;
+    static LanguageModel stories;
     static CountingModel model;
     static final Prompt PROMPT = Prompt.of("Once upon a time");
 
@@ -62,7 +62,7 @@ class LeafStrategyPropertiesTest {
 
     @BeforeAll
     static void open() {
-        stories = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512));
+        stories = TestBackend.stories260k(); // the engine, or llama.cpp in the llamacpp-backend run
         model = new CountingModel(stories);
     }
 

@@ -1,13 +1,12 @@
 package dev.metagen.server.accounting;
 
-import dev.metagen.core.testing.SharedData;
+import dev.metagen.core.LanguageModel;
 import dev.metagen.core.FinishReason;
 import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.Prompt;
-import dev.metagen.engine.model.ModelOptions;
-import dev.metagen.engine.model.TransformerModel;
+import dev.metagen.llamacpp.testing.TestBackend;
 import dev.metagen.meta.Cancellation;
 import dev.metagen.meta.MetaGenerator;
 import dev.metagen.meta.spec.StrategySpecs;
@@ -32,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * worst-case bounds (what budgets reserve) hold, budgets hold, a cancellation ends every leaf within one step, and
  * seeded runs repeat.
  */
+@org.junit.jupiter.api.Tag("model")
 class NewerLeafPropertiesTest {
-    static TransformerModel stories;
+    static LanguageModel stories;
     static CountingModel model;
     static final Prompt PROMPT = Prompt.of("Once upon a time");
 
@@ -59,7 +59,7 @@ class NewerLeafPropertiesTest {
 
     @BeforeAll
     static void open() {
-        stories = TransformerModel.load(SharedData.stories260k(), new ModelOptions(1, 512));
+        stories = TestBackend.stories260k(); // the engine, or llama.cpp in the llamacpp-backend run
         model = new CountingModel(stories);
     }
 
