@@ -24,6 +24,8 @@ import java.util.Map;
 /**
  * Test fixture: writes a Hugging Face model directory from an F32 GGUF (a synthesized model), the inverse of
  * llama.cpp's converter: tensors under their transformers names in row-major shapes, llama Q/K rows un-permuted,
+ * Gemma 3 norm weights less the converter's + 1, Phi-3's fused tensors as stored and its LongRoPE factor tensors
+ * moved into config.json's rope_scaling,
  * in F32 / F16 / BF16, split over {@code shards} safetensors files with an index, plus config.json,
  * generation_config.json, tokenizer.json (a small byte-level BPE for qwen, the GGUF's SentencePiece pieces for
  * llama) and tokenizer_config.json.
@@ -51,13 +53,16 @@ public final class HfDirectoryWriter {
             int vocab = Math.toIntExact(f.tensorInfo("token_embd.weight").shape()[1]);
             ObjectNode config = JSON.createObjectNode();
             config.putArray("architectures").add(hfArch);
-            config.put("model_type", hfArch.replace("ForCausalLM", "").toLowerCase());
+            config.put("model_type", arch.equals("gemma3") ? "gemma3_text" : hfArch.replace("ForCausalLM", "").toLowerCase());
+            // general.name comes from here, so a directory named after its preset keeps llama.cpp's name-based
+            // vocabulary rules (a name containing "phi3" needs Phi-3's special tokens) as they were for the GGUF
+            config.put("_name_or_path", "synth/" + f.getString("general.name", "model"));
             config.put("hidden_size", embd);
             config.put("intermediate_size", f.getInt(p + "feed_forward_length", 0));
             config.put("num_hidden_layers", f.getInt(p + "block_count", 0));
             config.put("num_attention_heads", heads);
             config.put("num_key_value_heads", kvHeads);
-            if (headDim != embd / heads || arch.equals("qwen3")) {
+            if (headDim != embd / heads || arch.equals("qwen3") || arch.equals("gemma3")) {
                 config.put("head_dim", headDim);
             }
             config.put("max_position_embeddings", f.getInt(p + "context_length", 0));
@@ -66,6 +71,11 @@ public final class HfDirectoryWriter {
             config.put("vocab_size", vocab);
             config.put("tie_word_embeddings", tied);
             config.put("torch_dtype", dtype.equals("BF16") ? "bfloat16" : dtype.equals("F16") ? "float16" : "float32");
+            if (arch.equals("gemma3")) {
+                gemma3Config(f, config, headDim);
+            } else if (arch.equals("phi3")) {
+                phi3Config(f, config, heads, embd);
+            }
             if (f.tensorInfo("rope_freqs.weight") != null) {
                 // the synthesizer's llama3 factors (factor 32, low 1, high 4, the tiny preset's 256 positions)
                 ObjectNode rs = config.putObject("rope_scaling");
@@ -89,16 +99,17 @@ public final class HfDirectoryWriter {
             if (arch.equals("llama")) {
                 sentencePieceTokenizer(f, dir);
             } else {
-                byteLevelTokenizer(dir, vocab);
+                // Phi-4-mini's tokenizer_config.json names GPT2Tokenizer, which sends the converter down the BPE path
+                byteLevelTokenizer(dir, vocab, arch.equals("phi3") ? "GPT2Tokenizer" : "Qwen2Tokenizer");
             }
 
             List<Map.Entry<String, byte[]>> tensors = new ArrayList<>();
             Map<String, long[]> shapes = new LinkedHashMap<>();
             for (GgufTensorInfo t : f.tensors().values()) {
-                if (t.name().equals("rope_freqs.weight")) {
-                    continue; // computed from config.json's rope_scaling
+                if (t.name().equals("rope_freqs.weight") || t.name().startsWith("rope_factors_")) {
+                    continue; // computed from / listed in config.json's rope_scaling
                 }
-                String name = hfName(t.name());
+                String name = hfName(t.name(), arch);
                 if (tied && name.equals("lm_head.weight")) {
                     continue;
                 }
@@ -119,6 +130,11 @@ public final class HfDirectoryWriter {
                         System.arraycopy(v, r * cols, hf, HfModel.permute(r, rows, permuteHeads) * cols, cols);
                     }
                     v = hf;
+                }
+                if (arch.equals("gemma3") && t.name().endsWith("norm.weight")) {
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] -= 1f; // Gemma3RMSNorm stores weight - 1 and multiplies by (1 + weight)
+                    }
                 }
                 byte[] bytes = switch (dtype) {
                     case "F32" -> {
@@ -179,8 +195,65 @@ public final class HfDirectoryWriter {
         Files.write(file, out.toByteArray());
     }
 
-    /** The transformers name of a GGUF tensor of these architectures. */
-    static String hfName(String gguf) {
+    /** Gemma 3's config.json keys: head size, query scale, window and layer types, rope bases, softcaps. */
+    private static void gemma3Config(GgufFile f, ObjectNode config, int headDim) {
+        String p = "gemma3.";
+        int layers = f.getInt(p + "block_count", 0);
+        int window = f.getInt(p + "attention.sliding_window", 0);
+        config.put("query_pre_attn_scalar", headDim);
+        config.put("hidden_activation", "gelu_pytorch_tanh");
+        config.put("sliding_window", window);
+        ArrayNode types = config.putArray("layer_types");
+        for (int il = 0; il < layers; il++) {
+            types.add(window > 0 && il % 6 < 5 ? "sliding_attention" : "full_attention");
+        }
+        config.put("rope_local_base_freq", f.getFloat(p + "rope.freq_base_swa", 10000f));
+        if (f.has(p + "final_logit_softcapping")) {
+            config.put("final_logit_softcapping", f.getFloat(p + "final_logit_softcapping", 0));
+        } else {
+            config.putNull("final_logit_softcapping");
+        }
+        config.putNull("attn_logit_softcapping");
+        if ("linear".equals(f.getString(p + "rope.scaling.type", null))) {
+            config.putObject("rope_scaling").put("rope_type", "linear")
+                    .put("factor", f.getFloat(p + "rope.scaling.factor", 1f));
+        } else {
+            config.putNull("rope_scaling");
+        }
+    }
+
+    /** Phi-3's config.json keys: partial rotary factor, original context, LongRoPE factor lists. */
+    private static void phi3Config(GgufFile f, ObjectNode config, int heads, int embd) {
+        String p = "phi3.";
+        int ropeDim = f.getInt(p + "rope.dimension_count", embd / heads);
+        config.put("partial_rotary_factor", (double) ropeDim * heads / embd);
+        config.put("original_max_position_embeddings", f.getInt(p + "rope.scaling.original_context_length",
+                f.getInt(p + "context_length", 0)));
+        int window = f.getInt(p + "attention.sliding_window", 0);
+        if (window > 0) {
+            config.put("sliding_window", window);
+        } else {
+            config.putNull("sliding_window");
+        }
+        if (f.tensorInfo("rope_factors_long.weight") != null) {
+            ObjectNode rs = config.putObject("rope_scaling");
+            rs.put("type", "longrope");
+            for (String which : new String[]{"long", "short"}) {
+                GgufTensorInfo t = f.tensorInfo("rope_factors_" + which + ".weight");
+                float[] v = new float[(int) t.elementCount()];
+                TypeKernels.of(t.type(), t.name()).dequantize(f.tensorData(t), 0, v, 0, v.length);
+                ArrayNode a = rs.putArray(which + "_factor");
+                for (float x : v) {
+                    a.add(x);
+                }
+            }
+        } else {
+            config.putNull("rope_scaling");
+        }
+    }
+
+    /** The transformers name of a GGUF tensor of architecture {@code arch}. */
+    static String hfName(String gguf, String arch) {
         switch (gguf) {
             case "token_embd.weight" -> {
                 return "model.embed_tokens.weight";
@@ -194,7 +267,7 @@ public final class HfDirectoryWriter {
             default -> { }
         }
         String[] p = gguf.split("\\.", 3);
-        for (Map.Entry<String, String> e : HfModel.LAYER_NAMES.entrySet()) {
+        for (Map.Entry<String, String> e : HfModel.layerNames(arch).entrySet()) {
             if (e.getValue().equals(p[2])) {
                 return "model.layers." + p[1] + "." + e.getKey();
             }
@@ -229,7 +302,7 @@ public final class HfDirectoryWriter {
         return vocab;
     }
 
-    private static void byteLevelTokenizer(Path dir, int vocabSize) throws IOException {
+    private static void byteLevelTokenizer(Path dir, int vocabSize, String tokenizerClass) throws IOException {
         List<String[]> merges = new ArrayList<>();
         List<String> vocab = byteLevelVocab(merges);
         String[] specials = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
@@ -272,7 +345,7 @@ public final class HfDirectoryWriter {
         cfg.put("eos_token", "<|im_end|>");
         cfg.put("pad_token", "<|endoftext|>");
         cfg.put("chat_template", TEMPLATE);
-        cfg.put("tokenizer_class", "Qwen2Tokenizer");
+        cfg.put("tokenizer_class", tokenizerClass);
         Files.writeString(dir.resolve("tokenizer_config.json"), cfg.toPrettyString());
     }
 

@@ -1,5 +1,7 @@
 package dev.metagen.engine.hf;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.metagen.core.MetagenException;
 import dev.metagen.engine.gguf.GgufFile;
 import dev.metagen.engine.model.ModelOptions;
@@ -32,6 +34,8 @@ class HfModelBadInputTest {
     static Path tmp;
 
     static Path good;
+    static Path gemma;
+    static Path phi;
 
     @BeforeAll
     static void writeGood() throws IOException {
@@ -40,6 +44,16 @@ class HfModelBadInputTest {
                 .tiedEmbeddings(true).build().write(src);
         good = tmp.resolve("good");
         HfDirectoryWriter.write(src, good, "Qwen2ForCausalLM", "BF16", 2, true);
+        src = tmp.resolve("gemma.gguf");
+        ModelSynthesizer.builder().preset("tiny-gemma3").type("F32").seed(3).vocab(HfDirectoryWriter.BYTE_LEVEL_VOCAB)
+                .build().write(src);
+        gemma = tmp.resolve("gemma");
+        HfDirectoryWriter.write(src, gemma, "Gemma3ForCausalLM", "BF16", 1, true);
+        src = tmp.resolve("phi.gguf");
+        ModelSynthesizer.builder().preset("tiny-phi3").type("F32").seed(3).vocab(HfDirectoryWriter.BYTE_LEVEL_VOCAB)
+                .build().write(src);
+        phi = tmp.resolve("phi");
+        HfDirectoryWriter.write(src, phi, "Phi3ForCausalLM", "F32", 1, false);
     }
 
     @Test
@@ -71,7 +85,9 @@ class HfModelBadInputTest {
 
         d = copy("arch");
         HfDirectoryWriter.rewrite(d.resolve("config.json"), s -> s.replace("Qwen2ForCausalLM", "GPT2LMHeadModel"));
-        assertOneLine(d, "config.json: unsupported architecture 'GPT2LMHeadModel' (supported: ");
+        assertOneLine(d, "config.json: unsupported architecture 'GPT2LMHeadModel' (supported: Gemma3ForCausalLM,"
+                + " LLaMAForCausalLM, LlamaForCausalLM, MistralForCausalLM, Phi3ForCausalLM, Qwen2ForCausalLM,"
+                + " Qwen3ForCausalLM)");
 
         d = copy("heads");
         HfDirectoryWriter.rewrite(d.resolve("config.json"), s -> s.replace("\"num_attention_heads\" : 4", "\"num_attention_heads\" : -4"));
@@ -167,6 +183,116 @@ class HfModelBadInputTest {
         assertOneLine(d, "but the weight_map puts it in");
     }
 
+    /** Gemma 3 and Phi-3 configurations whose converted file would run differently from the checkpoint are refused. */
+    @Test
+    void gemma3AndPhi3VariantsAreRefusedNamingTheKey() throws IOException {
+        Path d = copy(gemma, "vision");
+        config(d, c -> c.putArray("architectures").add("Gemma3ForConditionalGeneration"));
+        assertOneLine(d, "config.json: unsupported architecture 'Gemma3ForConditionalGeneration' (Gemma 3 with a vision tower)");
+
+        d = copy(gemma, "scalar");
+        config(d, c -> c.put("query_pre_attn_scalar", 64));
+        assertOneLine(d, "config.json: query_pre_attn_scalar 64 is not 32, the query scale llama.cpp gives");
+
+        d = copy(gemma, "attncap");
+        config(d, c -> c.put("attn_logit_softcapping", 50.0));
+        assertOneLine(d, "config.json: attn_logit_softcapping is 50.0");
+
+        d = copy(gemma, "layertypes");
+        config(d, c -> ((ArrayNode) c.get("layer_types")).set(5, "sliding_attention"));
+        assertOneLine(d, "config.json: layer_types[5] is sliding_attention but llama.cpp runs that layer with full_attention");
+
+        d = copy(gemma, "pattern");
+        config(d, c -> c.put("sliding_window_pattern", 4));
+        assertOneLine(d, "config.json: sliding_window_pattern 4: llama.cpp runs gemma3 with every sixth layer global");
+
+        d = copy(gemma, "bidirectional");
+        config(d, c -> c.put("use_bidirectional_attention", true));
+        assertOneLine(d, "config.json: use_bidirectional_attention is true");
+
+        d = copy(gemma, "window");
+        config(d, c -> c.remove("sliding_window"));
+        assertOneLine(d, "config.json: sliding_window must be an integer >= 0 for gemma3, got null");
+
+        d = copy(phi, "factors");
+        config(d, c -> ((ArrayNode) c.get("rope_scaling").get("long_factor")).remove(0));
+        assertOneLine(d, "config.json: rope_scaling long_factor must be a list of 6 numbers (rotary dims / 2), got 5 entries");
+
+        d = copy(phi, "orig");
+        config(d, c -> c.remove("original_max_position_embeddings"));
+        assertOneLine(d, "config.json: original_max_position_embeddings must be a positive integer for phi3, got null");
+
+        d = copy(phi, "ropetype");
+        config(d, c -> ((ObjectNode) c.get("rope_scaling")).put("type", "dynamic"));
+        assertOneLine(d, "config.json: unsupported rope scaling type 'dynamic' for phi3 (supported: longrope, su, yarn)");
+
+        d = copy(phi, "rotary");
+        config(d, c -> c.put("partial_rotary_factor", 0.7)); // int(0.7 * 64) // 4 = 11
+        assertOneLine(d, "config.json: partial_rotary_factor 0.7 gives 11 rotary dims per head");
+
+        d = copy(phi, "headdim");
+        config(d, c -> c.put("head_dim", 32));
+        assertOneLine(d, "config.json: head_dim 32 x num_attention_heads 4 is not hidden_size 64");
+
+        d = copy(phi, "gateup");
+        config(d, c -> c.put("intermediate_size", 96));
+        assertOneLine(d, "mlp.gate_up_proj.weight has shape [256, 64] but config.json gives [192, 64]");
+    }
+
+    /**
+     * Gemma 3's config.json as transformers 5 writes it (rope_parameters per layer type) and with the keys the
+     * converter defaults: the same metadata as Gemma3Model gives.
+     */
+    @Test
+    void gemma3RopeParametersAndDefaultsReadAsTheConverterReadsThem() throws IOException {
+        Path d = copy(gemma, "ropeparams");
+        config(d, c -> {
+            c.remove("rope_theta");
+            c.remove("rope_local_base_freq");
+            c.remove("rope_scaling");
+            ObjectNode rp = c.putObject("rope_parameters");
+            rp.putObject("full_attention").put("rope_type", "linear").put("factor", 8.0).put("rope_theta", 500000.0);
+            rp.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 20000.0);
+            c.put("final_logit_softcapping", 30.0);
+        });
+        try (GgufFile f = HfModel.open(d).file()) {
+            assertEquals(500000f, f.getFloat("gemma3.rope.freq_base", 0));
+            assertEquals(20000f, f.getFloat("gemma3.rope.freq_base_swa", 0));
+            assertEquals("linear", f.getString("gemma3.rope.scaling.type", null));
+            assertEquals(8f, f.getFloat("gemma3.rope.scaling.factor", 0));
+            assertEquals(30f, f.getFloat("gemma3.final_logit_softcapping", 0));
+        }
+
+        d = copy(gemma, "defaults");
+        config(d, c -> {
+            c.remove("rope_theta");
+            c.remove("rope_local_base_freq");
+            c.remove("max_position_embeddings");
+            c.remove("rms_norm_eps");
+            c.put("sliding_window_pattern", 1);
+            ArrayNode types = c.putArray("layer_types");
+            for (int i = 0; i < 6; i++) {
+                types.add("full_attention");
+            }
+        });
+        try (GgufFile f = HfModel.open(d).file()) {
+            assertEquals(1_000_000f, f.getFloat("gemma3.rope.freq_base", 0));
+            assertFalse(f.has("gemma3.rope.freq_base_swa"), "no local base in config.json: none written");
+            assertEquals(131072, f.getInt("gemma3.context_length", 0));
+            assertEquals(1e-6f, f.getFloat("gemma3.attention.layer_norm_rms_epsilon", 0));
+            assertFalse(f.has("gemma3.attention.sliding_window"), "sliding_window_pattern 1: every layer global");
+        }
+        try (TransformerModel m = TransformerModel.load(d, new ModelOptions(1, 64))) {
+            assertFalse(m.config().variant().sliding(0));
+        }
+    }
+
+    private static void config(Path d, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode c = (ObjectNode) HfDirectoryWriter.JSON.readTree(Files.readString(d.resolve("config.json")));
+        edit.accept(c);
+        Files.writeString(d.resolve("config.json"), c.toPrettyString());
+    }
+
     /** Adds a third shard holding one tensor of zeros, listed in the index. */
     private static void writeSingle(Path d, String name, String dtype, long[] shape, int bytes) throws IOException {
         byte[] data = new byte[bytes];
@@ -188,8 +314,12 @@ class HfModelBadInputTest {
     }
 
     private static Path copy(String name) throws IOException {
+        return copy(good, name);
+    }
+
+    private static Path copy(Path from, String name) throws IOException {
         Path d = tmp.resolve(name);
-        try (Stream<Path> s = Files.list(good)) {
+        try (Stream<Path> s = Files.list(from)) {
             Files.createDirectories(d);
             for (Path p : s.sorted(Comparator.naturalOrder()).toList()) {
                 Files.copy(p, d.resolve(p.getFileName()));
