@@ -134,7 +134,7 @@ class ArchitectureConformanceTest {
             assertEquals(32, f.getInt("phi3.attention.key_length", 0));
             assertNotNull(f.tensorInfo("blk.0.attn_qkv.weight"));
             assertNotNull(f.tensorInfo("rope_factors_long.weight"));
-            assertEquals("longrope", f.getString("phi3.rope.scaling.type", null)); // as llama.cpp's converter labels it
+            assertEquals("longrope", f.getString("phi3.rope.scaling.type", null)); // synth labels it; llama.cpp's converter writes no type, and neither engine reads it
         }
         check(file, type, 128, LlamaCppConformanceTest.F32_TOLERANCE); // 128 (llama.cpp: padded to 256) is within the original context of 256
     }
