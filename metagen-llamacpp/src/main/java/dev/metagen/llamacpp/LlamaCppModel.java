@@ -63,6 +63,9 @@ public final class LlamaCppModel implements LanguageModel {
     private final LlamaCppTokenizer tokenizer;
     private final ModelInfo info;
     private final java.util.Map<String, Object> generationDefaults;
+    /** The reranker / reward head (qwen3 with rank pooling, the one architecture here llama.cpp gives a head), or null. */
+    private final RankHead scoreHead;
+    private final int threads;
     private final Path path;
     private boolean closed;
     /** Counters of {@link #stats()}, changed under the lock. */
@@ -113,7 +116,7 @@ public final class LlamaCppModel implements LanguageModel {
             int nCtx = options.contextLength() > 0 ? options.contextLength()
                     : Math.min(trainContext > 0 ? trainContext : LlamaCppOptions.DEFAULT_CONTEXT_CAP,
                     LlamaCppOptions.DEFAULT_CONTEXT_CAP);
-            int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
+            threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
             MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), nCtx);
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), options.batchSize());
@@ -171,6 +174,10 @@ public final class LlamaCppModel implements LanguageModel {
             } catch (MetagenException e) {
                 throw new MetagenException(gguf + ": " + e.getMessage());
             }
+            // llama.cpp attaches a classification head (cls.output) under rank pooling for qwen3 only among the
+            // architectures it runs here; a qwen3 file declares it with pooling_type RANK, as its converter writes it
+            String pooling = arch == null ? null : tokenizer.meta(arch + ".pooling_type");
+            scoreHead = "qwen3".equals(arch) && pooling != null && pooling.strip().equals("4") ? new RankHead() : null;
         } catch (MetagenException e) {
             throw e;
         } catch (Throwable t) {
@@ -257,6 +264,12 @@ public final class LlamaCppModel implements LanguageModel {
     @Override
     public java.util.Map<String, Object> generationDefaults() {
         return generationDefaults;
+    }
+
+    /** The classification head llama.cpp runs under rank pooling (Qwen3 rerankers and reward models), when present. */
+    @Override
+    public java.util.Optional<dev.metagen.core.ScoreHead> scoreHead() {
+        return java.util.Optional.ofNullable(scoreHead);
     }
 
     /** The number of KV cache cells shared by all states. */
@@ -559,6 +572,9 @@ public final class LlamaCppModel implements LanguageModel {
             closed = true;
             try {
                 lib.batchFree.invokeExact(batch);
+                if (scoreHead != null && scoreHead.ctx != null) {
+                    lib.free.invokeExact(scoreHead.ctx);
+                }
                 lib.free.invokeExact(ctx);
                 lib.modelFree.invokeExact(model);
             } catch (Throwable t) {
@@ -590,6 +606,149 @@ public final class LlamaCppModel implements LanguageModel {
      * A llama.cpp sequence id, the tokens it holds and the cache cells it holds them in (a fork shares its parent's),
      * and the reservation its growth draws on: its own, or its parent's when it was forked while that was open.
      */
+    /**
+     * llama.cpp's rank pooling ({@code LLAMA_POOLING_TYPE_RANK}: {@code cls.output} on the last token's final-norm hidden
+     * state, then a softmax for qwen3) in a second context of its own, created on first use: embeddings on, one
+     * sequence, the main context's sizes, F32 KV cache. Each call clears it and runs its tokens as a fresh sequence,
+     * under the model's lock.
+     */
+    private final class RankHead implements dev.metagen.core.ScoreHead {
+        private final List<String> labels;
+        private MemorySegment ctx;
+        private MemorySegment mem;
+
+        RankHead() {
+            try {
+                int n = (int) lib.modelNClsOut.invokeExact(model);
+                List<String> l = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    MemorySegment p = (MemorySegment) lib.modelClsLabel.invokeExact(model, i);
+                    l.add(p.equals(MemorySegment.NULL) ? "label_" + i : p.reinterpret(Long.MAX_VALUE).getString(0));
+                }
+                labels = List.copyOf(l);
+            } catch (Throwable t) {
+                throw new MetagenException("llama.cpp: reading the classifier labels failed: " + t);
+            }
+        }
+
+        @Override
+        public List<String> labels() {
+            return labels;
+        }
+
+        @Override
+        public boolean probabilities() {
+            return true; // qwen3's rank output ends in a softmax
+        }
+
+        @Override
+        public float[][] scorePositions(int[] tokens) {
+            // rank pooling reads the last token of each decode: one token per decode gives every position's score
+            lock.lock();
+            try {
+                begin(tokens);
+                float[][] out = new float[tokens.length][];
+                for (int i = 0; i < tokens.length; i++) {
+                    out[i] = decode(tokens, i, i + 1);
+                }
+                return out;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public float[] score(int[] tokens) {
+            lock.lock();
+            try {
+                begin(tokens);
+                float[] last = null;
+                for (int from = 0; from < tokens.length; from += batchCapacity) {
+                    last = decode(tokens, from, Math.min(tokens.length, from + batchCapacity));
+                }
+                return last;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Checks the call and starts a fresh sequence in the scoring context (created on first use). */
+        private void begin(int[] tokens) {
+            checkOpen();
+            if (tokens == null || tokens.length == 0) {
+                throw new MetagenException("score head: no tokens given");
+            }
+            if (tokens.length > contextLength) {
+                throw new MetagenException("score head: " + tokens.length + " tokens do not fit the context of "
+                        + contextLength + " cells");
+            }
+            for (int t : tokens) {
+                if (t < 0 || t >= vocabSize) {
+                    throw new MetagenException("score head: token id " + t + " is outside the vocabulary of " + vocabSize);
+                }
+            }
+            try {
+                if (ctx == null) {
+                    MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), contextLength);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), batchCapacity);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ubatch"), batchCapacity);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_seq_max"), 1);
+                    // pooled output reads every row of a decode
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max"), batchCapacity);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads"), threads);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads_batch"), threads);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_k"), LlamaLibrary.GGML_TYPE_F32);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_v"), LlamaLibrary.GGML_TYPE_F32);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "flash_attn_type"), LlamaLibrary.FLASH_ATTN_DISABLED);
+                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "pooling_type"), LlamaLibrary.POOLING_RANK);
+                    cp.set(JAVA_BOOLEAN, offset(CONTEXT_PARAMS, "embeddings"), true);
+                    LlamaLibrary.takeLastError();
+                    MemorySegment c = (MemorySegment) lib.initFromModel.invokeExact(model, cp);
+                    if (c.equals(MemorySegment.NULL)) {
+                        throw new MetagenException("llama.cpp could not create the scoring context for " + path + reason());
+                    }
+                    ctx = c;
+                    mem = (MemorySegment) lib.getMemory.invokeExact(ctx);
+                }
+                lib.memoryClear.invokeExact(mem, true);
+            } catch (MetagenException e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new MetagenException("llama.cpp: preparing the score head failed: " + t);
+            }
+        }
+
+        /** Decodes {@code tokens[from, to)} at their positions in sequence 0; the rank output of its last token. */
+        private float[] decode(int[] tokens, int from, int to) {
+            int n = to - from;
+            for (int b = 0; b < n; b++) {
+                batchToken.setAtIndex(JAVA_INT, b, tokens[from + b]);
+                batchPos.setAtIndex(JAVA_INT, b, from + b);
+                batchNSeqId.setAtIndex(JAVA_INT, b, 1);
+                batchSeqId.getAtIndex(ADDRESS, b).reinterpret(4).set(JAVA_INT, 0, 0);
+                batchLogits.set(JAVA_BYTE, b, (byte) 1);
+            }
+            batch.set(JAVA_INT, offset(BATCH, "n_tokens"), n);
+            LlamaLibrary.takeLastError();
+            int rc;
+            MemorySegment p;
+            try {
+                rc = (int) lib.decode.invokeExact(ctx, batch);
+                p = rc == 0 ? (MemorySegment) lib.getEmbeddingsSeq.invokeExact(ctx, 0) : MemorySegment.NULL;
+            } catch (Throwable t) {
+                throw new MetagenException("llama.cpp: scoring decode failed: " + t);
+            }
+            if (rc != 0) {
+                throw new MetagenException("llama.cpp: llama_decode returned " + rc + " in the score head" + reason());
+            }
+            if (p.equals(MemorySegment.NULL)) {
+                throw new MetagenException("llama.cpp gave no rank output for " + info.name() + reason());
+            }
+            return p.reinterpret(4L * labels.size()).toArray(JAVA_FLOAT);
+        }
+    }
+
     private final class LlamaState implements ModelState {
         private final int seqId;
         private int[] tokens;

@@ -57,6 +57,8 @@ final class LlamaLibrary {
 
     static final int GGML_TYPE_F32 = 0;
     static final int FLASH_ATTN_DISABLED = 0;
+    /** {@code LLAMA_POOLING_TYPE_RANK}: the classification head on the pooled hidden state (rerankers). */
+    static final int POOLING_RANK = 4;
     static final int GGML_LOG_LEVEL_ERROR = 4;
 
     /** struct llama_model_params. */
@@ -172,6 +174,10 @@ final class LlamaLibrary {
     final MethodHandle getLogitsIth;
     final MethodHandle setEmbeddings;
     final MethodHandle getEmbeddingsIth;
+    final MethodHandle getEmbeddingsSeq;
+    final MethodHandle memoryClear;
+    final MethodHandle modelNClsOut;
+    final MethodHandle modelClsLabel;
     final MethodHandle getMemory;
     final MethodHandle memorySeqCp;
     final MethodHandle memorySeqRm;
@@ -248,6 +254,10 @@ final class LlamaLibrary {
         getLogitsIth = handle(llama, "llama_get_logits_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         setEmbeddings = handle(llama, "llama_set_embeddings", FunctionDescriptor.ofVoid(ADDRESS, JAVA_BOOLEAN));
         getEmbeddingsIth = handle(llama, "llama_get_embeddings_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+        getEmbeddingsSeq = handle(llama, "llama_get_embeddings_seq", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+        memoryClear = handle(llama, "llama_memory_clear", FunctionDescriptor.ofVoid(ADDRESS, JAVA_BOOLEAN));
+        modelNClsOut = handle(llama, "llama_model_n_cls_out", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        modelClsLabel = handle(llama, "llama_model_cls_label", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         getMemory = handle(llama, "llama_get_memory", FunctionDescriptor.of(ADDRESS, ADDRESS));
         memorySeqCp = handle(llama, "llama_memory_seq_cp",
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
