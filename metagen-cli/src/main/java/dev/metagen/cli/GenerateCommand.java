@@ -220,7 +220,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (speculative.enabled()) {
                 SpeculativeGenerator.checkSupported(params);
             } else if (beamSettings != null) {
-                LeafGenerators.requireSearchable(params, "beam search");
+                LeafGenerators.requireSearchable(params, "beam search", true);
             } else if (stochasticBeams > 0) {
                 LeafGenerators.requireSearchable(params, "stochastic beam search");
             } else if (contrastiveAlpha > 0) {
@@ -240,12 +240,20 @@ final class GenerateCommand implements Callable<Integer> {
         try (LanguageModel m = loader.load(model.model());
              ModelRegistry registry = ModelRegistry.of(m, model.others(), loader::load, RemoteGenerator::forReference)) {
             ModelLeaf leaf = new ModelLeaf(m, registry, false);
-            // the model's generation defaults fill the sampler flags not given; beam, contrastive and speculative
-            // decoding take their settings from their own flags only
+            // the model's generation defaults fill the sampler flags not given (beam search applies their penalties
+            // as it applies the flags'); stochastic beam, contrastive and speculative decoding take their settings
+            // from their own flags only
             Map<String, Object> defaultsApplied = Map.of();
-            boolean sampling = !speculative.enabled() && beamSettings == null && stochasticBeams == 0 && contrastiveAlpha == 0;
+            boolean sampling = !speculative.enabled() && stochasticBeams == 0 && contrastiveAlpha == 0;
             if (sampling) {
                 params = samplingOptions.withModelDefaults(params, m);
+                if (beamSettings != null) {
+                    try {
+                        LeafGenerators.requireSearchable(params, "beam search", true);
+                    } catch (MetagenException e) {
+                        throw new ParameterException(spec.commandLine(), e.getMessage());
+                    }
+                }
                 defaultsApplied = samplingOptions.modelDefaultsApplied(m);
                 String note = samplingOptions.modelDefaultsNote(m);
                 if (note != null && !json) {
@@ -266,7 +274,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (speculative.enabled()) {
                 all = List.of(speculative.generate(m, promptIds, params, params.sampling(), loader::load));
             } else if (beamSettings != null) {
-                all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, params.sampling().stopTokens())).generateAll(promptIds, params);
+                all = BeamGenerator.of(m, new BeamSearch(m, beamSettings, params.sampling())).generateAll(promptIds, params);
             } else if (stochasticBeams > 0) {
                 double t = params.temperature() > 0 ? params.temperature() : 1.0;
                 all = BeamGenerator.of(m, new StochasticBeamSearch(m, stochasticBeams, t, s, params.sampling().stopTokens())).generateAll(promptIds, params);

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A model's {@code generation_config.json} defaults act in every front end that samples ({@code generate}, its
- * {@code --parallel} and {@code --strategy} runs, {@code chat}, both backends), and a flag the user gives overrides
+ * {@code --parallel}, {@code --beams} and {@code --strategy} runs, {@code chat}, both backends), and a flag the user gives overrides
  * each one. TinyStories-656K with greedy decoding and a repetition penalty of 1.5 as its defaults: the penalty changes
  * the greedy text within 48 tokens, so every comparison below can fail.
  */
@@ -83,9 +83,13 @@ class GenerationDefaultsCliTest {
             assertEquals(penalised.get("text").asText(), s.get("text").asText());
         }
 
-        // beam search takes its settings from its own flags: the defaults do not reach it (it refuses penalties)
+        // beam search applies the penalty as Hugging Face's does (a logits processor before ranking)
         JsonNode beams = generate(withDefaults, "--beams", "2");
-        assertFalse(beams.has("generation_defaults"), beams.toString());
+        assertEquals(Map.of("temperature", 0.0, "repeat_penalty", 1.5), Json.MAPPER.convertValue(beams.get("generation_defaults"), Map.class));
+        assertEquals(generate(TINYSTORIES, "--beams", "2", "--repeat-penalty", "1.5").get("tokens"), beams.get("tokens"));
+        assertNotEquals(generate(TINYSTORIES, "--beams", "2").get("tokens"), beams.get("tokens"));
+        // contrastive search takes its settings from its own flags only
+        assertFalse(generate(withDefaults, "--contrastive-alpha", "0.6").has("generation_defaults"));
     }
 
     @Test
@@ -98,12 +102,15 @@ class GenerationDefaultsCliTest {
         // a leaf's own field beats the model's default, as a flag does
         JsonNode leaf = generate(withDefaults, "--strategy", "{\"type\":\"sample\",\"repeat_penalty\":1}");
         assertEquals(generate(TINYSTORIES, "--temperature", "0").get("text").asText(), leaf.get("text").asText());
-        // a beam leaf under a model whose defaults set a penalty says where the penalty may come from
-        CliTest.Result beam = run("generate", "--model", withDefaults.toString(), "--prompt", "x", "-n", "4",
-                "--strategy", "{\"type\":\"beam\",\"beams\":2}");
-        assertEquals(1, beam.exit(), beam.out());
-        assertTrue(beam.err().contains("cannot apply penalties") && beam.err().contains("the model's generation defaults"),
-                beam.err());
+        // a beam leaf applies the model's penalty like the flag's
+        assertEquals(generate(TINYSTORIES, "--repeat-penalty", "1.5", "--strategy", "{\"type\":\"beam\",\"beams\":2}").get("text"),
+                generate(withDefaults, "--strategy", "{\"type\":\"beam\",\"beams\":2}").get("text"));
+        // a contrastive leaf under a model whose defaults set a penalty says where the penalty may come from
+        CliTest.Result contrastive = run("generate", "--model", withDefaults.toString(), "--prompt", "x", "-n", "4",
+                "--strategy", "{\"type\":\"contrastive\",\"k\":3,\"alpha\":0.6}");
+        assertEquals(1, contrastive.exit(), contrastive.out());
+        assertTrue(contrastive.err().contains("cannot apply penalties") && contrastive.err().contains("the model's generation defaults"),
+                contrastive.err());
     }
 
     @Test

@@ -115,13 +115,13 @@ class OneSpineCliTest {
     @Test
     void flagsAGeneratorCannotHonourAreRefusedNotDropped() {
         StrategyCliTest.Result beam = run("generate", "-m", STORIES.toString(), "-p", "Once", "-n", "4", "--beams", "2",
-                "--logit-bias", "5=-inf");
+                "--xtc-probability", "0.5");
         assertEquals(2, beam.exit());
-        assertTrue(beam.err().contains("beam search cannot apply logit_bias"), beam.err());
+        assertTrue(beam.err().contains("beam search cannot apply xtc_probability"), beam.err());
         StrategyCliTest.Result leafBeam = run("generate", "-m", STORIES.toString(), "-p", "Once", "-n", "4",
-                "--logit-bias", "5=-inf", "--strategy", "{\"type\":\"beam\",\"beams\":2}");
+                "--mirostat", "2", "--strategy", "{\"type\":\"beam\",\"beams\":2}");
         assertEquals(1, leafBeam.exit());
-        assertTrue(leafBeam.err().contains("beam search cannot apply logit_bias"), leafBeam.err());
+        assertTrue(leafBeam.err().contains("beam search cannot apply mirostat"), leafBeam.err());
         StrategyCliTest.Result beamsWithStrategy = run("generate", "-m", STORIES.toString(), "-p", "Once", "-n", "4",
                 "--beams", "2", "--strategy", GREEDY);
         assertEquals(2, beamsWithStrategy.exit());

@@ -229,8 +229,10 @@ public final class LeafGenerators implements LeafFactory {
                             node.number("length_penalty", 1.0, -100, 100), node.bool("early_stopping", false),
                             node.integer("num_return_sequences", 1, 1), node.integer("diverse_groups", 1, 1),
                             node.number("diversity_penalty", 0, 0, 1e6));
-                    yield new Leaf(params -> searchable(params, "beam search"),
-                            params -> BeamGenerator.of(model, new BeamSearch(model, s, params.sampling().stopTokens())));
+                    yield new Leaf(params -> {
+                        requireSearchable(params, "beam search", true);
+                        return params;
+                    }, params -> BeamGenerator.of(model, new BeamSearch(model, s, params.sampling())));
                 }
                 case "stochastic_beam" -> {
                     int beams = node.integer("beams", 4, 1);
@@ -460,24 +462,42 @@ public final class LeafGenerators implements LeafFactory {
      * Beam and contrastive search rank continuations by log-probability: temperature and the truncation samplers
      * (top-k, top-p, min-p, typical-p, epsilon, eta, top-n-sigma) are sampling settings they do not use; every other
      * setting that changes the distribution is refused rather than dropped.
+     *
+     * @param params the call's parameters
+     * @param what the search, for the message
      */
     public static void requireSearchable(GenerationParams params, String what) {
+        requireSearchable(params, what, false);
+    }
+
+    /**
+     * As {@link #requireSearchable(GenerationParams, String)}; with {@code logitProcessors} the search applies the
+     * logit bias, minimum length, no-repeat n-grams and penalties itself (beam search, as Hugging Face's does), so
+     * only the settings that draw or adapt per sample are refused.
+     *
+     * @param params the call's parameters
+     * @param what the search, for the message
+     * @param logitProcessors whether the search applies the history-only logit processors
+     */
+    public static void requireSearchable(GenerationParams params, String what, boolean logitProcessors) {
         SamplingConfig s = params.sampling();
         List<String> refused = new java.util.ArrayList<>();
-        if (!s.logitBias().isEmpty()) refused.add("logit_bias");
-        if (s.repeatPenalty() != 1 || s.frequencyPenalty() != 0 || s.presencePenalty() != 0) refused.add("penalties");
+        if (!logitProcessors) {
+            if (!s.logitBias().isEmpty()) refused.add("logit_bias");
+            if (s.repeatPenalty() != 1 || s.frequencyPenalty() != 0 || s.presencePenalty() != 0) refused.add("penalties");
+            if (s.noRepeatNgram() > 0) refused.add("no_repeat_ngram");
+            if (s.minTokens() > 0) refused.add("min_tokens");
+        }
         if (s.dryMultiplier() > 0) refused.add("dry_multiplier");
         if (s.xtcProbability() > 0) refused.add("xtc_probability");
         if (s.mirostat() > 0) refused.add("mirostat");
-        if (s.noRepeatNgram() > 0) refused.add("no_repeat_ngram");
-        if (s.minTokens() > 0) refused.add("min_tokens");
         if (params.constraint() != null) refused.add("an output constraint");
         if (!params.guidance().isNone()) refused.add("guidance");
         if (params.logprobs() > 0) refused.add("logprobs (top alternatives)");
         if (!refused.isEmpty()) {
             throw new MetagenException(what + " cannot apply " + String.join(", ", refused.stream().sorted().toList())
                     + " (use a sample or greedy leaf, or set the leaf's fields to their neutral values, e.g. \"repeat_penalty\": 1;"
-                    + " the model's generation defaults can set penalties, xtc and mirostat)");
+                    + " the model's generation defaults can set " + (logitProcessors ? "" : "penalties, ") + "xtc and mirostat)");
         }
     }
 }

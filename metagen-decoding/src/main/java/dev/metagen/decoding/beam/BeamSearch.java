@@ -78,6 +78,8 @@ public final class BeamSearch implements Search {
     private final LanguageModel model;
     private final Settings settings;
     private final Set<Integer> endTokens;
+    /** Logit processors applied to every beam's next-token distribution (none by default). */
+    private final List<dev.metagen.decoding.sampling.Sampler> processors;
 
     /**
      * A search over {@code model} that ends hypotheses at the model's end-of-generation tokens.
@@ -97,11 +99,52 @@ public final class BeamSearch implements Search {
      * @param stopTokens extra end tokens
      */
     public BeamSearch(LanguageModel model, Settings settings, Set<Integer> stopTokens) {
+        this(model, settings, stopTokens, List.of());
+    }
+
+    /**
+     * A search whose every step ranks tokens by the distribution after the logit processors of {@code sampling}
+     * (logit bias, minimum length, no-repeat n-grams, repetition/frequency/presence penalties over each beam's own
+     * history, prompt included), as Hugging Face's beam search applies its {@code LogitsProcessorList}; its stop
+     * tokens end a hypothesis like the model's end-of-generation tokens. The other sampler knobs draw nothing here.
+     *
+     * @param model the model
+     * @param settings the settings
+     * @param sampling the call's sampling knobs
+     */
+    public BeamSearch(LanguageModel model, Settings settings, dev.metagen.core.SamplingConfig sampling) {
+        this(model, settings, sampling.stopTokens(),
+                dev.metagen.decoding.sampling.SamplerChain.logitProcessors(sampling, model.tokenizer()));
+    }
+
+    private BeamSearch(LanguageModel model, Settings settings, Set<Integer> stopTokens,
+                       List<dev.metagen.decoding.sampling.Sampler> processors) {
         this.model = model;
         this.settings = settings;
         java.util.HashSet<Integer> ends = new java.util.HashSet<>(model.tokenizer().special().endOfGeneration());
         ends.addAll(stopTokens);
         this.endTokens = Set.copyOf(ends);
+        this.processors = processors;
+    }
+
+    /** The next-token log-probabilities of a beam: the model's, or after the logit processors on its history. */
+    private double[] next(Logits logits, int[] promptIds, int[] generated) {
+        if (processors.isEmpty()) {
+            return logits.logProbabilities();
+        }
+        int[] history = Arrays.copyOf(promptIds, promptIds.length + generated.length);
+        System.arraycopy(generated, 0, history, promptIds.length, generated.length);
+        dev.metagen.decoding.sampling.Candidates c = dev.metagen.decoding.sampling.Candidates.of(logits.values(), history,
+                generated.length);
+        for (dev.metagen.decoding.sampling.Sampler p : processors) {
+            p.apply(c);
+        }
+        float[] adjusted = new float[logits.size()];
+        Arrays.fill(adjusted, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < c.size(); i++) {
+            adjusted[c.id(i)] = c.logit(i);
+        }
+        return new Logits(adjusted).logProbabilities();
     }
 
     /** A running beam: its cache, tokens, raw log-probability sum and (diversity-augmented) objective. */
@@ -140,7 +183,7 @@ public final class BeamSearch implements Search {
         long calls = 1;
         boolean cancelled = false;
         ModelState root = model.newState();
-        double[] rootNext = model.forward(root, promptIds).logProbabilities();
+        double[] rootNext = next(model.forward(root, promptIds), promptIds, new int[0]);
         for (int g = 0; g < groups; g++) {
             // every group starts from the prompt alone
             running.add(new ArrayList<>(List.of(new Beam(g == 0 ? root : root.fork(), new int[0], new double[0], 0, 0, rootNext))));
@@ -205,7 +248,7 @@ public final class BeamSearch implements Search {
                     tokens[tokens.length - 1] = c.token();
                     double[] lps = Arrays.copyOf(p.logprobs(), p.logprobs().length + 1);
                     lps[lps.length - 1] = c.lp();
-                    double[] nextLp = last ? null : logits.get(i).logProbabilities();
+                    double[] nextLp = last ? null : next(logits.get(i), promptIds, tokens);
                     next.get(chosenGroup.get(i)).add(new Beam(states.get(i), tokens, lps, p.sum() + c.lp(), c.objective(), nextLp));
                 }
                 running = next;

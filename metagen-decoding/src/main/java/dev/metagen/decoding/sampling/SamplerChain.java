@@ -80,23 +80,7 @@ public final class SamplerChain {
      */
     public static SamplerChain build(SamplingConfig c, Tokenizer tokenizer, List<Sampler> first) {
         List<Sampler> s = new ArrayList<>(first);
-        if (!c.logitBias().isEmpty()) {
-            LogitBiasSampler bias = new LogitBiasSampler(c.logitBias());
-            if (tokenizer != null) {
-                bias.checkVocabulary(tokenizer.vocabSize());
-            }
-            s.add(bias);
-        }
-        if (c.minTokens() > 0) {
-            Set<Integer> ends = new HashSet<>(c.stopTokens());
-            if (tokenizer != null) {
-                ends.addAll(tokenizer.special().endOfGeneration());
-            }
-            s.add(new MinTokensSampler(c.minTokens(), ends));
-        }
-        if (c.noRepeatNgram() > 0) {
-            s.add(new NoRepeatNgramSampler(c.noRepeatNgram()));
-        }
+        s.addAll(constraintsOfHistory(c, tokenizer));
         boolean greedy = c.temperature() == 0 && c.dynatempRange() == 0;
         if (c.mirostat() > 0 && !greedy) {
             s.add(temperature(c));
@@ -166,6 +150,49 @@ public final class SamplerChain {
             s.add(new TemperatureSampler(0)); // temperature 0 means greedy whatever the order
         }
         return new SamplerChain(s, greedy, c.seed());
+    }
+
+    /**
+     * The adapters at the head of every chain that depend only on the history, never on a draw: the logit bias, the
+     * minimum length and the no-repeat n-gram ban.
+     */
+    private static List<Sampler> constraintsOfHistory(SamplingConfig c, Tokenizer tokenizer) {
+        List<Sampler> s = new ArrayList<>();
+        if (!c.logitBias().isEmpty()) {
+            LogitBiasSampler bias = new LogitBiasSampler(c.logitBias());
+            if (tokenizer != null) {
+                bias.checkVocabulary(tokenizer.vocabSize());
+            }
+            s.add(bias);
+        }
+        if (c.minTokens() > 0) {
+            Set<Integer> ends = new HashSet<>(c.stopTokens());
+            if (tokenizer != null) {
+                ends.addAll(tokenizer.special().endOfGeneration());
+            }
+            s.add(new MinTokensSampler(c.minTokens(), ends));
+        }
+        if (c.noRepeatNgram() > 0) {
+            s.add(new NoRepeatNgramSampler(c.noRepeatNgram()));
+        }
+        return s;
+    }
+
+    /**
+     * The adapters of {@code c} that reshape a distribution by the history without drawing from it, as Hugging Face's
+     * beam search applies its logits processors before ranking: logit bias, minimum length, no-repeat n-grams and the
+     * repetition, frequency and presence penalties, in the chain's order.
+     *
+     * @param c the sampling knobs
+     * @param tokenizer the vocabulary (bias check, end tokens)
+     * @return the adapters; empty when none is set
+     */
+    public static List<Sampler> logitProcessors(SamplingConfig c, Tokenizer tokenizer) {
+        List<Sampler> s = constraintsOfHistory(c, tokenizer);
+        if (c.repeatLastN() != 0 && (c.repeatPenalty() != 1 || c.frequencyPenalty() != 0 || c.presencePenalty() != 0)) {
+            s.add(new PenaltySampler(c.repeatLastN(), c.repeatPenalty(), c.frequencyPenalty(), c.presencePenalty()));
+        }
+        return List.copyOf(s);
     }
 
     private static Sampler temperature(SamplingConfig c) {
