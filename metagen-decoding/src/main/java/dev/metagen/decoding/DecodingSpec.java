@@ -1,10 +1,12 @@
 package dev.metagen.decoding;
 
+import dev.metagen.core.Generation;
 import dev.metagen.core.GenerationFields;
 import dev.metagen.core.GenerationParams;
 import dev.metagen.core.Generator;
 import dev.metagen.core.LanguageModel;
 import dev.metagen.core.MetagenException;
+import dev.metagen.core.Prompt;
 import dev.metagen.decoding.beam.BeamGenerator;
 import dev.metagen.decoding.beam.BeamSearch;
 import dev.metagen.decoding.beam.StochasticBeamSearch;
@@ -105,7 +107,30 @@ public final class DecodingSpec {
                 BeamSearch.Settings s = new BeamSearch.Settings(beams, doubleOf(p, "length_penalty", 1.0),
                         Boolean.TRUE.equals(p.get("early_stopping")), intOf(p, "num_return_sequences", 1),
                         intOf(p, "diverse_groups", 1), doubleOf(p, "diversity_penalty", 0));
-                yield BeamGenerator.of(model, new BeamSearch(model, s, intSet(p, "stop_tokens")));
+                Set<Integer> specStops = intSet(p, "stop_tokens");
+                // the search is built per call: it applies the call's logit processors (penalties, bias, ...)
+                yield new Generator() {
+                    private BeamGenerator beams(GenerationParams params) {
+                        Set<Integer> stops = new java.util.HashSet<>(params.sampling().stopTokens());
+                        stops.addAll(specStops);
+                        return BeamGenerator.of(model, new BeamSearch(model, s, params.sampling().stopTokens(stops)));
+                    }
+
+                    @Override
+                    public Generation generate(Prompt prompt, GenerationParams params) {
+                        return beams(params).generate(prompt, params);
+                    }
+
+                    @Override
+                    public long maxModelCalls(Prompt prompt, GenerationParams params) {
+                        return beams(params).maxModelCalls(prompt, params);
+                    }
+
+                    @Override
+                    public long maxGeneratedTokens(Prompt prompt, GenerationParams params) {
+                        return beams(params).maxGeneratedTokens(prompt, params);
+                    }
+                };
             }
             case "stochastic_beam" -> {
                 checkKeys(strategy, p, Set.of("beams", "temperature", "seed", "stop_tokens"));

@@ -66,6 +66,15 @@ class DecodingSpecTest {
                 .search(model.tokenizer().encode("The dog", true), 6);
         assertArrayEquals(hs.getFirst().tokens(), best.tokens());
         assertEquals(2, ((List<?>) best.trace().get("sequences")).size());
+        // the call's logit processors reach the spec's search: a penalty changes it as it changes a search built with it
+        GenerationParams penalised = GenerationParams.greedy(30).withSampling(new dev.metagen.core.SamplingConfig()
+                .temperature(0).penalties(2.0, 0, 0, 64));
+        Generation withPenalty = g.generate(Prompt.of("The dog"), penalised);
+        List<Hypothesis> direct = new BeamSearch(model, new BeamSearch.Settings(4, 0, false, 2, 1, 0), penalised.sampling())
+                .search(model.tokenizer().encode("The dog", true), 30);
+        assertArrayEquals(direct.getFirst().tokens(), withPenalty.tokens());
+        assertFalse(java.util.Arrays.equals(g.generate(Prompt.of("The dog"), GenerationParams.greedy(30)).tokens(),
+                withPenalty.tokens()), "the penalty changes the best hypothesis");
     }
 
     @Test
