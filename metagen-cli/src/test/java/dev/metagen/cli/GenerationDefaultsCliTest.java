@@ -33,15 +33,7 @@ class GenerationDefaultsCliTest {
 
     @BeforeAll
     static void directory() throws Exception {
-        withDefaults = Files.createDirectories(tmp.resolve("tinystories-greedy"));
-        try (var files = Files.list(TINYSTORIES)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("generation_config.json")) {
-                    Files.createSymbolicLink(withDefaults.resolve(f.getFileName()), f.toAbsolutePath());
-                }
-            }
-        }
-        Files.writeString(withDefaults.resolve("generation_config.json"),
+        withDefaults = SharedData.modelDirectoryWith(tmp, "tinystories-656k", "generation_config.json",
                 "{\"bos_token_id\": 1, \"eos_token_id\": 2, \"temperature\": 0.0, \"repetition_penalty\": 1.5}");
     }
 

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,16 +26,7 @@ class LlamaCppGenerationDefaultsTest {
     @Test
     void bothBackendsReadTheSameDefaultsFromAConvertedFile() throws IOException {
         Assumptions.assumeTrue(LlamaCppModel.libraryAvailable(), "llama.cpp library not found: run ./run-tests once");
-        Path src = SharedData.model("tinystories-656k");
-        Path dir = Files.createDirectories(tmp.resolve("tinystories-656k"));
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("generation_config.json")) {
-                    Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
-                }
-            }
-        }
-        Files.writeString(dir.resolve("generation_config.json"), """
+        Path dir = SharedData.modelDirectoryWith(tmp, "tinystories-656k", "generation_config.json", """
                 {"temperature": 0.6, "top_p": 0.9, "top_k": 20, "min_p": 0.05, "repetition_penalty": 1.1,
                  "penalty_last_n": 48, "xtc_probability": 0.3, "xtc_threshold": 0.15, "mirostat": 1, "mirostat_tau": 4.0,
                  "mirostat_eta": 0.2, "sequence": "top_k;top_p;min_p;temperature"}

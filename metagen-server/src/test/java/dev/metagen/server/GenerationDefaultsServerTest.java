@@ -9,7 +9,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static dev.metagen.server.TestServer.post;
@@ -29,16 +28,8 @@ class GenerationDefaultsServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path src = SharedData.model("tinystories-656k");
-        Path dir = Files.createDirectories(tmp.resolve("tinystories-greedy"));
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("generation_config.json")) {
-                    Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
-                }
-            }
-        }
-        Files.writeString(dir.resolve("generation_config.json"), "{\"temperature\": 0.0, \"repetition_penalty\": 1.5}");
+        Path dir = SharedData.modelDirectoryWith(tmp, "tinystories-656k", "generation_config.json",
+                "{\"temperature\": 0.0, \"repetition_penalty\": 1.5}");
         model = TransformerModel.load(dir, new ModelOptions(1, 256));
         server = TestServer.start(model, TestServer.config());
     }

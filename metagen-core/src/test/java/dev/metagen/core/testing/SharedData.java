@@ -62,4 +62,24 @@ public final class SharedData {
     public static Path datasets() {
         return path("datasets");
     }
+
+    /**
+     * A writable copy of the model directory {@code models/NAME} in {@code into}: every file linked, except
+     * {@code file}, which is written with {@code content} (e.g. another {@code generation_config.json}).
+     *
+     * @return the new directory, {@code into/NAME}
+     */
+    public static Path modelDirectoryWith(Path into, String name, String file, String content) throws java.io.IOException {
+        Path src = model(name);
+        Path dir = Files.createDirectories(into.resolve(name));
+        try (var files = Files.list(src)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals(file)) {
+                    Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
+                }
+            }
+        }
+        Files.writeString(dir.resolve(file), content);
+        return dir;
+    }
 }

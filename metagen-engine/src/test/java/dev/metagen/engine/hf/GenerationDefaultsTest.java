@@ -12,7 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -31,17 +30,7 @@ class GenerationDefaultsTest {
 
     /** TinyStories-656K's files, with {@code generation_config} in place of its own generation_config.json. */
     static Path tinyStoriesWith(Path into, String generationConfig) throws IOException {
-        Path src = SharedData.model("tinystories-656k");
-        Path dir = Files.createDirectories(into.resolve("tinystories-656k"));
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("generation_config.json")) {
-                    Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
-                }
-            }
-        }
-        Files.writeString(dir.resolve("generation_config.json"), generationConfig);
-        return dir;
+        return SharedData.modelDirectoryWith(into, "tinystories-656k", "generation_config.json", generationConfig);
     }
 
     static final String EVERY_FIELD = """

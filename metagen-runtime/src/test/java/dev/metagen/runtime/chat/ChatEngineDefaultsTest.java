@@ -7,7 +7,6 @@ import dev.metagen.engine.model.TransformerModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -23,16 +22,7 @@ class ChatEngineDefaultsTest {
 
     @Test
     void settingsLeftOutTakeTheModelsDefaults() throws Exception {
-        Path src = SharedData.model("tinystories-656k");
-        Path dir = Files.createDirectories(tmp.resolve("tinystories-defaults"));
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("generation_config.json")) {
-                    Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
-                }
-            }
-        }
-        Files.writeString(dir.resolve("generation_config.json"),
+        Path dir = SharedData.modelDirectoryWith(tmp, "tinystories-656k", "generation_config.json",
                 "{\"temperature\": 0.6, \"top_p\": 0.9, \"top_k\": 20, \"repetition_penalty\": 1.2}");
         try (TransformerModel m = TransformerModel.load(dir, new ModelOptions(1, 128));
              ChatEngine engine = ChatEngine.builder().model(m).build()) {
