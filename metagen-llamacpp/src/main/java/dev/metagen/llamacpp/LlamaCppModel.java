@@ -117,22 +117,12 @@ public final class LlamaCppModel implements LanguageModel {
                     : Math.min(trainContext > 0 ? trainContext : LlamaCppOptions.DEFAULT_CONTEXT_CAP,
                     LlamaCppOptions.DEFAULT_CONTEXT_CAP);
             threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
-            MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), nCtx);
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), options.batchSize());
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ubatch"), options.batchSize());
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_seq_max"), options.sequences());
             // libllama keeps room for at least one output per sequence and asserts (aborting the process) when that
             // exceeds n_outputs_max, which defaults to the batch size: sized for both here
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max"), Math.max(options.batchSize(), options.sequences()));
+            MemorySegment cp = contextParams(nCtx, options.batchSize(), options.sequences(),
+                    Math.max(options.batchSize(), options.sequences()));
             // forwardAll asks for logits at every position of one sequence; the default allows one per sequence
             cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max_per_seq"), 0);
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads"), threads);
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads_batch"), threads);
-            // exact keys and values (the default F16 cache rounds them) and the same attention path for every batch
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_k"), LlamaLibrary.GGML_TYPE_F32);
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_v"), LlamaLibrary.GGML_TYPE_F32);
-            cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "flash_attn_type"), LlamaLibrary.FLASH_ATTN_DISABLED);
             // one cache shared by all sequences: n_ctx cells in total, and a fork shares its prefix's cells
             cp.set(JAVA_BOOLEAN, offset(CONTEXT_PARAMS, "kv_unified"), true);
             ctx = (MemorySegment) lib.initFromModel.invokeExact(model, cp);
@@ -183,6 +173,26 @@ public final class LlamaCppModel implements LanguageModel {
         } catch (Throwable t) {
             throw new MetagenException("llama.cpp: loading " + gguf + " failed: " + t);
         }
+    }
+
+    /**
+     * llama.cpp's default context parameters with this model's sizes and threads, and the settings every context of
+     * this backend shares: an F32 KV cache (the default F16 cache rounds keys and values) and flash attention off (the
+     * same attention path for every batch), so results equal the pure-Java engine's to float rounding.
+     */
+    private MemorySegment contextParams(int nCtx, int batch, int seqMax, int outputsMax) throws Throwable {
+        MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), nCtx);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), batch);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ubatch"), batch);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_seq_max"), seqMax);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max"), outputsMax);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads"), threads);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads_batch"), threads);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_k"), LlamaLibrary.GGML_TYPE_F32);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_v"), LlamaLibrary.GGML_TYPE_F32);
+        cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "flash_attn_type"), LlamaLibrary.FLASH_ATTN_DISABLED);
+        return cp;
     }
 
     /** Loads {@code gguf} with {@link LlamaCppOptions#DEFAULTS}. */
@@ -689,18 +699,8 @@ public final class LlamaCppModel implements LanguageModel {
             }
             try {
                 if (ctx == null) {
-                    MemorySegment cp = (MemorySegment) lib.contextDefaultParams.invokeExact((SegmentAllocator) arena);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ctx"), contextLength);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_batch"), batchCapacity);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_ubatch"), batchCapacity);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_seq_max"), 1);
-                    // pooled output reads every row of a decode
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_outputs_max"), batchCapacity);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads"), threads);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "n_threads_batch"), threads);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_k"), LlamaLibrary.GGML_TYPE_F32);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "type_v"), LlamaLibrary.GGML_TYPE_F32);
-                    cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "flash_attn_type"), LlamaLibrary.FLASH_ATTN_DISABLED);
+                    // one sequence; pooled output reads every row of a decode
+                    MemorySegment cp = contextParams(contextLength, batchCapacity, 1, batchCapacity);
                     cp.set(JAVA_INT, offset(CONTEXT_PARAMS, "pooling_type"), LlamaLibrary.POOLING_RANK);
                     cp.set(JAVA_BOOLEAN, offset(CONTEXT_PARAMS, "embeddings"), true);
                     LlamaLibrary.takeLastError();
