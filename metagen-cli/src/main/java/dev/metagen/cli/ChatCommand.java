@@ -85,10 +85,7 @@ final class ChatCommand implements Callable<Integer> {
             ChatTemplate template = template(m, err);
             // the model's generation defaults fill the sampler flags not given
             var withDefaults = sampling.withModelDefaults(dev.metagen.core.GenerationParams.of(maxTokens, config), m).sampling();
-            String note = sampling.modelDefaultsNote(m);
-            if (note != null) {
-                err.println(note);
-            }
+            sampling.printModelDefaults(m, err);
             try (ChatSession session = new ChatSession(m, template, system, withDefaults, seed, maxTokens, stop);
                  AnswerInterrupt interrupt = AnswerInterrupt.install()) {
                 err.println("chat with " + m.info().name() + " (template: " + template.name() + ", context "

@@ -255,10 +255,8 @@ final class GenerateCommand implements Callable<Integer> {
                     }
                 }
                 defaultsApplied = samplingOptions.modelDefaultsApplied(m);
-                String note = samplingOptions.modelDefaultsNote(m);
-                if (note != null && !json) {
-                    spec.commandLine().getErr().println(note);
-                    spec.commandLine().getErr().flush();
+                if (!json) {
+                    samplingOptions.printModelDefaults(m, spec.commandLine().getErr());
                 }
             }
             if (params.constraint() != null) {

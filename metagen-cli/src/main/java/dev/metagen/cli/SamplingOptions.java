@@ -172,15 +172,16 @@ final class SamplingOptions {
         return out;
     }
 
-    /** One line for stderr naming the model's defaults that act, or null when none does. */
-    String modelDefaultsNote(LanguageModel m) {
+    /** One line on {@code err} naming the model's defaults that act; nothing when none does. */
+    void printModelDefaults(LanguageModel m, java.io.PrintWriter err) {
         Map<String, Object> applied = modelDefaultsApplied(m);
         if (applied.isEmpty()) {
-            return null;
+            return;
         }
         StringJoiner j = new StringJoiner(", ");
         applied.forEach((k, v) -> j.add(k + " " + v));
-        return "[generation defaults of " + m.info().name() + ": " + j + "; a flag overrides each]";
+        err.println("[generation defaults of " + m.info().name() + ": " + j + "; a flag overrides each]");
+        err.flush();
     }
 
     private boolean given(String field) {

@@ -45,10 +45,8 @@ final class StrategyGenerate {
             // the strategy's leaves inherit every parameter of the command line (sampling, constraint, guidance),
             // with the default model's generation defaults in the sampler flags not given
             GenerationParams params = sampling.withModelDefaults(commandLine, m);
-            String note = sampling.modelDefaultsNote(m);
-            if (note != null && !json) {
-                spec.commandLine().getErr().println(note);
-                spec.commandLine().getErr().flush();
+            if (!json) {
+                sampling.printModelDefaults(m, spec.commandLine().getErr());
             }
             StrategySpecs.Strategy s = new StrategySpecs(new LeafGenerators(registry, false), sandboxLimits, httpTools).parse(strategy);
             Cancellation cancel = new Cancellation();
